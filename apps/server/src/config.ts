@@ -1,0 +1,157 @@
+import { parseArgs } from "node:util";
+import { z } from "zod";
+
+const booleanString = z
+  .enum(["true", "false", "1", "0"])
+  .transform((v) => v === "true" || v === "1")
+  .optional();
+
+const EnvSchema = z.object({
+  IGNIS_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  IGNIS_HOST: z.string().default("0.0.0.0"),
+  IGNIS_DATA_DIR: z.string().min(1).default(".ignis"),
+  IGNIS_PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .optional(),
+  IGNIS_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  IGNIS_OIDC_ISSUER: z.url().optional(),
+  IGNIS_OIDC_AUDIENCE: z.string().min(1).optional(),
+  IGNIS_OIDC_CLI_CLIENT_ID: z.string().min(1).default("ignis-cli"),
+  IGNIS_NATS_URL: z
+    .string()
+    .regex(/^nats:\/\//, "must be a nats:// URL")
+    .optional(),
+  IGNIS_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// URL")
+    .optional(),
+  IGNIS_EPOCH_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
+  IGNIS_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(3600).default(30),
+  IGNIS_EPOCH_FINALIZATION_SECONDS: z.coerce.number().min(0).max(3600).optional(),
+  IGNIS_CHALLENGE_MEAN_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(7 * 86_400)
+    .default(4 * 3600),
+  IGNIS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  IGNIS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  IGNIS_ALERT_WEBHOOK_URL: z.url().optional(),
+  IGNIS_ALERT_WEBHOOK_SECRET: z.string().min(16).optional(),
+  IGNIS_ALERT_WEBHOOK_ALLOW_PRIVATE: booleanString,
+  IGNIS_CORS_ORIGINS: z.string().optional(),
+  IGNIS_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(50 * 1024 * 1024)
+    .default(256 * 1024),
+  IGNIS_RATE_LIMITS: z.enum(["on", "off"]).default("on"),
+  IGNIS_REPLICA_ID: z.string().min(1).max(64).optional(),
+  IGNIS_WEB_DIR: z.string().optional(),
+});
+
+/** The validated, frozen configuration of one ignis-server process. */
+export type Config = Readonly<{
+  port: number;
+  host: string;
+  dataDir: string;
+  publicUrl: string | undefined;
+  databaseUrl: string | undefined;
+  dbPoolSize: number;
+  oidc: Readonly<{ issuer: string | undefined; audience: string; cliClientId: string; embedded: boolean }>;
+  natsUrl: string | undefined;
+  redisUrl: string | undefined;
+  epochSeconds: number;
+  heartbeatSeconds: number;
+  epochFinalizationSeconds: number;
+  challengeMeanSeconds: number;
+  logLevel: string;
+  metricsPort: number | undefined;
+  alertWebhook: Readonly<{ url: string | undefined; secret: string | undefined; allowPrivate: boolean }>;
+  corsOrigins: readonly string[];
+  bodyLimitBytes: number;
+  rateLimits: boolean;
+  replicaId: string;
+  webDir: string | undefined;
+}>;
+
+/** Raised when the environment or flags hold bad values; lists every bad key at once. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+const FLAG_TO_ENV: Record<string, string> = { port: "IGNIS_PORT", data: "IGNIS_DATA_DIR" };
+
+/** Parses flags (`--port`, `--data`) over the environment, once, into a frozen Config. */
+export function loadConfig(env: Record<string, string | undefined>, argv: string[] = []): Config {
+  const { values } = parseArgs({
+    args: argv,
+    options: { port: { type: "string" }, data: { type: "string" } },
+    strict: false,
+    allowPositionals: true,
+  });
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const [flag, key] of Object.entries(FLAG_TO_ENV)) {
+    const value = values[flag];
+    if (typeof value === "string") merged[key] = value;
+  }
+  // Empty strings in the environment mean "unset", as shells commonly export them.
+  for (const key of Object.keys(merged)) if (merged[key] === "") delete merged[key];
+  const parsed = EnvSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.IGNIS_OIDC_ISSUER && !e.IGNIS_OIDC_AUDIENCE) {
+    problems.push("IGNIS_OIDC_AUDIENCE: required when IGNIS_OIDC_ISSUER is set");
+  }
+  if (e.IGNIS_ALERT_WEBHOOK_URL && !e.IGNIS_ALERT_WEBHOOK_SECRET) {
+    problems.push("IGNIS_ALERT_WEBHOOK_SECRET: required when IGNIS_ALERT_WEBHOOK_URL is set");
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    port: e.IGNIS_PORT,
+    host: e.IGNIS_HOST,
+    dataDir: e.IGNIS_DATA_DIR,
+    publicUrl: e.IGNIS_PUBLIC_URL?.replace(/\/$/, ""),
+    databaseUrl: e.DATABASE_URL,
+    dbPoolSize: e.IGNIS_DB_POOL_SIZE,
+    oidc: Object.freeze({
+      issuer: e.IGNIS_OIDC_ISSUER,
+      audience: e.IGNIS_OIDC_AUDIENCE ?? "ignis-api",
+      cliClientId: e.IGNIS_OIDC_CLI_CLIENT_ID,
+      embedded: !e.IGNIS_OIDC_ISSUER,
+    }),
+    natsUrl: e.IGNIS_NATS_URL,
+    redisUrl: e.IGNIS_REDIS_URL,
+    epochSeconds: e.IGNIS_EPOCH_SECONDS,
+    heartbeatSeconds: e.IGNIS_HEARTBEAT_SECONDS,
+    // Buffered up-minutes are flushed every few seconds; wait a little longer than one flush.
+    epochFinalizationSeconds:
+      e.IGNIS_EPOCH_FINALIZATION_SECONDS ?? Math.min(30, Math.max(1, e.IGNIS_HEARTBEAT_SECONDS * 2)),
+    challengeMeanSeconds: e.IGNIS_CHALLENGE_MEAN_SECONDS,
+    logLevel: e.IGNIS_LOG_LEVEL,
+    metricsPort: e.IGNIS_METRICS_PORT,
+    alertWebhook: Object.freeze({
+      url: e.IGNIS_ALERT_WEBHOOK_URL,
+      secret: e.IGNIS_ALERT_WEBHOOK_SECRET,
+      allowPrivate: e.IGNIS_ALERT_WEBHOOK_ALLOW_PRIVATE ?? false,
+    }),
+    corsOrigins: Object.freeze(
+      (e.IGNIS_CORS_ORIGINS ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+    bodyLimitBytes: e.IGNIS_BODY_LIMIT_BYTES,
+    rateLimits: e.IGNIS_RATE_LIMITS === "on",
+    replicaId: e.IGNIS_REPLICA_ID ?? `replica-${process.pid}`,
+    webDir: e.IGNIS_WEB_DIR,
+  });
+}

@@ -1,0 +1,56 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PostgresDialect } from "kysely";
+import { PGliteDialect } from "kysely-pglite-dialect";
+import pg from "pg";
+import type { Database } from "./schema.js";
+
+/** The Kysely handle every storage function takes first; a transaction has the same type. */
+export type Db = Kysely<Database>;
+
+/** An open database with what is needed to report on it and close it. */
+export interface OpenDatabase {
+  db: Db;
+  dialect: "postgres" | "pglite";
+  /** Connections in use and idle, for the metrics endpoint (PGlite has exactly one). */
+  poolStats(): { total: number; idle: number; waiting: number };
+  close(): Promise<void>;
+}
+
+// bigint columns arrive as strings from pg; keep them as strings and convert where the domain needs BigInt.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+/** Opens PostgreSQL when a URL is given, otherwise an embedded PGlite in `dataDir/pgdata` (or memory). */
+export async function openDatabase(options: {
+  databaseUrl?: string | undefined;
+  dataDir?: string | undefined;
+  poolSize?: number;
+}): Promise<OpenDatabase> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle client losing its server (a PostgreSQL restart) must not crash the process.
+    pool.on("error", () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      dialect: "postgres",
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      close: () => db.destroy(),
+    };
+  }
+  let dataPath: string | undefined;
+  if (options.dataDir) {
+    dataPath = join(options.dataDir, "pgdata");
+    mkdirSync(dataPath, { recursive: true, mode: 0o700 });
+  }
+  const pglite = dataPath ? new PGlite(dataPath) : new PGlite();
+  await pglite.waitReady;
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    dialect: "pglite",
+    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    close: () => db.destroy(),
+  };
+}

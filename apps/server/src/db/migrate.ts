@@ -1,0 +1,16 @@
+import { IgnisError } from "@ignis/protocol";
+import { type Migration, type MigrationProvider, Migrator } from "kysely";
+import type { Db } from "./database.js";
+import { migrations } from "./migrations/index.js";
+
+const provider: MigrationProvider = {
+  getMigrations: async () => migrations as Record<string, Migration>,
+};
+
+/** Applies every pending numbered migration; safe to call from several replicas at once. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw new IgnisError("internal", "database migration failed", { cause: error });
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

@@ -1,0 +1,13 @@
+import type { Migration } from "kysely";
+import * as m0001 from "./0001-identity.js";
+import * as m0002 from "./0002-devices.js";
+import * as m0003 from "./0003-uptime.js";
+import * as m0004 from "./0004-audit.js";
+
+/** Numbered migrations in order; names never change once released. */
+export const migrations: Record<string, Migration> = {
+  "0001-identity": m0001,
+  "0002-devices": m0002,
+  "0003-uptime": m0003,
+  "0004-audit": m0004,
+};

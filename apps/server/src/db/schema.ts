@@ -1,0 +1,7 @@
+import type { DeviceTables } from "../devices/tables.js";
+import type { IdentityTables } from "../identity/tables.js";
+import type { SecurityTables } from "../security/tables.js";
+import type { UptimeTables } from "../uptime/tables.js";
+
+/** Every table of the system of record, one interface per domain. */
+export interface Database extends IdentityTables, DeviceTables, UptimeTables, SecurityTables {}

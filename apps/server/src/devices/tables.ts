@@ -1,0 +1,54 @@
+import type { ColumnType, Generated } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+/** Device status as the state machine defines it. */
+export type DeviceStatus = "pending" | "online" | "offline" | "hired" | "quarantined" | "revoked";
+/** Proof-of-GPU verification state. */
+export type Verification = "unverified" | "verified" | "failed";
+
+/** Device tables: devices, their keys and enrollment codes. */
+export interface DeviceTables {
+  devices: {
+    id: string;
+    owner_id: string;
+    label: string | null;
+    label_public: Generated<boolean>;
+    status: ColumnType<DeviceStatus, DeviceStatus | undefined, DeviceStatus>;
+    verification: ColumnType<Verification, Verification | undefined, Verification>;
+    profile: string;
+    gpu_vendor: string;
+    gpu_model: string;
+    gpu_count: number;
+    vram_gb: number;
+    region: Generated<string>;
+    hardware: Json<Record<string, unknown>>;
+    hardware_changed_at: Timestamp | null;
+    /** Integer micro-units per GPU-hour, as a decimal string (bigint). */
+    min_price_per_hour: ColumnType<string | null, string | bigint | null, string | bigint | null>;
+    created_at: Generated<Date>;
+    last_seen_at: Timestamp | null;
+    verified_at: Timestamp | null;
+    quarantined_at: Timestamp | null;
+    revoked_at: Timestamp | null;
+  };
+  device_keys: {
+    id: string;
+    device_id: string;
+    /** Raw 32-byte Ed25519 public key, base64url. */
+    public_key: string;
+    state: "active" | "retiring" | "retired";
+    created_at: Generated<Date>;
+    retire_at: Timestamp | null;
+    retired_at: Timestamp | null;
+  };
+  enrollment_codes: {
+    code_hash: string;
+    owner_id: string;
+    expires_at: Timestamp;
+    used_at: Timestamp | null;
+    device_id: string | null;
+    created_at: Generated<Date>;
+  };
+}

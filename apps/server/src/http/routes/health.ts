@@ -1,0 +1,34 @@
+import { IgnisError } from "@ignis/protocol";
+import { z } from "zod";
+import type { App } from "../app.js";
+import type { AppContext } from "../context.js";
+
+/** `/healthz` and `/metrics`. */
+export function healthRoutes(app: App, ctx: AppContext): void {
+  app.get(
+    "/healthz",
+    {
+      config: { meta: { access: "public" } },
+      schema: { tags: ["system"], response: { 200: z.object({ status: z.literal("ok") }) } },
+    },
+    async () => ({ status: "ok" as const }),
+  );
+
+  app.get(
+    "/metrics",
+    {
+      config: { meta: { access: "user" } },
+      schema: {
+        tags: ["system"],
+        description: "Prometheus text; admins only here, anyone on the metrics port.",
+      },
+    },
+    async (request, reply) => {
+      if (request.actor.kind !== "user" || !request.actor.roles.includes("admin")) {
+        throw new IgnisError("forbidden", "metrics are for admins (or the metrics port)");
+      }
+      reply.type(ctx.metrics.registry.contentType);
+      return ctx.metrics.registry.metrics();
+    },
+  );
+}

@@ -1,0 +1,75 @@
+import { type ApiKeyScope, IgnisError, isIgnisError, Role } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+import { type Actor, ANONYMOUS, type UserActor } from "./actor.js";
+import { API_KEY_PREFIX, authenticateApiKey } from "./api-keys.js";
+import type { TokenVerifier } from "./token-verifier.js";
+import { bindInvitedUser, findUserById, findUserBySubject, insertUser } from "./users.js";
+
+/** Claim an external issuer may use to grant Ignis roles (in addition to roles an admin assigned). */
+export const ROLES_CLAIM = "ignis_roles";
+
+/** Turns an Authorization header into an actor, or throws a 401-class IgnisError for a bad credential. */
+export async function authenticate(
+  db: Db,
+  verifier: TokenVerifier,
+  authorization: string | undefined,
+): Promise<Actor> {
+  if (!authorization) return ANONYMOUS;
+  const match = /^Bearer ([\x21-\x7e]{1,8192})$/.exec(authorization.trim());
+  if (!match?.[1])
+    throw new IgnisError("unauthenticated", "the Authorization header must be `Bearer <token>`");
+  const credential = match[1];
+  if (credential.startsWith(API_KEY_PREFIX)) {
+    const key = await authenticateApiKey(db, credential);
+    const user = await findUserById(db, key.userId);
+    if (!user) throw new IgnisError("invalid_api_key", "the API key is not valid");
+    return {
+      kind: "user",
+      userId: user.id,
+      roles: user.roles,
+      credential: { type: "api_key", id: key.keyId, scopes: key.scopes as ApiKeyScope[] },
+      writesFrozen: user.writesFrozenAt !== null,
+    };
+  }
+  const token = await verifier.verify(credential);
+  const user = await resolveTokenUser(
+    db,
+    token.issuer,
+    token.subject,
+    token.email,
+    token.claims[ROLES_CLAIM],
+  );
+  return user;
+}
+
+async function resolveTokenUser(
+  db: Db,
+  issuer: string,
+  subject: string,
+  email: string | undefined,
+  rolesClaim: unknown,
+): Promise<UserActor> {
+  let user = await findUserBySubject(db, issuer, subject);
+  if (!user && email) user = await bindInvitedUser(db, issuer, subject, email);
+  if (!user) {
+    try {
+      user = await insertUser(db, { issuer, subject, email: email ?? null, roles: [] });
+    } catch (error) {
+      // Two first requests of one new user race on the unique (issuer, subject) pair: read the winner's row.
+      user = await findUserBySubject(db, issuer, subject);
+      if (!user)
+        throw isIgnisError(error)
+          ? error
+          : new IgnisError("unavailable", "could not record the user", { cause: error });
+    }
+  }
+  const claimed = Array.isArray(rolesClaim) ? rolesClaim.filter((r) => Role.safeParse(r).success) : [];
+  const roles = [...new Set([...user.roles, ...(claimed as Role[])])];
+  return {
+    kind: "user",
+    userId: user.id,
+    roles,
+    credential: { type: "token", id: `tok:${subject}` },
+    writesFrozen: user.writesFrozenAt !== null,
+  };
+}

@@ -1,0 +1,112 @@
+import { type ApiKeyScope, IgnisError, type Role } from "@ignis/protocol";
+import type { Actor, UserActor } from "./actor.js";
+
+/** Every action the policy decides on. */
+export type Action =
+  | "me.read"
+  | "api-key.create"
+  | "api-key.read"
+  | "api-key.revoke"
+  | "user.create"
+  | "user.read"
+  | "user.update"
+  | "admin.api-key.create"
+  | "admin.audit.read"
+  | "admin.alerts.read"
+  | "admin.alerts.update"
+  | "admin.maintenance"
+  | "admin.migration"
+  | "admin.credits.grant"
+  | "admin.devices.read"
+  | "enrollment-code.create"
+  | "device.list"
+  | "device.read"
+  | "device.update"
+  | "device.revoke"
+  | "earnings.read"
+  | "cluster.create"
+  | "cluster.list"
+  | "cluster.read"
+  | "cluster.cancel"
+  | "balance.read";
+
+interface Rule {
+  /** Roles any one of which allows the action; empty means any signed-in user. */
+  roles: Role[];
+  /** Owner-scoped actions also pass for the object's owner; admins pass when `adminOverride`. */
+  owned?: boolean;
+  adminOverride?: boolean;
+  /** The API-key scope the action needs when the caller uses a scoped key. */
+  scope: ApiKeyScope | null;
+  write: boolean;
+}
+
+const RULES: Record<Action, Rule> = {
+  "me.read": { roles: [], scope: null, write: false },
+  "api-key.create": { roles: [], scope: null, write: true },
+  "api-key.read": { roles: [], scope: null, write: false },
+  "api-key.revoke": { roles: [], scope: null, write: true },
+  "user.create": { roles: ["admin"], scope: "admin", write: true },
+  "user.read": { roles: ["admin"], scope: "admin", write: false },
+  "user.update": { roles: ["admin"], scope: "admin", write: true },
+  "admin.api-key.create": { roles: ["admin"], scope: "admin", write: true },
+  "admin.audit.read": { roles: ["admin"], scope: "admin", write: false },
+  "admin.alerts.read": { roles: ["admin"], scope: "admin", write: false },
+  "admin.alerts.update": { roles: ["admin"], scope: "admin", write: true },
+  "admin.maintenance": { roles: ["admin"], scope: "admin", write: true },
+  "admin.migration": { roles: ["admin"], scope: "admin", write: true },
+  "admin.credits.grant": { roles: ["admin"], scope: "admin", write: true },
+  "admin.devices.read": { roles: ["admin"], scope: "admin", write: false },
+  "enrollment-code.create": { roles: ["supplier"], scope: "devices:write", write: true },
+  "device.list": { roles: ["supplier", "admin"], scope: "devices:read", write: false },
+  "device.read": { roles: [], owned: true, adminOverride: true, scope: "devices:read", write: false },
+  "device.update": { roles: [], owned: true, scope: "devices:write", write: true },
+  "device.revoke": { roles: [], owned: true, adminOverride: true, scope: "devices:write", write: true },
+  "earnings.read": { roles: ["supplier", "admin"], scope: "rewards:read", write: false },
+  "cluster.create": { roles: ["customer"], scope: "clusters:write", write: true },
+  "cluster.list": { roles: ["customer", "admin"], scope: "clusters:read", write: false },
+  "cluster.read": { roles: [], owned: true, adminOverride: true, scope: "clusters:read", write: false },
+  "cluster.cancel": { roles: [], owned: true, adminOverride: true, scope: "clusters:write", write: true },
+  "balance.read": { roles: ["customer", "admin"], scope: "clusters:read", write: false },
+};
+
+/** The object an owner-scoped action targets: its owner, or undefined when it does not exist. */
+export interface OwnedObject {
+  ownerId: string;
+}
+
+/**
+ * Answers "may this actor do this action on this object", throwing when not. A missing object and another
+ * owner's object both give `not_found`, so ids cannot be probed.
+ */
+export function authorize(
+  actor: Actor,
+  action: Action,
+  object?: OwnedObject | null,
+): asserts actor is UserActor {
+  const rule = RULES[action];
+  if (actor.kind !== "user") throw new IgnisError("unauthenticated", "sign in or present an API key");
+  const isAdmin = actor.roles.includes("admin");
+  if (rule.owned) {
+    if (object === undefined) throw new Error(`policy: ${action} needs the object to decide`);
+    const allowed =
+      object !== null && (object.ownerId === actor.userId || (rule.adminOverride === true && isAdmin));
+    if (!allowed) throw new IgnisError("not_found", "no such object");
+  } else if (rule.roles.length > 0 && !rule.roles.some((r) => actor.roles.includes(r))) {
+    throw new IgnisError("forbidden", `this action needs the role ${rule.roles.join(" or ")}`);
+  }
+  if (actor.credential.type === "api_key" && rule.scope) {
+    const scopes = actor.credential.scopes;
+    if (scopes.length > 0 && !scopes.includes(rule.scope) && !scopes.includes("admin")) {
+      throw new IgnisError("insufficient_scope", `this API key lacks the scope ${rule.scope}`);
+    }
+  }
+  if (rule.write && actor.writesFrozen) {
+    throw new IgnisError("writes_frozen", "writes by this account are frozen pending a security review");
+  }
+}
+
+/** True when the action changes state (used by the audit and rate-limit layers). */
+export function isWriteAction(action: Action): boolean {
+  return RULES[action].write;
+}

@@ -1,0 +1,67 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** The Prometheus metrics of one server process. */
+export interface Metrics {
+  registry: Registry;
+  httpDuration: Histogram<"method" | "route" | "status">;
+  wsSessions: Gauge;
+  heartbeats: Counter;
+  alerts: Counter<"rule" | "severity">;
+  dbPool: Gauge<"state">;
+}
+
+/** Creates a fresh registry (one per server, so tests can run several servers in one process). */
+export function createMetrics(
+  version: string,
+  replicaId: string,
+  poolStats: () => Record<"total" | "idle" | "waiting", number>,
+): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ replica: replicaId });
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: "ignis_build_info",
+    help: "Build information",
+    labelNames: ["version", "node"],
+    registers: [registry],
+  }).set({ version, node: process.version }, 1);
+  const dbPool = new Gauge({
+    name: "ignis_db_pool_connections",
+    help: "Database pool connections by state",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    collect() {
+      const s = poolStats();
+      this.set({ state: "total" }, s.total);
+      this.set({ state: "idle" }, s.idle);
+      this.set({ state: "waiting" }, s.waiting);
+    },
+  });
+  return {
+    registry,
+    dbPool,
+    httpDuration: new Histogram({
+      name: "ignis_http_request_duration_seconds",
+      help: "HTTP request latency",
+      labelNames: ["method", "route", "status"] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    wsSessions: new Gauge({
+      name: "ignis_worker_sessions",
+      help: "Open worker sessions",
+      registers: [registry],
+    }),
+    heartbeats: new Counter({
+      name: "ignis_heartbeats_total",
+      help: "Heartbeats accepted",
+      registers: [registry],
+    }),
+    alerts: new Counter({
+      name: "ignis_security_alerts_total",
+      help: "Security alerts raised",
+      labelNames: ["rule", "severity"] as const,
+      registers: [registry],
+    }),
+  };
+}

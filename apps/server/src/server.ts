@@ -1,0 +1,102 @@
+import type { FastifyBaseLogger } from "fastify";
+import pino from "pino";
+import type { Config } from "./config.js";
+import { type OpenDatabase, openDatabase } from "./db/database.js";
+import { migrateToLatest } from "./db/migrate.js";
+import { type App, buildApp } from "./http/app.js";
+import type { AppContext } from "./http/context.js";
+import { ensureBootstrapAdmin } from "./identity/bootstrap-admin.js";
+import { createEmbeddedOidc } from "./identity/oidc/provider.js";
+import { createTokenVerifier, discoveredJwks, type TokenVerifier } from "./identity/token-verifier.js";
+import { createMetrics } from "./observability/metrics.js";
+import { createRateLimits, type RateLimits } from "./security/rate-limits.js";
+
+/** The package version reported in build info. */
+export const VERSION = "0.1.0";
+
+/** A running control plane: its app, its context and how to stop it cleanly. */
+export interface IgnisServer {
+  app: App;
+  ctx: AppContext;
+  /** Starts listening; resolves with the bound address. */
+  listen(): Promise<string>;
+  /** Graceful shutdown: stop accepting, drain connections, flush buffers, close the database. */
+  close(): Promise<void>;
+}
+
+/** Test and embedding seams: an already-open database, a token verifier for a stand-in issuer. */
+export interface ServerOverrides {
+  database?: OpenDatabase;
+  verifier?: TokenVerifier;
+  rateLimits?: RateLimits;
+  logger?: FastifyBaseLogger;
+}
+
+const REDACT = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "*.key",
+  "*.password",
+  "*.token",
+  "*.code",
+];
+
+/** Assembles the control plane from a config: the composition root shared by main.ts and tests. */
+export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<IgnisServer> {
+  const logger =
+    overrides.logger ??
+    (pino({
+      level: config.logLevel,
+      redact: { paths: REDACT, censor: "[redacted]" },
+    }) as unknown as FastifyBaseLogger);
+  const database =
+    overrides.database ??
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.dbPoolSize,
+    }));
+  await migrateToLatest(database.db);
+  const written = await ensureBootstrapAdmin(database.db, config.dataDir);
+  if (written) logger.info({ path: written }, "bootstrap admin API key written; it is shown nowhere else");
+
+  const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+  const oidc = config.oidc.embedded
+    ? await createEmbeddedOidc({ db: database.db, config, publicUrl, log: logger })
+    : undefined;
+  const verifier =
+    overrides.verifier ??
+    createTokenVerifier({
+      issuer: oidc?.issuer ?? config.oidc.issuer!,
+      audience: config.oidc.audience,
+      keys: oidc?.keys ?? discoveredJwks(config.oidc.issuer!),
+    });
+  const ctx: AppContext = {
+    config,
+    db: database.db,
+    database,
+    verifier,
+    metrics: createMetrics(VERSION, config.replicaId, database.poolStats),
+    rateLimits: overrides.rateLimits ?? createRateLimits({ enabled: config.rateLimits }),
+    oidc,
+    publicUrl,
+    log: logger,
+  };
+  const app = await buildApp(ctx, logger);
+  await app.ready();
+
+  let closed = false;
+  return {
+    app,
+    ctx,
+    async listen() {
+      return app.listen({ port: config.port, host: config.host });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      if (!overrides.database) await database.close();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { MAX_PROOF_N } from "./freivalds.js";
+
+/**
+ * WebSocket messages of the proof-of-GPU exchange. The session layer wraps them; each carries its `type`.
+ * Bounds here are the protocol's hard limits, so a parsed message can be processed without overflow.
+ */
+
+/** Most matrices one challenge may ask for (also bounds the leaf count to batch · n ≤ 2^34). */
+export const MAX_PROOF_BATCH = 1 << 20;
+/** Most rows one reveal request may name. */
+export const MAX_REVEAL_ROWS = 256;
+/** Longest Merkle proof: ⌈log2(MAX_PROOF_BATCH · MAX_PROOF_N)⌉. */
+export const MAX_PROOF_DEPTH = 34;
+
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "expected 32 bytes as lower-case hex");
+const challengeId = z.string().min(1).max(64);
+const rowRef = {
+  matrix: z
+    .int()
+    .min(0)
+    .max(MAX_PROOF_BATCH - 1),
+  row: z
+    .int()
+    .min(0)
+    .max(MAX_PROOF_N - 1),
+};
+
+/** Server → worker: compute C_m = A_m · B for m < batch and commit to its rows before deadlineMs. */
+export const proofChallengeMessage = z.object({
+  type: z.literal("proof.challenge"),
+  challengeId,
+  /** Seed of the challenge's matrices A_0 .. A_{batch-1}; fresh for every challenge. */
+  seed: hex32,
+  /** Seed of the shared matrix B; rotates with the server's verifier key (see docs/proof-of-gpu.md). */
+  bSeed: hex32,
+  n: z
+    .int()
+    .min(16)
+    .max(MAX_PROOF_N)
+    .refine((n) => n % 16 === 0, "n must be a multiple of 16"),
+  batch: z.int().min(1).max(MAX_PROOF_BATCH),
+  /** Milliseconds from the server sending the challenge to it receiving the commit. */
+  deadlineMs: z.int().min(1).max(600_000),
+});
+/** A parsed proof.challenge message. */
+export type ProofChallengeMessage = z.infer<typeof proofChallengeMessage>;
+
+/** Worker → server: the Merkle root over all batch · n product rows. */
+export const proofCommitMessage = z.object({
+  type: z.literal("proof.commit"),
+  challengeId,
+  root: hex32,
+  /** The worker's own measure of its compute time; informative only, the server times the exchange itself. */
+  elapsedMs: z.number().min(0).max(86_400_000),
+});
+/** A parsed proof.commit message. */
+export type ProofCommitMessage = z.infer<typeof proofCommitMessage>;
+
+/** Server → worker, only after the commit: the rows to open. */
+export const proofRevealRequestMessage = z.object({
+  type: z.literal("proof.reveal-request"),
+  challengeId,
+  rows: z.array(z.object(rowRef)).min(1).max(MAX_REVEAL_ROWS),
+});
+/** A parsed proof.reveal-request message. */
+export type ProofRevealRequestMessage = z.infer<typeof proofRevealRequestMessage>;
+
+/** One opened row: its values and the Merkle siblings from the leaf up. */
+export const revealedRow = z.object({
+  ...rowRef,
+  values: z
+    .array(
+      z
+        .int()
+        .min(-(2 ** 31))
+        .max(2 ** 31 - 1),
+    )
+    .min(16)
+    .max(MAX_PROOF_N),
+  proof: z.array(hex32).max(MAX_PROOF_DEPTH),
+});
+/** A parsed revealed row. */
+export type RevealedRow = z.infer<typeof revealedRow>;
+
+/** Worker → server: the requested rows, in the requested order. */
+export const proofRevealMessage = z.object({
+  type: z.literal("proof.reveal"),
+  challengeId,
+  rows: z.array(revealedRow).min(1).max(MAX_REVEAL_ROWS),
+});
+/** A parsed proof.reveal message. */
+export type ProofRevealMessage = z.infer<typeof proofRevealMessage>;
+
+/** Any proof message, discriminated by `type`. */
+export const proofMessage = z.discriminatedUnion("type", [
+  proofChallengeMessage,
+  proofCommitMessage,
+  proofRevealRequestMessage,
+  proofRevealMessage,
+]);
+/** A parsed proof message of any kind. */
+export type ProofMessage = z.infer<typeof proofMessage>;
