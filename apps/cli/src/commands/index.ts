@@ -1,0 +1,10 @@
+import type { Command } from "../command.js";
+
+/**
+ * Every CLI command. Each module exports one Command; add a line here when adding a command
+ * (kept in one list so `ignis help` shows them all).
+ */
+export async function loadCommands(): Promise<Command[]> {
+  const modules: Array<Promise<{ command: Command }>> = [];
+  return (await Promise.all(modules)).map((m) => m.command);
+}
