@@ -5,6 +5,7 @@ import { type OpenDatabase, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { type App, buildApp } from "./http/app.js";
 import type { AppContext } from "./http/context.js";
+import type { RouteTable } from "./http/route-table.js";
 import { ensureBootstrapAdmin } from "./identity/bootstrap-admin.js";
 import { createEmbeddedOidc } from "./identity/oidc/provider.js";
 import { createTokenVerifier, discoveredJwks, type TokenVerifier } from "./identity/token-verifier.js";
@@ -18,6 +19,8 @@ export const VERSION = "0.1.0";
 export interface IgnisServer {
   app: App;
   ctx: AppContext;
+  /** Every registered route with its access metadata (read by the authorization matrix and privacy crawl). */
+  routeTable: RouteTable;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, drain connections, flush buffers, close the database. */
@@ -82,13 +85,15 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     publicUrl,
     log: logger,
   };
-  const app = await buildApp(ctx, logger);
+  const routeTable: RouteTable = [];
+  const app = await buildApp(ctx, logger, routeTable);
   await app.ready();
 
   let closed = false;
   return {
     app,
     ctx,
+    routeTable,
     async listen() {
       return app.listen({ port: config.port, host: config.host });
     },

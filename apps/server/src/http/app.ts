@@ -15,6 +15,7 @@ import type { Actor } from "../identity/actor.js";
 import type { AppContext } from "./context.js";
 import { problemFor, toIgnisError } from "./problem.js";
 import { installRequestPipeline } from "./request-pipeline.js";
+import type { RouteTable } from "./route-table.js";
 import { registerRoutes } from "./routes/index.js";
 
 /** The Fastify instance with zod schemas as its type provider. */
@@ -54,7 +55,11 @@ declare module "fastify" {
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
 /** Builds the HTTP application: pipeline, error mapping, OpenAPI and every route. */
-export async function buildApp(ctx: AppContext, logger: import("fastify").FastifyBaseLogger): Promise<App> {
+export async function buildApp(
+  ctx: AppContext,
+  logger: import("fastify").FastifyBaseLogger,
+  routeTable: RouteTable = [],
+): Promise<App> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: ctx.config.bodyLimitBytes,
@@ -117,6 +122,15 @@ export async function buildApp(ctx: AppContext, logger: import("fastify").Fastif
   );
 
   installRequestPipeline(app, ctx);
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) {
+      routeTable.push({
+        method,
+        url: route.url,
+        meta: (route.config as { meta?: RouteMeta } | undefined)?.meta,
+      });
+    }
+  });
   await registerRoutes(app, ctx);
   return app;
 }

@@ -3,10 +3,12 @@ import type { AppContext } from "../context.js";
 import { adminUserRoutes } from "./admin-users.js";
 import { apiKeyRoutes } from "./api-keys.js";
 import { healthRoutes } from "./health.js";
+import { openApiRoutes } from "./openapi.js";
 
 /** Registers every route module; a route added here is picked up by the authorization matrix test. */
 export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   healthRoutes(app, ctx);
+  openApiRoutes(app);
   apiKeyRoutes(app, ctx);
   adminUserRoutes(app, ctx);
 }
