@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
 import type { Config } from "./config.js";
@@ -10,6 +11,7 @@ import { ensureBootstrapAdmin } from "./identity/bootstrap-admin.js";
 import { createEmbeddedOidc } from "./identity/oidc/provider.js";
 import { createTokenVerifier, discoveredJwks, type TokenVerifier } from "./identity/token-verifier.js";
 import { createMetrics } from "./observability/metrics.js";
+import { startMetricsServer } from "./observability/metrics-server.js";
 import { createRateLimits, type RateLimits } from "./security/rate-limits.js";
 
 /** The package version reported in build info. */
@@ -90,16 +92,22 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   await app.ready();
 
   let closed = false;
+  let metricsServer: Server | undefined;
   return {
     app,
     ctx,
     routeTable,
     async listen() {
-      return app.listen({ port: config.port, host: config.host });
+      const address = await app.listen({ port: config.port, host: config.host });
+      if (config.metricsPort !== undefined) {
+        metricsServer = await startMetricsServer(ctx.metrics.registry, config.metricsPort, config.host);
+      }
+      return address;
     },
     async close() {
       if (closed) return;
       closed = true;
+      metricsServer?.close();
       await app.close();
       if (!overrides.database) await database.close();
     },
