@@ -67,7 +67,6 @@ export async function buildApp(
       const given = req.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    requestIdLogLabel: "requestId",
     ajv: { customOptions: { allErrors: false } },
     routerOptions: { maxParamLength: 200 },
     forceCloseConnections: "idle",
