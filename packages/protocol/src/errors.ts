@@ -41,6 +41,13 @@ export const ignisErrorCodes = [
   "no_capacity",
   "unknown_gpu_model",
   "cluster_not_cancellable",
+  "invalid_count",
+  "invalid_hours",
+  "invalid_amount",
+  "invalid_price",
+  "job_spec_too_large",
+  "invalid_env_name",
+  "reserved_env_name",
   // infrastructure
   "unavailable",
   "internal",

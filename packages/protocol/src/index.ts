@@ -2,3 +2,5 @@ export * from "./common.js";
 export * from "./errors.js";
 export * from "./identity.js";
 export * from "./problem.js";
+export * from "./market.js";
+export * from "./market-jobs.js";

@@ -37,6 +37,13 @@ const STATUS: Record<IgnisErrorCode, number> = {
   no_capacity: 409,
   unknown_gpu_model: 400,
   cluster_not_cancellable: 409,
+  invalid_count: 400,
+  invalid_hours: 400,
+  invalid_amount: 400,
+  invalid_price: 400,
+  job_spec_too_large: 400,
+  invalid_env_name: 400,
+  reserved_env_name: 400,
   unavailable: 503,
   internal: 500,
 };

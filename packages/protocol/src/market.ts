@@ -1,0 +1,197 @@
+import { z } from "zod";
+import { DeviceId, MicroUnits, Timestamp, UserId } from "./common.js";
+
+/** A cluster identifier: random, unguessable. */
+export const ClusterId = z.string().regex(/^cls_[a-z0-9]{26}$/);
+/** One rank's job (an assignment of a device to a cluster rank). */
+export const JobId = z.string().regex(/^job_[a-z0-9]{26}$/);
+
+/** Lifecycle of a cluster. */
+export const ClusterStatus = z.enum(["pending", "running", "completed", "failed", "cancelled"]);
+/** A cluster's lifecycle state. */
+export type ClusterStatus = z.infer<typeof ClusterStatus>;
+
+/** Lifecycle of one rank's job on one device. */
+export const JobState = z.enum(["assigned", "starting", "running", "exited", "failed", "stopped", "lost"]);
+/** A job's lifecycle state; `exited` carries an exit code, `lost` means the device dropped. */
+export type JobState = z.infer<typeof JobState>;
+
+/** Rendezvous variables the server sets for every rank; customers may not set any IGNIS_* name. */
+export const RENDEZVOUS_VARIABLES = [
+  "IGNIS_CLUSTER_ID",
+  "IGNIS_RANK",
+  "IGNIS_WORLD_SIZE",
+  "IGNIS_HEAD_ADDR",
+  "IGNIS_HEAD_HOST",
+  "IGNIS_HEAD_PORT",
+] as const;
+
+/** A valid environment variable name for a job. */
+export const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** Fixed bounds of a job spec that do not depend on server configuration. */
+export const JOB_LIMITS = Object.freeze({
+  commandChars: 4096,
+  args: 256,
+  argChars: 4096,
+  envEntries: 128,
+  envValueChars: 32 * 1024,
+  /** The JSON of the spec without its archive. */
+  specBytes: 64 * 1024,
+});
+
+/**
+ * A job spec as clients send it. Bounds that deserve their own error code (sizes, env names) are checked by
+ * the market domain, so the schema only fixes the shape.
+ */
+export const JobSpec = z.strictObject({
+  command: z.string().min(1),
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  image: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._\-/:@]{0,254}$/i, "a container image reference")
+    .optional(),
+  /** A working directory as a base64 tar.gz, unpacked into the job's scratch directory. */
+  archive: z.string().optional(),
+});
+/** A job spec. */
+export type JobSpec = z.infer<typeof JobSpec>;
+
+/** A price or amount in integer micro-units, as a decimal string or a safe integer. */
+export const MicroUnitsInput = z.union([
+  z.string().regex(/^\d{1,20}$/, "integer micro-units"),
+  z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+]);
+
+/** Body of `POST /v1/clusters`. */
+export const CreateClusterBody = z.strictObject({
+  gpuModel: z.string().min(1).max(100),
+  count: z.number().int(),
+  hours: z.number().int(),
+  job: JobSpec,
+  /** Most the customer pays per device-hour, in micro-units. */
+  maxPricePerHour: MicroUnitsInput.optional(),
+  region: z.string().min(1).max(64).optional(),
+});
+/** Body of `POST /v1/clusters`. */
+export type CreateClusterBody = z.infer<typeof CreateClusterBody>;
+
+/** One rank of a cluster as its customer sees it: the device, its price, its job and its metered use. */
+export const ClusterDeviceView = z.object({
+  jobId: JobId,
+  rank: z.number().int(),
+  deviceId: DeviceId,
+  gpuModel: z.string(),
+  pricePerHour: MicroUnits,
+  state: JobState,
+  exitCode: z.number().int().nullable(),
+  error: z.string().nullable(),
+  startedAt: Timestamp.nullable(),
+  endedAt: Timestamp.nullable(),
+  meteredMinutes: z.number().int(),
+  charged: MicroUnits,
+  /** The job this one replaced after its device dropped. */
+  replaces: JobId.nullable(),
+});
+/** One rank of a cluster. */
+export type ClusterDeviceView = z.infer<typeof ClusterDeviceView>;
+
+/** A cluster as its customer (or an admin) sees it. Env values are never echoed: they may be secrets. */
+export const ClusterView = z.object({
+  id: ClusterId,
+  status: ClusterStatus,
+  gpuModel: z.string(),
+  count: z.number().int(),
+  hours: z.number().int(),
+  region: z.string().nullable(),
+  maxPricePerHour: MicroUnits.nullable(),
+  /** The per-device hourly rate the escrow was sized for (the highest ask among the chosen devices). */
+  holdPricePerHour: MicroUnits,
+  billingMinuteSeconds: z.number(),
+  job: z.object({
+    command: z.string(),
+    args: z.array(z.string()),
+    envNames: z.array(z.string()),
+    image: z.string().nullable(),
+    archiveBytes: z.number().int(),
+  }),
+  escrow: z.object({ held: MicroUnits, charged: MicroUnits, refunded: MicroUnits, remaining: MicroUnits }),
+  devices: z.array(ClusterDeviceView),
+  createdAt: Timestamp,
+  endsAt: Timestamp,
+  endedAt: Timestamp.nullable(),
+  endReason: z.string().nullable(),
+});
+/** A cluster view. */
+export type ClusterView = z.infer<typeof ClusterView>;
+
+/** A page of the caller's clusters, newest first. */
+export const ClusterList = z.object({ items: z.array(ClusterView), nextCursor: z.string().nullable() });
+
+/** One chunk of a job's output. */
+export const ClusterLogLine = z.object({
+  seq: z.number().int(),
+  jobId: JobId,
+  rank: z.number().int(),
+  stream: z.enum(["stdout", "stderr", "system"]),
+  data: z.string(),
+  at: Timestamp,
+});
+
+/** A page of a cluster's logs; pass `nextCursor` back as `after` to follow. */
+export const ClusterLogs = z.object({
+  items: z.array(ClusterLogLine),
+  nextCursor: z.string().nullable(),
+});
+
+/** Body of `POST /v1/admin/credits`. */
+export const GrantCreditsBody = z.strictObject({
+  userId: UserId,
+  amount: z.union([z.string().regex(/^\d{1,20}$/, "integer micro-units"), z.number().int()]),
+  /** An idempotency key: the same reference grants once. */
+  reference: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/)
+    .optional(),
+  note: z.string().max(200).optional(),
+});
+
+/** Response of a credit grant: the customer's new balance. */
+export const CreditGrant = z.object({
+  userId: UserId,
+  balance: MicroUnits,
+  amount: MicroUnits,
+  reference: z.string(),
+  unit: z.literal("micro"),
+});
+
+/** A customer's credit: what is spendable and what sits in escrow for running clusters. */
+export const CreditBalance = z.object({
+  userId: UserId,
+  balance: MicroUnits,
+  held: MicroUnits,
+  unit: z.literal("micro"),
+});
+
+/** Body of `PUT /v1/devices/{deviceId}/price`: null goes back to the profile's default. */
+export const SetDevicePriceBody = z.strictObject({ minPricePerHour: MicroUnitsInput.nullable() });
+
+/** A device's price as its owner sees it. */
+export const DevicePrice = z.object({
+  deviceId: DeviceId,
+  minPricePerHour: MicroUnits.nullable(),
+  defaultPricePerHour: MicroUnits,
+  effectivePricePerHour: MicroUnits,
+});
+
+/** What the market offers for one GPU model, public. */
+export const MarketOffer = z.object({
+  gpuModel: z.string(),
+  available: z.number().int(),
+  lowestPricePerHour: MicroUnits.nullable(),
+  defaultPricePerHour: MicroUnits.nullable(),
+});
+
+/** `GET /v1/market/offers`. */
+export const MarketOffers = z.object({ items: z.array(MarketOffer) });
