@@ -1,7 +1,8 @@
 import type { DeviceTables } from "../devices/tables.js";
 import type { IdentityTables } from "../identity/tables.js";
+import type { MarketTables } from "../market/tables.js";
 import type { SecurityTables } from "../security/tables.js";
 import type { UptimeTables } from "../uptime/tables.js";
 
 /** Every table of the system of record, one interface per domain. */
-export interface Database extends IdentityTables, DeviceTables, UptimeTables, SecurityTables {}
+export interface Database extends IdentityTables, DeviceTables, UptimeTables, SecurityTables, MarketTables {}
