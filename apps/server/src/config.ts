@@ -50,6 +50,22 @@ const EnvSchema = z.object({
   IGNIS_RATE_LIMITS: z.enum(["on", "off"]).default("on"),
   IGNIS_REPLICA_ID: z.string().min(1).max(64).optional(),
   IGNIS_WEB_DIR: z.string().optional(),
+  IGNIS_BILLING_MINUTE_SECONDS: z.coerce.number().min(0.05).max(3600).optional(),
+  IGNIS_NETWORK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
+  IGNIS_CLUSTER_MAX_DEVICES: z.coerce.number().int().min(1).max(10_000).default(64),
+  IGNIS_CLUSTER_MAX_HOURS: z.coerce.number().int().min(1).max(8760).default(720),
+  IGNIS_JOB_ARCHIVE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
+  IGNIS_JOB_LOG_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1024 * 1024 * 1024)
+    .default(1024 * 1024),
 });
 
 /** The validated, frozen configuration of one ignis-server process. */
@@ -75,6 +91,15 @@ export type Config = Readonly<{
   rateLimits: boolean;
   replicaId: string;
   webDir: string | undefined;
+  /** Marketplace: billing clock, network fee (basis points) and the bounds of a rental. */
+  market: Readonly<{
+    billingMinuteSeconds: number;
+    feeBps: number;
+    maxDevices: number;
+    maxHours: number;
+    archiveMaxBytes: number;
+    logMaxBytesPerJob: number;
+  }>;
 }>;
 
 /** Raised when the environment or flags hold bad values; lists every bad key at once. */
@@ -153,5 +178,14 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     rateLimits: e.IGNIS_RATE_LIMITS === "on",
     replicaId: e.IGNIS_REPLICA_ID ?? `replica-${process.pid}`,
     webDir: e.IGNIS_WEB_DIR,
+    market: Object.freeze({
+      // One billing minute is one uptime minute slot (an epoch has 60), so shortening epochs shortens rentals.
+      billingMinuteSeconds: e.IGNIS_BILLING_MINUTE_SECONDS ?? e.IGNIS_EPOCH_SECONDS / 60,
+      feeBps: e.IGNIS_NETWORK_FEE_BPS,
+      maxDevices: e.IGNIS_CLUSTER_MAX_DEVICES,
+      maxHours: e.IGNIS_CLUSTER_MAX_HOURS,
+      archiveMaxBytes: e.IGNIS_JOB_ARCHIVE_MAX_BYTES,
+      logMaxBytesPerJob: e.IGNIS_JOB_LOG_MAX_BYTES,
+    }),
   });
 }
