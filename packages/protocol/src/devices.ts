@@ -1,0 +1,164 @@
+import { z } from "zod";
+import { DeviceId, Timestamp } from "./common.js";
+import { CoarseRegion } from "./explorer.js";
+
+/** Device status: pending (enrolled, never connected) → online ⇄ offline, plus hired, quarantined, revoked. */
+export const DeviceStatus = z.enum(["pending", "online", "offline", "hired", "quarantined", "revoked"]);
+/** One device status. */
+export type DeviceStatus = z.infer<typeof DeviceStatus>;
+
+/** Proof-of-GPU verification state; a device earns and can be hired only when `verified`. */
+export const Verification = z.enum(["unverified", "verified", "failed"]);
+/** One verification state. */
+export type Verification = z.infer<typeof Verification>;
+
+/** A raw 32-byte Ed25519 public key, base64url without padding (43 characters). */
+export const Ed25519PublicKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, "a raw Ed25519 public key, base64url");
+/** A 64-byte Ed25519 signature, base64url without padding (86 characters). */
+export const Ed25519Signature = z.string().regex(/^[A-Za-z0-9_-]{86}$/, "an Ed25519 signature, base64url");
+
+/** A device key's public identifier. */
+export const DeviceKeyId = z.string().regex(/^dk_[a-z0-9]{26}$/);
+
+const shortText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    // No control characters: these strings end up in logs, tables and terminals.
+    .regex(/^[^\p{Cc}]*$/u, "no control characters");
+
+/** The GPUs a device claims; `vramGb` is per GPU. CPU-only machines claim vendor `none` and count 0. */
+export const GpuClaim = z.strictObject({
+  vendor: z.enum(["nvidia", "amd", "apple", "intel", "none"]),
+  model: shortText(80).min(1),
+  count: z.int().min(0).max(64),
+  vramGb: z.int().min(0).max(4096),
+  driver: shortText(80).nullable(),
+});
+/** A GPU claim. */
+export type GpuClaim = z.infer<typeof GpuClaim>;
+
+/** What a worker reports about its machine at enrollment and in metadata updates (strict: nothing else). */
+export const HardwareClaim = z.strictObject({
+  /** `native` for detected hardware, or the simulated profile's name (`sim-a100` ...). */
+  profile: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/),
+  gpu: GpuClaim,
+  cpu: z.strictObject({ model: shortText(120).min(1), cores: z.int().min(1).max(4096) }),
+  ramGb: z.int().min(0).max(65_536),
+  diskGb: z.int().min(0).max(10_000_000),
+  os: z.strictObject({
+    platform: shortText(40).min(1),
+    release: shortText(80),
+    arch: shortText(20).min(1),
+    appleSilicon: z.boolean(),
+  }),
+  /** A continent-level region (never a precise location). */
+  region: CoarseRegion,
+});
+/** A hardware claim. */
+export type HardwareClaim = z.infer<typeof HardwareClaim>;
+
+/** Body of `POST /v1/enrollment-codes`: nothing to say; the code belongs to the caller. */
+export const CreateEnrollmentCodeBody = z.strictObject({}).optional();
+
+/** Response of `POST /v1/enrollment-codes`: the code is shown once and stored hashed. */
+export const EnrollmentCodeView = z.object({ code: z.string(), expiresAt: Timestamp });
+
+/** A single-use enrollment code as typed by a person: `IGN-` and base32 groups. */
+export const EnrollmentCode = z.string().trim().min(8).max(64);
+
+/** Body of `POST /v1/enrollments`: a code, the device's public key, its claim and a signature over all three. */
+export const EnrollBody = z.strictObject({
+  code: EnrollmentCode,
+  publicKey: Ed25519PublicKey,
+  hardware: HardwareClaim,
+  signature: Ed25519Signature,
+});
+/** An enrollment request. */
+export type EnrollBody = z.infer<typeof EnrollBody>;
+
+/** Response of an enrollment: the new device's id, its key's id and where to open the session. */
+export const EnrollResponse = z.object({
+  deviceId: DeviceId,
+  keyId: DeviceKeyId,
+  sessionPath: z.string(),
+});
+/** An enrollment response. */
+export type EnrollResponse = z.infer<typeof EnrollResponse>;
+
+/** A device key as its owner sees it (the public key is not secret). */
+export const DeviceKeyView = z.object({
+  id: DeviceKeyId,
+  publicKey: Ed25519PublicKey,
+  state: z.enum(["active", "retiring", "retired"]),
+  createdAt: Timestamp,
+  retireAt: Timestamp.nullable(),
+});
+
+/** The last heartbeat's load and hardware state, as stored at the latest uptime flush. */
+export const HeartbeatLoad = z.strictObject({
+  cpuPercent: z.number().min(0).max(100),
+  memUsedGb: z.number().min(0).max(65_536),
+  gpus: z
+    .array(
+      z.strictObject({
+        utilPercent: z.number().min(0).max(100),
+        memUsedGb: z.number().min(0).max(4096),
+        temperatureC: z.number().min(-50).max(200).nullable(),
+      }),
+    )
+    .max(64),
+  /** True while the device runs a job. */
+  busy: z.boolean(),
+});
+/** Load and hardware state carried by a heartbeat. */
+export type HeartbeatLoad = z.infer<typeof HeartbeatLoad>;
+
+/** The full device record, for its owner and admins (never public: it names the owner). */
+export const DeviceView = z.object({
+  id: DeviceId,
+  ownerId: z.string(),
+  label: z.string().nullable(),
+  status: DeviceStatus,
+  verification: Verification,
+  profile: z.string(),
+  gpu: z.object({ vendor: z.string(), model: z.string(), count: z.int(), vramGb: z.int() }),
+  hardware: z.record(z.string(), z.unknown()),
+  region: z.string(),
+  connected: z.boolean(),
+  load: HeartbeatLoad.nullable(),
+  keys: z.array(DeviceKeyView),
+  createdAt: Timestamp,
+  lastSeenAt: Timestamp.nullable(),
+  hardwareChangedAt: Timestamp.nullable(),
+  verifiedAt: Timestamp.nullable(),
+  quarantinedAt: Timestamp.nullable(),
+  revokedAt: Timestamp.nullable(),
+});
+/** The full device record. */
+export type DeviceView = z.infer<typeof DeviceView>;
+
+/** Body of `PATCH /v1/devices/{deviceId}`: the label, and nothing else. */
+export const UpdateDeviceBody = z.strictObject({
+  label: shortText(64).trim().min(1).nullable(),
+});
+
+/** Body of `POST /v1/admin/key-migrations`: every device must rotate its key by `rotateBy`. */
+export const CreateKeyMigrationBody = z.strictObject({
+  rotateBy: z.iso.datetime({ offset: true }),
+  note: shortText(200).optional(),
+});
+
+/** A fleet key migration as admins see it. */
+export const KeyMigrationView = z.object({
+  id: z.string(),
+  startedAt: Timestamp,
+  rotateBy: Timestamp,
+  note: z.string().nullable(),
+  /** Devices connected (to this replica) that were asked to rotate at once. */
+  devicesNotified: z.int().optional(),
+  /** Devices whose newest key predates the migration. */
+  devicesPending: z.int().optional(),
+});

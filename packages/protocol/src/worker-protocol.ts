@@ -1,0 +1,191 @@
+import { z } from "zod";
+import { DeviceId } from "./common.js";
+import { DeviceKeyId, Ed25519PublicKey, Ed25519Signature, HardwareClaim, HeartbeatLoad } from "./devices.js";
+import { IgnisError } from "./errors.js";
+import {
+  proofChallengeMessage,
+  proofCommitMessage,
+  proofRevealMessage,
+  proofRevealRequestMessage,
+} from "./proof/messages.js";
+
+/**
+ * The worker session protocol: JSON text frames on `/v1/worker/session`, each an envelope `{ v: 1, type, ... }`.
+ * The server speaks first (`session.challenge`); the worker answers `session.auth`; after `session.hello` the
+ * session is bound to one device and heartbeats need no signature.
+ */
+
+/** The protocol version every frame carries as `v`. */
+export const WORKER_PROTOCOL_VERSION = 1;
+/** Path of the worker WebSocket, relative to the server URL. */
+export const WORKER_SESSION_PATH = "/v1/worker/session";
+/** Largest frame either side accepts; proof reveals are the largest messages. */
+export const MAX_WORKER_MESSAGE_BYTES = 2 * 1024 * 1024;
+
+/** A 32-byte random nonce, base64url (43 characters). */
+export const SessionNonce = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+
+// ---- server → worker -------------------------------------------------------------------------------------
+
+/** First frame of every session: sign this nonce together with your device id and the origin you dialled. */
+export const SessionChallengeMessage = z.object({
+  type: z.literal("session.challenge"),
+  nonce: SessionNonce,
+  /** The origin the server identifies as; a worker that dialled another origin will be refused. */
+  origin: z.string(),
+});
+
+/** The session is authenticated and bound to `deviceId`; heartbeat every `heartbeatSeconds`. */
+export const SessionHelloMessage = z.object({
+  type: z.literal("session.hello"),
+  deviceId: DeviceId,
+  sessionId: z.string(),
+  heartbeatSeconds: z.number().positive(),
+  serverTime: z.number(),
+});
+
+/** A refusal; `fatal` errors are followed by the server closing the socket. */
+export const SessionErrorMessage = z.object({
+  type: z.literal("session.error"),
+  code: z.string(),
+  message: z.string(),
+  fatal: z.boolean(),
+});
+
+/** Answer to a heartbeat that asked for one (`ack: true`), to measure round trips. */
+export const HeartbeatAckMessage = z.object({
+  type: z.literal("heartbeat.ack"),
+  seq: z.int(),
+  serverTime: z.number(),
+});
+
+/** An admin's fleet migration asks the device to rotate its key before `rotateBy`. */
+export const KeyRotateRequestMessage = z.object({
+  type: z.literal("key.rotate-request"),
+  migrationId: z.string(),
+  rotateBy: z.string(),
+});
+
+/** The new key is registered; the old one keeps working until `oldKeyRetiresAt`. */
+export const KeyRotatedMessage = z.object({
+  type: z.literal("key.rotated"),
+  keyId: DeviceKeyId,
+  publicKey: Ed25519PublicKey,
+  oldKeyRetiresAt: z.string(),
+});
+
+/** Every message the server sends to a worker, discriminated by `type`. */
+export const ServerMessageSchema = z.discriminatedUnion("type", [
+  SessionChallengeMessage,
+  SessionHelloMessage,
+  SessionErrorMessage,
+  HeartbeatAckMessage,
+  KeyRotateRequestMessage,
+  KeyRotatedMessage,
+  proofChallengeMessage,
+  proofRevealRequestMessage,
+  // JOB MESSAGES (server → worker): the marketplace adds JobServerMessage members (market-jobs.ts) here.
+]);
+/** A message from the server to a worker. */
+export type ServerMessage = z.infer<typeof ServerMessageSchema>;
+
+// ---- worker → server -------------------------------------------------------------------------------------
+
+/** Answer to the challenge: which device, which of its keys, and the signature of `sessionSigningText`. */
+export const SessionAuthMessage = z.strictObject({
+  type: z.literal("session.auth"),
+  deviceId: DeviceId,
+  publicKey: Ed25519PublicKey,
+  signature: Ed25519Signature,
+  agent: z.strictObject({ version: z.string().max(40), profile: z.string().max(40) }).optional(),
+});
+
+/** Proof of life with load and hardware state. `deviceId`, when present, must be the session's own. */
+export const HeartbeatMessage = z.strictObject({
+  type: z.literal("heartbeat"),
+  seq: z.int().min(0),
+  deviceId: DeviceId.optional(),
+  /** Ask the server for a `heartbeat.ack` (round-trip measurement). */
+  ack: z.boolean().optional(),
+  load: HeartbeatLoad,
+});
+
+/** The device's hardware changed; accepted only for the session's own device, within the claim's limits. */
+export const MetadataUpdateMessage = z.strictObject({
+  type: z.literal("metadata.update"),
+  deviceId: DeviceId.optional(),
+  hardware: HardwareClaim,
+});
+
+/** Rotate to `newPublicKey`: both the session's key and the new key sign `rotationSigningText`. */
+export const KeyRotateMessage = z.strictObject({
+  type: z.literal("key.rotate"),
+  newPublicKey: Ed25519PublicKey,
+  signatureOld: Ed25519Signature,
+  signatureNew: Ed25519Signature,
+});
+
+/** Every message a worker sends to the server, discriminated by `type`. */
+export const WorkerMessageSchema = z.discriminatedUnion("type", [
+  SessionAuthMessage,
+  HeartbeatMessage,
+  MetadataUpdateMessage,
+  KeyRotateMessage,
+  proofCommitMessage,
+  proofRevealMessage,
+  // JOB MESSAGES (worker → server): the marketplace adds JobWorkerMessage members (market-jobs.ts) here.
+]);
+/** A message from a worker to the server. */
+export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;
+
+/** Serializes a message into its versioned frame. */
+export function encodeFrame(message: ServerMessage | WorkerMessage): string {
+  return JSON.stringify({ v: WORKER_PROTOCOL_VERSION, ...message });
+}
+
+function decodeFrame<T>(raw: string, schema: z.ZodType<T>): T {
+  if (raw.length > MAX_WORKER_MESSAGE_BYTES) throw new IgnisError("payload_too_large", "frame too large");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (cause) {
+    throw new IgnisError("malformed_json", "the frame is not valid JSON", { cause });
+  }
+  if (
+    typeof parsed !== "object" ||
+    parsed === null ||
+    (parsed as { v?: unknown }).v !== WORKER_PROTOCOL_VERSION
+  ) {
+    throw new IgnisError(
+      "bad_request",
+      `unsupported protocol version; this side speaks v${WORKER_PROTOCOL_VERSION}`,
+    );
+  }
+  delete (parsed as { v?: unknown }).v;
+  const result = schema.safeParse(parsed);
+  if (!result.success) {
+    const unknown = result.error.issues.some((i) => i.code === "unrecognized_keys");
+    throw new IgnisError(
+      unknown ? "unknown_field" : "validation_failed",
+      "the frame does not match the protocol",
+      {
+        details: {
+          errors: result.error.issues
+            .slice(0, 5)
+            .map((i) => ({ path: i.path.join("."), message: i.message })),
+        },
+      },
+    );
+  }
+  return result.data;
+}
+
+/** Parses and validates a frame a worker sent; throws an IgnisError with a stable code when it is not valid. */
+export function decodeWorkerFrame(raw: string): WorkerMessage {
+  return decodeFrame(raw, WorkerMessageSchema);
+}
+
+/** Parses and validates a frame the server sent. */
+export function decodeServerFrame(raw: string): ServerMessage {
+  return decodeFrame(raw, ServerMessageSchema);
+}
