@@ -36,7 +36,7 @@ export const JobStopMessage = z.object({
 export type JobStopMessage = z.infer<typeof JobStopMessage>;
 
 /** Worker → server: a chunk of a job's output, in order per job. */
-export const JobLogMessage = z.object({
+export const JobLogMessage = z.strictObject({
   type: z.literal("job.log"),
   jobId: JobId,
   seq: z.number().int().min(0),
@@ -47,7 +47,7 @@ export const JobLogMessage = z.object({
 export type JobLogMessage = z.infer<typeof JobLogMessage>;
 
 /** Worker → server: a job changed state. `exited` carries the exit code; `failed` means it could not run. */
-export const JobStatusMessage = z.object({
+export const JobStatusMessage = z.strictObject({
   type: z.literal("job.status"),
   jobId: JobId,
   state: z.enum(["running", "exited", "failed", "stopped"]),

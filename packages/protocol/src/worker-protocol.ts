@@ -2,6 +2,7 @@ import { z } from "zod";
 import { DeviceId } from "./common.js";
 import { DeviceKeyId, Ed25519PublicKey, Ed25519Signature, HardwareClaim, HeartbeatLoad } from "./devices.js";
 import { IgnisError } from "./errors.js";
+import { JobLogMessage, JobStartMessage, JobStatusMessage, JobStopMessage } from "./market-jobs.js";
 import {
   proofChallengeMessage,
   proofCommitMessage,
@@ -84,7 +85,9 @@ export const ServerMessageSchema = z.discriminatedUnion("type", [
   KeyRotatedMessage,
   proofChallengeMessage,
   proofRevealRequestMessage,
-  // JOB MESSAGES (server → worker): the marketplace adds JobServerMessage members (market-jobs.ts) here.
+  // JOB MESSAGES (server → worker): the marketplace's members (market-jobs.ts).
+  JobStartMessage,
+  JobStopMessage,
 ]);
 /** A message from the server to a worker. */
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
@@ -133,7 +136,9 @@ export const WorkerMessageSchema = z.discriminatedUnion("type", [
   KeyRotateMessage,
   proofCommitMessage,
   proofRevealMessage,
-  // JOB MESSAGES (worker → server): the marketplace adds JobWorkerMessage members (market-jobs.ts) here.
+  // JOB MESSAGES (worker → server): the marketplace's members (market-jobs.ts).
+  JobLogMessage,
+  JobStatusMessage,
 ]);
 /** A message from a worker to the server. */
 export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;
