@@ -4,6 +4,7 @@ import pino from "pino";
 import type { Config } from "./config.js";
 import { type OpenDatabase, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
+import { createPublicExplorer } from "./explorer/public-explorer.js";
 import { type App, buildApp } from "./http/app.js";
 import type { AppContext } from "./http/context.js";
 import type { RouteTable } from "./http/route-table.js";
@@ -86,6 +87,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     oidc,
     publicUrl,
     log: logger,
+    explorer: createPublicExplorer({
+      db: database.db,
+      epochSeconds: config.epochSeconds,
+      onError: (error) => logger.warn({ err: error }, "explorer stats refresh failed"),
+    }),
   };
   const routeTable: RouteTable = [];
   const app = await buildApp(ctx, logger, routeTable);

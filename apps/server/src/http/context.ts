@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { Config } from "../config.js";
 import type { Db, OpenDatabase } from "../db/database.js";
+import type { PublicExplorer } from "../explorer/public-explorer.js";
 import type { EmbeddedOidc } from "../identity/embedded-oidc.js";
 import type { TokenVerifier } from "../identity/token-verifier.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -18,4 +19,6 @@ export interface AppContext {
   /** The public origin clients use to reach this server (for invite links and worker signatures). */
   publicUrl: string;
   log: FastifyBaseLogger;
+  /** Public explorer views (stats cached per process). */
+  explorer: PublicExplorer;
 }

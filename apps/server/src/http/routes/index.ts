@@ -2,6 +2,7 @@ import type { App } from "../app.js";
 import type { AppContext } from "../context.js";
 import { adminUserRoutes } from "./admin-users.js";
 import { apiKeyRoutes } from "./api-keys.js";
+import { explorerRoutes } from "./explorer.js";
 import { healthRoutes } from "./health.js";
 import { openApiRoutes } from "./openapi.js";
 
@@ -11,4 +12,5 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   openApiRoutes(app);
   apiKeyRoutes(app, ctx);
   adminUserRoutes(app, ctx);
+  explorerRoutes(app, ctx);
 }

@@ -1,0 +1,66 @@
+import type { PublicDevice, PublicDeviceStatus } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+import { coarseRegion } from "./coarse-region.js";
+
+/**
+ * The only device columns the explorer ever reads. Owner, hardware details and timestamps that could fingerprint
+ * a machine are not selected at all, so they cannot reach a response.
+ */
+export const PUBLIC_DEVICE_COLUMNS = [
+  "id",
+  "status",
+  "verification",
+  "gpu_vendor",
+  "gpu_model",
+  "gpu_count",
+  "vram_gb",
+  "region",
+  "label",
+  "label_public",
+  "created_at",
+  "verified_at",
+] as const;
+
+/** A device row as the explorer selects it. */
+export interface PublicDeviceRow {
+  id: string;
+  status: string;
+  verification: string;
+  gpu_vendor: string;
+  gpu_model: string;
+  gpu_count: number;
+  vram_gb: number;
+  region: string;
+  label: string | null;
+  label_public: boolean;
+  created_at: Date;
+  verified_at: Date | null;
+}
+
+/** Statuses the public never sees: a revoked device is gone from the explorer, as if it never existed. */
+export const HIDDEN_STATUSES = ["revoked"] as const;
+
+/** Builds the public view by picking fields one by one; the label appears only when its owner made it public. */
+export function toPublicDevice(row: PublicDeviceRow, uptime24h: number): PublicDevice {
+  return {
+    id: row.id,
+    status: row.status as PublicDeviceStatus,
+    verification: row.verification as PublicDevice["verification"],
+    vendor: row.gpu_vendor,
+    gpu: { model: row.gpu_model, count: row.gpu_count, vramGb: row.vram_gb },
+    region: coarseRegion(row.region),
+    label: row.label_public === true && row.label ? row.label : null,
+    uptime24h,
+    enrolledOn: new Date(row.created_at).toISOString().slice(0, 10),
+  };
+}
+
+/** Loads one shown device by id, or undefined when it does not exist or is hidden (the caller cannot tell). */
+export async function findShownDevice(db: Db, id: string): Promise<PublicDeviceRow | undefined> {
+  return db
+    .selectFrom("devices")
+    .select(PUBLIC_DEVICE_COLUMNS)
+    .where("id", "=", id)
+    .where("status", "not in", HIDDEN_STATUSES)
+    .executeTakeFirst();
+}

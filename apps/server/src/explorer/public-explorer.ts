@@ -1,0 +1,79 @@
+import type {
+  ExplorerDevicePage,
+  ExplorerDeviceQuery,
+  ExplorerStats,
+  PublicDeviceDetail,
+} from "@ignis/protocol";
+import { DeviceId, IgnisError } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+import { searchPublicDevices } from "./device-search.js";
+import { createEpochTotals } from "./epoch-totals.js";
+import { computeNetworkStats } from "./network-stats.js";
+import { createTableProbe } from "./optional-tables.js";
+import { findShownDevice, toPublicDevice } from "./public-device.js";
+import { lastPublishedRoot } from "./published-roots.js";
+import { refreshingValue } from "./refreshing-value.js";
+import { uptimeHistoryOf } from "./uptime-history.js";
+import { verificationHistoryOf } from "./verification-history.js";
+
+/** The public explorer: network stats, device search and device pages, all free of owner identity. */
+export interface PublicExplorer {
+  stats(): Promise<ExplorerStats>;
+  devices(query: ExplorerDeviceQuery): Promise<ExplorerDevicePage>;
+  /** A shown device's page; a missing and a hidden device both throw the same `not_found`. */
+  device(id: string): Promise<PublicDeviceDetail>;
+}
+
+/** Stats younger than this are served from memory. */
+const STATS_FRESH_MS = 3_000;
+/** Past this age a reader waits for fresh stats instead of getting the old ones. */
+const STATS_MAX_STALE_MS = 60_000;
+
+/** Creates the explorer over one database; stats are shared by every reader of this process. */
+export function createPublicExplorer(options: {
+  db: Db;
+  epochSeconds: number;
+  now?: () => number;
+  onError?: (error: unknown) => void;
+}): PublicExplorer {
+  const { db, epochSeconds } = options;
+  const now = options.now ?? Date.now;
+  const probe = createTableProbe(db, now);
+  const epochTotals = createEpochTotals(db, epochSeconds);
+  const stats = refreshingValue(
+    () =>
+      computeNetworkStats(
+        { db, epochSeconds, epochTotals, lastPublishedRoot: () => lastPublishedRoot(db, probe) },
+        now(),
+      ),
+    {
+      freshMs: STATS_FRESH_MS,
+      maxStaleMs: STATS_MAX_STALE_MS,
+      now,
+      ...(options.onError ? { onError: options.onError } : {}),
+    },
+  );
+
+  return {
+    stats: () => stats.get(),
+    devices: (query) => searchPublicDevices(db, query, { now: now(), epochSeconds }),
+    async device(id) {
+      const row = DeviceId.safeParse(id).success ? await findShownDevice(db, id) : undefined;
+      if (!row) throw new IgnisError("not_found", "no such device");
+      const at = now();
+      const [uptime, history] = await Promise.all([
+        uptimeHistoryOf(db, row, at, epochSeconds),
+        verificationHistoryOf(db, probe, row.id),
+      ]);
+      return {
+        ...toPublicDevice(row, uptime.uptime24h),
+        uptime7d: uptime.uptime7d,
+        uptime30d: uptime.uptime30d,
+        verifiedAt: row.verified_at ? new Date(row.verified_at).toISOString() : null,
+        uptimeDaily: uptime.daily,
+        uptimeEpochs: uptime.epochs,
+        verificationHistory: history,
+      };
+    },
+  };
+}

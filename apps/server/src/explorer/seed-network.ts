@@ -1,0 +1,141 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Db } from "../db/database.js";
+import { newId } from "../db/new-id.js";
+import { epochAt, slotsPerEpoch } from "./epoch-window.js";
+
+/** A seeded device with the facts a privacy or explorer test checks against. */
+export interface SeededDevice {
+  id: string;
+  ownerId: string;
+  label: string;
+  labelPublic: boolean;
+  status: "pending" | "online" | "offline" | "hired" | "quarantined" | "revoked";
+  model: string;
+  vendor: string;
+}
+
+/** What was seeded, including every string that must never appear in a public response. */
+export interface SeededNetwork {
+  users: { id: string; email: string; keyId: string }[];
+  devices: SeededDevice[];
+  /** Owner ids, e-mails, key ids, addresses, hostnames, exact coordinates and private labels. */
+  secrets: string[];
+}
+
+const MODELS = [
+  { vendor: "nvidia", model: "A100", vramGb: 80, profile: "sim-a100" },
+  { vendor: "nvidia", model: "H100", vramGb: 80, profile: "sim-h100" },
+  { vendor: "nvidia", model: "RTX 4090", vramGb: 24, profile: "sim-rtx4090" },
+  { vendor: "amd", model: "MI300X", vramGb: 192, profile: "sim-mi300x" },
+  { vendor: "apple", model: "M2 Ultra", vramGb: 192, profile: "sim-m2-ultra" },
+];
+const REGIONS = ["eu-west-1", "us-east-2", "Europe/Berlin", "ap-southeast-1", "DE", "sa-east-1"];
+const STATUSES: SeededDevice["status"][] = ["online", "online", "offline", "hired", "pending", "quarantined"];
+
+/**
+ * Writes a realistic small network straight into the database: users with e-mails and API keys, devices with
+ * private and public labels, hardware facts that identify a machine (address, hostname, coordinates), one
+ * revoked device per owner, and uptime rows over the last `epochs` epochs.
+ */
+export async function seedNetwork(
+  db: Db,
+  options: { users?: number; devicesPerUser?: number; epochs?: number; epochSeconds: number; now?: number },
+): Promise<SeededNetwork> {
+  const now = options.now ?? Date.now();
+  const out: SeededNetwork = { users: [], devices: [], secrets: [] };
+  for (let u = 0; u < (options.users ?? 3); u++) {
+    const userId = newId("usr");
+    const email = `owner${u}.${randomBytes(3).toString("hex")}@example.org`;
+    const keyId = newId("key");
+    await db
+      .insertInto("users")
+      .values({ id: userId, issuer: "local", subject: userId, email, roles: JSON.stringify(["supplier"]) })
+      .execute();
+    await db
+      .insertInto("api_keys")
+      .values({
+        id: keyId,
+        user_id: userId,
+        name: "rig automation",
+        key_hash: createHash("sha256").update(randomBytes(32)).digest("hex"),
+        scopes: JSON.stringify([]),
+      })
+      .execute();
+    out.users.push({ id: userId, email, keyId });
+    out.secrets.push(userId, email, keyId);
+    const count = options.devicesPerUser ?? 4;
+    for (let d = 0; d <= count; d++) {
+      const m = MODELS[(u + d) % MODELS.length]!;
+      const status: SeededDevice["status"] =
+        d === count ? "revoked" : STATUSES[(u * 7 + d) % STATUSES.length]!;
+      const labelPublic = d % 2 === 0 && status !== "revoked";
+      const label = labelPublic ? `Public rig ${u}-${d}` : `private-${randomBytes(5).toString("hex")}`;
+      const ip = `203.0.113.${10 + u * 10 + d}`;
+      const hostname = `rig-${randomBytes(3).toString("hex")}.home.example.net`;
+      const lat = (48 + u + d / 10).toFixed(5);
+      const lon = (11 + u + d / 10).toFixed(5);
+      const id = newId("dev");
+      await db
+        .insertInto("devices")
+        .values({
+          id,
+          owner_id: userId,
+          label,
+          label_public: labelPublic,
+          status,
+          verification: status === "quarantined" ? "failed" : d % 3 === 2 ? "unverified" : "verified",
+          profile: m.profile,
+          gpu_vendor: m.vendor,
+          gpu_model: m.model,
+          gpu_count: 1 + (d % 4 === 3 ? 7 : 0),
+          vram_gb: m.vramGb,
+          region: REGIONS[(u + d) % REGIONS.length]!,
+          hardware: JSON.stringify({
+            hostname,
+            ip,
+            location: { lat, lon },
+            serial: `SN${randomBytes(4).toString("hex")}`,
+          }),
+          created_at: new Date(now - (10 + u + d) * 86_400_000),
+          revoked_at: status === "revoked" ? new Date(now - 3_600_000) : null,
+          verified_at: d % 3 === 2 ? null : new Date(now - 86_400_000),
+        })
+        .execute();
+      out.devices.push({ id, ownerId: userId, label, labelPublic, status, model: m.model, vendor: m.vendor });
+      out.secrets.push(ip, hostname, lat, lon);
+      if (!labelPublic) out.secrets.push(label);
+    }
+  }
+  await seedUptime(db, out.devices, {
+    epochs: options.epochs ?? 48,
+    epochSeconds: options.epochSeconds,
+    now,
+  });
+  return out;
+}
+
+/** Uptime rows for the seeded devices: online devices nearly always up, offline ones half the time. */
+async function seedUptime(
+  db: Db,
+  devices: SeededDevice[],
+  options: { epochs: number; epochSeconds: number; now: number },
+): Promise<void> {
+  const current = epochAt(options.now, options.epochSeconds);
+  const slots = slotsPerEpoch(options.epochSeconds);
+  const rows = [];
+  for (const [i, device] of devices.entries()) {
+    if (device.status === "pending") continue;
+    for (let k = 0; k < options.epochs; k++) {
+      const up =
+        device.status === "offline" ? ((k + i) % 2 === 0 ? slots : 0) : slots - ((k + i) % 3 === 0 ? 1 : 0);
+      if (up <= 0) continue;
+      const mask = slots >= 63 ? (1n << 60n) - 1n : (1n << BigInt(up)) - 1n;
+      rows.push({ device_id: device.id, epoch: current - k, minute_mask: mask.toString(), up_minutes: up });
+    }
+  }
+  for (let i = 0; i < rows.length; i += 500)
+    await db
+      .insertInto("uptime")
+      .values(rows.slice(i, i + 500))
+      .execute();
+}

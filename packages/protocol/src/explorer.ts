@@ -1,0 +1,176 @@
+import { z } from "zod";
+import { Cursor, DeviceId, PageSize, Timestamp } from "./common.js";
+
+// Public view types of the explorer. None of them has an owner field, an e-mail, a key id, an address or an
+// internal numeric id: the server builds every public response by picking these fields, never by spreading a
+// row, so a column added to a table cannot leak by accident.
+
+/** A device's lifecycle state as the public sees it (revoked devices are not shown at all). */
+export const PublicDeviceStatus = z.enum(["pending", "online", "offline", "hired", "quarantined"]);
+/** A device's public lifecycle state. */
+export type PublicDeviceStatus = z.infer<typeof PublicDeviceStatus>;
+
+/** Proof-of-GPU verification state. */
+export const PublicVerification = z.enum(["unverified", "verified", "failed"]);
+/** Proof-of-GPU verification state. */
+export type PublicVerification = z.infer<typeof PublicVerification>;
+
+/** Continent-level regions: the finest location the explorer ever shows. */
+export const CoarseRegion = z.enum([
+  "north-america",
+  "south-america",
+  "europe",
+  "asia-pacific",
+  "middle-east",
+  "africa",
+  "oceania",
+  "unknown",
+]);
+/** A continent-level region. */
+export type CoarseRegion = z.infer<typeof CoarseRegion>;
+
+/** A share between 0 and 1 (uptime, verified share). */
+const Share = z.number().min(0).max(1);
+
+/** One device as anyone may see it: hardware, state and uptime, with no owner identity of any kind. */
+export const PublicDevice = z.object({
+  id: DeviceId,
+  status: PublicDeviceStatus,
+  verification: PublicVerification,
+  vendor: z.string(),
+  gpu: z.object({ model: z.string(), count: z.number().int(), vramGb: z.number().int() }),
+  region: CoarseRegion,
+  /** The owner's label, present only when the owner marked it public. */
+  label: z.string().nullable(),
+  /** Share of the last 24 hours (or of the device's life, if shorter) with a heartbeat. */
+  uptime24h: Share,
+  /** The day the device enrolled (UTC), never the exact time. */
+  enrolledOn: z.string(),
+});
+/** One device as anyone may see it. */
+export type PublicDevice = z.infer<typeof PublicDevice>;
+
+/** Up-minutes of one UTC day, for the 30-day chart. */
+export const UptimeDay = z.object({
+  day: z.string(),
+  upMinutes: z.number().int(),
+  possibleMinutes: z.number().int(),
+});
+/** Up-minutes of one UTC day. */
+export type UptimeDay = z.infer<typeof UptimeDay>;
+
+/** Up-minutes of one epoch, for the recent-activity chart. */
+export const UptimeEpoch = z.object({
+  epoch: z.number().int(),
+  startsAt: Timestamp,
+  upMinutes: z.number().int(),
+  possibleMinutes: z.number().int(),
+});
+/** Up-minutes of one epoch. */
+export type UptimeEpoch = z.infer<typeof UptimeEpoch>;
+
+/** One proof-of-GPU check: its outcome and when it was decided, nothing else. */
+export const VerificationEvent = z.object({
+  at: Timestamp,
+  result: z.enum(["pass", "fail"]),
+});
+/** One proof-of-GPU check. */
+export type VerificationEvent = z.infer<typeof VerificationEvent>;
+
+/** The explorer's device page: the public device plus its uptime history and verification history. */
+export const PublicDeviceDetail = PublicDevice.extend({
+  uptime7d: Share,
+  uptime30d: Share,
+  verifiedAt: Timestamp.nullable(),
+  /** The last 30 UTC days, oldest first. */
+  uptimeDaily: z.array(UptimeDay),
+  /** The most recent epochs (up to 48), oldest first. */
+  uptimeEpochs: z.array(UptimeEpoch),
+  /** Newest first, at most 50 entries. */
+  verificationHistory: z.array(VerificationEvent),
+});
+/** The explorer's device page. */
+export type PublicDeviceDetail = z.infer<typeof PublicDeviceDetail>;
+
+/** Query of `GET /v1/explorer/devices`. */
+export const ExplorerDeviceQuery = z.object({
+  /** A device id or a prefix of one (with or without `dev_`). */
+  q: z.string().trim().max(64).optional(),
+  status: PublicDeviceStatus.optional(),
+  model: z.string().max(100).optional(),
+  vendor: z.string().max(50).optional(),
+  cursor: Cursor.optional(),
+  limit: PageSize,
+});
+/** Query of `GET /v1/explorer/devices`. */
+export type ExplorerDeviceQuery = z.infer<typeof ExplorerDeviceQuery>;
+
+/** One page of `GET /v1/explorer/devices`. */
+export const ExplorerDevicePage = z.object({
+  items: z.array(PublicDevice),
+  nextCursor: z.string().nullable(),
+});
+/** One page of public devices. */
+export type ExplorerDevicePage = z.infer<typeof ExplorerDevicePage>;
+
+/** Network totals of one epoch, for the overview chart. */
+export const NetworkEpoch = z.object({
+  epoch: z.number().int(),
+  startsAt: Timestamp,
+  /** Devices with at least one up-minute in the epoch. */
+  activeDevices: z.number().int(),
+  computeHours: z.number(),
+});
+/** Network totals of one epoch. */
+export type NetworkEpoch = z.infer<typeof NetworkEpoch>;
+
+/** One GPU model on the network. */
+export const ModelShare = z.object({
+  model: z.string(),
+  vendor: z.string(),
+  devices: z.number().int(),
+  online: z.number().int(),
+  gpus: z.number().int(),
+});
+/** One GPU model on the network. */
+export type ModelShare = z.infer<typeof ModelShare>;
+
+/** `GET /v1/explorer/stats`: network-wide aggregates, computed at most every few seconds. */
+export const ExplorerStats = z.object({
+  devicesOnline: z.number().int(),
+  devicesTotal: z.number().int(),
+  gpusTotal: z.number().int(),
+  /** GPU count per model. */
+  gpusByModel: z.record(z.string(), z.number().int()),
+  /** GPU count per vendor. */
+  gpusByVendor: z.record(z.string(), z.number().int()),
+  /** GPU count per coarse region. */
+  gpusByRegion: z.record(z.string(), z.number().int()),
+  devicesByStatus: z.record(z.string(), z.number().int()),
+  models: z.array(ModelShare),
+  /** Share of shown devices whose GPU passed proof-of-GPU. */
+  verifiedShare: Share,
+  /** Sum of up-minutes / 60 over this UTC month's epochs. */
+  computeHoursThisMonth: z.number(),
+  currentEpoch: z.number().int(),
+  epochSeconds: z.number().int(),
+  /** The newest epoch whose Merkle root was published, or null before the first. */
+  lastPublishedRoot: z.object({ epoch: z.number().int(), root: z.string() }).nullable(),
+  /** The last 48 epochs, oldest first. */
+  recentEpochs: z.array(NetworkEpoch),
+  generatedAt: Timestamp,
+});
+/** Network-wide aggregates. */
+export type ExplorerStats = z.infer<typeof ExplorerStats>;
+
+/** `GET /v1/web-config`: what the web app needs to sign users in, with the embedded or an external issuer. */
+export const WebConfig = z.object({
+  issuer: z.string(),
+  clientId: z.string(),
+  /** The API audience; sent as `audience` and `resource` where an issuer needs it to mint a JWT. */
+  audience: z.string(),
+  scopes: z.array(z.string()),
+  embedded: z.boolean(),
+});
+/** What the web app needs to sign users in. */
+export type WebConfig = z.infer<typeof WebConfig>;
