@@ -1,0 +1,130 @@
+import { IgnisError } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+import { deviceRatePerHour } from "./billing.js";
+import type { PriceBook } from "./price-book.js";
+import { type ProofCounts, type Reliability, reliabilityOf } from "./reliability.js";
+
+/** What a cluster (or a replacement rank) needs from the market. */
+export interface DeviceRequest {
+  gpuModel: string;
+  region: string | null;
+  /** Most the customer pays per GPU-hour, or null. */
+  maxPricePerGpuHour: bigint | null;
+  /** Most per device-hour (a replacement must fit the escrow already held), or null. */
+  maxRatePerHour: bigint | null;
+}
+
+/** A device that could be hired, with its price and reliability. */
+export interface Candidate {
+  deviceId: string;
+  ownerId: string;
+  gpuModel: string;
+  ratePerHour: bigint;
+  reliability: Reliability;
+}
+
+/** Reliability bands: devices within one band compete on price. */
+export const SCORE_BAND = 0.05;
+/** How many of the cheapest matching devices are scored per request, bounding the work of one scheduling. */
+export const CANDIDATE_POOL = 500;
+
+/** Orders candidates: reliability band (best first), then price (cheapest first), then exact score, then id. */
+export function compareCandidates(a: Candidate, b: Candidate): number {
+  const band = (c: Candidate) => Math.floor(c.reliability.score / SCORE_BAND + 1e-9);
+  return (
+    band(b) - band(a) ||
+    (a.ratePerHour < b.ratePerHour ? -1 : a.ratePerHour > b.ratePerHour ? 1 : 0) ||
+    b.reliability.score - a.reliability.score ||
+    (a.deviceId < b.deviceId ? -1 : 1)
+  );
+}
+
+/** Ranks the online, verified devices that match a request; reads only, so it runs outside the transaction. */
+export async function rankCandidates(
+  db: Db,
+  request: DeviceRequest,
+  options: { prices: PriceBook; nowMs: number; epochSeconds: number; proofCounts?: ProofCounts | undefined },
+): Promise<Candidate[]> {
+  let q = db
+    .selectFrom("devices")
+    .select(["id", "owner_id", "gpu_model", "gpu_count", "profile", "min_price_per_hour"])
+    .where("gpu_model", "=", request.gpuModel)
+    .where("status", "=", "online")
+    .where("verification", "=", "verified")
+    .orderBy("id")
+    .limit(CANDIDATE_POOL * 4);
+  if (request.region) q = q.where("region", "=", request.region);
+  const rows = await q.execute();
+  const priced = rows
+    .map((r) => {
+      const perGpu =
+        r.min_price_per_hour !== null
+          ? BigInt(r.min_price_per_hour)
+          : options.prices.defaultPricePerGpuHour(r.profile, r.gpu_model);
+      return { r, perGpu, rate: deviceRatePerHour(perGpu, r.gpu_count) };
+    })
+    .filter(({ perGpu, rate }) => {
+      if (request.maxPricePerGpuHour !== null && perGpu > request.maxPricePerGpuHour) return false;
+      return request.maxRatePerHour === null || rate <= request.maxRatePerHour;
+    })
+    .sort((a, b) => (a.rate < b.rate ? -1 : a.rate > b.rate ? 1 : 0))
+    .slice(0, CANDIDATE_POOL);
+  const scores = await reliabilityOf(
+    db,
+    priced.map((p) => p.r.id),
+    options,
+  );
+  return priced
+    .map(({ r, rate }) => ({
+      deviceId: r.id,
+      ownerId: r.owner_id,
+      gpuModel: r.gpu_model,
+      ratePerHour: rate,
+      reliability: scores.get(r.id) ?? { uptime7d: 0, proofPassRate: 0.5, jobSuccessRate: 0.5, score: 0.25 },
+    }))
+    .sort(compareCandidates);
+}
+
+/**
+ * Reserves `count` devices from a ranked list inside the caller's transaction: all of them or none. Rows another
+ * transaction holds are skipped (SKIP LOCKED), and the status flips only where it is still `online`, so two
+ * customers racing for the last device cannot both get it: the loser's transaction sees fewer rows and fails.
+ */
+export async function reserveDevices(trx: Db, ranked: Candidate[], count: number): Promise<Candidate[]> {
+  if (ranked.length < count) throw noCapacity(count, ranked.length);
+  const lockable = await trx
+    .selectFrom("devices")
+    .select("id")
+    .where(
+      "id",
+      "in",
+      ranked.map((c) => c.deviceId),
+    )
+    .where("status", "=", "online")
+    .where("verification", "=", "verified")
+    .forUpdate()
+    .skipLocked()
+    .execute();
+  const free = new Set(lockable.map((r) => r.id));
+  const chosen = ranked.filter((c) => free.has(c.deviceId)).slice(0, count);
+  if (chosen.length < count) throw noCapacity(count, chosen.length);
+  const flipped = await trx
+    .updateTable("devices")
+    .set({ status: "hired" })
+    .where(
+      "id",
+      "in",
+      chosen.map((c) => c.deviceId),
+    )
+    .where("status", "=", "online")
+    .returning("id")
+    .execute();
+  if (flipped.length < count) throw noCapacity(count, flipped.length);
+  return chosen;
+}
+
+function noCapacity(wanted: number, available: number): IgnisError {
+  return new IgnisError("no_capacity", `only ${available} matching device(s) are free; ${wanted} requested`, {
+    details: { requested: wanted, available },
+  });
+}
