@@ -19,6 +19,7 @@ const EnvSchema = z.object({
   IGNIS_OIDC_ISSUER: z.url().optional(),
   IGNIS_OIDC_AUDIENCE: z.string().min(1).optional(),
   IGNIS_OIDC_CLI_CLIENT_ID: z.string().min(1).default("ignis-cli"),
+  IGNIS_OIDC_WEB_CLIENT_ID: z.string().min(1).default("ignis-web"),
   IGNIS_NATS_URL: z
     .string()
     .regex(/^nats:\/\//, "must be a nats:// URL")
@@ -76,7 +77,13 @@ export type Config = Readonly<{
   publicUrl: string | undefined;
   databaseUrl: string | undefined;
   dbPoolSize: number;
-  oidc: Readonly<{ issuer: string | undefined; audience: string; cliClientId: string; embedded: boolean }>;
+  oidc: Readonly<{
+    issuer: string | undefined;
+    audience: string;
+    cliClientId: string;
+    webClientId: string;
+    embedded: boolean;
+  }>;
   natsUrl: string | undefined;
   redisUrl: string | undefined;
   epochSeconds: number;
@@ -151,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       issuer: e.IGNIS_OIDC_ISSUER,
       audience: e.IGNIS_OIDC_AUDIENCE ?? "ignis-api",
       cliClientId: e.IGNIS_OIDC_CLI_CLIENT_ID,
+      webClientId: e.IGNIS_OIDC_WEB_CLIENT_ID,
       embedded: !e.IGNIS_OIDC_ISSUER,
     }),
     natsUrl: e.IGNIS_NATS_URL,

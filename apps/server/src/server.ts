@@ -11,6 +11,7 @@ import type { RouteTable } from "./http/route-table.js";
 import { ensureBootstrapAdmin } from "./identity/bootstrap-admin.js";
 import { createEmbeddedOidc } from "./identity/oidc/provider.js";
 import { createTokenVerifier, discoveredJwks, type TokenVerifier } from "./identity/token-verifier.js";
+import { LOCAL_ISSUER } from "./identity/users.js";
 import { createMetrics } from "./observability/metrics.js";
 import { startMetricsServer } from "./observability/metrics-server.js";
 import { createRateLimits, type RateLimits } from "./security/rate-limits.js";
@@ -76,6 +77,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       issuer: oidc?.issuer ?? config.oidc.issuer!,
       audience: config.oidc.audience,
       keys: oidc?.keys ?? discoveredJwks(config.oidc.issuer!),
+      ...(oidc ? { accountIssuer: LOCAL_ISSUER } : {}),
     });
   const ctx: AppContext = {
     config,

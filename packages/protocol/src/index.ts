@@ -1,3 +1,4 @@
+export * from "./auth-config.js";
 export * from "./common.js";
 export * from "./devices.js";
 export * from "./devices-signatures.js";

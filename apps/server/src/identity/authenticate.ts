@@ -3,7 +3,7 @@ import type { Db } from "../db/database.js";
 import { type Actor, ANONYMOUS, type UserActor } from "./actor.js";
 import { API_KEY_PREFIX, authenticateApiKey } from "./api-keys.js";
 import type { TokenVerifier } from "./token-verifier.js";
-import { bindInvitedUser, findUserById, findUserBySubject, insertUser } from "./users.js";
+import { bindInvitedUser, findUserById, findUserBySubject, insertUser, LOCAL_ISSUER } from "./users.js";
 
 /** Claim an external issuer may use to grant Ignis roles (in addition to roles an admin assigned). */
 export const ROLES_CLAIM = "ignis_roles";
@@ -50,6 +50,9 @@ async function resolveTokenUser(
   rolesClaim: unknown,
 ): Promise<UserActor> {
   let user = await findUserBySubject(db, issuer, subject);
+  // Local accounts exist before their first token: a token for an unknown one (deleted since) is refused.
+  if (!user && issuer === LOCAL_ISSUER)
+    throw new IgnisError("invalid_token", "the access token is not valid");
   if (!user && email) user = await bindInvitedUser(db, issuer, subject, email);
   if (!user) {
     try {

@@ -53,3 +53,15 @@ export async function invitationIsValid(db: Db, token: string, now = new Date())
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** The user a still-valid invitation is for, without consuming it (to greet them on the set-password page). */
+export async function invitedUserId(db: Db, token: string, now = new Date()): Promise<string | undefined> {
+  const row = await db
+    .selectFrom("invitations")
+    .select("user_id")
+    .where("token_hash", "=", hashToken(token))
+    .where("used_at", "is", null)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
+  return row?.user_id;
+}

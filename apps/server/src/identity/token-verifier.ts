@@ -6,6 +6,7 @@ export const ALLOWED_JWT_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"] as co
 
 /** The identity an access token carries once verified. */
 export interface VerifiedToken {
+  /** Where the subject lives: the issuer URL, or LOCAL_ISSUER for the embedded provider's accounts. */
   issuer: string;
   subject: string;
   tokenId: string;
@@ -24,6 +25,8 @@ export function createTokenVerifier(options: {
   issuer: string;
   audience: string;
   keys: JWTVerifyGetKey;
+  /** The issuer name users of this issuer are stored under, when not the URL (the embedded provider's "local"). */
+  accountIssuer?: string;
 }): TokenVerifier {
   return {
     issuer: options.issuer,
@@ -37,7 +40,7 @@ export function createTokenVerifier(options: {
           clockTolerance: 5,
         });
         return {
-          issuer: options.issuer,
+          issuer: options.accountIssuer ?? options.issuer,
           subject: String(payload.sub),
           tokenId: typeof payload.jti === "string" ? payload.jti : `sub:${payload.sub}:${payload.iat ?? 0}`,
           email: typeof payload.email === "string" ? payload.email : undefined,

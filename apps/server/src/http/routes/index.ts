@@ -2,9 +2,11 @@ import type { App } from "../app.js";
 import type { AppContext } from "../context.js";
 import { adminUserRoutes } from "./admin-users.js";
 import { apiKeyRoutes } from "./api-keys.js";
+import { authConfigRoutes } from "./auth-config.js";
 import { explorerRoutes } from "./explorer.js";
 import { healthRoutes } from "./health.js";
 import { openApiRoutes } from "./openapi.js";
+import { signInRoutes } from "./sign-in.js";
 
 /** Registers every route module; a route added here is picked up by the authorization matrix test. */
 export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
@@ -12,5 +14,7 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   openApiRoutes(app);
   apiKeyRoutes(app, ctx);
   adminUserRoutes(app, ctx);
+  authConfigRoutes(app, ctx);
+  await signInRoutes(app, ctx);
   explorerRoutes(app, ctx);
 }

@@ -1,46 +1,52 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createHmac } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
-import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from "jose";
+import { createLocalJWKSet } from "jose";
+import Provider from "oidc-provider";
 import type { Config } from "../../config.js";
 import type { Db } from "../../db/database.js";
-import type { EmbeddedOidc } from "../embedded-oidc.js";
+import { type EmbeddedOidc, isWebCallback } from "../embedded-oidc.js";
+import { firstPartyClients, providerConfiguration } from "./configuration.js";
+import { loadCookieKeys, loadSigningKeys } from "./data-dir-keys.js";
+import { createFormCsrf } from "./form-csrf.js";
 
-/** Loads the provider's RS256 signing key from the data dir, creating it (mode 0600) on first start. */
-export async function loadSigningKeys(
-  dataDir: string,
-): Promise<{ privateJwks: { keys: JWK[] }; publicJwks: { keys: JWK[] } }> {
-  const dir = join(dataDir, "oidc");
-  const path = join(dir, "signing-keys.json");
-  if (!existsSync(path)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const { privateKey } = await generateKeyPair("RS256", { extractable: true });
-    const jwk = {
-      ...(await exportJWK(privateKey)),
-      alg: "RS256",
-      use: "sig",
-      kid: `k${Date.now().toString(36)}`,
-    };
-    writeFileSync(path, JSON.stringify({ keys: [jwk] }), { mode: 0o600 });
-  }
-  const privateJwks = JSON.parse(readFileSync(path, "utf8")) as { keys: JWK[] };
-  const publicJwks = {
-    keys: privateJwks.keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub),
-  };
-  return { privateJwks, publicJwks };
-}
-
-/** Creates the embedded OpenID provider (oidc-provider) for the API audience. */
+/** Creates the embedded OpenID provider (oidc-provider) for the API audience, with keys from the data dir. */
 export async function createEmbeddedOidc(options: {
   db: Db;
   config: Config;
   publicUrl: string;
   log: FastifyBaseLogger;
 }): Promise<EmbeddedOidc> {
-  const { publicJwks } = await loadSigningKeys(options.config.dataDir);
+  const { db, config, publicUrl, log } = options;
+  const { privateJwks, publicJwks } = await loadSigningKeys(config.dataDir);
+  const cookieKeys = loadCookieKeys(config.dataDir);
+  const issuer = `${publicUrl}/oidc`;
+  const provider = new Provider(
+    issuer,
+    providerConfiguration({ db, config, publicUrl, privateJwks, cookieKeys }),
+  );
+  // We pass the public origin in X-Forwarded-* ourselves (http/routes/oidc.ts), so every URL it builds is public.
+  provider.proxy = true;
+
+  // The web UI may return to any path under its callback (deep links), not only the registered one.
+  const exactOnly = provider.Client.prototype.redirectUriAllowed;
+  provider.Client.prototype.redirectUriAllowed = function (this: { clientId: string }, value: string) {
+    if (this.clientId === config.oidc.webClientId && isWebCallback(value, publicUrl)) return true;
+    return exactOnly.call(this, value);
+  };
+
+  provider.on("server_error", (_ctx, error) => log.error({ err: error }, "oidc provider error"));
+  for (const event of ["grant.error", "revocation.error", "end_session.error"]) {
+    provider.on(event, (_ctx, error) =>
+      log.info({ event, reason: (error as Error).message }, "oidc request refused"),
+    );
+  }
+
+  const firstKey = cookieKeys[0] ?? "";
   return {
-    issuer: `${options.publicUrl}/oidc`,
+    issuer,
     keys: createLocalJWKSet(publicJwks),
-    mount() {},
+    provider,
+    csrf: createFormCsrf(createHmac("sha256", firstKey).update("ignis form csrf").digest()),
+    firstPartyClients: new Map(firstPartyClients(config, publicUrl).map((c) => [c.client_id, c.client_name])),
   };
 }
