@@ -187,11 +187,9 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     replicaId: e.IGNIS_REPLICA_ID ?? `replica-${process.pid}`,
     webDir: e.IGNIS_WEB_DIR,
     market: Object.freeze({
-      // One billing minute is one uptime minute slot (60 s, or the whole epoch when it is shorter), so
-      // shortening epochs for a test or demo shortens rentals with them.
-      billingMinuteSeconds:
-        e.IGNIS_BILLING_MINUTE_SECONDS ??
-        e.IGNIS_EPOCH_SECONDS / Math.max(1, Math.ceil(e.IGNIS_EPOCH_SECONDS / 60)),
+      // One billing minute is one uptime minute slot (an epoch has 60), so shortening epochs for a test or a
+      // demo shortens rentals with them.
+      billingMinuteSeconds: e.IGNIS_BILLING_MINUTE_SECONDS ?? e.IGNIS_EPOCH_SECONDS / 60,
       feeBps: e.IGNIS_NETWORK_FEE_BPS,
       maxDevices: e.IGNIS_CLUSTER_MAX_DEVICES,
       maxHours: e.IGNIS_CLUSTER_MAX_HOURS,
