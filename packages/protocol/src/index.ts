@@ -8,5 +8,8 @@ export * from "./identity.js";
 export * from "./market.js";
 export * from "./market-jobs.js";
 export * from "./problem.js";
+export * from "./rewards.js";
+export * from "./rewards-earnings.js";
+export * from "./rewards-seasons.js";
 export * from "./security.js";
 export * from "./worker-protocol.js";

@@ -1,8 +1,19 @@
 import type { DeviceTables } from "../devices/tables.js";
 import type { IdentityTables } from "../identity/tables.js";
+import type { JobTables } from "../jobs/tables.js";
+import type { LedgerTables } from "../ledger/tables.js";
 import type { MarketTables } from "../market/tables.js";
+import type { RewardTables } from "../rewards/tables.js";
 import type { SecurityTables } from "../security/tables.js";
 import type { UptimeTables } from "../uptime/tables.js";
 
 /** Every table of the system of record, one interface per domain. */
-export interface Database extends IdentityTables, DeviceTables, UptimeTables, SecurityTables, MarketTables {}
+export interface Database
+  extends IdentityTables,
+    DeviceTables,
+    UptimeTables,
+    SecurityTables,
+    MarketTables,
+    RewardTables,
+    LedgerTables,
+    JobTables {}

@@ -1,0 +1,56 @@
+import { sql } from "kysely";
+import type { Db } from "../db/database.js";
+import type { Season } from "./seasons.js";
+
+/** A device that qualifies in an epoch, with the inputs of its reward. */
+export interface EpochShare {
+  deviceId: string;
+  ownerId: string;
+  profile: string;
+  /** The season's weight for the device's hardware profile. */
+  weight: number;
+  /** Measured plus grace-credited minute slots. */
+  upMinutes: number;
+}
+
+const BATCH = 50_000;
+
+/**
+ * Reads the devices that earn in an epoch, ordered by device id, in keyset batches so the driver never holds
+ * the whole result at once. A device qualifies when it is verified, neither quarantined nor revoked, its
+ * profile has a positive weight in the season, and its up-minutes (minute_mask | credited_mask) reach the
+ * season's minimum. Device states are read as they are at close time.
+ */
+export async function loadEpochShares(db: Db, epoch: number, season: Season): Promise<EpochShare[]> {
+  const weights = JSON.stringify(season.weights);
+  const weight = sql<number>`coalesce((${weights}::jsonb ->> d.profile)::int, 0)`;
+  const upMinutes = sql<number>`bit_count((u.minute_mask | u.credited_mask)::bit(64))::int`;
+  const shares: EpochShare[] = [];
+  let after = "";
+  for (;;) {
+    const rows = await db
+      .selectFrom("uptime as u")
+      .innerJoin("devices as d", "d.id", "u.device_id")
+      .select(["u.device_id", "d.owner_id", "d.profile", weight.as("weight"), upMinutes.as("up_minutes")])
+      .where("u.epoch", "=", String(epoch))
+      .where("u.device_id", ">", after)
+      .where("d.verification", "=", "verified")
+      .where("d.status", "not in", ["quarantined", "revoked"])
+      .where(weight, ">", 0)
+      .where(upMinutes, ">=", season.minUpMinutes)
+      .orderBy("u.device_id")
+      .limit(BATCH)
+      .execute();
+    for (const row of rows) {
+      shares.push({
+        deviceId: row.device_id,
+        ownerId: row.owner_id,
+        profile: row.profile,
+        weight: Number(row.weight),
+        upMinutes: Number(row.up_minutes),
+      });
+    }
+    if (rows.length < BATCH) return shares;
+    after = rows[rows.length - 1]!.device_id;
+  }
+}
