@@ -49,8 +49,16 @@ const EnvSchema = z.object({
     .max(50 * 1024 * 1024)
     .default(256 * 1024),
   IGNIS_RATE_LIMITS: z.enum(["on", "off"]).default("on"),
+  IGNIS_SECURITY_CONTAINMENT: z.enum(["on", "off"]).default("on"),
+  IGNIS_TRUST_PROXY: z.string().optional(),
   IGNIS_REPLICA_ID: z.string().min(1).max(64).optional(),
   IGNIS_WEB_DIR: z.string().optional(),
+  IGNIS_UPTIME_FLUSH_SECONDS: z.coerce.number().min(0.05).max(300).optional(),
+  IGNIS_KEY_OVERLAP_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(30 * 86_400)
+    .default(86_400),
   IGNIS_BILLING_MINUTE_SECONDS: z.coerce.number().min(0.05).max(3600).optional(),
   IGNIS_NETWORK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
   IGNIS_CLUSTER_MAX_DEVICES: z.coerce.number().int().min(1).max(10_000).default(64),
@@ -96,8 +104,14 @@ export type Config = Readonly<{
   corsOrigins: readonly string[];
   bodyLimitBytes: number;
   rateLimits: boolean;
+  /** Security monitor: contain automatically (on), or alert only (off, a dry run while tuning). */
+  securityContainment: boolean;
+  /** Proxies whose X-Forwarded-For is believed: `true`, a hop count, or addresses/CIDRs; false by default. */
+  trustProxy: boolean | number | readonly string[];
   replicaId: string;
   webDir: string | undefined;
+  /** Worker sessions: how often buffered up-minutes are written, how long a rotated-out key keeps working. */
+  worker: Readonly<{ uptimeFlushSeconds: number; keyOverlapSeconds: number }>;
   /** Marketplace: billing clock, network fee (basis points) and the bounds of a rental. */
   market: Readonly<{
     billingMinuteSeconds: number;
@@ -143,6 +157,9 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
   if (e.IGNIS_OIDC_ISSUER && !e.IGNIS_OIDC_AUDIENCE) {
     problems.push("IGNIS_OIDC_AUDIENCE: required when IGNIS_OIDC_ISSUER is set");
   }
+  if (e.IGNIS_ALERT_WEBHOOK_URL && !e.IGNIS_ALERT_WEBHOOK_URL.startsWith("https://")) {
+    problems.push("IGNIS_ALERT_WEBHOOK_URL: must be an https:// URL");
+  }
   if (e.IGNIS_ALERT_WEBHOOK_URL && !e.IGNIS_ALERT_WEBHOOK_SECRET) {
     problems.push("IGNIS_ALERT_WEBHOOK_SECRET: required when IGNIS_ALERT_WEBHOOK_URL is set");
   }
@@ -184,8 +201,24 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     ),
     bodyLimitBytes: e.IGNIS_BODY_LIMIT_BYTES,
     rateLimits: e.IGNIS_RATE_LIMITS === "on",
+    securityContainment: e.IGNIS_SECURITY_CONTAINMENT === "on",
+    trustProxy: parseTrustProxy(e.IGNIS_TRUST_PROXY),
     replicaId: e.IGNIS_REPLICA_ID ?? `replica-${process.pid}`,
     webDir: e.IGNIS_WEB_DIR,
+    worker: Object.freeze({
+      // Flush well within the epoch finalization delay, so a closing epoch has every minute stored.
+      uptimeFlushSeconds:
+        e.IGNIS_UPTIME_FLUSH_SECONDS ??
+        Math.min(
+          5,
+          Math.max(
+            0.05,
+            (e.IGNIS_EPOCH_FINALIZATION_SECONDS ?? Math.min(30, Math.max(1, e.IGNIS_HEARTBEAT_SECONDS * 2))) /
+              3,
+          ),
+        ),
+      keyOverlapSeconds: e.IGNIS_KEY_OVERLAP_SECONDS,
+    }),
     market: Object.freeze({
       // One billing minute is one uptime minute slot (an epoch has 60), so shortening epochs for a test or a
       // demo shortens rentals with them.
@@ -197,4 +230,17 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       logMaxBytesPerJob: e.IGNIS_JOB_LOG_MAX_BYTES,
     }),
   });
+}
+
+/** `true`/`false`, a hop count, or a comma-separated list of proxy addresses or CIDRs. */
+function parseTrustProxy(value: string | undefined): boolean | number | readonly string[] {
+  if (!value || value === "false") return false;
+  if (value === "true") return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return Object.freeze(
+    value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }

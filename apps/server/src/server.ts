@@ -1,20 +1,27 @@
 import type { Server } from "node:http";
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
+import type { Bus } from "./bus/bus.js";
+import { createInProcessBus } from "./bus/in-process-bus.js";
 import type { Config } from "./config.js";
-import { type OpenDatabase, openDatabase } from "./db/database.js";
+import { type Db, type OpenDatabase, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { createPublicExplorer } from "./explorer/public-explorer.js";
+import { createGateway } from "./gateway/gateway.js";
+import { workerOrigins } from "./gateway/worker-origins.js";
 import { type App, buildApp } from "./http/app.js";
 import type { AppContext } from "./http/context.js";
 import type { RouteTable } from "./http/route-table.js";
 import { ensureBootstrapAdmin } from "./identity/bootstrap-admin.js";
 import { createEmbeddedOidc } from "./identity/oidc/provider.js";
 import { createTokenVerifier, discoveredJwks, type TokenVerifier } from "./identity/token-verifier.js";
+import { createUptimeTracker } from "./uptime/uptime-tracker.js";
 import { LOCAL_ISSUER } from "./identity/users.js";
 import { createMetrics } from "./observability/metrics.js";
 import { startMetricsServer } from "./observability/metrics-server.js";
 import { createRateLimits, type RateLimits } from "./security/rate-limits.js";
+import { createSecurityMonitor, type SecurityMonitor } from "./security/security-monitor.js";
+import { chooseRateLimitStore, openRateLimitStore } from "./security/shared-rate-limits.js";
 
 /** The package version reported in build info. */
 export const VERSION = "0.1.0";
@@ -37,6 +44,10 @@ export interface ServerOverrides {
   verifier?: TokenVerifier;
   rateLimits?: RateLimits;
   logger?: FastifyBaseLogger;
+  /** A bus shared by several servers in one process, so they act as replicas (tests). */
+  bus?: Bus;
+  /** Replaces the security monitor (tests that tune thresholds or inject a webhook transport). */
+  security?: (deps: { db: Db; rateLimits: RateLimits; log: FastifyBaseLogger }) => SecurityMonitor;
 }
 
 const REDACT = [
@@ -79,16 +90,58 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       keys: oidc?.keys ?? discoveredJwks(config.oidc.issuer!),
       ...(oidc ? { accountIssuer: LOCAL_ISSUER } : {}),
     });
+  const rateLimitStore = overrides.rateLimits
+    ? undefined
+    : await openRateLimitStore(chooseRateLimitStore(config), config, database.db);
+  const rateLimits =
+    overrides.rateLimits ??
+    createRateLimits({ enabled: config.rateLimits, makeLimiter: rateLimitStore!.makeLimiter });
+  const metrics = createMetrics(VERSION, config.replicaId, database.poolStats);
+  const security =
+    overrides.security?.({ db: database.db, rateLimits, log: logger }) ??
+    createSecurityMonitor({
+      db: database.db,
+      rateLimits,
+      log: logger,
+      alertsCounter: metrics.alerts,
+      webhook: config.alertWebhook,
+      containment: config.securityContainment,
+    });
+  const bus = overrides.bus ?? createInProcessBus();
+  const uptime = createUptimeTracker({
+    db: database.db,
+    epochSeconds: config.epochSeconds,
+    flushSeconds: config.worker.uptimeFlushSeconds,
+    onlineWindowSeconds: 2 * config.heartbeatSeconds,
+    log: logger,
+  });
+  const gateway = createGateway({
+    db: database.db,
+    bus,
+    uptime,
+    log: logger,
+    metrics,
+    rateLimits,
+    replicaId: config.replicaId,
+    heartbeatSeconds: config.heartbeatSeconds,
+    keyOverlapSeconds: config.worker.keyOverlapSeconds,
+    flushSeconds: config.worker.uptimeFlushSeconds,
+    origins: workerOrigins(config.publicUrl, config.port),
+  });
   const ctx: AppContext = {
     config,
     db: database.db,
     database,
     verifier,
-    metrics: createMetrics(VERSION, config.replicaId, database.poolStats),
-    rateLimits: overrides.rateLimits ?? createRateLimits({ enabled: config.rateLimits }),
+    metrics,
+    rateLimits,
+    security,
     oidc,
     publicUrl,
     log: logger,
+    bus,
+    uptime,
+    gateway,
     explorer: createPublicExplorer({
       db: database.db,
       epochSeconds: config.epochSeconds,
@@ -98,6 +151,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   const routeTable: RouteTable = [];
   const app = await buildApp(ctx, logger, routeTable);
   await app.ready();
+  uptime.start();
+  await gateway.start();
 
   let closed = false;
   let metricsServer: Server | undefined;
@@ -116,7 +171,13 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       if (closed) return;
       closed = true;
       metricsServer?.close();
+      // Sessions end first (workers reconnect elsewhere), then the last up-minutes are written.
+      await gateway.close();
       await app.close();
+      await uptime.stop();
+      if (!overrides.bus) await bus.close();
+      await security.close();
+      await rateLimitStore?.close();
       if (!overrides.database) await database.close();
     },
   };

@@ -70,6 +70,8 @@ export async function buildApp(
     ajv: { customOptions: { allErrors: false } },
     routerOptions: { maxParamLength: 200 },
     forceCloseConnections: "idle",
+    // Only behind a configured proxy is X-Forwarded-For believed; otherwise the socket address is the IP.
+    trustProxy: trustProxyOption(ctx.config.trustProxy),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -132,6 +134,13 @@ export async function buildApp(
   });
   await registerRoutes(app, ctx);
   return app;
+}
+
+function trustProxyOption(
+  value: boolean | number | readonly string[],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof value === "number") return (_address, hop) => hop < value;
+  return typeof value === "object" ? [...value] : value;
 }
 
 /** Sends an IgnisError as problem+json, with Retry-After for rate limits. */

@@ -1,11 +1,15 @@
 import type { FastifyBaseLogger } from "fastify";
+import type { Bus } from "../bus/bus.js";
 import type { Config } from "../config.js";
 import type { Db, OpenDatabase } from "../db/database.js";
+import type { Gateway } from "../gateway/gateway.js";
 import type { PublicExplorer } from "../explorer/public-explorer.js";
 import type { EmbeddedOidc } from "../identity/embedded-oidc.js";
 import type { TokenVerifier } from "../identity/token-verifier.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { RateLimits } from "../security/rate-limits.js";
+import type { UptimeTracker } from "../uptime/uptime-tracker.js";
+import type { SecurityMonitor } from "../security/security-monitor.js";
 
 /** Everything the HTTP layer needs, assembled once by the composition root (main.ts). */
 export interface AppContext {
@@ -19,6 +23,14 @@ export interface AppContext {
   /** The public origin clients use to reach this server (for invite links and worker signatures). */
   publicUrl: string;
   log: FastifyBaseLogger;
+  /** The replica bus (in-process by default). */
+  bus: Bus;
+  /** Up-minutes per device per epoch, buffered in memory and written in batches. */
+  uptime: UptimeTracker;
+  /** Worker sessions: send to devices and receive their messages, on any replica. */
+  gateway: Gateway;
   /** Public explorer views (stats cached per process). */
   explorer: PublicExplorer;
+  /** Security monitor: detection rules fed by the pipeline and the gateway, alerts and containment. */
+  security: SecurityMonitor;
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { loadConfig } from "../config.js";
 import type { OpenDatabase } from "../db/database.js";
 import { ADMIN_KEY_FILE } from "../identity/bootstrap-admin.js";
-import { createServer, type IgnisServer } from "../server.js";
+import { createServer, type IgnisServer, type ServerOverrides } from "../server.js";
 import type { TestIssuer } from "./test-issuer.js";
 
 /** A server started for a test, with its bootstrap admin key and a way to tear everything down. */
@@ -18,14 +18,17 @@ export interface TestServer {
 }
 
 /**
- * Starts a real server on an ephemeral port over the given database. Rate limits are off unless asked for, so
- * that suites exercising many requests measure behaviour, not budgets.
+ * Starts a real server on an ephemeral port over the given database. Rate limits and automatic security
+ * containment are off unless asked for (`IGNIS_RATE_LIMITS=on`, `IGNIS_SECURITY_CONTAINMENT=on`), so that
+ * suites exercising many requests measure behaviour, not budgets; alerts are still raised.
  */
 export async function startTestServer(options: {
   database: OpenDatabase;
   issuer?: TestIssuer;
   env?: Record<string, string>;
   listen?: boolean;
+  /** Extra composition seams (a tuned security monitor, for example). */
+  overrides?: Omit<ServerOverrides, "database" | "verifier">;
 }): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "ignis-test-"));
   const port = await freePort();
@@ -36,6 +39,7 @@ export async function startTestServer(options: {
     IGNIS_DATA_DIR: dataDir,
     IGNIS_LOG_LEVEL: "silent",
     IGNIS_RATE_LIMITS: "off",
+    IGNIS_SECURITY_CONTAINMENT: "off",
     ...(options.issuer
       ? { IGNIS_OIDC_ISSUER: options.issuer.issuer, IGNIS_OIDC_AUDIENCE: options.issuer.audience }
       : {}),
@@ -43,6 +47,7 @@ export async function startTestServer(options: {
   };
   const config = loadConfig(env);
   const server = await createServer(config, {
+    ...options.overrides,
     database: options.database,
     ...(options.issuer ? { verifier: options.issuer.verifier } : {}),
   });

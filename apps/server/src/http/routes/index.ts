@@ -1,5 +1,6 @@
 import type { App } from "../app.js";
 import type { AppContext } from "../context.js";
+import { adminSecurityRoutes } from "./admin-security.js";
 import { adminUserRoutes } from "./admin-users.js";
 import { apiKeyRoutes } from "./api-keys.js";
 import { authConfigRoutes } from "./auth-config.js";
@@ -7,6 +8,7 @@ import { explorerRoutes } from "./explorer.js";
 import { healthRoutes } from "./health.js";
 import { openApiRoutes } from "./openapi.js";
 import { signInRoutes } from "./sign-in.js";
+import { webStaticRoutes } from "./web-static.js";
 
 /** Registers every route module; a route added here is picked up by the authorization matrix test. */
 export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
@@ -14,7 +16,9 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   openApiRoutes(app);
   apiKeyRoutes(app, ctx);
   adminUserRoutes(app, ctx);
+  adminSecurityRoutes(app, ctx);
   authConfigRoutes(app, ctx);
   await signInRoutes(app, ctx);
   explorerRoutes(app, ctx);
+  webStaticRoutes(app, ctx);
 }

@@ -1,0 +1,111 @@
+import type { Containment } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+import { setApiKeySuspended } from "../identity/api-keys.js";
+import { setWritesFrozen } from "../identity/users.js";
+import type { RateLimits } from "./rate-limits.js";
+import type { Finding } from "./signals.js";
+
+/** Closes a device's live session; the gateway provides it (absent when no gateway runs). */
+export type DeviceDisconnector = (deviceId: string, reason: string) => Promise<void> | void;
+
+/** What containment acts on. */
+export interface ContainmentDeps {
+  db: Db;
+  rateLimits: RateLimits;
+  disconnectDevice?: DeviceDisconnector | undefined;
+}
+
+/** How long an anonymous address stays blocked unless an admin releases it earlier. */
+export const DEFAULT_BLOCK_SECONDS = 900;
+
+/**
+ * The containment a finding calls for: a device is quarantined, an API key suspended, a token user's writes
+ * frozen (their other sessions cannot be revoked one by one), an anonymous address blocked for a while.
+ */
+export function containmentFor(finding: Finding, blockSeconds = DEFAULT_BLOCK_SECONDS): Containment {
+  const s = finding.subject;
+  if (!finding.contain) return { kind: "none" };
+  if (s.actorType === "device" && s.actorId)
+    return { kind: "quarantine_device", deviceId: s.actorId, previousStatus: "unknown" };
+  if (s.credentialType === "api_key" && s.credentialId)
+    return { kind: "suspend_api_key", keyId: s.credentialId };
+  if (s.credentialType === "token" && s.actorId) return { kind: "freeze_user_writes", userId: s.actorId };
+  if (s.actorType === "anonymous" && s.ip) return { kind: "block_ip", ip: s.ip, seconds: blockSeconds };
+  return { kind: "none" };
+}
+
+/** The thing a containment holds, so two alerts holding the same thing can be told apart from others. */
+export function containmentTarget(c: Containment): string | null {
+  switch (c.kind) {
+    case "suspend_api_key":
+      return `key:${c.keyId}`;
+    case "freeze_user_writes":
+      return `user:${c.userId}`;
+    case "quarantine_device":
+      return `dev:${c.deviceId}`;
+    case "block_ip":
+      return `ip:${c.ip}`;
+    default:
+      return null;
+  }
+}
+
+/** Applies a containment; returns it as applied (a quarantine remembers the device's previous status). */
+export async function applyContainment(deps: ContainmentDeps, c: Containment, alertId: string) {
+  switch (c.kind) {
+    case "suspend_api_key":
+      await setApiKeySuspended(deps.db, c.keyId, `security alert ${alertId}`);
+      return c;
+    case "freeze_user_writes":
+      await setWritesFrozen(deps.db, c.userId, true);
+      return c;
+    case "block_ip":
+      await deps.rateLimits.block(`ip:${c.ip}`, c.seconds);
+      return c;
+    case "quarantine_device": {
+      const device = await deps.db
+        .selectFrom("devices")
+        .select(["status"])
+        .where("id", "=", c.deviceId)
+        .executeTakeFirst();
+      if (!device || device.status === "revoked") return { kind: "none" } as const;
+      const previousStatus = device.status === "quarantined" ? c.previousStatus : device.status;
+      await deps.db
+        .updateTable("devices")
+        .set({ status: "quarantined", quarantined_at: new Date() })
+        .where("id", "=", c.deviceId)
+        .execute();
+      await deps.disconnectDevice?.(c.deviceId, "quarantined pending a security review");
+      return { ...c, previousStatus };
+    }
+    default:
+      return c;
+  }
+}
+
+/** Lifts a containment. A released device comes back offline (it reconnects on its own), never as online. */
+export async function liftContainment(deps: ContainmentDeps, c: Containment): Promise<void> {
+  switch (c.kind) {
+    case "suspend_api_key":
+      await setApiKeySuspended(deps.db, c.keyId, null);
+      return;
+    case "freeze_user_writes":
+      await setWritesFrozen(deps.db, c.userId, false);
+      return;
+    case "block_ip":
+      await deps.rateLimits.unblock(`ip:${c.ip}`);
+      return;
+    case "quarantine_device": {
+      const back = ["online", "hired", "unknown"].includes(c.previousStatus) ? "offline" : c.previousStatus;
+      await deps.db
+        .updateTable("devices")
+        .set({ status: back as "offline", quarantined_at: null })
+        .where("id", "=", c.deviceId)
+        .where("status", "=", "quarantined")
+        .execute();
+      return;
+    }
+    default:
+      return;
+  }
+}

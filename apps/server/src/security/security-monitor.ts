@@ -1,0 +1,221 @@
+import { IgnisError } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+import { acknowledgeAlert, releaseAlert } from "./alert-review.js";
+import { sendWebhook, type WebhookConfig, type WebhookTransport } from "./alert-webhook.js";
+import { type AlertRecord, findActiveAlert, findAlert, insertAlert, markContained } from "./alerts.js";
+import { appendAudit } from "./audit-log.js";
+import { applyContainment, containmentFor, type DeviceDisconnector } from "./containment.js";
+import type { RateLimits } from "./rate-limits.js";
+import { assessHardwareChange, type ClaimedHardware } from "./rules/hardware-change.js";
+import { createObjectSweepRule, type ObjectSweepOptions } from "./rules/object-sweep.js";
+import { createRefusalBurstRule, type RefusalBurstOptions } from "./rules/refusal-burst.js";
+import {
+  createHandshakeRule,
+  type HandshakeRefusal,
+  type HandshakeRuleOptions,
+} from "./rules/unknown-device-handshake.js";
+import { createWriteSurgeRule, type WriteSurgeOptions } from "./rules/write-surge.js";
+import type { Finding, RequestSignal } from "./signals.js";
+
+/** The structured logger the monitor writes to (pino's shape). */
+export interface MonitorLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Everything the monitor needs; thresholds default to the rules' documented values. */
+export interface SecurityMonitorOptions {
+  db: Db;
+  rateLimits: RateLimits;
+  log: MonitorLog;
+  alertsCounter?: { inc(labels: { rule: string; severity: string }): void };
+  webhook: WebhookConfig;
+  webhookTransport?: WebhookTransport;
+  /** Off: alerts only, nothing contained (a dry run while tuning thresholds). */
+  containment: boolean;
+  blockSeconds?: number;
+  now?: () => number;
+  rules?: {
+    writeSurge?: Partial<WriteSurgeOptions>;
+    objectSweep?: Partial<ObjectSweepOptions>;
+    refusalBurst?: Partial<RefusalBurstOptions>;
+    handshake?: Partial<HandshakeRuleOptions>;
+  };
+  disconnectDevice?: DeviceDisconnector;
+}
+
+/** The in-process security monitor: rules fed by every request and worker event, alerts, containment. */
+export interface SecurityMonitor {
+  /** Feeds one finished request to every rule; findings are raised at once, in the background. */
+  observeRequest(signal: RequestSignal): void;
+  /** For the worker domain: a device's claimed hardware changed; quarantines it on a material change. */
+  reportHardwareChange(
+    deviceId: string,
+    before: ClaimedHardware,
+    after: ClaimedHardware,
+    context?: { ip?: string | null; keyId?: string | null },
+  ): Promise<AlertRecord | null>;
+  /** For the gateway: a handshake or heartbeat for an unknown or revoked device, or with a bad signature. */
+  reportUnknownDeviceHandshake(attempt: {
+    deviceId: string | null;
+    ip: string;
+    reason: HandshakeRefusal;
+  }): Promise<AlertRecord[]>;
+  /** An admin has seen the alert; containment stays. */
+  acknowledge(alertId: string, adminId: string, note?: string): Promise<AlertRecord>;
+  /** An admin closes the alert and lifts its containment. */
+  release(alertId: string, adminId: string, note?: string): Promise<AlertRecord & { lifted: boolean }>;
+  /** Lets the gateway close quarantined devices' sessions. */
+  setDeviceDisconnector(disconnect: DeviceDisconnector): void;
+  /** Resolves when every raised finding and webhook so far has been handled. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const SUPPRESS_MS = 10 * 60_000;
+
+/** Creates the monitor and its once-a-second housekeeping timer. */
+export function createSecurityMonitor(options: SecurityMonitorOptions): SecurityMonitor {
+  const now = options.now ?? Date.now;
+  const requestRules = [
+    createWriteSurgeRule(options.rules?.writeSurge),
+    createObjectSweepRule(options.rules?.objectSweep),
+    createRefusalBurstRule(options.rules?.refusalBurst),
+  ];
+  const handshakeRule = createHandshakeRule(options.rules?.handshake);
+  const deps = { db: options.db, rateLimits: options.rateLimits, disconnectDevice: options.disconnectDevice };
+  /** rule|subject → until when a new finding is folded into the open alert instead of raising another. */
+  const suppressed = new Map<string, number>();
+  const pending = new Set<Promise<unknown>>();
+  let chain: Promise<unknown> = Promise.resolve();
+
+  function track<T>(p: Promise<T>): Promise<T> {
+    pending.add(p);
+    void p.finally(() => pending.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  function enqueue(finding: Finding): Promise<AlertRecord | null> {
+    const next = chain.then(() => raise(finding));
+    chain = next.catch((error: unknown) => options.log.error({ err: error }, "security alert failed"));
+    return track(next);
+  }
+
+  async function raise(found: Finding): Promise<AlertRecord | null> {
+    // Operators are alerted loudly but never locked out automatically.
+    const finding = found.subject.admin ? { ...found, severity: "critical" as const, contain: false } : found;
+    const dedupe = `${finding.rule}|${finding.subject.key}`;
+    if ((suppressed.get(dedupe) ?? 0) > now()) return null;
+    suppressed.set(dedupe, now() + SUPPRESS_MS);
+    if (await findActiveAlert(options.db, finding.rule, finding.subject.key)) return null;
+    const planned = options.containment
+      ? containmentFor(finding, options.blockSeconds)
+      : { kind: "none" as const };
+    const alert = await insertAlert(options.db, finding, planned);
+    let applied = planned;
+    if (planned.kind !== "none") {
+      try {
+        applied = await applyContainment(deps, planned, alert.id);
+        if (applied.kind !== "none") await markContained(options.db, alert.id, applied);
+      } catch (error) {
+        options.log.error({ err: error, alertId: alert.id }, "security containment failed");
+      }
+    }
+    await appendAudit(options.db, {
+      actorType: "system",
+      actorId: "security-monitor",
+      action: "security.alert.raise",
+      objectType: "alert",
+      objectId: alert.id,
+      outcome: "ok",
+      details: {
+        rule: finding.rule,
+        severity: finding.severity,
+        subject: finding.subject.key,
+        containment: applied,
+      },
+    });
+    options.alertsCounter?.inc({ rule: finding.rule, severity: finding.severity });
+    options.log.warn(
+      {
+        alert: { id: alert.id, rule: finding.rule, severity: finding.severity, subject: finding.subject.key },
+        containment: applied,
+        evidence: finding.evidence,
+      },
+      "security alert raised",
+    );
+    const record = { ...alert, containment: applied, contained: applied.kind !== "none" };
+    if (options.webhook.url) track(deliver(record));
+    return record;
+  }
+
+  async function deliver(alert: AlertRecord): Promise<void> {
+    // The webhook carries no IP: it leaves the system, and source addresses are private.
+    const { ip: _ip, reviewNote: _n, ...payload } = alert;
+    const result = await sendWebhook(
+      options.webhook,
+      { type: "ignis.security.alert", alert: payload },
+      options.webhookTransport,
+    );
+    await appendAudit(options.db, {
+      actorType: "system",
+      actorId: "security-monitor",
+      action: "security.webhook.deliver",
+      objectType: "alert",
+      objectId: alert.id,
+      outcome: result.outcome === "sent" ? "ok" : `${result.outcome}:webhook`,
+      details: { ...result },
+    });
+    if (result.outcome !== "sent")
+      options.log.warn({ alertId: alert.id, ...result }, "alert webhook not delivered");
+  }
+
+  function forget(subjectKey: string) {
+    for (const rule of requestRules) rule.forget(subjectKey);
+    handshakeRule.forget(subjectKey);
+    for (const key of suppressed.keys()) if (key.endsWith(`|${subjectKey}`)) suppressed.delete(key);
+  }
+
+  const timer = setInterval(() => {
+    const t = now();
+    for (const rule of requestRules) rule.prune(t);
+    handshakeRule.prune(t);
+    for (const [key, until] of suppressed) if (until <= t) suppressed.delete(key);
+  }, 1000);
+  timer.unref();
+
+  return {
+    observeRequest(signal) {
+      for (const rule of requestRules) for (const finding of rule.observe(signal)) void enqueue(finding);
+    },
+    async reportHardwareChange(deviceId, before, after, context) {
+      const finding = assessHardwareChange(deviceId, before, after, context);
+      return finding ? enqueue(finding) : null;
+    },
+    async reportUnknownDeviceHandshake(attempt) {
+      const findings = handshakeRule.observe({ ...attempt, at: now() });
+      const raised = await Promise.all(findings.map(enqueue));
+      return raised.filter((a): a is AlertRecord => a !== null);
+    },
+    async acknowledge(alertId, adminId, note) {
+      return acknowledgeAlert(options.db, alertId, adminId, note ?? null);
+    },
+    async release(alertId, adminId, note) {
+      const alert = await findAlert(options.db, alertId);
+      if (!alert) throw new IgnisError("not_found", "no such alert");
+      const released = await releaseAlert(deps, alert, adminId, note ?? null);
+      forget(alert.subject);
+      return released;
+    },
+    setDeviceDisconnector(disconnect) {
+      deps.disconnectDevice = disconnect;
+    },
+    async settled() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+    async close() {
+      clearInterval(timer);
+      await this.settled();
+    },
+  };
+}
