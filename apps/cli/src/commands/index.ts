@@ -5,6 +5,10 @@ import type { Command } from "../command.js";
  * (kept in one list so `ignis help` shows them all).
  */
 export async function loadCommands(): Promise<Command[]> {
-  const modules: Array<Promise<{ command: Command }>> = [];
+  const modules: Array<Promise<{ command: Command }>> = [
+    import("./login.js"),
+    import("./logout.js"),
+    import("./whoami.js"),
+  ];
   return (await Promise.all(modules)).map((m) => m.command);
 }
