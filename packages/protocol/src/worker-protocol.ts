@@ -35,6 +35,8 @@ export const SessionChallengeMessage = z.object({
   /** The origin the server identifies as; a worker that dialled another origin will be refused. */
   origin: z.string(),
 });
+/** A parsed `SessionChallengeMessage`. */
+export type SessionChallengeMessage = z.infer<typeof SessionChallengeMessage>;
 
 /** The session is authenticated and bound to `deviceId`; heartbeat every `heartbeatSeconds`. */
 export const SessionHelloMessage = z.object({
@@ -44,6 +46,8 @@ export const SessionHelloMessage = z.object({
   heartbeatSeconds: z.number().positive(),
   serverTime: z.number(),
 });
+/** A parsed `SessionHelloMessage`. */
+export type SessionHelloMessage = z.infer<typeof SessionHelloMessage>;
 
 /** A refusal; `fatal` errors are followed by the server closing the socket. */
 export const SessionErrorMessage = z.object({
@@ -52,6 +56,8 @@ export const SessionErrorMessage = z.object({
   message: z.string(),
   fatal: z.boolean(),
 });
+/** A parsed `SessionErrorMessage`. */
+export type SessionErrorMessage = z.infer<typeof SessionErrorMessage>;
 
 /** Answer to a heartbeat that asked for one (`ack: true`), to measure round trips. */
 export const HeartbeatAckMessage = z.object({
@@ -59,6 +65,8 @@ export const HeartbeatAckMessage = z.object({
   seq: z.int(),
   serverTime: z.number(),
 });
+/** A parsed `HeartbeatAckMessage`. */
+export type HeartbeatAckMessage = z.infer<typeof HeartbeatAckMessage>;
 
 /** An admin's fleet migration asks the device to rotate its key before `rotateBy`. */
 export const KeyRotateRequestMessage = z.object({
@@ -66,6 +74,8 @@ export const KeyRotateRequestMessage = z.object({
   migrationId: z.string(),
   rotateBy: z.string(),
 });
+/** A parsed `KeyRotateRequestMessage`. */
+export type KeyRotateRequestMessage = z.infer<typeof KeyRotateRequestMessage>;
 
 /** The new key is registered; the old one keeps working until `oldKeyRetiresAt`. */
 export const KeyRotatedMessage = z.object({
@@ -74,6 +84,8 @@ export const KeyRotatedMessage = z.object({
   publicKey: Ed25519PublicKey,
   oldKeyRetiresAt: z.string(),
 });
+/** A parsed `KeyRotatedMessage`. */
+export type KeyRotatedMessage = z.infer<typeof KeyRotatedMessage>;
 
 /** Every message the server sends to a worker, discriminated by `type`. */
 export const ServerMessageSchema = z.discriminatedUnion("type", [
@@ -102,6 +114,8 @@ export const SessionAuthMessage = z.strictObject({
   signature: Ed25519Signature,
   agent: z.strictObject({ version: z.string().max(40), profile: z.string().max(40) }).optional(),
 });
+/** A parsed `SessionAuthMessage`. */
+export type SessionAuthMessage = z.infer<typeof SessionAuthMessage>;
 
 /** Proof of life with load and hardware state. `deviceId`, when present, must be the session's own. */
 export const HeartbeatMessage = z.strictObject({
@@ -112,6 +126,8 @@ export const HeartbeatMessage = z.strictObject({
   ack: z.boolean().optional(),
   load: HeartbeatLoad,
 });
+/** A parsed `HeartbeatMessage`. */
+export type HeartbeatMessage = z.infer<typeof HeartbeatMessage>;
 
 /** The device's hardware changed; accepted only for the session's own device, within the claim's limits. */
 export const MetadataUpdateMessage = z.strictObject({
@@ -119,6 +135,8 @@ export const MetadataUpdateMessage = z.strictObject({
   deviceId: DeviceId.optional(),
   hardware: HardwareClaim,
 });
+/** A parsed `MetadataUpdateMessage`. */
+export type MetadataUpdateMessage = z.infer<typeof MetadataUpdateMessage>;
 
 /** Rotate to `newPublicKey`: both the session's key and the new key sign `rotationSigningText`. */
 export const KeyRotateMessage = z.strictObject({
@@ -127,6 +145,8 @@ export const KeyRotateMessage = z.strictObject({
   signatureOld: Ed25519Signature,
   signatureNew: Ed25519Signature,
 });
+/** A parsed `KeyRotateMessage`. */
+export type KeyRotateMessage = z.infer<typeof KeyRotateMessage>;
 
 /** Every message a worker sends to the server, discriminated by `type`. */
 export const WorkerMessageSchema = z.discriminatedUnion("type", [

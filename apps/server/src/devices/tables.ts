@@ -1,14 +1,13 @@
+import type { DeviceStatus, HeartbeatLoad, Verification } from "@ignis/protocol";
 import type { ColumnType, Generated } from "kysely";
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 
-/** Device status as the state machine defines it. */
-export type DeviceStatus = "pending" | "online" | "offline" | "hired" | "quarantined" | "revoked";
-/** Proof-of-GPU verification state. */
-export type Verification = "unverified" | "verified" | "failed";
+/** Device status as the state machine defines it (devices/status.ts). */
+export type { DeviceStatus, Verification };
 
-/** Device tables: devices, their keys and enrollment codes. */
+/** Device tables: devices, their keys, enrollment codes and fleet key migrations. */
 export interface DeviceTables {
   devices: {
     id: string;
@@ -32,6 +31,8 @@ export interface DeviceTables {
     verified_at: Timestamp | null;
     quarantined_at: Timestamp | null;
     revoked_at: Timestamp | null;
+    /** Load and hardware state of the last heartbeat, written with the batched uptime flush. */
+    last_heartbeat: ColumnType<HeartbeatLoad | null, string | null | undefined, string | null>;
   };
   device_keys: {
     id: string;
@@ -50,5 +51,12 @@ export interface DeviceTables {
     used_at: Timestamp | null;
     device_id: string | null;
     created_at: Generated<Date>;
+  };
+  key_migrations: {
+    id: string;
+    started_at: Generated<Date>;
+    rotate_by: Timestamp;
+    created_by: string;
+    note: string | null;
   };
 }

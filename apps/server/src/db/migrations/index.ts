@@ -3,6 +3,7 @@ import * as m0001 from "./0001-identity.js";
 import * as m0002 from "./0002-devices.js";
 import * as m0003 from "./0003-uptime.js";
 import * as m0004 from "./0004-audit.js";
+import * as m0005 from "./0005-worker-sessions.js";
 import * as m0007 from "./0007-rewards.js";
 import * as m0008 from "./0008-security.js";
 import * as m0009 from "./0009-marketplace.js";
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   "0002-devices": m0002,
   "0003-uptime": m0003,
   "0004-audit": m0004,
+  "0005-worker-sessions": m0005,
   "0007-rewards": m0007,
   "0008-security": m0008,
   "0009-marketplace": m0009,

@@ -4,10 +4,14 @@ import { adminSecurityRoutes } from "./admin-security.js";
 import { adminUserRoutes } from "./admin-users.js";
 import { apiKeyRoutes } from "./api-keys.js";
 import { authConfigRoutes } from "./auth-config.js";
+import { deviceRoutes } from "./devices.js";
+import { deviceEnrollmentRoutes } from "./devices-enrollment.js";
+import { deviceKeyMigrationRoutes } from "./devices-key-migrations.js";
 import { explorerRoutes } from "./explorer.js";
 import { healthRoutes } from "./health.js";
 import { openApiRoutes } from "./openapi.js";
 import { signInRoutes } from "./sign-in.js";
+import { workerSocketRoutes } from "./worker-socket.js";
 import { webStaticRoutes } from "./web-static.js";
 
 /** Registers every route module; a route added here is picked up by the authorization matrix test. */
@@ -16,6 +20,10 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   openApiRoutes(app);
   apiKeyRoutes(app, ctx);
   adminUserRoutes(app, ctx);
+  deviceRoutes(app, ctx);
+  deviceEnrollmentRoutes(app, ctx);
+  deviceKeyMigrationRoutes(app, ctx);
+  await workerSocketRoutes(app, ctx);
   adminSecurityRoutes(app, ctx);
   authConfigRoutes(app, ctx);
   await signInRoutes(app, ctx);

@@ -1,0 +1,126 @@
+import type { DeviceStatus, DeviceView, HeartbeatLoad, Verification } from "@ignis/protocol";
+import type { Selectable } from "kysely";
+import type { Db } from "../db/database.js";
+import type { DeviceTables } from "./tables.js";
+
+type DeviceRow = Selectable<DeviceTables["devices"]>;
+type KeyRow = Selectable<DeviceTables["device_keys"]>;
+
+/** A device as the domain uses it. */
+export interface Device {
+  id: string;
+  ownerId: string;
+  label: string | null;
+  status: DeviceStatus;
+  verification: Verification;
+  profile: string;
+  gpu: { vendor: string; model: string; count: number; vramGb: number };
+  hardware: Record<string, unknown>;
+  region: string;
+  lastHeartbeat: HeartbeatLoad | null;
+  createdAt: Date;
+  lastSeenAt: Date | null;
+  hardwareChangedAt: Date | null;
+  verifiedAt: Date | null;
+  quarantinedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+function toDevice(r: DeviceRow): Device {
+  return {
+    id: r.id,
+    ownerId: r.owner_id,
+    label: r.label,
+    status: r.status,
+    verification: r.verification,
+    profile: r.profile,
+    gpu: { vendor: r.gpu_vendor, model: r.gpu_model, count: r.gpu_count, vramGb: r.vram_gb },
+    hardware: r.hardware,
+    region: r.region,
+    lastHeartbeat: r.last_heartbeat,
+    createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at,
+    hardwareChangedAt: r.hardware_changed_at,
+    verifiedAt: r.verified_at,
+    quarantinedAt: r.quarantined_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+/** Reads one device, or undefined when there is none with this id. */
+export async function findDevice(db: Db, id: string): Promise<Device | undefined> {
+  const row = await db.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();
+  return row ? toDevice(row) : undefined;
+}
+
+/** One page of an owner's devices, in id order after `cursor`. */
+export async function listOwnedDevices(
+  db: Db,
+  ownerId: string,
+  limit: number,
+  cursor?: string,
+): Promise<Device[]> {
+  let query = db.selectFrom("devices").selectAll().where("owner_id", "=", ownerId);
+  if (cursor) query = query.where("id", ">", cursor);
+  const rows = await query.orderBy("id").limit(limit).execute();
+  return rows.map(toDevice);
+}
+
+/** The keys of the given devices, newest first, keyed by device id. */
+export async function keysOfDevices(db: Db, deviceIds: readonly string[]): Promise<Map<string, KeyRow[]>> {
+  const out = new Map<string, KeyRow[]>();
+  if (deviceIds.length === 0) return out;
+  const rows = await db
+    .selectFrom("device_keys")
+    .selectAll()
+    .where("device_id", "in", deviceIds)
+    .orderBy("created_at", "desc")
+    .execute();
+  for (const row of rows) {
+    const list = out.get(row.device_id) ?? [];
+    list.push(row);
+    out.set(row.device_id, list);
+  }
+  return out;
+}
+
+/** Sets the owner-chosen label (the only field an owner may write). Returns the device after the change. */
+export async function setDeviceLabel(db: Db, deviceId: string, label: string | null): Promise<Device> {
+  const row = await db
+    .updateTable("devices")
+    .set({ label })
+    .where("id", "=", deviceId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toDevice(row);
+}
+
+/** The full record for the owner or an admin; `connected` comes from the gateway. */
+export function toDeviceView(device: Device, keys: readonly KeyRow[], connected: boolean): DeviceView {
+  return {
+    id: device.id,
+    ownerId: device.ownerId,
+    label: device.label,
+    status: device.status,
+    verification: device.verification,
+    profile: device.profile,
+    gpu: device.gpu,
+    hardware: device.hardware,
+    region: device.region,
+    connected,
+    load: device.lastHeartbeat,
+    keys: keys.map((k) => ({
+      id: k.id,
+      publicKey: k.public_key,
+      state: k.state,
+      createdAt: k.created_at.toISOString(),
+      retireAt: k.retire_at?.toISOString() ?? null,
+    })),
+    createdAt: device.createdAt.toISOString(),
+    lastSeenAt: device.lastSeenAt?.toISOString() ?? null,
+    hardwareChangedAt: device.hardwareChangedAt?.toISOString() ?? null,
+    verifiedAt: device.verifiedAt?.toISOString() ?? null,
+    quarantinedAt: device.quarantinedAt?.toISOString() ?? null,
+    revokedAt: device.revokedAt?.toISOString() ?? null,
+  };
+}

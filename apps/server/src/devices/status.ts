@@ -1,0 +1,51 @@
+import type { DeviceStatus } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+
+export type { DeviceStatus };
+
+/**
+ * The status machine: pending → online ⇄ offline; online/offline ⇄ hired (the marketplace); any live state →
+ * quarantined (security) and back to offline on release; anything → revoked, which is final.
+ */
+export const STATUS_TRANSITIONS: Readonly<Record<DeviceStatus, readonly DeviceStatus[]>> = {
+  pending: ["online", "offline", "quarantined", "revoked"],
+  online: ["offline", "hired", "quarantined", "revoked"],
+  offline: ["online", "hired", "quarantined", "revoked"],
+  hired: ["online", "offline", "quarantined", "revoked"],
+  quarantined: ["offline", "revoked"],
+  revoked: [],
+};
+
+/** True when the machine allows moving from one status to another. */
+export function canTransition(from: DeviceStatus, to: DeviceStatus): boolean {
+  return from === to || STATUS_TRANSITIONS[from].includes(to);
+}
+
+/**
+ * Moves a device to `to` when its current status is one the machine allows (and one of `from`, when given).
+ * One conditional UPDATE, so concurrent writers cannot skip a state; returns whether the row changed.
+ */
+export async function setDeviceStatus(
+  db: Db,
+  deviceId: string,
+  to: DeviceStatus,
+  options: { from?: readonly DeviceStatus[]; at?: Date } = {},
+): Promise<boolean> {
+  const allowed = (Object.keys(STATUS_TRANSITIONS) as DeviceStatus[]).filter(
+    (s) => s !== to && STATUS_TRANSITIONS[s].includes(to) && (!options.from || options.from.includes(s)),
+  );
+  if (allowed.length === 0) return false;
+  const at = options.at ?? new Date();
+  const result = await db
+    .updateTable("devices")
+    .set({
+      status: to,
+      ...(to === "quarantined" ? { quarantined_at: at } : {}),
+      ...(to === "revoked" ? { revoked_at: at } : {}),
+      ...(to === "online" ? { last_seen_at: at } : {}),
+    })
+    .where("id", "=", deviceId)
+    .where("status", "in", allowed)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

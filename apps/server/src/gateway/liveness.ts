@@ -1,0 +1,101 @@
+import { IgnisError } from "@ignis/protocol";
+import { sql } from "kysely";
+import type { Db } from "../db/database.js";
+import { setDeviceStatus } from "../devices/status.js";
+import type { GatewayLog } from "./session-hub.js";
+import { CloseCode, type WorkerSession } from "./worker-session.js";
+
+/**
+ * Liveness of devices: a device is offline after two heartbeat intervals without a heartbeat. Checked on this
+ * replica's live and recently closed sessions every half interval; a session silent for three intervals is
+ * closed (a dead peer). A slower database sweep catches devices whose replica died, and a revocation sweep
+ * ends sessions of devices revoked through another replica.
+ */
+export function startLiveness(options: {
+  db: Db;
+  log: GatewayLog;
+  now: () => number;
+  heartbeatSeconds: number;
+  flushSeconds: number;
+  sessions: Map<string, WorkerSession>;
+  recentlyClosed: Map<string, number>;
+  isRemote: (deviceId: string) => boolean;
+  closeRevoked: (session: WorkerSession) => void;
+}): () => void {
+  const { db, log, now, sessions, recentlyClosed } = options;
+  const intervalMs = options.heartbeatSeconds * 1000;
+  const offlineAfterMs = 2 * intervalMs;
+  const pingEveryMs = Math.max(4 * intervalMs, 10_000);
+  // The database only knows last-seen times as of the last flush: allow for two flushes on top.
+  const backstopGraceMs = offlineAfterMs + 2 * options.flushSeconds * 1000 + 2000;
+  const slowEveryMs = Math.max(5000, 2 * intervalMs);
+  let lastSlow = now();
+  let lastRevocationCheck = new Date(now());
+  let lastPing = now();
+  let running = false;
+
+  const markOffline = (deviceId: string) =>
+    setDeviceStatus(db, deviceId, "offline", { from: ["online"] }).catch((error: unknown) =>
+      log.warn({ err: error, deviceId }, "could not mark the device offline"),
+    );
+
+  const tick = async () => {
+    const t = now();
+    for (const s of sessions.values()) {
+      const silent = t - s.lastHeartbeatMs;
+      if (silent > 3 * intervalMs) {
+        s.close(CloseCode.timeout, new IgnisError("unavailable", "no heartbeat for three intervals"));
+      } else if (silent > offlineAfterMs && !s.markedOffline) {
+        s.markedOffline = true;
+        void markOffline(s.info.deviceId);
+      } else if (silent <= intervalMs) {
+        // Heartbeats resumed; the next uptime flush marks the device online again.
+        s.markedOffline = false;
+      }
+    }
+    for (const [deviceId, lastHeartbeat] of recentlyClosed) {
+      if (sessions.has(deviceId)) recentlyClosed.delete(deviceId);
+      else if (t - lastHeartbeat > offlineAfterMs) {
+        recentlyClosed.delete(deviceId);
+        if (!options.isRemote(deviceId)) void markOffline(deviceId);
+      }
+    }
+    if (t - lastPing >= pingEveryMs) {
+      lastPing = t;
+      for (const s of sessions.values()) s.ping();
+    }
+    if (t - lastSlow >= slowEveryMs) {
+      lastSlow = t;
+      await slowSweep(t);
+    }
+  };
+
+  const slowSweep = async (t: number) => {
+    const since = lastRevocationCheck;
+    lastRevocationCheck = new Date(t - 1000);
+    const revoked = await db.selectFrom("devices").select("id").where("revoked_at", ">=", since).execute();
+    for (const { id } of revoked) {
+      const s = sessions.get(id);
+      if (s) options.closeRevoked(s);
+    }
+    await sql`
+      update devices set status = 'offline'
+      where status = 'online' and (last_seen_at is null or last_seen_at < ${new Date(t - backstopGraceMs).toISOString()}::timestamptz)
+    `.execute(db);
+  };
+
+  const timer = setInterval(
+    () => {
+      if (running) return;
+      running = true;
+      tick()
+        .catch((error: unknown) => log.warn({ err: error }, "liveness sweep failed"))
+        .finally(() => {
+          running = false;
+        });
+    },
+    Math.max(25, intervalMs / 2),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
+}

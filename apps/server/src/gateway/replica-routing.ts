@@ -1,0 +1,158 @@
+import type { ServerMessage } from "@ignis/protocol";
+import type { Bus, BusSubscription } from "../bus/bus.js";
+import { deviceSubject } from "../bus/bus.js";
+import type { GatewayLog } from "./session-hub.js";
+
+/** What routing needs from the local gateway. */
+export interface LocalSessions {
+  /** Sends to the device's local session; false when it has none here. */
+  deliver(deviceId: string, message: ServerMessage): boolean;
+  /** Closes the local session of a device unless it is `keepSessionId` (a newer session elsewhere won). */
+  replace(deviceId: string, keepSessionId: string): void;
+  /** Closes the local session of a device for the given reason. */
+  disconnect(deviceId: string, reason: string): void;
+  /** Device ids with a live session here. */
+  deviceIds(): Iterable<string>;
+}
+
+/** Messages on a device's subject. */
+type DevicePayload =
+  | { kind: "send"; message: ServerMessage; replyTo: string; msgId: number }
+  | { kind: "replace"; sessionId: string }
+  | { kind: "disconnect"; reason: string };
+
+/** Presence announcements: which replica holds which devices. */
+type PresencePayload = { replicaId: string; up?: string[]; down?: string[]; gone?: boolean };
+
+const PRESENCE = "ignis.gateway.presence";
+const SYNC = "ignis.gateway.sync";
+/** How long a send to another replica waits for its acknowledgement. */
+const ACK_TIMEOUT_MS = 1500;
+const SYNC_CHUNK = 1000;
+
+/** Routes messages for devices connected to other replicas over the bus, and tracks where devices are. */
+export interface ReplicaRouting {
+  start(): Promise<void>;
+  /** This replica now holds the device's session: subscribe its subject, announce it, end older sessions. */
+  bind(deviceId: string, sessionId: string): Promise<void>;
+  /** This replica no longer holds the device. */
+  unbind(deviceId: string): void;
+  /** True when another replica announced a session of the device. */
+  isRemote(deviceId: string): boolean;
+  /** Delivers through the replica holding the device; false when none acknowledges in time. */
+  sendRemote(deviceId: string, message: ServerMessage): Promise<boolean>;
+  disconnectRemote(deviceId: string, reason: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Creates the routing of one replica. */
+export function createReplicaRouting(options: {
+  bus: Bus;
+  replicaId: string;
+  local: LocalSessions;
+  log: GatewayLog;
+}): ReplicaRouting {
+  const { bus, replicaId, local, log } = options;
+  const replySubject = `ignis.gateway.reply.${replicaId}`;
+  const deviceSubs = new Map<string, BusSubscription>();
+  const remote = new Map<string, string>();
+  const waiting = new Map<number, (ok: boolean) => void>();
+  const fixed: BusSubscription[] = [];
+  let nextMsgId = 1;
+
+  const publish = (subject: string, payload: unknown) =>
+    bus.publish(subject, payload).catch((error: unknown) => {
+      log.warn({ err: error, subject }, "bus publish failed");
+      throw error;
+    });
+
+  const onDevice = (deviceId: string) => (raw: unknown) => {
+    const p = raw as DevicePayload;
+    if (p.kind === "send") {
+      if (local.deliver(deviceId, p.message))
+        void publish(p.replyTo, { msgId: p.msgId }).catch(() => undefined);
+    } else if (p.kind === "replace") local.replace(deviceId, p.sessionId);
+    else if (p.kind === "disconnect") local.disconnect(deviceId, p.reason);
+  };
+
+  const announce = (payload: Omit<PresencePayload, "replicaId">) =>
+    publish(PRESENCE, { replicaId, ...payload }).catch(() => undefined);
+
+  return {
+    async start() {
+      fixed.push(
+        bus.subscribe(replySubject, (raw) => {
+          const { msgId } = raw as { msgId: number };
+          waiting.get(msgId)?.(true);
+        }),
+        bus.subscribe(PRESENCE, (raw) => {
+          const p = raw as PresencePayload;
+          if (p.replicaId === replicaId) return;
+          for (const id of p.up ?? []) remote.set(id, p.replicaId);
+          for (const id of p.down ?? []) if (remote.get(id) === p.replicaId) remote.delete(id);
+          if (p.gone) for (const [id, r] of remote) if (r === p.replicaId) remote.delete(id);
+        }),
+        bus.subscribe(SYNC, async (raw) => {
+          if ((raw as { replicaId: string }).replicaId === replicaId) return;
+          let chunk: string[] = [];
+          for (const id of local.deviceIds()) {
+            chunk.push(id);
+            if (chunk.length === SYNC_CHUNK) {
+              await announce({ up: chunk });
+              chunk = [];
+            }
+          }
+          if (chunk.length > 0) await announce({ up: chunk });
+        }),
+      );
+      // A replica that starts late learns where devices already are.
+      await publish(SYNC, { replicaId }).catch(() => undefined);
+    },
+    async bind(deviceId, sessionId) {
+      remote.delete(deviceId);
+      if (!deviceSubs.has(deviceId))
+        deviceSubs.set(deviceId, bus.subscribe(deviceSubject(deviceId), onDevice(deviceId)));
+      await publish(deviceSubject(deviceId), { kind: "replace", sessionId }).catch(() => undefined);
+      await announce({ up: [deviceId] });
+    },
+    unbind(deviceId) {
+      deviceSubs.get(deviceId)?.unsubscribe();
+      deviceSubs.delete(deviceId);
+      void announce({ down: [deviceId] });
+    },
+    isRemote: (deviceId) => remote.has(deviceId),
+    async sendRemote(deviceId, message) {
+      const holder = remote.get(deviceId);
+      if (!holder) return false;
+      const msgId = nextMsgId++;
+      const acked = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), ACK_TIMEOUT_MS);
+        waiting.set(msgId, (ok) => {
+          clearTimeout(timer);
+          resolve(ok);
+        });
+      });
+      try {
+        await publish(deviceSubject(deviceId), { kind: "send", message, replyTo: replySubject, msgId });
+      } catch {
+        waiting.delete(msgId);
+        return false;
+      }
+      const ok = await acked;
+      waiting.delete(msgId);
+      // No acknowledgement: the holder is gone or lost the session; forget the stale presence.
+      if (!ok && remote.get(deviceId) === holder) remote.delete(deviceId);
+      return ok;
+    },
+    async disconnectRemote(deviceId, reason) {
+      await publish(deviceSubject(deviceId), { kind: "disconnect", reason }).catch(() => undefined);
+    },
+    async close() {
+      await announce({ gone: true });
+      for (const sub of [...fixed, ...deviceSubs.values()]) sub.unsubscribe();
+      deviceSubs.clear();
+      for (const resolve of waiting.values()) resolve(false);
+      waiting.clear();
+    },
+  };
+}

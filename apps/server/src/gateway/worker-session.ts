@@ -1,0 +1,267 @@
+import { randomBytes } from "node:crypto";
+import {
+  decodeWorkerFrame,
+  encodeFrame,
+  type HeartbeatMessage,
+  IgnisError,
+  isIgnisError,
+  type ServerMessage,
+  type WorkerMessage,
+} from "@ignis/protocol";
+import type { WebSocket } from "ws";
+import type { UptimeMark } from "../uptime/uptime-tracker.js";
+import { handleKeyRotation, handleMetadataUpdate } from "./device-requests.js";
+import { authenticateSession } from "./handshake.js";
+import type { SessionHub } from "./session-hub.js";
+import { TokenBucket } from "./token-bucket.js";
+
+/** WebSocket close codes the worker acts on. */
+export const CloseCode = {
+  normal: 1000,
+  replaced: 4001,
+  forbidden: 4003,
+  timeout: 4008,
+  protocol: 4400,
+  unauthenticated: 4401,
+  revoked: 4403,
+} as const;
+
+/** Invalid frames a session may send before it is closed. */
+const MAX_INVALID_FRAMES = 10;
+/** How long a connection may wait before authenticating. */
+const AUTH_TIMEOUT_MS = 10_000;
+
+type Phase = "challenged" | "verifying" | "live" | "closed";
+
+/** The part of a session other modules see: its device and its latest round-trip time. */
+export interface SessionInfo {
+  deviceId: string;
+  rttMs: number;
+}
+
+/** One worker connection: challenge, authentication, then heartbeats and device messages bound to one device. */
+export class WorkerSession {
+  readonly id = randomBytes(12).toString("base64url");
+  readonly nonce = randomBytes(32).toString("base64url");
+  readonly info: SessionInfo = { deviceId: "", rttMs: 0 };
+  phase: Phase = "challenged";
+  keyId = "";
+  publicKey = "";
+  keyCreatedMs = 0;
+  lastHeartbeatMs = 0;
+  openedMs: number;
+  markedOffline = false;
+  private invalidFrames = 0;
+  private throttleNoticeMs = 0;
+  private uptime: UptimeMark | undefined;
+  private bound = false;
+  private readonly heartbeats: TokenBucket;
+  private readonly frames: TokenBucket;
+  readonly metadata: TokenBucket;
+  private authTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly hub: SessionHub,
+    readonly socket: WebSocket,
+    readonly ip: string,
+  ) {
+    const now = hub.now();
+    this.openedMs = now;
+    // Twice the allowed heartbeat rate with a burst of five absorbs jitter and reconnects; more is dropped.
+    this.heartbeats = new TokenBucket(5, 2 / hub.heartbeatSeconds, now);
+    this.frames = new TokenBucket(500, 250, now);
+    this.metadata = new TokenBucket(3, 0.1, now);
+    socket.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    socket.on("close", () => this.onClose());
+    socket.on("error", () => socket.terminate());
+    socket.on("pong", () => this.onPong());
+    this.authTimer = setTimeout(
+      () => this.fail(new IgnisError("handshake_failed", "authenticate sooner")),
+      AUTH_TIMEOUT_MS,
+    );
+    this.authTimer.unref();
+    this.send({ type: "session.challenge", nonce: this.nonce, origin: hub.origins[0]! });
+  }
+
+  /** Sends a message if the socket is open; false when it is not. */
+  send(message: ServerMessage): boolean {
+    if (this.socket.readyState !== 1) return false;
+    this.socket.send(encodeFrame(message));
+    return true;
+  }
+
+  /** Sends an error and closes the socket with a code the worker acts on. */
+  close(code: number, error: IgnisError): void {
+    if (this.phase === "closed") return;
+    this.send({ type: "session.error", code: error.code, message: error.message, fatal: true });
+    this.phase = "closed";
+    this.socket.close(code, error.code);
+    // A peer that never completes the closing handshake is cut off.
+    setTimeout(() => this.socket.terminate(), 2_000).unref();
+  }
+
+  /** Measures the round trip with a WebSocket ping. */
+  ping(): void {
+    if (this.socket.readyState !== 1) return;
+    this.pingSentMs = this.hub.now();
+    this.socket.ping();
+  }
+  private pingSentMs = 0;
+
+  private onPong(): void {
+    if (this.pingSentMs === 0) return;
+    const sample = this.hub.now() - this.pingSentMs;
+    this.info.rttMs = this.info.rttMs === 0 ? sample : Math.round(this.info.rttMs * 0.7 + sample * 0.3);
+    this.pingSentMs = 0;
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.phase === "closed") return;
+    const now = this.hub.now();
+    if (!this.frames.take(now)) {
+      this.refuse(new IgnisError("rate_limited", "too many frames"), now);
+      return;
+    }
+    let message: WorkerMessage;
+    try {
+      if (isBinary) throw new IgnisError("bad_request", "frames are JSON text");
+      message = decodeWorkerFrame(data.toString("utf8"));
+    } catch (error) {
+      this.refuse(isIgnisError(error) ? error : new IgnisError("bad_request", "bad frame"), now);
+      return;
+    }
+    if (this.phase !== "live") {
+      if (this.phase === "challenged" && message.type === "session.auth") {
+        this.phase = "verifying";
+        void this.authenticate(message, now);
+      } else {
+        this.fail(new IgnisError("handshake_failed", "authenticate first, once"));
+      }
+      return;
+    }
+    switch (message.type) {
+      case "heartbeat":
+        this.onHeartbeat(message, now);
+        break;
+      case "metadata.update":
+        void handleMetadataUpdate(this.hub, this, message);
+        break;
+      case "key.rotate":
+        void handleKeyRotation(this.hub, this, message);
+        break;
+      case "session.auth":
+        this.refuse(new IgnisError("conflict", "already authenticated"), now);
+        break;
+      default:
+        this.hub.dispatch(this, message);
+    }
+  }
+
+  private onHeartbeat(message: HeartbeatMessage, now: number): void {
+    if (message.deviceId !== undefined && message.deviceId !== this.info.deviceId) {
+      this.crossDevice("device.heartbeat", message.deviceId);
+      return;
+    }
+    if (!this.heartbeats.take(now)) {
+      this.hub.counters.throttled++;
+      this.refuse(new IgnisError("rate_limited", "heartbeats above the allowed rate are dropped"), now);
+      return;
+    }
+    this.lastHeartbeatMs = now;
+    this.uptime!.mark(now, message.load);
+    this.hub.counters.heartbeats++;
+    this.hub.metrics?.heartbeats.inc();
+    if (message.ack) this.send({ type: "heartbeat.ack", seq: message.seq, serverTime: now });
+    this.hub.dispatch(this, message);
+  }
+
+  /** A session naming another device: refused, audited, closed. The other device is untouched. */
+  crossDevice(action: string, named: string): void {
+    this.hub.counters.crossDevice++;
+    this.hub.audit({
+      actorType: "device",
+      actorId: this.info.deviceId,
+      credentialId: this.keyId,
+      action,
+      objectType: "device",
+      objectId: named.slice(0, 64),
+      outcome: "refused:forbidden",
+      ip: this.ip,
+      details: { sessionId: this.id, reason: "message names another device" },
+    });
+    this.close(
+      CloseCode.forbidden,
+      new IgnisError("forbidden", "a session may speak only for its own device"),
+    );
+  }
+
+  /** Answers a bad frame with a non-fatal error (at most once a second), closing after too many. */
+  private refuse(error: IgnisError, now: number): void {
+    if (error.code !== "rate_limited" && ++this.invalidFrames > MAX_INVALID_FRAMES) {
+      this.close(CloseCode.protocol, new IgnisError("bad_request", "too many invalid frames"));
+      return;
+    }
+    if (now - this.throttleNoticeMs < 1000) return;
+    this.throttleNoticeMs = now;
+    this.send({ type: "session.error", code: error.code, message: error.message, fatal: false });
+  }
+
+  private fail(error: IgnisError): void {
+    const code =
+      error.code === "device_revoked"
+        ? CloseCode.revoked
+        : error.code === "handshake_failed" || error.code === "invalid_signature"
+          ? CloseCode.unauthenticated
+          : CloseCode.protocol;
+    this.close(code, error);
+  }
+
+  private async authenticate(auth: Extract<WorkerMessage, { type: "session.auth" }>, startedMs: number) {
+    clearTimeout(this.authTimer);
+    try {
+      const device = await authenticateSession(this.hub.db, auth, {
+        nonce: this.nonce,
+        origins: this.hub.origins,
+      });
+      if (this.phase !== "verifying") return;
+      this.info.deviceId = device.deviceId;
+      this.info.rttMs = Math.max(1, startedMs - this.openedMs);
+      this.keyId = device.keyId;
+      this.publicKey = device.publicKey;
+      this.keyCreatedMs = device.keyCreatedAt.getTime();
+      this.uptime = this.hub.uptime.track(device.deviceId);
+      this.bound = true;
+      this.lastHeartbeatMs = this.hub.now();
+      this.phase = "live";
+      await this.hub.register(this, device);
+    } catch (error) {
+      const refusal = isIgnisError(error)
+        ? error
+        : new IgnisError("handshake_failed", "could not authenticate");
+      if (!isIgnisError(error)) this.hub.log.error({ err: error }, "worker handshake failed unexpectedly");
+      const withinBudget = await this.hub.noteFailedHandshake(this.ip);
+      if (withinBudget) {
+        this.hub.audit({
+          actorType: "anonymous",
+          action: "device.session.open",
+          objectType: "device",
+          objectId: auth.deviceId,
+          outcome: `refused:${refusal.code}`,
+          ip: this.ip,
+          details: { sessionId: this.id, ...(refusal.details ?? {}) },
+        });
+      }
+      this.fail(refusal);
+    }
+  }
+
+  private onClose(): void {
+    clearTimeout(this.authTimer);
+    this.phase = "closed";
+    if (this.bound) {
+      this.bound = false;
+      this.uptime?.release();
+      this.hub.unregister(this);
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import {
+  CreateEnrollmentCodeBody,
+  Cursor,
+  DeviceView,
+  EnrollmentCodeView,
+  IgnisError,
+  PageSize,
+  UpdateDeviceBody,
+} from "@ignis/protocol";
+import { z } from "zod";
+import {
+  type Device,
+  findDevice,
+  keysOfDevices,
+  listOwnedDevices,
+  setDeviceLabel,
+  toDeviceView,
+} from "../../devices/device-record.js";
+import { createEnrollmentCode } from "../../devices/enrollment-code.js";
+import { revokeDevice } from "../../devices/revoke.js";
+import { authorize } from "../../identity/policy.js";
+import type { App } from "../app.js";
+import type { AppContext } from "../context.js";
+
+// Any string is accepted as an id: a malformed id, a missing device and another owner's device all get the same
+// 404, so answers say nothing about which ids exist.
+const DeviceParams = z.object({ deviceId: z.string().max(200) });
+
+/** Enrollment codes and the owner's view of their devices: list, read, label, revoke. */
+export function deviceRoutes(app: App, ctx: AppContext): void {
+  const view = async (device: Device) => {
+    const keys = await keysOfDevices(ctx.db, [device.id]);
+    return toDeviceView(device, keys.get(device.id) ?? [], ctx.gateway.isConnected(device.id));
+  };
+  const owned = (device: Device | undefined) => (device ? { ownerId: device.ownerId } : null);
+
+  app.post(
+    "/v1/enrollment-codes",
+    {
+      config: { meta: { access: "user", action: "enrollment-code.create", objectType: "enrollment_code" } },
+      schema: {
+        tags: ["devices"],
+        summary: "A single-use code (valid 15 minutes) to enroll one worker under the caller",
+        body: CreateEnrollmentCodeBody,
+        response: { 201: EnrollmentCodeView },
+      },
+    },
+    async (request, reply) => {
+      authorize(request.actor, "enrollment-code.create");
+      const { code, expiresAt } = await createEnrollmentCode(ctx.db, request.actor.userId);
+      request.auditDetails = { expiresAt: expiresAt.toISOString() };
+      reply.code(201);
+      return { code, expiresAt: expiresAt.toISOString() };
+    },
+  );
+
+  app.get(
+    "/v1/devices",
+    {
+      config: { meta: { access: "user" } },
+      schema: {
+        tags: ["devices"],
+        summary: "The caller's own devices",
+        querystring: z.object({ cursor: Cursor.optional(), limit: PageSize }),
+        response: { 200: z.object({ items: z.array(DeviceView), nextCursor: z.string().nullable() }) },
+      },
+    },
+    async (request) => {
+      authorize(request.actor, "device.list");
+      const { limit, cursor } = request.query;
+      const devices = await listOwnedDevices(ctx.db, request.actor.userId, limit, cursor);
+      const keys = await keysOfDevices(
+        ctx.db,
+        devices.map((d) => d.id),
+      );
+      const last = devices.at(-1);
+      return {
+        items: devices.map((d) => toDeviceView(d, keys.get(d.id) ?? [], ctx.gateway.isConnected(d.id))),
+        nextCursor: devices.length === limit && last ? last.id : null,
+      };
+    },
+  );
+
+  app.get(
+    "/v1/devices/:deviceId",
+    {
+      config: { meta: { access: "user" } },
+      schema: {
+        tags: ["devices"],
+        summary: "The full record of one device (its owner or an admin)",
+        params: DeviceParams,
+        response: { 200: DeviceView },
+      },
+    },
+    async (request) => {
+      const device = await findDevice(ctx.db, request.params.deviceId);
+      authorize(request.actor, "device.read", owned(device));
+      return view(device!);
+    },
+  );
+
+  app.patch(
+    "/v1/devices/:deviceId",
+    {
+      config: {
+        meta: { access: "user", action: "device.update", objectType: "device", objectParam: "deviceId" },
+      },
+      schema: {
+        tags: ["devices"],
+        summary: "Set the device's label (the only field an owner may write)",
+        params: DeviceParams,
+        body: UpdateDeviceBody,
+        response: { 200: DeviceView },
+      },
+    },
+    async (request) => {
+      const device = await findDevice(ctx.db, request.params.deviceId);
+      authorize(request.actor, "device.update", owned(device));
+      const updated = await setDeviceLabel(ctx.db, device!.id, request.body.label);
+      request.auditDetails = { before: { label: device!.label }, after: { label: updated.label } };
+      return view(updated);
+    },
+  );
+
+  app.post(
+    "/v1/devices/:deviceId/revoke",
+    {
+      config: {
+        meta: { access: "user", action: "device.revoke", objectType: "device", objectParam: "deviceId" },
+      },
+      schema: {
+        tags: ["devices"],
+        summary: "Revoke a device: its session closes now and its keys never work again",
+        params: DeviceParams,
+        response: { 200: DeviceView },
+      },
+    },
+    async (request) => {
+      const device = await findDevice(ctx.db, request.params.deviceId);
+      authorize(request.actor, "device.revoke", owned(device));
+      const changed = await revokeDevice(ctx.db, device!.id);
+      await ctx.gateway.disconnect(device!.id, "device_revoked");
+      request.auditDetails = { before: { status: device!.status }, alreadyRevoked: !changed };
+      const after = await findDevice(ctx.db, device!.id);
+      if (!after) throw new IgnisError("not_found", "no such object");
+      return view(after);
+    },
+  );
+}
