@@ -7,7 +7,6 @@ export * from "./explorer.js";
 export * from "./identity.js";
 export * from "./market.js";
 export * from "./market-jobs.js";
-export * from "./worker-protocol.js";
 export * from "./problem.js";
 export * from "./rewards.js";
 export * from "./rewards-earnings.js";
