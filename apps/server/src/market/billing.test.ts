@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { chargeFor, deviceRatePerHour, escrowFor, feeOn, parseMicroUnits, settlementStep } from "./billing.js";
+import {
+  chargeFor,
+  deviceRatePerHour,
+  escrowFor,
+  feeOn,
+  parseMicroUnits,
+  settlementStep,
+} from "./billing.js";
 
 describe("billing arithmetic", () => {
   it("charges a rate per hour by the metered minute, rounding down", () => {

@@ -57,11 +57,16 @@ export function checkJobSpec(job: JobSpec, limits: RentalLimits): CheckedJobSpec
       });
     }
     if (name.startsWith("IGNIS_")) {
-      throw new IgnisError("reserved_env_name", `${name} is reserved: IGNIS_* variables are set by the network`, {
-        details: { name },
-      });
+      throw new IgnisError(
+        "reserved_env_name",
+        `${name} is reserved: IGNIS_* variables are set by the network`,
+        {
+          details: { name },
+        },
+      );
     }
-    if ((env[name] ?? "").length > JOB_LIMITS.envValueChars) throw tooLarge(`job.env.${name}`, JOB_LIMITS.envValueChars);
+    if ((env[name] ?? "").length > JOB_LIMITS.envValueChars)
+      throw tooLarge(`job.env.${name}`, JOB_LIMITS.envValueChars);
   }
   const spec: StoredJobSpec = { command: job.command, args, env, image: job.image ?? null };
   const specBytes = Buffer.byteLength(JSON.stringify(spec));

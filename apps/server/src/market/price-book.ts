@@ -32,7 +32,8 @@ export function createPriceBook(profiles: readonly ProfilePrice[], fallback: big
   }
   const modelDefault = (gpuModel: string) => byModel.get(gpuModel.toLowerCase());
   return {
-    defaultPricePerGpuHour: (profile, gpuModel) => byProfile.get(profile) ?? modelDefault(gpuModel) ?? fallback,
+    defaultPricePerGpuHour: (profile, gpuModel) =>
+      byProfile.get(profile) ?? modelDefault(gpuModel) ?? fallback,
     modelDefault,
     canonicalModel: (gpuModel) => spelling.get(gpuModel.toLowerCase()),
   };

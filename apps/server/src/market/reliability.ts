@@ -1,4 +1,5 @@
 import type { Db } from "../db/database.js";
+import { SLOTS_PER_EPOCH } from "../uptime/minute-slots.js";
 
 /** The parts of a device's reliability, each a share in [0, 1]. */
 export interface Reliability {
@@ -18,7 +19,10 @@ export const RELIABILITY_WEIGHTS = Object.freeze({ uptime7d: 0.5, proofPassRate:
 const WEEK_SECONDS = 7 * 86_400;
 
 /** Passed and total proof challenges per device; supplied by the proof module. */
-export type ProofCounts = (db: Db, deviceIds: string[]) => Promise<Map<string, { passed: number; total: number }>>;
+export type ProofCounts = (
+  db: Db,
+  deviceIds: string[],
+) => Promise<Map<string, { passed: number; total: number }>>;
 
 /** Laplace-smoothed success share: a device with no history scores 0.5, not 0 or 1. */
 export function smoothedRate(good: number, total: number): number {
@@ -28,7 +32,11 @@ export function smoothedRate(good: number, total: number): number {
 /** The weighted score of the three parts. */
 export function reliabilityScore(parts: Omit<Reliability, "score">): number {
   const w = RELIABILITY_WEIGHTS;
-  return w.uptime7d * parts.uptime7d + w.proofPassRate * parts.proofPassRate + w.jobSuccessRate * parts.jobSuccessRate;
+  return (
+    w.uptime7d * parts.uptime7d +
+    w.proofPassRate * parts.proofPassRate +
+    w.jobSuccessRate * parts.jobSuccessRate
+  );
 }
 
 /**
@@ -44,7 +52,7 @@ export async function reliabilityOf(
   const result = new Map<string, Reliability>();
   if (deviceIds.length === 0) return result;
   const { nowMs, epochSeconds } = options;
-  const slots = Math.max(1, Math.ceil(epochSeconds / 60));
+  const slots = SLOTS_PER_EPOCH;
   const currentEpoch = Math.floor(nowMs / 1000 / epochSeconds);
   const windowEpochs = Math.max(1, Math.ceil(WEEK_SECONDS / epochSeconds));
   const fromEpoch = currentEpoch - windowEpochs + 1;

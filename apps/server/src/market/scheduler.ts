@@ -1,6 +1,7 @@
 import { IgnisError } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import { deviceRatePerHour } from "./billing.js";
+import type { MarketContext } from "./market-context.js";
 import type { PriceBook } from "./price-book.js";
 import { type ProofCounts, type Reliability, reliabilityOf } from "./reliability.js";
 
@@ -39,11 +40,32 @@ export function compareCandidates(a: Candidate, b: Candidate): number {
   );
 }
 
-/** Ranks the online, verified devices that match a request; reads only, so it runs outside the transaction. */
+/** What ranking needs besides the request. */
+export interface RankingOptions {
+  prices: PriceBook;
+  nowMs: number;
+  epochSeconds: number;
+  /** Only devices seen (heartbeating) this recently are candidates. */
+  freshWithinMs: number;
+  proofCounts?: ProofCounts | undefined;
+}
+
+/** The ranking options of a market context at this moment. */
+export function schedulingOptions(ctx: MarketContext): RankingOptions {
+  return {
+    prices: ctx.prices,
+    nowMs: ctx.now(),
+    epochSeconds: ctx.settings.epochSeconds,
+    freshWithinMs: ctx.settings.lostAfterMs,
+    proofCounts: ctx.proofCounts,
+  };
+}
+
+/** Ranks the online, verified, recently seen devices that match a request; it only reads. */
 export async function rankCandidates(
   db: Db,
   request: DeviceRequest,
-  options: { prices: PriceBook; nowMs: number; epochSeconds: number; proofCounts?: ProofCounts | undefined },
+  options: RankingOptions,
 ): Promise<Candidate[]> {
   let q = db
     .selectFrom("devices")
@@ -51,6 +73,7 @@ export async function rankCandidates(
     .where("gpu_model", "=", request.gpuModel)
     .where("status", "=", "online")
     .where("verification", "=", "verified")
+    .where("last_seen_at", ">=", new Date(options.nowMs - options.freshWithinMs))
     .orderBy("id")
     .limit(CANDIDATE_POOL * 4);
   if (request.region) q = q.where("region", "=", request.region);

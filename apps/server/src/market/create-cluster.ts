@@ -1,0 +1,100 @@
+import { randomInt } from "node:crypto";
+import { type CreateClusterBody, IgnisError } from "@ignis/protocol";
+import { newId } from "../db/new-id.js";
+import { escrowFor, MINUTES_PER_HOUR, parseMicroUnits } from "./billing.js";
+import { type ClusterRow, findCluster } from "./cluster-view.js";
+import { holdEscrow } from "./escrow.js";
+import { applyEffects } from "./job-dispatch.js";
+import { checkJobSpec, checkRentalShape } from "./job-spec.js";
+import type { MarketContext } from "./market-context.js";
+import { rankCandidates, reserveDevices, schedulingOptions } from "./scheduler.js";
+
+/** Ports the head rank's rendezvous service listens on (one per cluster, drawn at random). */
+export const HEAD_PORT_RANGE = { min: 20_000, max: 29_999 } as const;
+
+/**
+ * Rents a cluster. Every check that needs no lock runs first (shape, model, price cap, job spec); then one
+ * transaction reserves all the devices and holds the full price in escrow, or does neither. Start orders go to
+ * the workers once it has committed.
+ */
+export async function createCluster(
+  ctx: MarketContext,
+  customerId: string,
+  body: CreateClusterBody,
+): Promise<ClusterRow> {
+  const s = ctx.settings;
+  checkRentalShape(body.count, body.hours, s);
+  const gpuModel = ctx.prices.canonicalModel(body.gpuModel);
+  if (!gpuModel) {
+    throw new IgnisError("unknown_gpu_model", `no GPU model '${body.gpuModel.slice(0, 100)}' is offered`, {
+      details: { gpuModel: body.gpuModel.slice(0, 100) },
+    });
+  }
+  const maxPrice =
+    body.maxPricePerHour === undefined
+      ? null
+      : parseMicroUnits(body.maxPricePerHour, "invalid_price", { allowZero: true });
+  const job = checkJobSpec(body.job, s);
+  const region = body.region ?? null;
+  const ranked = await rankCandidates(
+    ctx.db,
+    { gpuModel, region, maxPricePerGpuHour: maxPrice, maxRatePerHour: null },
+    schedulingOptions(ctx),
+  );
+  const id = newId("cls");
+  const jobIds: string[] = [];
+  await ctx.db.transaction().execute(async (trx) => {
+    const chosen = await reserveDevices(trx, ranked, body.count);
+    // Escrow is sized at the highest ask, so a replacement at any rate up to it fits what is held.
+    let holdRate = 0n;
+    for (const c of chosen) if (c.ratePerHour > holdRate) holdRate = c.ratePerHour;
+    const held = escrowFor(holdRate, body.count, body.hours);
+    const startsAt = ctx.now();
+    const endsAt = startsAt + body.hours * Number(MINUTES_PER_HOUR) * s.billingMinuteMs;
+    await trx
+      .insertInto("clusters")
+      .values({
+        id,
+        customer_id: customerId,
+        status: "pending",
+        gpu_model: gpuModel,
+        count: body.count,
+        hours: body.hours,
+        region,
+        max_price_per_hour: maxPrice === null ? null : maxPrice.toString(),
+        hold_price_per_hour: holdRate.toString(),
+        job: JSON.stringify(job.spec),
+        archive: job.archive,
+        archive_bytes: job.archiveBytes,
+        head_port: randomInt(HEAD_PORT_RANGE.min, HEAD_PORT_RANGE.max + 1),
+        billing_minute_ms: Math.round(s.billingMinuteMs),
+        fee_bps: s.feeBps,
+        held: held.toString(),
+        starts_at: new Date(startsAt),
+        ends_at: new Date(endsAt),
+      })
+      .execute();
+    // Rank 0, the head, goes to the best-ranked device.
+    for (const [rank, c] of chosen.entries()) {
+      const jobId = newId("job");
+      jobIds.push(jobId);
+      await trx
+        .insertInto("cluster_jobs")
+        .values({
+          id: jobId,
+          cluster_id: id,
+          rank,
+          device_id: c.deviceId,
+          supplier_id: c.ownerId,
+          price_per_hour: c.ratePerHour.toString(),
+          state: "assigned",
+        })
+        .execute();
+    }
+    await holdEscrow(trx, { clusterId: id, customerId, amount: held });
+  });
+  await applyEffects(ctx, { starts: jobIds, stops: [] });
+  const cluster = await findCluster(ctx.db, id);
+  if (!cluster) throw new IgnisError("internal", "a created cluster vanished");
+  return cluster;
+}

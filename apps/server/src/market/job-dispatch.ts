@@ -1,0 +1,101 @@
+import type { JobStartMessage } from "@ignis/protocol";
+import { rendezvousEnv } from "./job-spec.js";
+import type { Effects, MarketContext } from "./market-context.js";
+
+/** When the rank-0 device's address is unknown to this replica (its session is elsewhere). */
+export const UNKNOWN_HEAD_HOST = "127.0.0.1";
+
+/**
+ * Builds the start orders of some jobs: the customer's command and variables, the rendezvous variables of the
+ * rank, the working-directory archive and the rental's deadline. Only active jobs that have not started get one.
+ */
+export async function startMessages(ctx: MarketContext, jobIds: string[]): Promise<JobStartMessage[]> {
+  if (jobIds.length === 0) return [];
+  const jobs = await ctx.db
+    .selectFrom("cluster_jobs as j")
+    .innerJoin("clusters as c", "c.id", "j.cluster_id")
+    .select([
+      "j.id",
+      "j.rank",
+      "j.device_id",
+      "j.cluster_id",
+      "c.count",
+      "c.job",
+      "c.archive",
+      "c.head_port",
+      "c.ends_at",
+    ])
+    .where("j.id", "in", jobIds)
+    .where("j.active", "=", true)
+    .where("j.state", "=", "assigned")
+    .execute();
+  if (jobs.length === 0) return [];
+  const heads = await ctx.db
+    .selectFrom("cluster_jobs")
+    .select(["cluster_id", "device_id"])
+    .where("cluster_id", "in", [...new Set(jobs.map((j) => j.cluster_id))])
+    .where("rank", "=", 0)
+    .where("active", "=", true)
+    .execute();
+  const headOf = new Map(heads.map((h) => [h.cluster_id, h.device_id]));
+  return jobs.map((j) => {
+    const headDevice = headOf.get(j.cluster_id);
+    const headHost = (headDevice && ctx.channel.addressOf(headDevice)) || UNKNOWN_HEAD_HOST;
+    return {
+      type: "job.start",
+      jobId: j.id,
+      clusterId: j.cluster_id,
+      rank: j.rank,
+      worldSize: j.count,
+      command: j.job.command,
+      args: j.job.args,
+      env: {
+        ...j.job.env,
+        ...rendezvousEnv({
+          clusterId: j.cluster_id,
+          rank: j.rank,
+          worldSize: j.count,
+          headHost,
+          headPort: j.head_port,
+        }),
+      },
+      image: j.job.image,
+      archive: j.archive,
+      deadline: new Date(j.ends_at).toISOString(),
+      logLimitBytes: ctx.settings.logMaxBytesPerJob,
+    } satisfies JobStartMessage;
+  });
+}
+
+/**
+ * Carries out what a committed use case decided: start and stop orders to workers. It never throws: an order
+ * that does not arrive is sent again by the lifecycle tick (starts) or enforced by the worker's own deadline.
+ */
+export async function applyEffects(ctx: MarketContext, effects: Effects): Promise<void> {
+  try {
+    await sendOrders(ctx, effects);
+  } catch (error) {
+    ctx.log.warn({ err: error }, "job orders not sent; the lifecycle tick retries starts");
+  }
+}
+
+async function sendOrders(ctx: MarketContext, effects: Effects): Promise<void> {
+  for (const stop of effects.stops) {
+    ctx.channel.send(stop.deviceId, { type: "job.stop", jobId: stop.jobId, reason: stop.reason });
+  }
+  const messages = await startMessages(ctx, effects.starts);
+  const deviceOf = new Map(
+    (effects.starts.length === 0
+      ? []
+      : await ctx.db
+          .selectFrom("cluster_jobs")
+          .select(["id", "device_id"])
+          .where("id", "in", effects.starts)
+          .execute()
+    ).map((r) => [r.id, r.device_id]),
+  );
+  for (const message of messages) {
+    const deviceId = deviceOf.get(message.jobId);
+    if (deviceId) ctx.channel.send(deviceId, message);
+  }
+}

@@ -1,0 +1,125 @@
+import { IgnisError, type JobState } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+import { newId } from "../db/new-id.js";
+import { CLUSTER_COLUMNS, type ClusterRow, type JobRow } from "./cluster-view.js";
+import type { Effects, MarketContext } from "./market-context.js";
+import { rankCandidates, reserveDevices, schedulingOptions } from "./scheduler.js";
+import { closeClusterIfDone, refundRank, settleJob } from "./settlement.js";
+
+/** How a job ended. */
+export interface JobOutcome {
+  state: Extract<JobState, "exited" | "failed" | "stopped" | "lost">;
+  exitCode?: number | null;
+  error?: string | null;
+}
+
+/** Locks a cluster row, then the given jobs in id order: the one lock order every market writer follows. */
+export async function lockCluster(trx: Db, clusterId: string): Promise<ClusterRow | undefined> {
+  return trx
+    .selectFrom("clusters")
+    .select(CLUSTER_COLUMNS)
+    .where("id", "=", clusterId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Locks and reads the active jobs of a cluster (after its row is locked). */
+export async function lockActiveJobs(trx: Db, clusterId: string): Promise<JobRow[]> {
+  return trx
+    .selectFrom("cluster_jobs")
+    .selectAll()
+    .where("cluster_id", "=", clusterId)
+    .where("active", "=", true)
+    .orderBy("id")
+    .forUpdate()
+    .execute();
+}
+
+/**
+ * Ends one job: settles its metered minutes, releases its device, and then either hires a replacement for the
+ * rank (when the device was lost and the rental still runs) or refunds the rank's unused time. Closes the
+ * cluster when it was the last active job. Call inside a transaction holding the cluster and job locks.
+ */
+export async function finishJob(
+  trx: Db,
+  ctx: MarketContext,
+  cluster: ClusterRow,
+  job: JobRow,
+  outcome: JobOutcome,
+  effects: Effects,
+  options: { replace: boolean },
+): Promise<void> {
+  if (!job.active) return;
+  const nowMs = ctx.now();
+  await settleJob(trx, cluster, job);
+  await trx
+    .updateTable("cluster_jobs")
+    .set({
+      state: outcome.state,
+      active: false,
+      exit_code: outcome.exitCode ?? null,
+      error: outcome.error ?? null,
+      ended_at: new Date(nowMs),
+    })
+    .where("id", "=", job.id)
+    .execute();
+  // Back to the pool. A device that really dropped is already offline (its session closed), and a silent one
+  // is not scheduled again until it heartbeats: the scheduler only picks devices seen recently.
+  await trx
+    .updateTable("devices")
+    .set({ status: "online" })
+    .where("id", "=", job.device_id)
+    .where("status", "=", "hired")
+    .execute();
+  let replaced = false;
+  if (options.replace && outcome.state === "lost" && nowMs < new Date(cluster.ends_at).getTime()) {
+    replaced = await hireReplacement(trx, ctx, cluster, job, effects);
+  }
+  if (!replaced) await refundRank(trx, cluster, job.rank);
+  await closeClusterIfDone(trx, cluster.id, nowMs);
+}
+
+/** Hires one device for a lost rank, at no more than the rate the escrow was sized for. */
+async function hireReplacement(
+  trx: Db,
+  ctx: MarketContext,
+  cluster: ClusterRow,
+  lost: JobRow,
+  effects: Effects,
+): Promise<boolean> {
+  const ranked = await rankCandidates(
+    trx,
+    {
+      gpuModel: cluster.gpu_model,
+      region: cluster.region,
+      maxPricePerGpuHour: cluster.max_price_per_hour === null ? null : BigInt(cluster.max_price_per_hour),
+      maxRatePerHour: BigInt(cluster.hold_price_per_hour),
+    },
+    schedulingOptions(ctx),
+  );
+  const [chosen] = await reserveDevices(trx, ranked, 1).catch((error: unknown) => {
+    if (error instanceof IgnisError && error.code === "no_capacity") return [];
+    throw error;
+  });
+  if (!chosen) return false;
+  const id = newId("job");
+  await trx
+    .insertInto("cluster_jobs")
+    .values({
+      id,
+      cluster_id: cluster.id,
+      rank: lost.rank,
+      device_id: chosen.deviceId,
+      supplier_id: chosen.ownerId,
+      price_per_hour: chosen.ratePerHour.toString(),
+      state: "assigned",
+      replaces: lost.id,
+    })
+    .execute();
+  effects.starts.push(id);
+  ctx.log.info(
+    { clusterId: cluster.id, rank: lost.rank, lost: lost.device_id, replacement: chosen.deviceId },
+    "rank replaced",
+  );
+  return true;
+}

@@ -1,0 +1,59 @@
+import type { JobServerMessage } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+import type { PriceBook } from "./price-book.js";
+import type { ProofCounts } from "./reliability.js";
+
+/** The market's settings, derived once from the server's configuration. */
+export interface MarketSettings {
+  billingMinuteMs: number;
+  feeBps: number;
+  maxDevices: number;
+  maxHours: number;
+  archiveMaxBytes: number;
+  logMaxBytesPerJob: number;
+  epochSeconds: number;
+  /** A job that has not reported running this long after its start was sent counts as lost. */
+  startTimeoutMs: number;
+  /** A hired device whose last heartbeat is older than this counts as dropped. */
+  lostAfterMs: number;
+}
+
+/** How the market reaches workers: the gateway, seen through the little the market needs of it. */
+export interface JobChannel {
+  /** Sends a job message to a device wherever its session is (at most once; the market re-sends starts). */
+  send(deviceId: string, message: JobServerMessage): void;
+  /** True when this replica holds a live, heartbeating session of the device. */
+  isLive(deviceId: string): boolean;
+  /** The address other ranks use to reach this device (its session's peer address). */
+  addressOf(deviceId: string): string | undefined;
+}
+
+/** A minimal structured logger. */
+export interface MarketLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Everything the market's use cases need. */
+export interface MarketContext {
+  db: Db;
+  settings: MarketSettings;
+  prices: PriceBook;
+  proofCounts?: ProofCounts | undefined;
+  channel: JobChannel;
+  now(): number;
+  log: MarketLog;
+}
+
+/** What a use case wants done once its transaction has committed: messages to workers. */
+export interface Effects {
+  /** Jobs whose start message must be sent. */
+  starts: string[];
+  stops: { deviceId: string; jobId: string; reason: "cancelled" | "rental_ended" | "reassigned" }[];
+}
+
+/** An empty list of effects. */
+export function noEffects(): Effects {
+  return { starts: [], stops: [] };
+}

@@ -1,0 +1,110 @@
+import type { Config } from "../config.js";
+import type { Db } from "../db/database.js";
+import type { Gateway } from "../gateway/gateway.js";
+import { type IntervalJob, startIntervalJob } from "../jobs/interval-job.js";
+import { runExclusive } from "../jobs/run-exclusive.js";
+import { appendJobLog, applyJobStatus } from "./job-events.js";
+import { runLifecycle } from "./lifecycle.js";
+import type { JobChannel, MarketContext, MarketLog, MarketSettings } from "./market-context.js";
+import { meterLiveJobs } from "./metering.js";
+import type { PriceBook } from "./price-book.js";
+import type { ProofCounts } from "./reliability.js";
+
+/** The running marketplace of one replica: its context for the routes, and its timers. */
+export interface Marketplace {
+  context: MarketContext;
+  /** Meters this replica's live jobs and runs one lifecycle pass now (tests and shutdown use it). */
+  runOnce(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** The market's settings from the server's configuration. */
+export function marketSettings(config: Config): MarketSettings {
+  const heartbeatMs = config.heartbeatSeconds * 1000;
+  const flushMs = config.worker.uptimeFlushSeconds * 1000;
+  return {
+    billingMinuteMs: config.market.billingMinuteSeconds * 1000,
+    feeBps: config.market.feeBps,
+    maxDevices: config.market.maxDevices,
+    maxHours: config.market.maxHours,
+    archiveMaxBytes: config.market.archiveMaxBytes,
+    logMaxBytesPerJob: config.market.logMaxBytesPerJob,
+    epochSeconds: config.epochSeconds,
+    // The gateway's own offline threshold (two heartbeats) plus two uptime flushes, as its backstop uses.
+    lostAfterMs: 2 * heartbeatMs + 2 * flushMs + 2000,
+    startTimeoutMs: Math.max(10_000, 4 * heartbeatMs + 2 * flushMs),
+  };
+}
+
+/** The gateway as a job channel: delivery anywhere, liveness and peer address of sessions. */
+export function gatewayChannel(gateway: Gateway): JobChannel {
+  return {
+    send(deviceId, message) {
+      void gateway.send(deviceId, message).catch(() => false);
+    },
+    isLive: (deviceId) => gateway.isConnected(deviceId),
+    addressOf: () => undefined,
+  };
+}
+
+/**
+ * Wires the marketplace: job reports from the gateway, per-replica metering every quarter billing minute, and a
+ * lifecycle pass (ends, losses, replacements, hourly settlement) that one replica at a time runs under a lease.
+ */
+export function createMarketplace(options: {
+  db: Db;
+  config: Config;
+  gateway: Gateway;
+  prices: PriceBook;
+  proofCounts?: ProofCounts | undefined;
+  log: MarketLog;
+  now?: () => number;
+}): Marketplace {
+  const settings = marketSettings(options.config);
+  const context: MarketContext = {
+    db: options.db,
+    settings,
+    prices: options.prices,
+    proofCounts: options.proofCounts,
+    channel: gatewayChannel(options.gateway),
+    now: options.now ?? Date.now,
+    log: options.log,
+  };
+  options.gateway.onMessage("job.status", (session, message) =>
+    applyJobStatus(context, session.deviceId, message),
+  );
+  options.gateway.onMessage("job.log", async (session, message) => {
+    await appendJobLog(context, session.deviceId, message);
+  });
+  const tickMs = Math.min(5000, Math.max(100, settings.billingMinuteMs / 4));
+  const resendAfterMs = Math.max(1000, 2 * options.config.heartbeatSeconds * 1000);
+  const lifecycle = () =>
+    runExclusive(options.db, "market.lifecycle", () => runLifecycle(context, resendAfterMs), {
+      holder: options.config.replicaId,
+      ttlMs: 60_000,
+    }).then(() => undefined);
+  let jobs: IntervalJob[] = [];
+  return {
+    context,
+    async runOnce() {
+      await meterLiveJobs(context);
+      await lifecycle();
+    },
+    start() {
+      jobs = [
+        startIntervalJob({
+          name: "market.meter",
+          intervalMs: tickMs,
+          tick: () => meterLiveJobs(context).then(() => undefined),
+          log: options.log,
+        }),
+        startIntervalJob({ name: "market.lifecycle", intervalMs: tickMs, tick: lifecycle, log: options.log }),
+      ];
+    },
+    async stop() {
+      await Promise.all(jobs.map((j) => j.stop()));
+      jobs = [];
+    },
+  };
+}
