@@ -10,6 +10,11 @@ async function main(): Promise<void> {
     process.exitCode = await runInviteCommand(config, argv.slice(1));
     return;
   }
+  if (argv[0] === "audit") {
+    const { runAuditCommand } = await import("./security/audit-command.js");
+    process.exitCode = await runAuditCommand(config, argv.slice(1));
+    return;
+  }
   const server = await createServer(config);
   const address = await server.listen();
   server.ctx.log.info(

@@ -130,14 +130,16 @@ export async function verifyAuditChain(db: Db, pageSize = 5000): Promise<AuditVe
       .limit(pageSize)
       .execute();
     for (const r of page) {
-      const seq = BigInt(r.seq);
+      // PostgreSQL's driver returns bigint as a string, PGlite as a number: hash the canonical string.
+      const seqText = String(r.seq);
+      const seq = BigInt(seqText);
       if (seq !== expectedSeq)
         return { ok: false, rows: count, brokenSeq: expectedSeq.toString(), reason: "missing row" };
       if (r.prev_hash !== prevHash)
-        return { ok: false, rows: count, brokenSeq: r.seq, reason: "broken link" };
+        return { ok: false, rows: count, brokenSeq: seqText, reason: "broken link" };
       const at = r.at instanceof Date ? r.at.toISOString() : new Date(r.at).toISOString();
-      const recomputed = auditRowHash(prevHash, { ...r, seq: r.seq, at });
-      if (recomputed !== r.hash) return { ok: false, rows: count, brokenSeq: r.seq, reason: "row altered" };
+      const recomputed = auditRowHash(prevHash, { ...r, seq: seqText, at });
+      if (recomputed !== r.hash) return { ok: false, rows: count, brokenSeq: seqText, reason: "row altered" };
       prevHash = r.hash;
       expectedSeq += 1n;
       count += 1;

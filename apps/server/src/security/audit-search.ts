@@ -33,7 +33,7 @@ export async function searchAudit(db: Db, f: AuditFilter): Promise<AuditRecordVi
   if (f.cursor) q = q.where("seq", "<", f.cursor);
   const rows = await q.execute();
   return rows.map((r) => ({
-    seq: r.seq,
+    seq: String(r.seq),
     at: (r.at instanceof Date ? r.at : new Date(r.at)).toISOString(),
     actorType: r.actor_type,
     actorId: r.actor_id,

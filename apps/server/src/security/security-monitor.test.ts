@@ -1,0 +1,186 @@
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { authenticateApiKey } from "../identity/api-keys.js";
+import { findUserById } from "../identity/users.js";
+import { describeEachDialect } from "../testing/dialects.js";
+import { findAlert, listAlerts } from "./alerts.js";
+import { searchAudit } from "./audit-search.js";
+import { createRateLimits, type RateLimits } from "./rate-limits.js";
+import { signal } from "./rules/signal-fixtures.js";
+import { createUserWithKey, insertDevices } from "./security-fixtures.js";
+import { createSecurityMonitor, type SecurityMonitor } from "./security-monitor.js";
+
+const A100 = { profile: "sim-a100", gpu: { vendor: "nvidia", model: "A100 80GB", count: 1, vramGb: 80 } };
+
+describeEachDialect("security monitor", (database) => {
+  let monitor: SecurityMonitor;
+  let rateLimits: RateLimits;
+  let clock: number;
+  let warnings: object[];
+  let counted: string[];
+  const disconnected: string[] = [];
+
+  const make = (containment = true) =>
+    createSecurityMonitor({
+      db: database().db,
+      rateLimits,
+      log: { warn: (o) => warnings.push(o), error: (o) => warnings.push(o) },
+      alertsCounter: { inc: ({ rule, severity }) => counted.push(`${rule}/${severity}`) },
+      webhook: { url: undefined, secret: undefined, allowPrivate: false },
+      containment,
+      now: () => clock,
+      rules: { writeSurge: { actorFloor: 10 } },
+      disconnectDevice: (id) => {
+        disconnected.push(id);
+      },
+    });
+
+  beforeEach(() => {
+    rateLimits = createRateLimits({ enabled: false });
+    clock = Date.now();
+    warnings = [];
+    counted = [];
+    monitor = make();
+  });
+  afterEach(() => monitor.close());
+
+  const surge = (user: { userId: string; keyId: string }, n: number, extra = {}) => {
+    for (let i = 0; i < n; i += 1) {
+      clock += 20;
+      monitor.observeRequest(
+        signal({ at: clock, actorId: user.userId, credentialId: user.keyId, objectId: `dev_${i}`, ...extra }),
+      );
+    }
+  };
+
+  it("raises one alert for a write surge, suspends the key, and records it everywhere", async () => {
+    const user = await createUserWithKey(database().db, ["supplier"]);
+    surge(user, 40);
+    await monitor.settled();
+    const alerts = (await listAlerts(database().db, { limit: 50 })).filter((a) => a.actorId === user.userId);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      rule: "write_surge",
+      severity: "high",
+      status: "open",
+      credentialId: user.keyId,
+      containment: { kind: "suspend_api_key", keyId: user.keyId },
+      contained: true,
+    });
+    await expect(authenticateApiKey(database().db, user.key)).rejects.toMatchObject({
+      code: "api_key_suspended",
+    });
+    const audit = await searchAudit(database().db, { object: alerts[0]!.id, limit: 10 });
+    expect(audit[0]).toMatchObject({ action: "security.alert.raise", actorType: "system", outcome: "ok" });
+    expect(counted).toContain("write_surge/high");
+    expect(warnings.some((w) => JSON.stringify(w).includes(alerts[0]!.id))).toBe(true);
+  });
+
+  it("lifts the suspension on release and keeps it on acknowledge", async () => {
+    const user = await createUserWithKey(database().db, ["supplier"]);
+    surge(user, 40);
+    await monitor.settled();
+    const [alert] = (await listAlerts(database().db, { limit: 50 })).filter((a) => a.actorId === user.userId);
+    const acked = await monitor.acknowledge(alert!.id, "usr_admin");
+    expect(acked).toMatchObject({ status: "acknowledged", acknowledgedBy: "usr_admin", contained: true });
+    await expect(authenticateApiKey(database().db, user.key)).rejects.toMatchObject({
+      code: "api_key_suspended",
+    });
+    const released = await monitor.release(alert!.id, "usr_admin", "rotated the key with the owner");
+    expect(released).toMatchObject({
+      status: "released",
+      releasedBy: "usr_admin",
+      contained: false,
+      lifted: true,
+    });
+    await expect(authenticateApiKey(database().db, user.key)).resolves.toMatchObject({ userId: user.userId });
+  });
+
+  it("keeps a key suspended while another alert still holds it", async () => {
+    const user = await createUserWithKey(database().db, ["supplier"]);
+    // 60 distinct objects: the surge rule and the sweep rule both catch it.
+    surge(user, 60);
+    await monitor.settled();
+    const alerts = (await listAlerts(database().db, { limit: 50 })).filter((a) => a.actorId === user.userId);
+    expect(alerts.map((a) => a.rule).sort()).toEqual(["object_sweep", "write_surge"]);
+    const first = await monitor.release(alerts[0]!.id, "usr_admin");
+    expect(first.lifted).toBe(false);
+    await expect(authenticateApiKey(database().db, user.key)).rejects.toMatchObject({
+      code: "api_key_suspended",
+    });
+    const second = await monitor.release(alerts[1]!.id, "usr_admin");
+    expect(second.lifted).toBe(true);
+    await expect(authenticateApiKey(database().db, user.key)).resolves.toBeDefined();
+  });
+
+  it("freezes the writes of a user signed in with a token", async () => {
+    const user = await createUserWithKey(database().db, ["supplier"]);
+    surge(user, 40, { credentialType: "token", credentialId: `tok:${user.userId}` });
+    await monitor.settled();
+    expect((await findUserById(database().db, user.userId))?.writesFrozenAt).toBeInstanceOf(Date);
+  });
+
+  it("alerts on an admin as critical without locking the operator out", async () => {
+    const admin = await createUserWithKey(database().db, ["admin"]);
+    surge(admin, 40, { admin: true });
+    await monitor.settled();
+    const [alert] = (await listAlerts(database().db, { limit: 50 })).filter(
+      (a) => a.actorId === admin.userId,
+    );
+    expect(alert).toMatchObject({ severity: "critical", containment: { kind: "none" }, contained: false });
+    await expect(authenticateApiKey(database().db, admin.key)).resolves.toBeDefined();
+  });
+
+  it("only alerts when containment is switched off", async () => {
+    await monitor.close();
+    monitor = make(false);
+    const user = await createUserWithKey(database().db, ["supplier"]);
+    surge(user, 40);
+    await monitor.settled();
+    const [alert] = (await listAlerts(database().db, { limit: 50 })).filter((a) => a.actorId === user.userId);
+    expect(alert).toMatchObject({ rule: "write_surge", containment: { kind: "none" } });
+    await expect(authenticateApiKey(database().db, user.key)).resolves.toBeDefined();
+  });
+
+  it("quarantines a device whose hardware claim changes, disconnects it, and releases it offline", async () => {
+    const owner = await createUserWithKey(database().db, ["supplier"]);
+    const [deviceId] = await insertDevices(database().db, owner.userId, 1, { status: "online" });
+    const eight = { ...A100, gpu: { ...A100.gpu, count: 8 } };
+    const alert = await monitor.reportHardwareChange(deviceId!, A100, eight, { ip: "198.51.100.20" });
+    expect(alert).toMatchObject({
+      rule: "hardware_change",
+      objectId: deviceId,
+      containment: { kind: "quarantine_device", deviceId, previousStatus: "online" },
+    });
+    const status = async () =>
+      (
+        await database()
+          .db.selectFrom("devices")
+          .select("status")
+          .where("id", "=", deviceId!)
+          .executeTakeFirst()
+      )?.status;
+    expect(await status()).toBe("quarantined");
+    expect(disconnected).toContain(deviceId);
+    await monitor.release(alert!.id, "usr_admin");
+    expect(await status()).toBe("offline");
+    expect(await monitor.reportHardwareChange(deviceId!, A100, { ...A100, ramGb: 512 })).toBeNull();
+  });
+
+  it("blocks an address that handshakes for unknown devices, and unblocks it on release", async () => {
+    let raised: Awaited<ReturnType<SecurityMonitor["reportUnknownDeviceHandshake"]>> = [];
+    for (let i = 0; i < 5; i += 1) {
+      raised = raised.concat(
+        await monitor.reportUnknownDeviceHandshake({
+          deviceId: `dev_g${i}`,
+          ip: "203.0.113.77",
+          reason: "unknown_device",
+        }),
+      );
+    }
+    expect(raised).toHaveLength(1);
+    expect(await rateLimits.blockedFor("ip:203.0.113.77")).toBeGreaterThan(0);
+    await monitor.release(raised[0]!.id, "usr_admin");
+    expect(await rateLimits.blockedFor("ip:203.0.113.77")).toBe(0);
+    expect((await findAlert(database().db, raised[0]!.id))?.status).toBe("released");
+  });
+});
