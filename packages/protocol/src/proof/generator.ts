@@ -60,19 +60,25 @@ export function rowKey(state: SeedState, matrix: number, row: number): SeedState
   };
 }
 
-/** One entry of a row given its key: the top 5 bits of fmix32(fmix32(col ^ lo) + hi), shifted to -16..15. */
-export function entryAt(key: SeedState, col: number): number {
-  return (fmix32((fmix32((col ^ key.lo) >>> 0) + key.hi) >>> 0) >>> 27) + ENTRY_MIN;
+/** Mixes the group index g = ⌊col/4⌋ into the 32-bit word that holds entries 4g .. 4g+3 of a row. */
+export function groupWord(key: SeedState, group: number): number {
+  return fmix32((fmix32((group ^ key.lo) >>> 0) + key.hi) >>> 0);
 }
 
-/** Fills `out` (length n) with row `row` of matrix `matrix` of the stream keyed by `state`. */
+/** One entry of a row given its key: bits 3..7 of byte (col mod 4) of the group word, shifted to -16..15. */
+export function entryAt(key: SeedState, col: number): number {
+  return ((groupWord(key, col >>> 2) >>> (8 * (col & 3) + 3)) & 31) + ENTRY_MIN;
+}
+
+/** Fills `out` (length a multiple of 4) with row `row` of matrix `matrix` of the stream keyed by `state`. */
 export function fillRow(out: Int8Array, state: SeedState, matrix: number, row: number): Int8Array {
+  if (out.length % 4 !== 0) throw new RangeError("row lengths are multiples of 4");
   const key = rowKey(state, matrix, row);
   const lo = key.lo;
   const hi = key.hi;
-  for (let j = 0; j < out.length; j++) {
-    // Inlined entryAt: this loop generates all of B once per verifier key, so it is the hot path.
-    let h = (j ^ lo) >>> 0;
+  for (let g = 0, j = 0; j < out.length; g++, j += 4) {
+    // Inlined groupWord: this loop generates all of B once per verifier key, so it is the hot path.
+    let h = (g ^ lo) >>> 0;
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
@@ -84,7 +90,10 @@ export function fillRow(out: Int8Array, state: SeedState, matrix: number, row: n
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
-    out[j] = (h >>> 27) + ENTRY_MIN;
+    out[j] = ((h >>> 3) & 31) + ENTRY_MIN;
+    out[j + 1] = ((h >>> 11) & 31) + ENTRY_MIN;
+    out[j + 2] = ((h >>> 19) & 31) + ENTRY_MIN;
+    out[j + 3] = ((h >>> 27) & 31) + ENTRY_MIN;
   }
   return out;
 }

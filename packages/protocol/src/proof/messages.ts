@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_PROOF_N } from "./freivalds.js";
+import { MAX_PROOF_CELLS, MAX_PROOF_INNER, MAX_PROOF_N } from "./freivalds.js";
 
 /**
  * WebSocket messages of the proof-of-GPU exchange. The session layer wraps them; each carries its `type`.
@@ -8,8 +8,8 @@ import { MAX_PROOF_N } from "./freivalds.js";
 
 /** Most matrices one challenge may ask for (also bounds the leaf count to batch · n ≤ 2^34). */
 export const MAX_PROOF_BATCH = 1 << 20;
-/** Most rows one reveal request may name. */
-export const MAX_REVEAL_ROWS = 256;
+/** Most rows one reveal request may name (keeps a reveal of n = 2048 rows near 2 MB of JSON). */
+export const MAX_REVEAL_ROWS = 128;
 /** Longest Merkle proof: ⌈log2(MAX_PROOF_BATCH · MAX_PROOF_N)⌉. */
 export const MAX_PROOF_DEPTH = 34;
 
@@ -27,22 +27,30 @@ const rowRef = {
 };
 
 /** Server → worker: compute C_m = A_m · B for m < batch and commit to its rows before deadlineMs. */
-export const proofChallengeMessage = z.object({
-  type: z.literal("proof.challenge"),
-  challengeId,
-  /** Seed of the challenge's matrices A_0 .. A_{batch-1}; fresh for every challenge. */
-  seed: hex32,
-  /** Seed of the shared matrix B; rotates with the server's verifier key (see docs/proof-of-gpu.md). */
-  bSeed: hex32,
-  n: z
-    .int()
-    .min(16)
-    .max(MAX_PROOF_N)
-    .refine((n) => n % 16 === 0, "n must be a multiple of 16"),
-  batch: z.int().min(1).max(MAX_PROOF_BATCH),
-  /** Milliseconds from the server sending the challenge to it receiving the commit. */
-  deadlineMs: z.int().min(1).max(600_000),
-});
+export const proofChallengeMessage = z
+  .object({
+    type: z.literal("proof.challenge"),
+    challengeId,
+    /** Seed of the challenge's matrices A_0 .. A_{batch-1}; fresh for every challenge. */
+    seed: hex32,
+    /** Seed of the shared matrix B; rotates with the server's verifier key (see docs/proof-of-gpu.md). */
+    bSeed: hex32,
+    n: z
+      .int()
+      .min(16)
+      .max(MAX_PROOF_N)
+      .refine((n) => n % 16 === 0, "n must be a multiple of 16"),
+    /** Inner dimension: A_m is n × inner and B is inner × n. */
+    inner: z
+      .int()
+      .min(16)
+      .max(MAX_PROOF_INNER)
+      .refine((k) => k % 16 === 0, "inner must be a multiple of 16"),
+    batch: z.int().min(1).max(MAX_PROOF_BATCH),
+    /** Milliseconds from the server sending the challenge to it receiving the commit. */
+    deadlineMs: z.int().min(1).max(600_000),
+  })
+  .refine((c) => c.n * c.inner <= MAX_PROOF_CELLS, "n · inner exceeds the exact-arithmetic bound");
 /** A parsed proof.challenge message. */
 export type ProofChallengeMessage = z.infer<typeof proofChallengeMessage>;
 
