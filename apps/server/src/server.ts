@@ -19,6 +19,7 @@ import { createUptimeTracker } from "./uptime/uptime-tracker.js";
 import { LOCAL_ISSUER } from "./identity/users.js";
 import { createMetrics } from "./observability/metrics.js";
 import { startMetricsServer } from "./observability/metrics-server.js";
+import { createRewardService } from "./rewards/reward-service.js";
 import { createRateLimits, type RateLimits } from "./security/rate-limits.js";
 import { createSecurityMonitor, type SecurityMonitor } from "./security/security-monitor.js";
 import { chooseRateLimitStore, openRateLimitStore } from "./security/shared-rate-limits.js";
@@ -128,6 +129,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     flushSeconds: config.worker.uptimeFlushSeconds,
     origins: workerOrigins(config.publicUrl, config.port),
   });
+  const rewards = await createRewardService({ db: database.db, config, log: logger });
   const ctx: AppContext = {
     config,
     db: database.db,
@@ -142,6 +144,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     bus,
     uptime,
     gateway,
+    rewards,
     explorer: createPublicExplorer({
       db: database.db,
       epochSeconds: config.epochSeconds,
@@ -162,6 +165,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     routeTable,
     async listen() {
       const address = await app.listen({ port: config.port, host: config.host });
+      rewards.start();
       if (config.metricsPort !== undefined) {
         metricsServer = await startMetricsServer(ctx.metrics.registry, config.metricsPort, config.host);
       }
@@ -174,6 +178,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       // Sessions end first (workers reconnect elsewhere), then the last up-minutes are written.
       await gateway.close();
       await app.close();
+      await rewards.stop();
       await uptime.stop();
       if (!overrides.bus) await bus.close();
       await security.close();
