@@ -80,6 +80,8 @@ export function providerConfiguration(deps: {
     claims: { openid: ["sub"], email: ["email", "email_verified"] },
     scopes: ["openid", "offline_access", "email"],
     responseTypes: ["code"],
+    // Both our clients are public (PKCE / device code); no client secrets exist to authenticate with.
+    clientAuthMethods: ["none"],
     pkce: { required: () => true },
     clientBasedCORS: (_ctx: unknown, origin: string) => origin === publicOrigin,
     interactions: {

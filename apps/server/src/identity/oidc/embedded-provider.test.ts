@@ -44,6 +44,7 @@ describeEachDialect("embedded OpenID provider", (database) => {
     expect(doc.device_authorization_endpoint).toBe(`${t.url}/oidc/device/auth`);
     expect(doc.token_endpoint).toBe(`${t.url}/oidc/token`);
     expect(doc.code_challenge_methods_supported).toEqual(["S256"]);
+    expect(doc.token_endpoint_auth_methods_supported).toEqual(["none"]);
     const auth = (await (await fetch(`${t.url}/v1/auth/config`)).json()) as Record<string, unknown>;
     expect(auth).toMatchObject({
       issuer: `${t.url}/oidc`,
