@@ -50,7 +50,10 @@ export const PublicDevice = z.object({
 /** One device as anyone may see it. */
 export type PublicDevice = z.infer<typeof PublicDevice>;
 
-/** Up-minutes of one UTC day, for the 30-day chart. */
+/**
+ * Up-minute slots of one UTC day, for the 30-day chart. Every epoch has 60 slots of epochSeconds / 60 (a minute
+ * with the default one-hour epoch), so the ratio of the two fields is the day's uptime.
+ */
 export const UptimeDay = z.object({
   day: z.string(),
   upMinutes: z.number().int(),
@@ -59,7 +62,7 @@ export const UptimeDay = z.object({
 /** Up-minutes of one UTC day. */
 export type UptimeDay = z.infer<typeof UptimeDay>;
 
-/** Up-minutes of one epoch, for the recent-activity chart. */
+/** Up-minute slots of one epoch (out of 60), for the recent-activity chart. */
 export const UptimeEpoch = z.object({
   epoch: z.number().int(),
   startsAt: Timestamp,
@@ -150,7 +153,7 @@ export const ExplorerStats = z.object({
   models: z.array(ModelShare),
   /** Share of shown devices whose GPU passed proof-of-GPU. */
   verifiedShare: Share,
-  /** Sum of up-minutes / 60 over this UTC month's epochs. */
+  /** Sum of up_minutes / 60 over this UTC month's epochs (hours with the default one-hour epoch). */
   computeHoursThisMonth: z.number(),
   currentEpoch: z.number().int(),
   epochSeconds: z.number().int(),
@@ -171,6 +174,8 @@ export const WebConfig = z.object({
   audience: z.string(),
   scopes: z.array(z.string()),
   embedded: z.boolean(),
+  /** Path of the redirect URI under the web app's origin. */
+  redirectPath: z.string(),
 });
 /** What the web app needs to sign users in. */
 export type WebConfig = z.infer<typeof WebConfig>;

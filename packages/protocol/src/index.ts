@@ -4,6 +4,7 @@ export * from "./devices.js";
 export * from "./devices-signatures.js";
 export * from "./errors.js";
 export * from "./explorer.js";
+export * from "./hardware-profiles.js";
 export * from "./identity.js";
 export * from "./market.js";
 export * from "./market-jobs.js";

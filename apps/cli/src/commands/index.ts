@@ -9,6 +9,8 @@ export async function loadCommands(): Promise<Command[]> {
     import("./login.js"),
     import("./logout.js"),
     import("./whoami.js"),
+    import("./rewards.js"),
+    import("./rewards-verify.js"),
   ];
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -1,3 +1,5 @@
+import { SLOTS_PER_EPOCH } from "../uptime/minute-slots.js";
+
 const DAY_MS = 86_400_000;
 
 /** The epoch containing an instant: epochs are consecutive `epochSeconds` intervals since the Unix epoch. */
@@ -10,16 +12,23 @@ export function epochStartMs(epoch: number, epochSeconds: number): number {
   return epoch * epochSeconds * 1000;
 }
 
-/** Minute slots in one epoch (an epoch shorter than a minute still has one slot). */
-export function slotsPerEpoch(epochSeconds: number): number {
-  return Math.max(1, Math.ceil(epochSeconds / 60));
+/** Uptime slots in one epoch: always 60, each epochSeconds / 60 long (a minute for the default hour). */
+export function slotsPerEpoch(_epochSeconds: number): number {
+  return SLOTS_PER_EPOCH;
 }
 
-/** Whole minutes of [from, to) that overlap [since, now], at least 0. */
-export function overlapMinutes(from: number, to: number, since: number, now: number): number {
+/** Uptime slots of [from, to) that overlap [since, now] (partial slots count), at least 0. */
+export function overlapSlots(
+  from: number,
+  to: number,
+  since: number,
+  now: number,
+  epochSeconds: number,
+): number {
   const start = Math.max(from, since);
   const end = Math.min(to, now);
-  return end > start ? Math.ceil((end - start) / 60_000) : 0;
+  const slotMs = (epochSeconds * 1000) / SLOTS_PER_EPOCH;
+  return end > start ? Math.ceil((end - start) / slotMs) : 0;
 }
 
 /** The UTC day number of an instant (days since 1970-01-01). */

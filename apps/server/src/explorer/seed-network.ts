@@ -129,7 +129,7 @@ async function seedUptime(
       const up =
         device.status === "offline" ? ((k + i) % 2 === 0 ? slots : 0) : slots - ((k + i) % 3 === 0 ? 1 : 0);
       if (up <= 0) continue;
-      const mask = slots >= 63 ? (1n << 60n) - 1n : (1n << BigInt(up)) - 1n;
+      const mask = (1n << BigInt(up)) - 1n;
       rows.push({ device_id: device.id, epoch: current - k, minute_mask: mask.toString(), up_minutes: up });
     }
   }

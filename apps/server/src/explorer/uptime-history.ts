@@ -7,7 +7,7 @@ import {
   epochAt,
   epochStartMs,
   isoDay,
-  overlapMinutes,
+  overlapSlots,
   share,
   slotsPerEpoch,
 } from "./epoch-window.js";
@@ -53,7 +53,7 @@ export async function uptime24hOf(
     .execute();
   const up = new Map(rows.map((r) => [r.device_id, Number(r.up)]));
   for (const d of devices) {
-    const possible = overlapMinutes(w.startMs, now, new Date(d.created_at).getTime(), now);
+    const possible = overlapSlots(w.startMs, now, new Date(d.created_at).getTime(), now, epochSeconds);
     shares.set(d.id, share(up.get(d.id) ?? 0, possible));
   }
   return shares;
@@ -118,10 +118,11 @@ export async function uptimeHistoryOf(
   const byDay = new Map(days.map((r) => [Number(r.day), Number(r.up)]));
   const daily: UptimeDay[] = [];
   for (let day = firstDay; day <= today; day++) {
-    const possible = overlapMinutes(dayStartMs(day), dayStartMs(day + 1), since, now);
+    const possible = overlapSlots(dayStartMs(day), dayStartMs(day + 1), since, now, epochSeconds);
+    // Epochs straddling midnight are counted whole on their first day, so cap at what that day allowed.
     daily.push({
       day: isoDay(day),
-      upMinutes: Math.min(byDay.get(day) ?? 0, 1440),
+      upMinutes: Math.min(byDay.get(day) ?? 0, possible),
       possibleMinutes: possible,
     });
   }
@@ -132,7 +133,7 @@ export async function uptimeHistoryOf(
     const start = epochStartMs(epoch, epochSeconds);
     const possible = Math.min(
       slots,
-      overlapMinutes(start, epochStartMs(epoch + 1, epochSeconds), since, now),
+      overlapSlots(start, epochStartMs(epoch + 1, epochSeconds), since, now, epochSeconds),
     );
     if (start + epochSeconds * 1000 <= since) continue;
     epochs.push({
@@ -143,9 +144,9 @@ export async function uptimeHistoryOf(
     });
   }
   return {
-    uptime24h: share(Number(totals.d1), overlapMinutes(w1.startMs, now, since, now)),
-    uptime7d: share(Number(totals.d7), overlapMinutes(w7.startMs, now, since, now)),
-    uptime30d: share(Number(totals.d30), overlapMinutes(w30.startMs, now, since, now)),
+    uptime24h: share(Number(totals.d1), overlapSlots(w1.startMs, now, since, now, epochSeconds)),
+    uptime7d: share(Number(totals.d7), overlapSlots(w7.startMs, now, since, now, epochSeconds)),
+    uptime30d: share(Number(totals.d30), overlapSlots(w30.startMs, now, since, now, epochSeconds)),
     daily,
     epochs,
   };

@@ -7,6 +7,7 @@ import type { PublicExplorer } from "../explorer/public-explorer.js";
 import type { EmbeddedOidc } from "../identity/embedded-oidc.js";
 import type { TokenVerifier } from "../identity/token-verifier.js";
 import type { Metrics } from "../observability/metrics.js";
+import type { RewardService } from "../rewards/reward-service.js";
 import type { RateLimits } from "../security/rate-limits.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
 import type { SecurityMonitor } from "../security/security-monitor.js";
@@ -29,6 +30,8 @@ export interface AppContext {
   uptime: UptimeTracker;
   /** Worker sessions: send to devices and receive their messages, on any replica. */
   gateway: Gateway;
+  /** Reward seasons, epoch timing and the scheduled epoch close. */
+  rewards: RewardService;
   /** Public explorer views (stats cached per process). */
   explorer: PublicExplorer;
   /** Security monitor: detection rules fed by the pipeline and the gateway, alerts and containment. */

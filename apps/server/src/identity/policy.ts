@@ -15,6 +15,9 @@ export type Action =
   | "admin.alerts.read"
   | "admin.alerts.update"
   | "admin.maintenance"
+  | "admin.maintenance.read"
+  | "admin.rewards.seasons"
+  | "admin.earnings.read"
   | "admin.migration"
   | "admin.credits.grant"
   | "admin.devices.read"
@@ -54,6 +57,9 @@ const RULES: Record<Action, Rule> = {
   "admin.alerts.read": { roles: ["admin"], scope: "admin", write: false },
   "admin.alerts.update": { roles: ["admin"], scope: "admin", write: true },
   "admin.maintenance": { roles: ["admin"], scope: "admin", write: true },
+  "admin.maintenance.read": { roles: ["admin"], scope: "admin", write: false },
+  "admin.rewards.seasons": { roles: ["admin"], scope: "admin", write: true },
+  "admin.earnings.read": { roles: ["admin"], scope: "admin", write: false },
   "admin.migration": { roles: ["admin"], scope: "admin", write: true },
   "admin.credits.grant": { roles: ["admin"], scope: "admin", write: true },
   "admin.devices.read": { roles: ["admin"], scope: "admin", write: false },

@@ -9,7 +9,10 @@ import { deviceEnrollmentRoutes } from "./devices-enrollment.js";
 import { deviceKeyMigrationRoutes } from "./devices-key-migrations.js";
 import { explorerRoutes } from "./explorer.js";
 import { healthRoutes } from "./health.js";
+import { maintenanceWindowRoutes } from "./maintenance-windows.js";
 import { openApiRoutes } from "./openapi.js";
+import { rewardRoutes } from "./rewards.js";
+import { rewardAdminRoutes } from "./rewards-admin.js";
 import { signInRoutes } from "./sign-in.js";
 import { workerSocketRoutes } from "./worker-socket.js";
 import { webStaticRoutes } from "./web-static.js";
@@ -28,5 +31,8 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   authConfigRoutes(app, ctx);
   await signInRoutes(app, ctx);
   explorerRoutes(app, ctx);
+  rewardRoutes(app, ctx);
+  rewardAdminRoutes(app, ctx);
+  maintenanceWindowRoutes(app, ctx);
   webStaticRoutes(app, ctx);
 }

@@ -1,0 +1,143 @@
+import { IgnisError, type PublicRewardEpoch, REWARD_LEAF_ENCODING, type RewardProof } from "@ignis/protocol";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { sql } from "kysely";
+import type { Db } from "../db/database.js";
+import { epochEndMs, epochStartMs } from "./epoch-clock.js";
+import { type EpochTiming, epochClosableAtMs } from "./epoch-schedule.js";
+import { seasonForEpoch } from "./seasons.js";
+import { pagesForProof, proofFromPages } from "./tree-pages.js";
+
+// Public reads of epochs and proofs. Each view is built field by field from the public schema: never a row.
+
+const selectClosed = (db: Db) =>
+  db
+    .selectFrom("reward_epochs as e")
+    .innerJoin("reward_seasons as s", "s.id", "e.season_id")
+    .select([
+      sql<string>`e.epoch::text`.as("epoch"),
+      "e.starts_at",
+      "e.ends_at",
+      "e.root",
+      sql<string>`e.total::text`.as("total"),
+      "e.devices",
+      "e.closed_at",
+      "s.id as season_id",
+      "s.name as season_name",
+    ]);
+
+type ClosedRow = Awaited<ReturnType<ReturnType<typeof selectClosed>["executeTakeFirstOrThrow"]>>;
+
+function closedView(row: ClosedRow): PublicRewardEpoch {
+  return {
+    epoch: Number(row.epoch),
+    startsAt: new Date(row.starts_at).toISOString(),
+    endsAt: new Date(row.ends_at).toISOString(),
+    season: { id: row.season_id, name: row.season_name },
+    status: "closed",
+    root: row.root,
+    total: row.total,
+    devices: row.devices,
+    leafEncoding: [...REWARD_LEAF_ENCODING],
+    closedAt: new Date(row.closed_at).toISOString(),
+  };
+}
+
+/** Closed epochs, newest first, below an optional cursor (an epoch number). */
+export async function listClosedEpochs(
+  db: Db,
+  page: { cursor?: string | undefined; limit: number },
+): Promise<{ items: PublicRewardEpoch[]; nextCursor: string | null }> {
+  let query = selectClosed(db).orderBy("e.epoch", "desc").limit(page.limit);
+  if (page.cursor !== undefined) query = query.where("e.epoch", "<", page.cursor);
+  const items = (await query.execute()).map(closedView);
+  const last = items.at(-1);
+  return { items, nextCursor: items.length === page.limit && last ? String(last.epoch) : null };
+}
+
+/**
+ * One epoch: closed (with root, total and devices), or, for an epoch of a season that has begun, `open` while it
+ * runs and `finalizing` while it waits for late up-minutes and grace windows. Other epochs do not exist.
+ */
+export async function getRewardEpoch(
+  db: Db,
+  epoch: number,
+  timing: EpochTiming,
+  nowMs: number,
+): Promise<PublicRewardEpoch> {
+  const closed = await selectClosed(db).where("e.epoch", "=", String(epoch)).executeTakeFirst();
+  if (closed) return closedView(closed);
+  const startsAt = epochStartMs(epoch, timing.epochSeconds);
+  const season = startsAt <= nowMs ? await seasonForEpoch(db, epoch, timing.epochSeconds) : undefined;
+  if (!season) throw new IgnisError("epoch_not_found", `epoch ${epoch} does not exist`);
+  const endsAt = epochEndMs(epoch, timing.epochSeconds);
+  const open = nowMs < endsAt;
+  return {
+    epoch,
+    startsAt: new Date(startsAt).toISOString(),
+    endsAt: new Date(endsAt).toISOString(),
+    season: { id: season.id, name: season.name },
+    status: open ? "open" : "finalizing",
+    root: null,
+    total: null,
+    devices: null,
+    leafEncoding: [...REWARD_LEAF_ENCODING],
+    closedAt: null,
+  };
+}
+
+/**
+ * A device's inclusion proof in a closed epoch, read from the stored tree pages (no rebuild). Every proof is
+ * checked with OpenZeppelin's StandardMerkleTree.verify before it is served.
+ */
+export async function getRewardProof(
+  db: Db,
+  epoch: number,
+  deviceId: string,
+  timing: EpochTiming,
+  nowMs: number,
+): Promise<RewardProof> {
+  const closed = await db
+    .selectFrom("reward_epochs")
+    .select(["root", "devices"])
+    .where("epoch", "=", String(epoch))
+    .executeTakeFirst();
+  if (!closed) {
+    const view = await getRewardEpoch(db, epoch, timing, nowMs);
+    const closableAt = new Date(await epochClosableAtMs(db, epoch, timing)).toISOString();
+    throw new IgnisError(
+      "epoch_not_closed",
+      `epoch ${epoch} is ${view.status}; proofs exist once it closes`,
+      {
+        details: { closableAt },
+      },
+    );
+  }
+  const reward = await db
+    .selectFrom("rewards")
+    .select([sql<string>`amount::text`.as("amount"), "tree_index"])
+    .where("epoch", "=", String(epoch))
+    .where("device_id", "=", deviceId)
+    .executeTakeFirst();
+  if (!reward || !closed.root) {
+    throw new IgnisError("proof_not_found", `device ${deviceId} earned nothing in epoch ${epoch}`);
+  }
+  const nodeCount = 2 * closed.devices - 1;
+  const pageRoots = pagesForProof(reward.tree_index, nodeCount);
+  const pages = await db
+    .selectFrom("reward_tree_pages")
+    .select(["page_root", "nodes"])
+    .where("epoch", "=", String(epoch))
+    .where("page_root", "in", pageRoots)
+    .execute();
+  const proof = proofFromPages(
+    reward.tree_index,
+    nodeCount,
+    new Map(pages.map((p) => [p.page_root, p.nodes])),
+  );
+  const leaf: [string, string, string] = [String(epoch), deviceId, reward.amount];
+  const leafEncoding = [...REWARD_LEAF_ENCODING];
+  if (!StandardMerkleTree.verify(closed.root, leafEncoding, leaf, proof)) {
+    throw new IgnisError("internal", "a stored reward proof does not verify", { details: { epoch } });
+  }
+  return { leaf, leafEncoding, proof, root: closed.root, epoch, deviceId, amount: reward.amount };
+}

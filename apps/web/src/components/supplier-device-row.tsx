@@ -1,0 +1,105 @@
+import type { DeviceView, PublicDeviceDetail } from "@ignis/protocol";
+import { type FormEvent, useState } from "react";
+import { api } from "../lib/api";
+import { percent } from "../lib/format";
+import { Link } from "../lib/router";
+import { useAction, useApi } from "../lib/use-api";
+import { StatusBadge, VerificationBadge } from "./badges";
+import { ErrorState } from "./states";
+
+/** One of the supplier's devices, with its uptime (from the explorer), a rename form and a revoke button. */
+export function SupplierDeviceRow({ device, onChanged }: { device: DeviceView; onChanged: () => void }) {
+  const shown = device.status !== "revoked";
+  const uptime = useApi<PublicDeviceDetail>(shown ? `/v1/explorer/devices/${device.id}` : null, {
+    pollMs: 15_000,
+  });
+  const [editing, setEditing] = useState(false);
+  const [label, setLabel] = useState(device.label ?? "");
+  const rename = useAction((value: string | null) =>
+    api<DeviceView>(`/v1/devices/${device.id}`, { method: "PATCH", body: { label: value } }),
+  );
+  const revoke = useAction(async () => {
+    await api(`/v1/devices/${device.id}/revoke`, { method: "POST", body: {} });
+    return true;
+  });
+
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    const updated = await rename.perform(label.trim() === "" ? null : label.trim());
+    if (updated) {
+      setEditing(false);
+      onChanged();
+    }
+  };
+
+  return (
+    <tr data-device-id={device.id}>
+      <td>
+        {shown ? (
+          <Link to={`/devices/${device.id}`} className="mono">
+            {device.id}
+          </Link>
+        ) : (
+          <span className="mono">{device.id}</span>
+        )}
+        {editing ? (
+          <form onSubmit={save} className="inline-form">
+            <input
+              aria-label="Label"
+              value={label}
+              maxLength={64}
+              onChange={(e) => setLabel(e.target.value)}
+            />
+            <button type="submit" className="button small primary" disabled={rename.pending}>
+              Save
+            </button>
+            <button type="button" className="button small secondary" onClick={() => setEditing(false)}>
+              Cancel
+            </button>
+          </form>
+        ) : (
+          <div className="label-text" data-testid="my-device-label">
+            {device.label ?? <span className="muted">no label</span>}
+          </div>
+        )}
+        {rename.error ? <ErrorState error={rename.error} title="Rename failed" /> : null}
+        {revoke.error ? <ErrorState error={revoke.error} title="Revoke failed" /> : null}
+      </td>
+      <td data-label="GPU">
+        <span>
+          {device.gpu.count > 1 ? `${device.gpu.count}× ` : ""}
+          {device.gpu.model}
+        </span>
+      </td>
+      <td data-label="Status">
+        <StatusBadge status={device.status} />
+      </td>
+      <td data-label="Proof">
+        <VerificationBadge verification={device.verification} />
+      </td>
+      <td className="num" data-label="Uptime 24 h">
+        {uptime.data ? percent(uptime.data.uptime24h) : "—"}
+      </td>
+      <td className="actions">
+        {shown ? (
+          <>
+            <button type="button" className="button small secondary" onClick={() => setEditing(true)}>
+              Rename
+            </button>
+            <button
+              type="button"
+              className="button small danger"
+              disabled={revoke.pending}
+              onClick={async () => {
+                if (!window.confirm(`Revoke ${device.id}? Its key stops working at once.`)) return;
+                if (await revoke.perform()) onChanged();
+              }}
+            >
+              Revoke
+            </button>
+          </>
+        ) : null}
+      </td>
+    </tr>
+  );
+}

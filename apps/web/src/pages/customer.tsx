@@ -1,0 +1,159 @@
+import type { ClusterView, ExplorerStats } from "@ignis/protocol";
+import { type FormEvent, useState } from "react";
+import { StateBadge } from "../components/badges";
+import { Empty, ErrorState, Loading } from "../components/states";
+import { api } from "../lib/api";
+import { dateTime, microUnits } from "../lib/format";
+import { Link, navigate } from "../lib/router";
+import { useAction, useApi } from "../lib/use-api";
+
+interface ClusterList {
+  items: ClusterView[];
+  nextCursor: string | null;
+}
+
+/** A customer's dashboard: rent a cluster and follow the clusters already rented. */
+export function CustomerPage() {
+  const clusters = useApi<ClusterList>("/v1/clusters?limit=50", { pollMs: 3000 });
+  return (
+    <section className="page">
+      <header className="page-header">
+        <h1>Clusters</h1>
+        <p className="muted">Rent verified GPUs by the hour and run a job on each of them.</p>
+      </header>
+      <CreateClusterForm onCreated={(c) => navigate(`/customer/clusters/${c.id}`)} />
+      <div className="panel">
+        <h2>Your clusters</h2>
+        {clusters.error && !clusters.data ? (
+          clusters.error.isMissingRoute ? (
+            <Empty>The marketplace is not running on this server yet.</Empty>
+          ) : (
+            <ErrorState error={clusters.error} onRetry={clusters.reload} />
+          )
+        ) : null}
+        {!clusters.data && !clusters.error ? <Loading what="Loading clusters" /> : null}
+        {clusters.data ? (
+          clusters.data.items.length === 0 ? (
+            <Empty>No clusters yet. Rent one with the form above.</Empty>
+          ) : (
+            <div className="table-wrap">
+              <table data-testid="clusters">
+                <thead>
+                  <tr>
+                    <th>Cluster</th>
+                    <th>GPUs</th>
+                    <th>Status</th>
+                    <th>Created</th>
+                    <th className="num">Charged</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {clusters.data.items.map((c) => (
+                    <tr key={c.id}>
+                      <td>
+                        <Link to={`/customer/clusters/${c.id}`} className="mono">
+                          {c.id}
+                        </Link>
+                      </td>
+                      <td>
+                        {c.count}× {c.gpuModel} · {c.hours} h
+                      </td>
+                      <td>
+                        <StateBadge state={c.status} />
+                      </td>
+                      <td className="small">{dateTime(c.createdAt)}</td>
+                      <td className="num">{microUnits(c.escrow.charged)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        ) : null}
+      </div>
+    </section>
+  );
+}
+
+function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void }) {
+  const stats = useApi<ExplorerStats>("/v1/explorer/stats");
+  const models = stats.data?.models.map((m) => m.model) ?? [];
+  const [form, setForm] = useState({ gpuModel: "", count: 1, hours: 1, command: "", args: "" });
+  const create = useAction((body: unknown) => api<ClusterView>("/v1/clusters", { method: "POST", body }));
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const args = form.args.trim() ? form.args.trim().split(/\s+/) : [];
+    const created = await create.perform({
+      gpuModel: form.gpuModel || models[0] || "",
+      count: form.count,
+      hours: form.hours,
+      job: { command: form.command, ...(args.length ? { args } : {}) },
+    });
+    if (created) onCreated(created);
+  };
+  return (
+    <form className="panel form-grid" onSubmit={submit}>
+      <h2>Rent a cluster</h2>
+      <label>
+        GPU model
+        <select
+          value={form.gpuModel}
+          onChange={(e) => setForm({ ...form, gpuModel: e.target.value })}
+          required
+        >
+          <option value="">Choose…</option>
+          {models.map((m) => (
+            <option key={m}>{m}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Devices
+        <input
+          type="number"
+          min={1}
+          max={64}
+          value={form.count}
+          onChange={(e) => setForm({ ...form, count: Number(e.target.value) })}
+        />
+      </label>
+      <label>
+        Hours
+        <input
+          type="number"
+          min={1}
+          max={720}
+          value={form.hours}
+          onChange={(e) => setForm({ ...form, hours: Number(e.target.value) })}
+        />
+      </label>
+      <label className="wide">
+        Command
+        <input
+          value={form.command}
+          onChange={(e) => setForm({ ...form, command: e.target.value })}
+          placeholder="python"
+          required
+        />
+      </label>
+      <label className="wide">
+        Arguments (space-separated)
+        <input
+          value={form.args}
+          onChange={(e) => setForm({ ...form, args: e.target.value })}
+          placeholder="train.py"
+        />
+      </label>
+      <div className="wide">
+        <button type="submit" className="button primary" disabled={create.pending}>
+          {create.pending ? "Renting…" : "Rent"}
+        </button>
+      </div>
+      {create.error ? (
+        <div className="wide">
+          <ErrorState error={create.error} title="Could not rent the cluster" />
+        </div>
+      ) : null}
+    </form>
+  );
+}
