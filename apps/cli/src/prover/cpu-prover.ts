@@ -1,0 +1,65 @@
+import { IgnisError } from "../../../../packages/protocol/src/errors.js";
+import type {
+  ProofChallengeMessage,
+  ProofCommitMessage,
+  ProofRevealMessage,
+  ProofRevealRequestMessage,
+  Sha256,
+} from "../../../../packages/protocol/src/proof/index.js";
+import { toHex } from "../../../../packages/protocol/src/proof/index.js";
+import { type ChallengeMatrices, challengeMatrices, productRow } from "./cpu-product.js";
+import { nodeSha256 } from "./node-sha256.js";
+import type { Prover } from "./prover.js";
+import { type ProverClock, systemClock } from "./prover-clock.js";
+import { buildRowCommitment, openRows, type RowCommitment } from "./row-commitment.js";
+
+/** Options of the CPU reference prover. */
+export interface CpuProverOptions {
+  readonly hash?: Sha256;
+  readonly clock?: ProverClock;
+  /** Commitments kept for reveals; older ones are forgotten. */
+  readonly keep?: number;
+}
+
+interface Held {
+  readonly matrices: ChallengeMatrices;
+  readonly commitment: RowCommitment;
+}
+
+/**
+ * The reference prover in TypeScript: exact int32 products of generated int8 rows, one core. Fast enough
+ * for simulated profiles and the cpu-generic profile; it is also the oracle the GPU provers are checked against.
+ * Rows are recomputed at reveal time (O(inner · n) each) instead of being stored.
+ */
+export function createCpuProver(options: CpuProverOptions = {}): Prover {
+  const hash = options.hash ?? nodeSha256;
+  const clock = options.clock ?? systemClock;
+  const keep = options.keep ?? 2;
+  const held = new Map<string, Held>();
+
+  return {
+    name: "cpu",
+    async commit(challenge: ProofChallengeMessage): Promise<ProofCommitMessage> {
+      const started = clock.now();
+      const matrices = challengeMatrices(challenge);
+      const scratch = new Int8Array(matrices.inner);
+      const commitment = buildRowCommitment(matrices, (m, i) => productRow(matrices, m, i, scratch), hash);
+      held.set(challenge.challengeId, { matrices, commitment });
+      while (held.size > keep) held.delete(held.keys().next().value as string);
+      return {
+        type: "proof.commit",
+        challengeId: challenge.challengeId,
+        root: toHex(commitment.root),
+        elapsedMs: clock.now() - started,
+      };
+    },
+    async reveal(request: ProofRevealRequestMessage): Promise<ProofRevealMessage> {
+      const state = held.get(request.challengeId);
+      if (!state) throw new IgnisError("not_found", "no commitment for this challenge");
+      return openRows(state.commitment, request, (m, i) => productRow(state.matrices, m, i));
+    },
+    async close() {
+      held.clear();
+    },
+  };
+}

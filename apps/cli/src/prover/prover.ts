@@ -1,0 +1,21 @@
+import type {
+  ProofChallengeMessage,
+  ProofCommitMessage,
+  ProofRevealMessage,
+  ProofRevealRequestMessage,
+} from "../../../../packages/protocol/src/proof/index.js";
+
+/**
+ * A proof-of-GPU backend: answers a challenge with a commitment, then opens the rows the server names.
+ * A prover remembers its recent commitments, so reveal() must follow commit() for the same challengeId.
+ */
+export interface Prover {
+  /** Which implementation this is, for logs ("cpu", "cuda", "simulated sim-h100", "adversary: …"). */
+  readonly name: string;
+  /** Computes every product row, hashes them and returns the Merkle root. */
+  commit(challenge: ProofChallengeMessage): Promise<ProofCommitMessage>;
+  /** Opens the requested rows of an earlier commitment, with their Merkle proofs. */
+  reveal(request: ProofRevealRequestMessage): Promise<ProofRevealMessage>;
+  /** Releases processes and memory. */
+  close(): Promise<void>;
+}
