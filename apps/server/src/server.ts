@@ -17,6 +17,8 @@ import { createEmbeddedOidc } from "./identity/oidc/provider.js";
 import { createTokenVerifier, discoveredJwks, type TokenVerifier } from "./identity/token-verifier.js";
 import { createUptimeTracker } from "./uptime/uptime-tracker.js";
 import { LOCAL_ISSUER } from "./identity/users.js";
+import { createMarketplace } from "./market/marketplace.js";
+import { profilePriceBook } from "./market/profile-prices.js";
 import { createMetrics } from "./observability/metrics.js";
 import { startMetricsServer } from "./observability/metrics-server.js";
 import { createRewardService } from "./rewards/reward-service.js";
@@ -130,6 +132,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     origins: workerOrigins(config.publicUrl, config.port),
   });
   const rewards = await createRewardService({ db: database.db, config, log: logger });
+  const market = createMarketplace({ db: database.db, config, gateway, prices: profilePriceBook(), log: logger });
   const ctx: AppContext = {
     config,
     db: database.db,
@@ -145,6 +148,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     uptime,
     gateway,
     rewards,
+    market,
     explorer: createPublicExplorer({
       db: database.db,
       epochSeconds: config.epochSeconds,
@@ -156,6 +160,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   await app.ready();
   uptime.start();
   await gateway.start();
+  market.start();
 
   let closed = false;
   let metricsServer: Server | undefined;
@@ -175,6 +180,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       if (closed) return;
       closed = true;
       metricsServer?.close();
+      await market.stop();
       // Sessions end first (workers reconnect elsewhere), then the last up-minutes are written.
       await gateway.close();
       await app.close();

@@ -5,6 +5,7 @@ import type { Db, OpenDatabase } from "../db/database.js";
 import type { Gateway } from "../gateway/gateway.js";
 import type { PublicExplorer } from "../explorer/public-explorer.js";
 import type { EmbeddedOidc } from "../identity/embedded-oidc.js";
+import type { Marketplace } from "../market/marketplace.js";
 import type { TokenVerifier } from "../identity/token-verifier.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { RewardService } from "../rewards/reward-service.js";
@@ -36,4 +37,6 @@ export interface AppContext {
   explorer: PublicExplorer;
   /** Security monitor: detection rules fed by the pipeline and the gateway, alerts and containment. */
   security: SecurityMonitor;
+  /** The compute marketplace: clusters, job dispatch, metering and settlement. */
+  market: Marketplace;
 }

@@ -38,15 +38,43 @@ export const CLUSTER_COLUMNS = [
   "settled_at",
 ] as const;
 
+/**
+ * PostgreSQL's driver gives bigint columns as strings, PGlite as numbers (or BigInts past 2^53): rows leave the
+ * market's readers with decimal strings either way.
+ */
+export function normalizeCluster<T extends ClusterRow>(row: T): T {
+  const text = (v: unknown) => String(v);
+  return {
+    ...row,
+    max_price_per_hour: row.max_price_per_hour === null ? null : text(row.max_price_per_hour),
+    hold_price_per_hour: text(row.hold_price_per_hour),
+    held: text(row.held),
+    charged: text(row.charged),
+    fees: text(row.fees),
+    refunded: text(row.refunded),
+  };
+}
+
+/** A job row with its bigint columns as decimal strings (see normalizeCluster). */
+export function normalizeJob(row: JobRow): JobRow {
+  return {
+    ...row,
+    price_per_hour: String(row.price_per_hour),
+    settled_amount: String(row.settled_amount),
+    settled_fee: String(row.settled_fee),
+  };
+}
+
 /** Reads one cluster (without its archive), or undefined. */
 export async function findCluster(db: Db, id: string): Promise<ClusterRow | undefined> {
-  return db.selectFrom("clusters").select(CLUSTER_COLUMNS).where("id", "=", id).executeTakeFirst();
+  const row = await db.selectFrom("clusters").select(CLUSTER_COLUMNS).where("id", "=", id).executeTakeFirst();
+  return row && normalizeCluster(row);
 }
 
 /** The jobs of some clusters, in rank order, replacements after the jobs they replaced. */
 export async function jobsOf(db: Db, clusterIds: string[]): Promise<JobRow[]> {
   if (clusterIds.length === 0) return [];
-  return db
+  const rows = await db
     .selectFrom("cluster_jobs")
     .selectAll()
     .where("cluster_id", "in", clusterIds)
@@ -54,6 +82,7 @@ export async function jobsOf(db: Db, clusterIds: string[]): Promise<JobRow[]> {
     .orderBy("rank")
     .orderBy("assigned_at")
     .execute();
+  return rows.map(normalizeJob);
 }
 
 /** Metered minutes per job. */
@@ -93,7 +122,7 @@ export async function clusterViews(db: Db, clusters: ClusterRow[]): Promise<Clus
             .execute())
     ).map((d) => [d.id, d.gpu_model]),
   );
-  return clusters.map((c) => {
+  return clusters.map(normalizeCluster).map((c) => {
     const own = jobs.filter((j) => j.cluster_id === c.id);
     const held = BigInt(c.held);
     const charged = BigInt(c.charged);

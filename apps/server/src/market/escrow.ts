@@ -24,6 +24,8 @@ function nonZero(postings: Posting[]): Posting[] {
  * for the same credit cannot both pass the check.
  */
 export async function holdEscrow(trx: Db, input: { clusterId: string; customerId: string; amount: bigint }) {
+  // A free rental (simulated devices default to price 0) holds nothing; the ledger takes no zero postings.
+  if (input.amount === 0n) return;
   const customer = marketAccounts.customer(input.customerId);
   await lockAccounts(trx, [customer]);
   const balance = await balanceOf(trx, customer);

@@ -1,5 +1,6 @@
 import type { JobLogMessage, JobStatusMessage } from "@ignis/protocol";
 import { sql } from "kysely";
+import { normalizeJob } from "./cluster-view.js";
 import { applyEffects } from "./job-dispatch.js";
 import { finishJob, lockCluster } from "./job-finish.js";
 import { type Effects, type MarketContext, noEffects } from "./market-context.js";
@@ -28,13 +29,14 @@ export async function applyJobStatus(
   const effects: Effects = noEffects();
   await ctx.db.transaction().execute(async (trx) => {
     const cluster = await lockCluster(trx, owner.cluster_id);
-    const job = await trx
+    const row = await trx
       .selectFrom("cluster_jobs")
       .selectAll()
       .where("id", "=", message.jobId)
       .forUpdate()
       .executeTakeFirst();
-    if (!cluster || !job?.active) return;
+    if (!cluster || !row?.active) return;
+    const job = normalizeJob(row);
     const nowMs = ctx.now();
     const minute = billingMinute(nowMs, cluster);
     if (message.state === "running") {

@@ -1,7 +1,13 @@
 import { IgnisError, type JobState } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import { newId } from "../db/new-id.js";
-import { CLUSTER_COLUMNS, type ClusterRow, type JobRow } from "./cluster-view.js";
+import {
+  CLUSTER_COLUMNS,
+  type ClusterRow,
+  type JobRow,
+  normalizeCluster,
+  normalizeJob,
+} from "./cluster-view.js";
 import type { Effects, MarketContext } from "./market-context.js";
 import { rankCandidates, reserveDevices, schedulingOptions } from "./scheduler.js";
 import { closeClusterIfDone, refundRank, settleJob } from "./settlement.js";
@@ -13,19 +19,20 @@ export interface JobOutcome {
   error?: string | null;
 }
 
-/** Locks a cluster row, then the given jobs in id order: the one lock order every market writer follows. */
+/** Locks a cluster row; every market writer locks the cluster first, then its jobs in id order. */
 export async function lockCluster(trx: Db, clusterId: string): Promise<ClusterRow | undefined> {
-  return trx
+  const row = await trx
     .selectFrom("clusters")
     .select(CLUSTER_COLUMNS)
     .where("id", "=", clusterId)
     .forUpdate()
     .executeTakeFirst();
+  return row && normalizeCluster(row);
 }
 
 /** Locks and reads the active jobs of a cluster (after its row is locked). */
 export async function lockActiveJobs(trx: Db, clusterId: string): Promise<JobRow[]> {
-  return trx
+  const rows = await trx
     .selectFrom("cluster_jobs")
     .selectAll()
     .where("cluster_id", "=", clusterId)
@@ -33,6 +40,7 @@ export async function lockActiveJobs(trx: Db, clusterId: string): Promise<JobRow
     .orderBy("id")
     .forUpdate()
     .execute();
+  return rows.map(normalizeJob);
 }
 
 /**

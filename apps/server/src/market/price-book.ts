@@ -11,7 +11,7 @@ export interface PriceBook {
   defaultPricePerGpuHour(profile: string, gpuModel: string): bigint;
   /** The default price of a model, or undefined when the market does not know it. */
   modelDefault(gpuModel: string): bigint | undefined;
-  /** The model's spelling in the profiles (customers may ask in any case), or undefined when it is unknown. */
+  /** The model's spelling in the profiles (asked in any case, or by profile id), or undefined when unknown. */
   canonicalModel(gpuModel: string): string | undefined;
 }
 
@@ -30,6 +30,9 @@ export function createPriceBook(profiles: readonly ProfilePrice[], fallback: big
     // Several profiles may share a model (simulated and native); the model's default is the lowest.
     if (seen === undefined || p.defaultPricePerGpuHour < seen) byModel.set(key, p.defaultPricePerGpuHour);
   }
+  // A customer may also name a model by its profile id (`sim-a100`, `nvidia-h100-sxm`).
+  for (const p of profiles)
+    if (!spelling.has(p.profile.toLowerCase())) spelling.set(p.profile.toLowerCase(), p.gpuModel);
   const modelDefault = (gpuModel: string) => byModel.get(gpuModel.toLowerCase());
   return {
     defaultPricePerGpuHour: (profile, gpuModel) =>

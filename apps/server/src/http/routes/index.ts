@@ -4,12 +4,15 @@ import { adminSecurityRoutes } from "./admin-security.js";
 import { adminUserRoutes } from "./admin-users.js";
 import { apiKeyRoutes } from "./api-keys.js";
 import { authConfigRoutes } from "./auth-config.js";
+import { clusterRoutes } from "./clusters.js";
+import { creditRoutes } from "./credits.js";
 import { deviceRoutes } from "./devices.js";
 import { deviceEnrollmentRoutes } from "./devices-enrollment.js";
 import { deviceKeyMigrationRoutes } from "./devices-key-migrations.js";
 import { explorerRoutes } from "./explorer.js";
 import { healthRoutes } from "./health.js";
 import { maintenanceWindowRoutes } from "./maintenance-windows.js";
+import { marketRoutes } from "./market.js";
 import { openApiRoutes } from "./openapi.js";
 import { rewardRoutes } from "./rewards.js";
 import { rewardAdminRoutes } from "./rewards-admin.js";
@@ -34,5 +37,8 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   rewardRoutes(app, ctx);
   rewardAdminRoutes(app, ctx);
   maintenanceWindowRoutes(app, ctx);
+  clusterRoutes(app, ctx);
+  creditRoutes(app, ctx);
+  marketRoutes(app, ctx);
   webStaticRoutes(app, ctx);
 }

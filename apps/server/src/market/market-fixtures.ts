@@ -1,0 +1,132 @@
+import type { JobServerMessage } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+import { newId } from "../db/new-id.js";
+import { insertUser } from "../identity/users.js";
+import { ledgerImbalance } from "../ledger/balances.js";
+import { grantCredits } from "./credits.js";
+import type { MarketContext, MarketSettings } from "./market-context.js";
+import { createPriceBook } from "./price-book.js";
+
+/** The model the fixtures' devices claim, with its default price per GPU-hour. */
+export const FIXTURE_MODEL = "Test GPU";
+/** The fixtures' default price per GPU-hour: 1.2 units, so one billing minute costs exactly 20,000. */
+export const FIXTURE_PRICE = 1_200_000n;
+
+/** A market context over a test database with a clock the test moves, and a channel that records orders. */
+export interface MarketHarness {
+  ctx: MarketContext;
+  sent: { deviceId: string; message: JobServerMessage }[];
+  live: Set<string>;
+  clock: { ms: number };
+  advance(ms: number): void;
+}
+
+/** Settings for tests: one-second billing minutes and short timeouts. */
+export function testSettings(over: Partial<MarketSettings> = {}): MarketSettings {
+  return {
+    billingMinuteMs: 1000,
+    feeBps: 1000,
+    maxDevices: 8,
+    maxHours: 24,
+    archiveMaxBytes: 64 * 1024,
+    logMaxBytesPerJob: 4096,
+    epochSeconds: 60,
+    startTimeoutMs: 5000,
+    lostAfterMs: 3000,
+    ...over,
+  };
+}
+
+/** Builds a harness; the clock starts at a fixed instant so metered minutes are exact. */
+export function marketHarness(db: Db, over: Partial<MarketSettings> = {}): MarketHarness {
+  const clock = { ms: Date.UTC(2026, 10, 25, 12, 0, 0) };
+  const sent: MarketHarness["sent"] = [];
+  const live = new Set<string>();
+  const ctx: MarketContext = {
+    db,
+    settings: testSettings(over),
+    prices: createPriceBook(
+      [
+        { profile: "test-gpu", gpuModel: FIXTURE_MODEL, defaultPricePerGpuHour: FIXTURE_PRICE },
+        { profile: "other-gpu", gpuModel: "Other GPU", defaultPricePerGpuHour: 500_000n },
+      ],
+      20_000n,
+    ),
+    channel: {
+      send: (deviceId, message) => void sent.push({ deviceId, message }),
+      isLive: (deviceId) => live.has(deviceId),
+      addressOf: () => "10.0.0.1",
+    },
+    now: () => clock.ms,
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+  };
+  return { ctx, sent, live, clock, advance: (ms) => void (clock.ms += ms) };
+}
+
+/** A user with roles, created directly in the database. */
+export async function createTestUser(db: Db, roles: ("customer" | "supplier" | "admin")[]): Promise<string> {
+  const user = await insertUser(db, { issuer: "test", email: `${newId("usr")}@example.com`, roles });
+  return user.id;
+}
+
+/** A customer holding `credit` micro-units. */
+export async function createCustomer(db: Db, credit: bigint): Promise<string> {
+  const id = await createTestUser(db, ["customer"]);
+  if (credit > 0n) await grantCredits(db, { userId: id, amount: credit.toString(), grantedBy: id });
+  return id;
+}
+
+/** Online, verified devices of a supplier, seen at `seenAt`, with an optional own price. */
+export async function insertDevices(
+  db: Db,
+  input: {
+    ownerId: string;
+    count: number;
+    seenAt: number;
+    model?: string;
+    profile?: string;
+    price?: bigint | null;
+    verification?: "verified" | "unverified";
+    status?: "online" | "offline";
+  },
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < input.count; i++) {
+    const id = newId("dev");
+    ids.push(id);
+    await db
+      .insertInto("devices")
+      .values({
+        id,
+        owner_id: input.ownerId,
+        status: input.status ?? "online",
+        verification: input.verification ?? "verified",
+        profile: input.profile ?? "test-gpu",
+        gpu_vendor: "nvidia",
+        gpu_model: input.model ?? FIXTURE_MODEL,
+        gpu_count: 1,
+        vram_gb: 80,
+        hardware: JSON.stringify({}),
+        min_price_per_hour: input.price === undefined || input.price === null ? null : input.price.toString(),
+        last_seen_at: new Date(input.seenAt),
+      })
+      .execute();
+  }
+  return ids;
+}
+
+/** Marks devices as heartbeating at the harness's current time. */
+export async function heartbeat(h: MarketHarness, deviceIds: string[]): Promise<void> {
+  if (deviceIds.length === 0) return;
+  await h.ctx.db
+    .updateTable("devices")
+    .set({ last_seen_at: new Date(h.clock.ms) })
+    .where("id", "in", deviceIds)
+    .execute();
+}
+
+/** Asserts the ledger's global invariant: every transaction balanced. */
+export async function expectBalancedLedger(db: Db): Promise<void> {
+  const imbalance = await ledgerImbalance(db);
+  if (imbalance !== 0n) throw new Error(`the ledger is out of balance by ${imbalance}`);
+}
