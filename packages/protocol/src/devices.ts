@@ -29,9 +29,9 @@ const shortText = (max: number) =>
     // No control characters: these strings end up in logs, tables and terminals.
     .regex(/^[^\p{Cc}]*$/u, "no control characters");
 
-/** The GPUs a device claims; `vramGb` is per GPU. CPU-only machines claim vendor `none` and count 0. */
+/** The GPUs a device claims; `vramGb` is per GPU. CPU-only machines claim vendor `cpu` (the CPU is the device). */
 export const GpuClaim = z.strictObject({
-  vendor: z.enum(["nvidia", "amd", "apple", "intel", "none"]),
+  vendor: z.enum(["nvidia", "amd", "apple", "intel", "cpu"]),
   model: shortText(80).min(1),
   count: z.int().min(0).max(64),
   vramGb: z.int().min(0).max(4096),
@@ -42,7 +42,7 @@ export type GpuClaim = z.infer<typeof GpuClaim>;
 
 /** What a worker reports about its machine at enrollment and in metadata updates (strict: nothing else). */
 export const HardwareClaim = z.strictObject({
-  /** `native` for detected hardware, or the simulated profile's name (`sim-a100` ...). */
+  /** The hardware profile (hardware-profiles.ts) the device matches: detected, or a simulated one (`sim-a100`). */
   profile: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/),
   gpu: GpuClaim,
   cpu: z.strictObject({ model: shortText(120).min(1), cores: z.int().min(1).max(4096) }),
@@ -61,7 +61,7 @@ export const HardwareClaim = z.strictObject({
 export type HardwareClaim = z.infer<typeof HardwareClaim>;
 
 /** Body of `POST /v1/enrollment-codes`: nothing to say; the code belongs to the caller. */
-export const CreateEnrollmentCodeBody = z.strictObject({}).optional();
+export const CreateEnrollmentCodeBody = z.strictObject({}).nullish();
 
 /** Response of `POST /v1/enrollment-codes`: the code is shown once and stored hashed. */
 export const EnrollmentCodeView = z.object({ code: z.string(), expiresAt: Timestamp });

@@ -9,6 +9,8 @@ export async function loadCommands(): Promise<Command[]> {
     import("./login.js"),
     import("./logout.js"),
     import("./whoami.js"),
+    import("./worker-enroll.js"),
+    import("./worker-run.js"),
     import("./rewards.js"),
     import("./rewards-verify.js"),
   ];

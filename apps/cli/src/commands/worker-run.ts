@@ -1,0 +1,39 @@
+import { parseArgs } from "node:util";
+import { defaultStateDir } from "../auth/state-dir.js";
+import { type Command, UsageError } from "../command.js";
+import { startWorker } from "../worker/worker-agent.js";
+
+/** Exit codes of `ignis worker run` a supervisor can act on. */
+export const WORKER_EXIT = { stopped: 0, revoked: 3, replaced: 4 } as const;
+
+/** `ignis worker run`: connects, heartbeats, answers proof challenges, runs jobs, reconnects on its own. */
+export const command: Command = {
+  path: ["worker", "run"],
+  summary: "run the enrolled device: session, heartbeats, proofs, jobs",
+  usage:
+    "usage: ignis worker run [--state DIR]\n" +
+    "  exits 0 on SIGINT/SIGTERM, 3 when the device was revoked, 4 when another process took over the device",
+  async run(argv) {
+    const { values } = parse(argv);
+    const stateDir = values.state ?? defaultStateDir();
+    const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    const worker = startWorker({ stateDir, log });
+    log(`device ${worker.deviceId}: connecting`);
+    const stop = () => void worker.stop();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    const exit = await worker.done;
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    if (exit.reason !== "stopped") log(`stopped: ${exit.message}`);
+    return WORKER_EXIT[exit.reason];
+  },
+};
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: { state: { type: "string" } }, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}

@@ -1,0 +1,75 @@
+import { join } from "node:path";
+import {
+  findHardwareProfile,
+  type JobServerMessage,
+  type JobWorkerMessage,
+  type ServerMessage,
+  type WorkerMessage,
+} from "@ignis/protocol";
+import { createJobHost, type JobHost } from "../jobs/job-host.js";
+import type { Prover } from "../prover/prover.js";
+import { selectProver } from "../prover/select-prover.js";
+
+/**
+ * What a worker does for the server besides heartbeating: answer proof-of-GPU challenges with its prover and
+ * run jobs with the job host. Both are created on first use, so an idle simulated fleet costs nothing.
+ */
+export interface DeviceDuties {
+  proof(message: Extract<ServerMessage, { type: "proof.challenge" | "proof.reveal-request" }>): void;
+  job(message: JobServerMessage): void;
+  busy(): boolean;
+  close(): Promise<void>;
+}
+
+/** Builds the duties of one device. `send` goes over whatever session is live when the answer is ready. */
+export function createDeviceDuties(options: {
+  profileId: string;
+  stateDir: string;
+  send: (message: WorkerMessage) => void;
+  log: (line: string) => void;
+  proverOverride?: Prover | undefined;
+}): DeviceDuties {
+  const { send, log } = options;
+  let prover: Promise<Prover> | undefined;
+  let jobs: JobHost | undefined;
+  const profile = findHardwareProfile(options.profileId) ?? findHardwareProfile("cpu-generic")!;
+
+  const proverOf = () => {
+    prover ??= options.proverOverride
+      ? Promise.resolve(options.proverOverride)
+      : selectProver({ profile }).then((selection) => {
+          if (selection.fallbackReason) log(`prover: ${selection.fallbackReason}`);
+          return selection.prover;
+        });
+    return prover;
+  };
+
+  // Challenges are answered one at a time, in arrival order: a prover holds one device.
+  let queue: Promise<void> = Promise.resolve();
+  const enqueue = (work: () => Promise<void>) => {
+    queue = queue.then(work).catch((error: unknown) => log(`proof: ${(error as Error).message}`));
+  };
+
+  return {
+    proof(message) {
+      enqueue(async () => {
+        const p = await proverOf();
+        if (message.type === "proof.challenge") send(await p.commit(message));
+        else send(await p.reveal(message));
+      });
+    },
+    job(message) {
+      jobs ??= createJobHost({
+        send: (m: JobWorkerMessage) => send(m),
+        workDir: join(options.stateDir, "jobs"),
+        mode: profile.simulated ? "subprocess" : "auto",
+      });
+      jobs.handle(message);
+    },
+    busy: () => (jobs?.running().length ?? 0) > 0,
+    async close() {
+      await jobs?.stopAll();
+      if (prover) await (await prover).close();
+    },
+  };
+}

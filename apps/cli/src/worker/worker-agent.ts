@@ -1,0 +1,258 @@
+import {
+  decodeServerFrame,
+  encodeFrame,
+  MAX_WORKER_MESSAGE_BYTES,
+  originOf,
+  rotationSigningText,
+  type ServerMessage,
+  sessionSigningText,
+  WORKER_SESSION_PATH,
+  type WorkerMessage,
+} from "@ignis/protocol";
+import WebSocket from "ws";
+import { simulatedClaim } from "../hardware/detect.js";
+import { createLoadSampler } from "../hardware/load-sampler.js";
+import type { Prover } from "../prover/prover.js";
+import { Backoff } from "./backoff.js";
+import { createDeviceDuties } from "./device-duties.js";
+import { type DeviceKey, generateDeviceKey, signText } from "./device-key.js";
+import { createKeyRing } from "./key-ring.js";
+import { readDeviceState } from "./worker-state.js";
+
+/** How a worker runs. Everything but `stateDir` has a default. */
+export interface StartWorkerOptions {
+  stateDir: string;
+  /** The server to connect to; defaults to the one the device enrolled with. */
+  server?: string;
+  /** Overrides the heartbeat interval the server announces (tests). */
+  heartbeatSeconds?: number;
+  /** A prover to use instead of the profile's (counterfeit devices in tests and `ignis sim`). */
+  proverOverride?: Prover;
+  /** Sees every message from the server, after the worker handled it. */
+  onMessage?: (message: ServerMessage) => void;
+  reconnectBaseMs?: number;
+  reconnectMaxMs?: number;
+  log?: (line: string) => void;
+}
+
+/** Why a worker stopped for good. */
+export type WorkerExit = { reason: "stopped" } | { reason: "revoked" | "replaced"; message: string };
+
+/** A running worker. */
+export interface WorkerHandle {
+  deviceId: string;
+  /** Resolves at the first authenticated session; rejects if the worker stops before one. */
+  connected: Promise<void>;
+  /** Resolves when the worker stops for good: stop(), revocation, or another process took over the device. */
+  done: Promise<WorkerExit>;
+  stop(): Promise<void>;
+  /** Sends a message over the live session; false when there is none (tests use it to misbehave). */
+  send(message: WorkerMessage): boolean;
+  stats(): { sessions: number; heartbeats: number; rttMs: number; rotations: number; online: boolean };
+}
+
+/**
+ * Starts the worker of an enrolled device: a WebSocket session signed with the device key, heartbeats at the
+ * server's interval, proof challenges and jobs, in-band key rotation, and reconnection with jittered exponential
+ * backoff. Usable in-process (tests, `ignis sim`) as well as by `ignis worker run`.
+ */
+export function startWorker(options: StartWorkerOptions): WorkerHandle {
+  const state = readDeviceState(options.stateDir);
+  if (!state) throw new Error(`no enrolled device in ${options.stateDir}; run \`ignis worker enroll\` first`);
+  const log = options.log ?? (() => {});
+  const server = options.server ?? state.server;
+  const origin = originOf(server);
+  const wsUrl = `${server.replace(/^http/, "ws")}${WORKER_SESSION_PATH}`;
+  const keys = createKeyRing(options.stateDir);
+  const backoff = new Backoff(options.reconnectBaseMs ?? 500, options.reconnectMaxMs ?? 30_000);
+  const claim = state.profile.startsWith("sim-") ? simulatedClaim(state.profile, "unknown") : undefined;
+  const sampler = claim ? createLoadSampler(claim) : undefined;
+  const counts = { sessions: 0, heartbeats: 0, rttMs: 0, rotations: 0 };
+  let socket: WebSocket | undefined;
+  let online = false;
+  let stopping = false;
+  let exit: WorkerExit | undefined;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let resolveDone!: (e: WorkerExit) => void;
+  const done = new Promise<WorkerExit>((r) => (resolveDone = r));
+  let markConnected!: () => void;
+  let failConnected!: (e: Error) => void;
+  const connected = new Promise<void>((res, rej) => {
+    markConnected = res;
+    failConnected = rej;
+  });
+  connected.catch(() => undefined);
+
+  const send = (message: WorkerMessage): boolean => {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(encodeFrame(message));
+    return true;
+  };
+  const duties = createDeviceDuties({
+    profileId: state.profile,
+    stateDir: options.stateDir,
+    send,
+    log,
+    proverOverride: options.proverOverride,
+  });
+
+  const connect = () => {
+    if (stopping) return;
+    const ws = new WebSocket(wsUrl, {
+      perMessageDeflate: false,
+      maxPayload: MAX_WORKER_MESSAGE_BYTES,
+      handshakeTimeout: 10_000,
+    });
+    socket = ws;
+    let nonce = "";
+    let usingKey: DeviceKey = keys.forHandshake();
+    let heartbeat: NodeJS.Timeout | undefined;
+    let fatal: { code: string; message: string } | undefined;
+    let seq = 0;
+    let lastAckMs = Date.now();
+    let rotating: DeviceKey | undefined;
+
+    const beat = (intervalMs: number) => {
+      // No answer for three intervals: the connection is dead even if TCP has not noticed.
+      if (Date.now() - lastAckMs > 3 * intervalMs) return ws.terminate();
+      const load = sampler?.sample(duties.busy()) ?? {
+        cpuPercent: 0,
+        memUsedGb: 0,
+        gpus: [],
+        busy: duties.busy(),
+      };
+      if (send({ type: "heartbeat", seq: seq++, deviceId: state.deviceId, ack: true, load }))
+        counts.heartbeats++;
+    };
+
+    ws.on("message", (data) => {
+      let message: ServerMessage;
+      try {
+        message = decodeServerFrame(data.toString());
+      } catch (error) {
+        return log(`ignored a frame from the server: ${(error as Error).message}`);
+      }
+      switch (message.type) {
+        case "session.challenge": {
+          if (message.origin !== origin) {
+            log(
+              `the server calls itself ${message.origin} but was reached at ${origin}; set IGNIS_PUBLIC_URL on it`,
+            );
+          }
+          nonce = message.nonce;
+          usingKey = keys.forHandshake();
+          const signature = signText(usingKey, sessionSigningText(nonce, state.deviceId, origin));
+          send({ type: "session.auth", deviceId: state.deviceId, publicKey: usingKey.publicKey, signature });
+          break;
+        }
+        case "session.hello": {
+          keys.handshakeSucceeded(usingKey);
+          online = true;
+          counts.sessions++;
+          backoff.reset();
+          lastAckMs = Date.now();
+          const intervalMs = (options.heartbeatSeconds ?? message.heartbeatSeconds) * 1000;
+          beat(intervalMs);
+          heartbeat = setInterval(() => beat(intervalMs), intervalMs);
+          markConnected();
+          log(`online as ${message.deviceId} (heartbeat every ${intervalMs / 1000} s)`);
+          break;
+        }
+        case "heartbeat.ack":
+          lastAckMs = Date.now();
+          counts.rttMs = Math.max(0, Date.now() - message.serverTime);
+          break;
+        case "session.error":
+          if (message.fatal) fatal = { code: message.code, message: message.message };
+          else log(`server: ${message.code}: ${message.message}`);
+          if (message.code === "key_rotation_failed" && rotating) {
+            keys.abandonNext();
+            rotating = undefined;
+          }
+          break;
+        case "key.rotate-request": {
+          if (rotating) break;
+          rotating = generateDeviceKey();
+          keys.stageNext(rotating);
+          const text = rotationSigningText(nonce, state.deviceId, usingKey.publicKey, rotating.publicKey);
+          send({
+            type: "key.rotate",
+            newPublicKey: rotating.publicKey,
+            signatureOld: signText(usingKey, text),
+            signatureNew: signText(rotating, text),
+          });
+          break;
+        }
+        case "key.rotated":
+          if (rotating && rotating.publicKey === message.publicKey) {
+            keys.promote(rotating, message.keyId);
+            usingKey = rotating;
+            rotating = undefined;
+            counts.rotations++;
+            log(`key rotated to ${message.keyId}; the old key retires at ${message.oldKeyRetiresAt}`);
+          }
+          break;
+        case "proof.challenge":
+        case "proof.reveal-request":
+          duties.proof(message);
+          break;
+        case "job.start":
+        case "job.stop":
+          duties.job(message);
+          break;
+      }
+      options.onMessage?.(message);
+    });
+
+    ws.on("error", (error) => log(`connection: ${error.message}`));
+    ws.on("close", () => {
+      clearInterval(heartbeat);
+      online = false;
+      if (socket === ws) socket = undefined;
+      if (fatal && !online) keys.handshakeFailed(usingKey, fatal.code);
+      if (fatal?.code === "device_revoked" || fatal?.code === "session_replaced") {
+        return finish({
+          reason: fatal.code === "device_revoked" ? "revoked" : "replaced",
+          message: fatal.message,
+        });
+      }
+      if (stopping) return;
+      const delay = backoff.next();
+      if (fatal) log(`refused: ${fatal.code}: ${fatal.message}; retrying in ${delay} ms`);
+      reconnectTimer = setTimeout(connect, delay);
+    });
+  };
+
+  const finish = (e: WorkerExit) => {
+    if (exit) return;
+    exit = e;
+    stopping = true;
+    clearTimeout(reconnectTimer);
+    failConnected(
+      new Error(e.reason === "stopped" ? "the worker stopped" : `device ${e.reason}: ${e.message}`),
+    );
+    void duties.close().finally(() => resolveDone(e));
+  };
+
+  connect();
+  return {
+    deviceId: state.deviceId,
+    connected,
+    done,
+    send,
+    stats: () => ({ ...counts, online }),
+    async stop() {
+      stopping = true;
+      clearTimeout(reconnectTimer);
+      const ws = socket;
+      if (ws && ws.readyState !== WebSocket.CLOSED) {
+        const closed = new Promise((r) => ws.once("close", r));
+        ws.close(1000, "worker stopping");
+        setTimeout(() => ws.terminate(), 2_000).unref();
+        await closed;
+      }
+      finish({ reason: "stopped" });
+      await done;
+    },
+  };
+}
