@@ -21,6 +21,11 @@ export function hashPassword(password: string): Promise<string> {
 
 let decoyHash: Promise<string> | undefined;
 
+/** Computes the decoy hash ahead of the first sign-in, so even that one answers unknown e-mails in usual time. */
+export function prepareLoginChecks(): void {
+  decoyHash ??= hashPassword(randomBytes(16).toString("hex"));
+}
+
 /**
  * Checks an e-mail and password against the local accounts. An unknown e-mail, an account without a password
  * and a wrong password all answer `undefined` after one argon2 verification, so timing tells them apart no
@@ -29,8 +34,8 @@ let decoyHash: Promise<string> | undefined;
 export async function verifyLocalLogin(db: Db, email: string, password: string): Promise<User | undefined> {
   const candidate = password.length <= MAX_PASSWORD_LENGTH ? password : "";
   const user = email.length <= 320 ? await findLocalUserByEmail(db, email.trim()) : undefined;
-  decoyHash ??= hashPassword(randomBytes(16).toString("hex"));
-  const hash = user?.passwordHash ?? (await decoyHash);
+  prepareLoginChecks();
+  const hash = user?.passwordHash ?? (await decoyHash!);
   let ok = false;
   try {
     ok = await argon2.verify(hash, candidate);

@@ -8,6 +8,7 @@ import { type EmbeddedOidc, isWebCallback } from "../embedded-oidc.js";
 import { firstPartyClients, providerConfiguration } from "./configuration.js";
 import { loadCookieKeys, loadSigningKeys } from "./data-dir-keys.js";
 import { createFormCsrf } from "./form-csrf.js";
+import { prepareLoginChecks } from "./local-accounts.js";
 
 /** Creates the embedded OpenID provider (oidc-provider) for the API audience, with keys from the data dir. */
 export async function createEmbeddedOidc(options: {
@@ -41,6 +42,7 @@ export async function createEmbeddedOidc(options: {
     );
   }
 
+  prepareLoginChecks();
   const firstKey = cookieKeys[0] ?? "";
   return {
     issuer,
