@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
 import type { Bus } from "./bus/bus.js";
 import { createInProcessBus } from "./bus/in-process-bus.js";
+import { connectNatsBus } from "./bus/nats-bus.js";
 import type { Config } from "./config.js";
 import { type Db, type OpenDatabase, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
@@ -110,7 +111,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       webhook: config.alertWebhook,
       containment: config.securityContainment,
     });
-  const bus = overrides.bus ?? createInProcessBus();
+  const bus =
+    overrides.bus ??
+    (config.natsUrl
+      ? await connectNatsBus({ url: config.natsUrl, name: config.replicaId, log: logger })
+      : createInProcessBus());
   const uptime = createUptimeTracker({
     db: database.db,
     epochSeconds: config.epochSeconds,
@@ -131,6 +136,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     flushSeconds: config.worker.uptimeFlushSeconds,
     origins: workerOrigins(config.publicUrl, config.port),
   });
+  security.setDeviceDisconnector((deviceId, reason) => gateway.disconnect(deviceId, reason));
   const rewards = await createRewardService({ db: database.db, config, log: logger });
   const market = createMarketplace({ db: database.db, config, gateway, prices: profilePriceBook(), log: logger });
   const ctx: AppContext = {

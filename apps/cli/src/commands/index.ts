@@ -6,6 +6,9 @@ import type { Command } from "../command.js";
  */
 export async function loadCommands(): Promise<Command[]> {
   const modules: Array<Promise<{ command: Command }>> = [
+    import("./admin-alerts.js"),
+    import("./admin-audit-search.js"),
+    import("./admin-audit-verify.js"),
     import("./login.js"),
     import("./logout.js"),
     import("./whoami.js"),

@@ -72,6 +72,8 @@ export function problemFor(error: IgnisError, requestId: string, instance: strin
   const status = statusForCode(error.code);
   const detail = status >= 500 && error.code === "internal" ? "an internal error occurred" : error.message;
   return {
+    // Details first: a detail named like a core field (`status`, `code`) must never override it.
+    ...(error.details ?? {}),
     type: `https://ignis.dev/problems/${error.code.replaceAll("_", "-")}`,
     title: TITLES[status] ?? "Error",
     status,
@@ -79,7 +81,6 @@ export function problemFor(error: IgnisError, requestId: string, instance: strin
     instance,
     code: error.code,
     requestId,
-    ...(error.details ?? {}),
   };
 }
 

@@ -23,7 +23,7 @@ export async function runAuditCommand(config: Config, argv: string[]): Promise<n
       return undefined;
     }
   })();
-  if (!parsed || parsed.positionals.join(" ") !== "verify") {
+  if (parsed?.positionals.join(" ") !== "verify") {
     process.stderr.write(USAGE);
     return 2;
   }

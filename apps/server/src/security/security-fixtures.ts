@@ -35,7 +35,7 @@ export async function insertDevices(
   const ids = Array.from({ length: count }, () => newId("dev"));
   const hardware = {
     profile: "sim-a100",
-    gpu: { vendor: "nvidia", model: "A100 80GB", count: 1, vramGb: 80, driver: null },
+    gpu: { vendor: "nvidia", model: "NVIDIA A100 (simulated)", count: 1, vramGb: 80, driver: null },
   };
   for (let i = 0; i < ids.length; i += 200) {
     await db
@@ -48,7 +48,7 @@ export async function insertDevices(
           status: options.status ?? "offline",
           profile: "sim-a100",
           gpu_vendor: "nvidia",
-          gpu_model: "A100 80GB",
+          gpu_model: "NVIDIA A100 (simulated)",
           gpu_count: 1,
           vram_gb: 80,
           hardware: JSON.stringify(hardware),

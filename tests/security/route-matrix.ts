@@ -1,0 +1,295 @@
+import { generateKeyPairSync, sign } from "node:crypto";
+import { hardwareProfiles } from "@ignis/protocol";
+import { insertDevices } from "../../apps/server/src/security/security-fixtures.js";
+import {
+  adminOnly,
+  customers,
+  everyone,
+  type MatrixRow,
+  ownedByCustomer,
+  ownedByOwner,
+  signedIn,
+  suppliers,
+  unique,
+} from "./support/matrix-presets.js";
+import { freshKey } from "./support/world.js";
+
+const hour = 3_600_000;
+const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+const NO_SUCH_SEASON = "ssn_00000000000000000000000000";
+
+/** A well-formed enrollment with a real key and signature but a code nobody issued. */
+function enrollmentWithUnknownCode() {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const raw = publicKey.export({ format: "jwk" }).x!;
+  return {
+    code: "NOT-A-REAL-CODE",
+    publicKey: raw,
+    signature: sign(null, Buffer.from("not the enrollment text"), privateKey).toString("base64url"),
+    hardware: {
+      profile: "sim-a100",
+      gpu: { vendor: "nvidia", model: "NVIDIA A100 (simulated)", count: 1, vramGb: 80, driver: null },
+      cpu: { model: "x", cores: 8 },
+      ramGb: 64,
+      diskGb: 100,
+      os: { platform: "linux", release: "6", arch: "x64", appleSilicon: false },
+      region: "europe",
+    },
+  };
+}
+
+/**
+ * The role × route matrix: one row per route the server registers. A route without a row fails the matrix
+ * test, so adding a route means adding a row here: its request and the status every point of view must get.
+ * Device points of view default to 401 (see deviceDefault); write them out where a row says otherwise.
+ */
+export const ROUTE_MATRIX: MatrixRow[] = [
+  // --- system
+  { route: "GET /healthz", expect: everyone(200) },
+  {
+    route: "GET /metrics",
+    expect: adminOnly(200),
+    why: "Prometheus text: admins here, anyone on the metrics port",
+  },
+  { route: "GET /openapi.json", expect: everyone(200) },
+  { route: "GET /v1/auth/config", expect: everyone(200) },
+  { route: "GET /v1/web-config", expect: everyone(200) },
+  {
+    route: "GET /*",
+    request: () => ({ path: "/some/page" }),
+    expect: everyone(404),
+    why: "the web bundle is not built in tests; with it, every page is public static content",
+  },
+
+  // --- identity
+  { route: "GET /v1/me", expect: signedIn(200) },
+  {
+    route: "POST /v1/api-keys",
+    request: () => ({ path: "/v1/api-keys", body: { name: `k-${unique()}` } }),
+    expect: signedIn(201),
+  },
+  { route: "GET /v1/api-keys", expect: signedIn(200) },
+  {
+    route: "DELETE /v1/api-keys/:keyId",
+    request: async (w) => ({ path: `/v1/api-keys/${await freshKey(w.db, w.owner.userId)}` }),
+    expect: ownedByOwner(204, 404),
+    why: "a user revokes only their own keys; anyone else's key id is simply not found",
+  },
+  {
+    route: "POST /v1/admin/users",
+    request: () => ({
+      path: "/v1/admin/users",
+      body: { email: `m-${unique()}@example.test`, roles: ["customer"] },
+    }),
+    expect: adminOnly(201),
+  },
+  { route: "GET /v1/admin/users", expect: adminOnly(200) },
+  {
+    route: "PATCH /v1/admin/users/:userId",
+    request: (w) => ({ path: `/v1/admin/users/${w.owner.userId}`, body: { writesFrozen: false } }),
+    expect: adminOnly(200),
+  },
+  {
+    route: "POST /v1/admin/users/:userId/api-keys",
+    request: (w) => ({
+      path: `/v1/admin/users/${w.customer.userId}/api-keys`,
+      body: { name: `m-${unique()}` },
+    }),
+    expect: adminOnly(201),
+  },
+
+  // --- devices
+  {
+    route: "POST /v1/enrollment-codes",
+    request: () => ({ path: "/v1/enrollment-codes", body: {} }),
+    expect: suppliers(201),
+  },
+  { route: "GET /v1/devices", expect: suppliers(200, 200) },
+  {
+    route: "GET /v1/devices/:deviceId",
+    request: (w) => ({ path: `/v1/devices/${w.deviceA}` }),
+    expect: ownedByOwner(200, 200),
+  },
+  {
+    route: "PATCH /v1/devices/:deviceId",
+    request: (w) => ({ path: `/v1/devices/${w.deviceA}`, body: { label: `rack-${unique()}` } }),
+    expect: ownedByOwner(200, 404),
+    why: "only the owner writes labels; an admin reads but never relabels (the io.net metadata rewrite)",
+  },
+  {
+    route: "POST /v1/devices/:deviceId/revoke",
+    request: async (w) => ({
+      path: `/v1/devices/${(await insertDevices(w.db, w.owner.userId, 1))[0]}/revoke`,
+    }),
+    expect: ownedByOwner(200, 200),
+  },
+  {
+    route: "GET /v1/devices/:deviceId/price",
+    request: (w) => ({ path: `/v1/devices/${w.deviceA}/price` }),
+    expect: ownedByOwner(200, 200),
+  },
+  {
+    route: "PUT /v1/devices/:deviceId/price",
+    request: (w) => ({ path: `/v1/devices/${w.deviceA}/price`, body: { minPricePerHour: "2000000" } }),
+    expect: ownedByOwner(200, 404),
+  },
+  {
+    route: "POST /v1/enrollments",
+    request: () => ({ path: "/v1/enrollments", body: enrollmentWithUnknownCode() }),
+    expect: everyone(401),
+    why: "public: a device proves itself with a single-use code and a signature, never a bearer",
+  },
+  {
+    route: "POST /v1/admin/key-migrations",
+    request: () => ({ path: "/v1/admin/key-migrations", body: { rotateBy: iso(24 * hour), note: "matrix" } }),
+    expect: adminOnly(201),
+  },
+  { route: "GET /v1/admin/key-migrations", expect: adminOnly(200) },
+  {
+    route: "GET /v1/worker/session",
+    expect: { ...everyone(404), deviceA: 404, deviceB: 404 },
+    why: "the worker socket authenticates in-band (signed nonce); a plain GET without an upgrade finds nothing",
+  },
+
+  // --- security
+  { route: "GET /v1/admin/alerts", expect: adminOnly(200) },
+  {
+    route: "POST /v1/admin/alerts/:alertId/acknowledge",
+    request: (w) => ({ path: `/v1/admin/alerts/${w.alertId}/acknowledge`, body: {} }),
+    expect: adminOnly(200),
+  },
+  {
+    route: "POST /v1/admin/alerts/:alertId/release",
+    request: (w) => ({ path: `/v1/admin/alerts/${w.alertId}/release`, body: { note: "matrix" } }),
+    expect: adminOnly(200),
+  },
+  { route: "GET /v1/admin/audit", expect: adminOnly(200) },
+  { route: "GET /v1/admin/audit/verify", expect: adminOnly(200) },
+
+  // --- explorer and market (public)
+  { route: "GET /v1/explorer/stats", expect: everyone(200) },
+  { route: "GET /v1/explorer/devices", expect: everyone(200) },
+  {
+    route: "GET /v1/explorer/devices/:deviceId",
+    request: (w) => ({ path: `/v1/explorer/devices/${w.deviceA}` }),
+    expect: everyone(200),
+  },
+  { route: "GET /v1/market/offers", expect: everyone(200) },
+
+  // --- rewards
+  { route: "GET /v1/rewards/epochs", expect: everyone(200) },
+  {
+    route: "GET /v1/rewards/epochs/:epoch",
+    request: () => ({ path: "/v1/rewards/epochs/1" }),
+    expect: everyone(404),
+  },
+  {
+    route: "GET /v1/rewards/epochs/:epoch/proofs/:deviceId",
+    request: (w) => ({ path: `/v1/rewards/epochs/1/proofs/${w.deviceA}` }),
+    expect: everyone(404),
+  },
+  { route: "GET /v1/rewards/seasons", expect: everyone(200) },
+  { route: "GET /v1/rewards/earnings", expect: suppliers(200, 200) },
+  {
+    route: "POST /v1/admin/rewards/seasons",
+    request: () => ({
+      path: "/v1/admin/rewards/seasons",
+      body: {
+        name: `s-${unique()}`,
+        // Far beyond the genesis season, which a new network opens for its first year.
+        startsAt: iso(5 * 365 * 24 * hour),
+        endsAt: iso(5 * 365 * 24 * hour + 24 * hour),
+        poolPerEpoch: "1000000",
+        weights: Object.fromEntries(hardwareProfiles.map((p) => [p.id, 1])),
+        minUpMinutes: 30,
+      },
+    }),
+    expect: adminOnly(201),
+  },
+  {
+    route: "POST /v1/admin/rewards/seasons/:seasonId/end",
+    request: () => ({ path: `/v1/admin/rewards/seasons/${NO_SUCH_SEASON}/end`, body: { at: iso(hour) } }),
+    expect: adminOnly(404),
+  },
+  {
+    route: "POST /v1/admin/maintenance-windows",
+    request: () => ({
+      path: "/v1/admin/maintenance-windows",
+      body: { start: iso(2 * hour), end: iso(3 * hour), graceMinutes: 30, reason: "matrix" },
+    }),
+    expect: adminOnly(201),
+  },
+  { route: "GET /v1/admin/maintenance-windows", expect: adminOnly(200) },
+
+  // --- marketplace
+  {
+    route: "POST /v1/admin/credits",
+    request: (w) => ({ path: "/v1/admin/credits", body: { userId: w.customer.userId, amount: "1000" } }),
+    expect: adminOnly(201),
+  },
+  { route: "GET /v1/credits", expect: customers(200, 200) },
+  {
+    route: "POST /v1/clusters",
+    request: () => ({
+      path: "/v1/clusters",
+      body: { gpuModel: "NVIDIA A100 (simulated)", count: 1, hours: 1, job: { command: "true" } },
+    }),
+    expect: customers(409),
+    why: "authorized customers get past policy to the market (no verified capacity here)",
+  },
+  { route: "GET /v1/clusters", expect: customers(200, 200) },
+  {
+    route: "GET /v1/clusters/:clusterId",
+    request: (w) => ({ path: `/v1/clusters/${w.clusterId}` }),
+    expect: ownedByCustomer(200, 200),
+  },
+  {
+    route: "POST /v1/clusters/:clusterId/cancel",
+    request: (w) => ({ path: `/v1/clusters/${w.clusterId}/cancel`, body: {} }),
+    expect: ownedByCustomer(409, 409),
+    why: "the cluster is completed: its customer and admins pass policy and meet cluster_not_cancellable",
+  },
+  {
+    route: "GET /v1/clusters/:clusterId/logs",
+    request: (w) => ({ path: `/v1/clusters/${w.clusterId}/logs` }),
+    expect: ownedByCustomer(200, 200),
+  },
+
+  // --- embedded identity provider pages (cookie sessions; they authenticate in-band)
+  { route: "GET /interaction/assets/auth.css", expect: everyone(200) },
+  {
+    route: "GET /interaction/:uid",
+    request: () => ({ path: "/interaction/no-such-uid" }),
+    expect: everyone(400),
+    why: "without the provider's signed interaction cookie the page only says the sign-in expired",
+  },
+  {
+    route: "POST /interaction/:uid/login",
+    request: () => ({
+      path: "/interaction/no-such-uid/login",
+      body: { email: "x@example.test", password: "x" },
+    }),
+    expect: everyone(400),
+  },
+  { route: "GET /invite/:token", request: () => ({ path: "/invite/no-such-token" }), expect: everyone(404) },
+  {
+    route: "POST /invite/:token",
+    request: () => ({ path: "/invite/no-such-token", body: { password: "a-long-enough-password" } }),
+    expect: everyone(404),
+  },
+  // The embedded provider is mounted for every method under /oidc; it authenticates clients itself.
+  ...oidcRows(),
+];
+
+function oidcRows(): MatrixRow[] {
+  const methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+  return methods.flatMap((method): MatrixRow[] => [
+    { route: `${method} /oidc`, expect: everyone(404), why: "the provider answers only its own endpoints" },
+    {
+      route: `${method} /oidc/*`,
+      request: () => ({ path: method === "GET" ? "/oidc/.well-known/openid-configuration" : "/oidc/token" }),
+      expect: everyone(method === "GET" ? 200 : method === "POST" ? 400 : 404),
+      why: "discovery is public; the token endpoint refuses a client that does not authenticate",
+    },
+  ]);
+}
