@@ -1,0 +1,247 @@
+import { beforeEach, expect, it } from "vitest";
+import { balanceOf } from "../ledger/balances.js";
+import { describeEachDialect } from "../testing/dialects.js";
+import { cancelCluster } from "./cancel-cluster.js";
+import { findCluster, jobsOf } from "./cluster-view.js";
+import { createCluster } from "./create-cluster.js";
+import { marketAccounts } from "./escrow.js";
+import { applyJobStatus } from "./job-events.js";
+import { runLifecycle } from "./lifecycle.js";
+import {
+  createCustomer,
+  createTestUser,
+  expectBalancedLedger,
+  FIXTURE_MODEL,
+  heartbeat,
+  insertDevices,
+  type MarketHarness,
+  marketHarness,
+} from "./market-fixtures.js";
+import { meterLiveJobs } from "./metering.js";
+
+// Fixture prices: 1,200,000 micro-units per hour = 20,000 per one-second billing minute; the fee is 10%. Each
+// test uses its own GPU model, so devices of one test are never candidates in another.
+describeEachDialect("metering and settlement", (database) => {
+  let h: MarketHarness;
+  let supplierA: string;
+  let supplierB: string;
+  let model = 0;
+  beforeEach(async () => {
+    h = marketHarness(database().db);
+    supplierA = await createTestUser(h.ctx.db, ["supplier"]);
+    supplierB = await createTestUser(h.ctx.db, ["supplier"]);
+    model++;
+    h.ctx.prices = {
+      ...h.ctx.prices,
+      canonicalModel: (m) => m,
+      defaultPricePerGpuHour: () => 1_200_000n,
+    };
+  });
+
+  const devices = (owner: string, count: number, price?: bigint) =>
+    insertDevices(h.ctx.db, {
+      ownerId: owner,
+      count,
+      seenAt: h.clock.ms,
+      model: `${FIXTURE_MODEL} ${model}`,
+      price,
+    });
+  const rent = (customer: string, count: number, hours = 1) =>
+    createCluster(h.ctx, customer, {
+      gpuModel: `${FIXTURE_MODEL} ${model}`,
+      count,
+      hours,
+      job: { command: "run" },
+    });
+  const report = (job: { id: string; device_id: string }, state: "running" | "exited", exitCode = 0) =>
+    applyJobStatus(h.ctx, job.device_id, { type: "job.status", jobId: job.id, state, exitCode });
+  /** Moves the clock to `ms` after `start`, heartbeating and metering the live devices. */
+  const tickTo = async (start: number, ms: number) => {
+    h.clock.ms = start + ms;
+    await heartbeat(h, [...h.live]);
+    await meterLiveJobs(h.ctx);
+  };
+  const balances = async (customer: string, clusterId: string) => ({
+    customer: await balanceOf(h.ctx.db, marketAccounts.customer(customer)),
+    escrow: await balanceOf(h.ctx.db, marketAccounts.escrow(clusterId)),
+    supplierA: await balanceOf(h.ctx.db, marketAccounts.supplier(supplierA)),
+    supplierB: await balanceOf(h.ctx.db, marketAccounts.supplier(supplierB)),
+  });
+
+  it("charges each rank its metered minutes, pays suppliers less the fee and refunds a dropped rank's unused time", async () => {
+    const a = await devices(supplierA, 2);
+    const [b] = await devices(supplierB, 1, 600_000n);
+    const customer = await createCustomer(h.ctx.db, 10_000_000n);
+    const start = h.clock.ms;
+    const cluster = await rent(customer, 3);
+    // Escrow is sized at the highest ask: 1,200,000 × 3 devices × 1 hour.
+    expect(cluster.held).toBe("3600000");
+    const jobs = await jobsOf(h.ctx.db, [cluster.id]);
+    const jobB = jobs.find((j) => j.device_id === b)!;
+    const [jobA1, jobA2] = jobs.filter((j) => j !== jobB);
+    for (const j of jobs) h.live.add(j.device_id);
+    h.clock.ms = start + 100;
+    for (const j of jobs) await report(j, "running");
+    expect((await findCluster(h.ctx.db, cluster.id))?.status).toBe("running");
+    await tickTo(start, 1000);
+    await tickTo(start, 2000);
+    // B's device drops after minute 2; A1's job ends in minute 2, A2's in minute 4.
+    h.live.delete(b!);
+    h.clock.ms = start + 2500;
+    await report(jobA1!, "exited");
+    h.live.delete(jobA1!.device_id);
+    await tickTo(start, 3000);
+    await tickTo(start, 4000);
+    h.clock.ms = start + 4200;
+    await report(jobA2!, "exited");
+    h.live.delete(jobA2!.device_id);
+    // Once every device is silent for longer than lostAfterMs, B's rank is lost; nobody is free to replace it.
+    h.clock.ms = start + 7500;
+    expect(await runLifecycle(h.ctx, 1000)).toMatchObject({ lost: 1 });
+
+    const after = new Map((await jobsOf(h.ctx.db, [cluster.id])).map((j) => [j.id, j]));
+    expect(
+      [jobA1, jobA2, jobB].map((j) => [after.get(j!.id)?.state, after.get(j!.id)?.settled_minutes]),
+    ).toEqual([
+      ["exited", 3],
+      ["exited", 5],
+      ["lost", 3],
+    ]);
+    // A1: 3 × 20,000; A2: 5 × 20,000; B (600,000/h): 3 × 10,000. Fees are 10% of each.
+    const charged = 60_000n + 100_000n + 30_000n;
+    expect(await findCluster(h.ctx.db, cluster.id)).toMatchObject({
+      status: "failed",
+      charged: charged.toString(),
+      fees: "19000",
+      refunded: (3_600_000n - charged).toString(),
+    });
+    expect(await balances(customer, cluster.id)).toEqual({
+      customer: 10_000_000n - charged,
+      escrow: 0n,
+      supplierA: 54_000n + 90_000n,
+      supplierB: 27_000n,
+    });
+    const statuses = await h.ctx.db
+      .selectFrom("devices")
+      .select("status")
+      .where("id", "in", [...a, b!])
+      .execute();
+    expect(statuses.map((d) => d.status)).toEqual(["online", "online", "online"]);
+    await expectBalancedLedger(h.ctx.db);
+  });
+
+  it("replaces a dropped device with a free one for the same rank, never billing a minute twice", async () => {
+    // All three devices heartbeat; the third stays free for a replacement.
+    for (const id of await devices(supplierA, 3)) h.live.add(id);
+    const customer = await createCustomer(h.ctx.db, 10_000_000n);
+    const start = h.clock.ms;
+    const cluster = await rent(customer, 2);
+    const jobs = await jobsOf(h.ctx.db, [cluster.id]);
+    for (const j of jobs) await report(j, "running");
+    await tickTo(start, 1000);
+    const [stay, drop] = jobs;
+    h.live.delete(drop!.device_id);
+    await tickTo(start, 2000);
+    await tickTo(start, 4100);
+    h.sent.length = 0;
+    expect(await runLifecycle(h.ctx, 1000)).toMatchObject({ lost: 1 });
+    const replacement = (await jobsOf(h.ctx.db, [cluster.id])).find((j) => j.replaces === drop!.id)!;
+    expect(replacement).toMatchObject({ rank: drop!.rank, state: "assigned", active: true });
+    expect(h.sent.map((s) => [s.message.type, s.deviceId])).toEqual(
+      expect.arrayContaining([
+        ["job.stop", drop!.device_id],
+        ["job.start", replacement.device_id],
+      ]),
+    );
+    await report(replacement, "running");
+    await tickTo(start, 5000);
+    await report(replacement, "exited");
+    await report(stay!, "exited");
+    const final = await jobsOf(h.ctx.db, [cluster.id]);
+    const minutes = await h.ctx.db
+      .selectFrom("cluster_minutes")
+      .select(["rank", "minute", "job_id"])
+      .where("cluster_id", "=", cluster.id)
+      .execute();
+    // The lost device used minutes 0 and 1, the replacement minutes 4 and 5 (its start and a tick), each once.
+    expect(
+      minutes
+        .filter((m) => m.rank === drop!.rank)
+        .map((m) => m.minute)
+        .sort(),
+    ).toEqual([0, 1, 4, 5]);
+    expect(final.find((j) => j.id === replacement.id)).toMatchObject({ state: "exited", settled_minutes: 2 });
+    expect(await findCluster(h.ctx.db, cluster.id)).toMatchObject({ status: "completed" });
+    expect((await balances(customer, cluster.id)).escrow).toBe(0n);
+    await expectBalancedLedger(h.ctx.db);
+  });
+
+  it("cancels: stops every job, settles the minutes used, refunds the rest, and cannot cancel twice", async () => {
+    const ids = await devices(supplierA, 2);
+    const customer = await createCustomer(h.ctx.db, 5_000_000n);
+    const start = h.clock.ms;
+    const cluster = await rent(customer, 2);
+    const jobs = await jobsOf(h.ctx.db, [cluster.id]);
+    for (const j of jobs) h.live.add(j.device_id);
+    for (const j of jobs) await report(j, "running");
+    await tickTo(start, 1000);
+    h.sent.length = 0;
+    const cancelled = await cancelCluster(h.ctx, cluster.id);
+    expect(cancelled).toMatchObject({
+      status: "cancelled",
+      charged: "80000",
+      refunded: "2320000",
+      end_reason: "cancelled",
+    });
+    const byJob = (x: { jobId: string }, y: { jobId: string }) => (x.jobId < y.jobId ? -1 : 1);
+    expect(h.sent.map((s) => s.message).sort(byJob)).toEqual(
+      jobs.map((j) => ({ type: "job.stop", jobId: j.id, reason: "cancelled" })).sort(byJob),
+    );
+    expect(await balanceOf(h.ctx.db, marketAccounts.customer(customer))).toBe(5_000_000n - 80_000n);
+    const statuses = await h.ctx.db.selectFrom("devices").select("status").where("id", "in", ids).execute();
+    expect(statuses.map((s) => s.status)).toEqual(["online", "online"]);
+    await expect(cancelCluster(h.ctx, cluster.id)).rejects.toMatchObject({ code: "cluster_not_cancellable" });
+    await expectBalancedLedger(h.ctx.db);
+  });
+
+  it("settles long rentals every hour of metered minutes and stops the jobs when the rental ends", async () => {
+    await devices(supplierA, 1);
+    const customer = await createCustomer(h.ctx.db, 5_000_000n);
+    const start = h.clock.ms;
+    const cluster = await rent(customer, 1, 2);
+    const [job] = await jobsOf(h.ctx.db, [cluster.id]);
+    h.live.add(job!.device_id);
+    await report(job!, "running");
+    for (let m = 1; m <= 64; m++) await tickTo(start, m * 1000);
+    await runLifecycle(h.ctx, 1000);
+    expect((await jobsOf(h.ctx.db, [cluster.id]))[0]).toMatchObject({
+      settled_minutes: 65,
+      state: "running",
+    });
+    expect(await balanceOf(h.ctx.db, marketAccounts.supplier(supplierA))).toBe(65n * 18_000n);
+    await tickTo(start, 65_000);
+    await tickTo(start, 66_000);
+    h.clock.ms = start + 120_000;
+    await heartbeat(h, [job!.device_id]);
+    h.sent.length = 0;
+    expect(await runLifecycle(h.ctx, 1000)).toMatchObject({ ended: 1 });
+    expect(h.sent.map((s) => s.message)).toEqual([
+      expect.objectContaining({ type: "job.stop", reason: "rental_ended" }),
+    ]);
+    expect(await findCluster(h.ctx.db, cluster.id)).toMatchObject({
+      status: "completed",
+      end_reason: "rental_ended",
+      charged: (67n * 20_000n).toString(),
+      refunded: (2_400_000n - 67n * 20_000n).toString(),
+    });
+    const settlements = await h.ctx.db
+      .selectFrom("ledger_transactions")
+      .select("reference")
+      .where("kind", "=", "escrow.settle")
+      .where("reference", "like", `cluster:${cluster.id}:%`)
+      .orderBy("seq")
+      .execute();
+    expect(settlements.map((s) => s.reference.split(":").at(-1))).toEqual(["65", "67"]);
+    await expectBalancedLedger(h.ctx.db);
+  });
+});
