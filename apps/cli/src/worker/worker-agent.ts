@@ -111,6 +111,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     let seq = 0;
     let lastAckMs = Date.now();
     let rotating: DeviceKey | undefined;
+    let announcedOrigin = origin;
 
     const beat = (intervalMs: number) => {
       // No answer for three intervals: the connection is dead even if TCP has not noticed.
@@ -134,11 +135,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       }
       switch (message.type) {
         case "session.challenge": {
-          if (message.origin !== origin) {
-            log(
-              `the server calls itself ${message.origin} but was reached at ${origin}; set IGNIS_PUBLIC_URL on it`,
-            );
-          }
+          announcedOrigin = message.origin;
           nonce = message.nonce;
           usingKey = keys.forHandshake();
           const signature = signText(usingKey, sessionSigningText(nonce, state.deviceId, origin));
@@ -207,9 +204,10 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     ws.on("error", (error) => log(`connection: ${error.message}`));
     ws.on("close", () => {
       clearInterval(heartbeat);
+      const wasOnline = online;
       online = false;
       if (socket === ws) socket = undefined;
-      if (fatal && !online) keys.handshakeFailed(usingKey, fatal.code);
+      if (fatal && !wasOnline) keys.handshakeFailed(usingKey, fatal.code);
       if (fatal?.code === "device_revoked" || fatal?.code === "session_replaced") {
         return finish({
           reason: fatal.code === "device_revoked" ? "revoked" : "replaced",
@@ -219,6 +217,11 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       if (stopping) return;
       const delay = backoff.next();
       if (fatal) log(`refused: ${fatal.code}: ${fatal.message}; retrying in ${delay} ms`);
+      if (fatal && !wasOnline && announcedOrigin !== origin) {
+        log(
+          `the server calls itself ${announcedOrigin} but was reached at ${origin}: set IGNIS_PUBLIC_URL on it`,
+        );
+      }
       reconnectTimer = setTimeout(connect, delay);
     });
   };

@@ -1,0 +1,162 @@
+import { sessionSigningText } from "@ignis/protocol";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { signText } from "../../../cli/src/worker/device-key.js";
+import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
+import { describeEachDialect } from "../testing/dialects.js";
+import { startTestServer, type TestServer } from "../testing/test-server.js";
+import { epochOf, slotsOfMask } from "../uptime/minute-slots.js";
+import { openRawWorkerSocket } from "./raw-worker-socket.js";
+import {
+  call,
+  cleanupStateDirs,
+  enrollSimulated,
+  eventually,
+  startTestWorker,
+  userWithKey,
+} from "./worker-fixture.js";
+
+describeEachDialect("worker sessions", (database) => {
+  let t: TestServer;
+  let supplier: { userId: string; key: string };
+  beforeAll(async () => {
+    t = await startTestServer({
+      database: database(),
+      env: { IGNIS_HEARTBEAT_SECONDS: "0.2", IGNIS_EPOCH_SECONDS: "60", IGNIS_UPTIME_FLUSH_SECONDS: "0.1" },
+    });
+    supplier = await userWithKey(t);
+  });
+  afterAll(async () => {
+    await t.stop();
+    cleanupStateDirs();
+  });
+
+  const device = async (id: string) =>
+    (
+      await call<{ status: string; connected: boolean; lastSeenAt: string | null }>(
+        t,
+        "GET",
+        `/v1/devices/${id}`,
+        supplier.key,
+      )
+    ).body;
+
+  it("brings an enrolled simulated device online and records its up-minutes in batches", async () => {
+    const before = Date.now();
+    const w = await startTestWorker(t, supplier.key, { profile: "sim-a100" });
+    await eventually(async () => (await device(w.deviceId)).status === "online");
+    expect(w.received.find((m) => m.type === "session.hello")).toMatchObject({
+      type: "session.hello",
+      deviceId: w.deviceId,
+      heartbeatSeconds: 0.2,
+    });
+    const row = await eventually(() =>
+      t.server.ctx.db.selectFrom("uptime").selectAll().where("device_id", "=", w.deviceId).executeTakeFirst(),
+    );
+    expect(Number(row!.epoch)).toBe(epochOf(before, 60));
+    expect(slotsOfMask(row!.minute_mask).length).toBe(row!.up_minutes);
+    expect(row!.up_minutes).toBeGreaterThanOrEqual(1);
+    await w.handle.stop();
+  });
+
+  it("marks a device offline two heartbeat intervals after its last heartbeat", async () => {
+    const w = await startTestWorker(t, supplier.key);
+    await eventually(async () => (await device(w.deviceId)).status === "online");
+    await w.handle.stop();
+    const stoppedAt = Date.now();
+    await eventually(async () => (await device(w.deviceId)).status === "offline", 5000);
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(300);
+    expect((await device(w.deviceId)).connected).toBe(false);
+  });
+
+  it("reconnects on its own after the server drops the session, and comes back online", async () => {
+    const w = await startTestWorker(t, supplier.key);
+    await t.server.ctx.gateway.disconnect(w.deviceId, "maintenance");
+    await eventually(() => w.handle.stats().sessions >= 2);
+    expect(t.server.ctx.gateway.isConnected(w.deviceId)).toBe(true);
+    await w.handle.stop();
+  });
+
+  it("refuses a handshake replayed with an old nonce and signature", async () => {
+    const { deviceId, stateDir } = await enrollSimulated(t, supplier.key);
+    const key = readDeviceKey(stateDir);
+    const first = await openRawWorkerSocket(t.url);
+    const challenge = await first.nextOf("session.challenge");
+    const auth = {
+      type: "session.auth" as const,
+      deviceId,
+      publicKey: key.publicKey,
+      signature: signText(key, sessionSigningText(challenge.nonce, deviceId, t.url)),
+    };
+    first.send(auth);
+    expect((await first.next()).type).toBe("session.hello");
+    first.ws.close();
+
+    const replay = await openRawWorkerSocket(t.url);
+    const fresh = await replay.nextOf("session.challenge");
+    expect(fresh.nonce).not.toBe(challenge.nonce);
+    replay.send(auth);
+    expect(await replay.nextOf("session.error")).toMatchObject({ code: "invalid_signature", fatal: true });
+    expect(await replay.closed).toBe(4401);
+  });
+
+  it("refuses a signature made with another device's key", async () => {
+    const a = await enrollSimulated(t, supplier.key);
+    const b = await enrollSimulated(t, supplier.key);
+    const keyA = readDeviceKey(a.stateDir);
+    const raw = await openRawWorkerSocket(t.url);
+    const { nonce } = await raw.nextOf("session.challenge");
+    // Device A's key claims to be device B: B does not own that key.
+    raw.send({
+      type: "session.auth",
+      deviceId: b.deviceId,
+      publicKey: keyA.publicKey,
+      signature: signText(keyA, sessionSigningText(nonce, b.deviceId, t.url)),
+    });
+    expect(await raw.nextOf("session.error")).toMatchObject({ code: "handshake_failed", fatal: true });
+    // B's own public key with A's signature fails the signature check.
+    const keyB = readDeviceKey(b.stateDir);
+    const raw2 = await openRawWorkerSocket(t.url);
+    const c2 = await raw2.nextOf("session.challenge");
+    raw2.send({
+      type: "session.auth",
+      deviceId: b.deviceId,
+      publicKey: keyB.publicKey,
+      signature: signText(keyA, sessionSigningText(c2.nonce, b.deviceId, t.url)),
+    });
+    expect(await raw2.nextOf("session.error")).toMatchObject({ code: "invalid_signature" });
+    expect((await device(b.deviceId)).status).toBe("pending");
+  });
+
+  it("refuses a signature over another server's origin (a relayed nonce)", async () => {
+    const { deviceId, stateDir } = await enrollSimulated(t, supplier.key);
+    const key = readDeviceKey(stateDir);
+    const raw = await openRawWorkerSocket(t.url);
+    const { nonce } = await raw.nextOf("session.challenge");
+    raw.send({
+      type: "session.auth",
+      deviceId,
+      publicKey: key.publicKey,
+      signature: signText(key, sessionSigningText(nonce, deviceId, "https://evil.example")),
+    });
+    expect(await raw.nextOf("session.error")).toMatchObject({ code: "invalid_signature" });
+  });
+
+  it("refuses frames before authentication, wrong versions and unknown fields", async () => {
+    const raw = await openRawWorkerSocket(t.url);
+    await raw.nextOf("session.challenge");
+    raw.send({ v: 2, type: "heartbeat" });
+    expect(await raw.nextOf("session.error")).toMatchObject({ code: "bad_request", fatal: false });
+    raw.send({ type: "heartbeat", seq: 0, load: { cpuPercent: 1, memUsedGb: 1, gpus: [], busy: false } });
+    expect(await raw.nextOf("session.error")).toMatchObject({ code: "handshake_failed", fatal: true });
+    expect(await raw.closed).toBe(4401);
+  });
+
+  it("ends the older session when the same device connects twice", async () => {
+    const w = await startTestWorker(t, supplier.key);
+    const second = await startTestWorker(t, supplier.key, { stateDir: w.stateDir });
+    const exit = await w.handle.done;
+    expect(exit.reason).toBe("replaced");
+    expect(t.server.ctx.gateway.isConnected(second.deviceId)).toBe(true);
+    await second.handle.stop();
+  });
+});
