@@ -16,6 +16,7 @@ export async function loadCommands(): Promise<Command[]> {
     import("./worker-run.js"),
     import("./rewards.js"),
     import("./rewards-verify.js"),
+    import("./sim.js"),
   ];
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startChildFleet } from "./child-fleet.js";
+import { type Fleet, type FleetSnapshot, type FleetSpec, startFleet, sumSnapshots } from "./fleet.js";
+import { readServerView, type ServerView } from "./fleet-status.js";
+import { startProgressDisplay } from "./progress-display.js";
+import type { SimOptions } from "./sim-options.js";
+import { resolveSimSupplier } from "./supplier-key.js";
+
+/** What a simulation did, as printed at the end (and as `--json` prints it). */
+export interface SimSummary {
+  supplierUserId: string;
+  supplierCreated: boolean;
+  profile: string;
+  devices: number;
+  counterfeit: number;
+  processes: number;
+  seconds: number;
+  fleet: FleetSnapshot;
+  server: ServerView | { error: string };
+}
+
+/**
+ * Runs a simulation: resolves the supplier, spreads the devices over fleets (this process, or P children),
+ * shows progress, and when the duration ends or `signal` aborts, reads the server's view of the devices,
+ * stops every device and returns the summary. The last M device indices are the counterfeits.
+ * Device state folders live under --state, or in a temporary folder removed at the end.
+ */
+export async function runSim(options: SimOptions, signal?: AbortSignal): Promise<SimSummary> {
+  const started = Date.now();
+  const supplier = await resolveSimSupplier(options.servers[0]!, options.apiKey);
+  const stateRoot = options.stateDir ?? mkdtempSync(join(tmpdir(), "ignis-sim-"));
+  const isCounterfeit = (i: number) => i >= options.devices - options.counterfeit;
+  const specs: FleetSpec[] = Array.from({ length: options.processes }, () => ({
+    servers: options.servers,
+    supplierKey: supplier.apiKey,
+    profile: options.profile,
+    heartbeatSeconds: options.heartbeatSeconds,
+    churnPerMinute: options.churnPerMinute,
+    stateRoot,
+    enrollConcurrency: Math.max(1, Math.ceil(options.enrollConcurrency / options.processes)),
+    devices: [],
+  }));
+  for (let i = 0; i < options.devices; i++) {
+    specs[i % options.processes]!.devices.push({ index: i, counterfeit: isCounterfeit(i) });
+  }
+  const fleets: Fleet[] = options.processes === 1 ? [startFleet(specs[0]!)] : specs.map(startChildFleet);
+  const snapshot = () => sumSnapshots(fleets.map((f) => f.snapshot()));
+
+  const display = startProgressDisplay(options.devices, options.durationSeconds);
+  const ticker = setInterval(() => display.update(snapshot()), 250);
+  await new Promise<void>((resolve) => {
+    const timer = options.durationSeconds ? setTimeout(resolve, options.durationSeconds * 1000) : undefined;
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+  clearInterval(ticker);
+  display.update(snapshot());
+  display.stop();
+
+  // The server's view is read while the devices are still connected.
+  const before = snapshot();
+  await Promise.race([Promise.all(fleets.map((f) => f.ready)), new Promise((r) => setTimeout(r, 5_000))]);
+  const devices = fleets.flatMap((f) => f.devices());
+  let server: SimSummary["server"];
+  try {
+    server = await readServerView(
+      options.servers[0]!,
+      supplier.apiKey,
+      devices.map((d) => d.deviceId),
+      new Set(devices.filter((d) => d.counterfeit).map((d) => d.deviceId)),
+    );
+  } catch (error) {
+    server = { error: (error as Error).message };
+  }
+  await Promise.all(fleets.map((f) => f.stop()));
+  if (!options.stateDir) rmSync(stateRoot, { recursive: true, force: true });
+  const after = snapshot();
+  return {
+    supplierUserId: supplier.userId,
+    supplierCreated: supplier.created,
+    profile: options.profile,
+    devices: options.devices,
+    counterfeit: options.counterfeit,
+    processes: options.processes,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+    // Online is what was online before stopping; the counters are final.
+    fleet: { ...after, online: before.online },
+    server,
+  };
+}

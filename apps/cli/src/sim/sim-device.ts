@@ -1,0 +1,154 @@
+import { type EnrollmentCodeView, findHardwareProfile, profileOpsPerSecond } from "@ignis/protocol";
+import type { z } from "zod";
+import { ApiError, apiRequest } from "../api-client.js";
+import { rateCappedProver } from "../prover/adversary-provers.js";
+import { systemClock } from "../prover/prover-clock.js";
+import { enrollDevice } from "../worker/enroll.js";
+import { startWorker, type WorkerExit, type WorkerHandle } from "../worker/worker-agent.js";
+
+/** A counterfeit computes correct proofs this many times slower than the profile it claims. */
+export const COUNTERFEIT_SLOWDOWN = 10;
+
+/** What one simulated device has done so far. */
+export interface SimDeviceCounters {
+  heartbeats: number;
+  sessions: number;
+  errors: number;
+  churns: number;
+}
+
+/** One simulated device running in this process. */
+export interface SimDevice {
+  deviceId: string;
+  counterfeit: boolean;
+  online(): boolean;
+  counters(): SimDeviceCounters;
+  /** The last error line its worker logged, if any. */
+  lastError(): string | undefined;
+  /** Why it stopped for good (revoked, replaced), if it did. */
+  exit(): WorkerExit | undefined;
+  /** Drops the session now, as a flaky network would, and reconnects after `offlineMs`. */
+  churn(offlineMs: number): void;
+  stop(): Promise<void>;
+}
+
+/** Calls the API, waiting and retrying while the server answers 429 (enrollment budgets are per IP). */
+export async function withRateLimitRetry<T>(call: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 429 || i >= attempts - 1) throw error;
+      await new Promise((r) => setTimeout(r, Math.min(15_000, 1000 * 2 ** i)));
+    }
+  }
+}
+
+/** Enrolls one simulated device under the supplier's key into its own state folder; returns its id. */
+export async function enrollSimDevice(options: {
+  server: string;
+  supplierKey: string;
+  stateDir: string;
+  profile: string;
+}): Promise<string> {
+  const { code } = await withRateLimitRetry(() =>
+    apiRequest<z.infer<typeof EnrollmentCodeView>>(options.server, "/v1/enrollment-codes", {
+      token: options.supplierKey,
+      body: {},
+    }),
+  );
+  const { deviceId } = await withRateLimitRetry(() =>
+    enrollDevice({ server: options.server, code, stateDir: options.stateDir, profile: options.profile }),
+  );
+  return deviceId;
+}
+
+const ERROR_LINE = /^(connection|refused|proof|prover|ignored|server)\b/;
+
+/**
+ * Runs an enrolled simulated device with the real worker over a real WebSocket. A counterfeit claims its
+ * profile but proves at a tenth of its rate (a slower GPU passing itself off as a faster one), so its commits
+ * arrive after the deadline and the server must fail it.
+ */
+export function runSimDevice(options: {
+  stateDir: string;
+  deviceId: string;
+  server: string;
+  profile: string;
+  counterfeit: boolean;
+  heartbeatSeconds?: number | undefined;
+}): SimDevice {
+  const profile = findHardwareProfile(options.profile);
+  if (!profile) throw new Error(`unknown profile ${options.profile}`);
+  const totals: SimDeviceCounters = { heartbeats: 0, sessions: 0, errors: 0, churns: 0 };
+  let lastError: string | undefined;
+  let exit: WorkerExit | undefined;
+  let worker: WorkerHandle | undefined;
+  let comeback: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const start = () => {
+    const handle = startWorker({
+      stateDir: options.stateDir,
+      server: options.server,
+      heartbeatSeconds: options.heartbeatSeconds,
+      proverOverride: options.counterfeit
+        ? rateCappedProver({
+            opsPerSecond: profileOpsPerSecond(profile) / COUNTERFEIT_SLOWDOWN,
+            clock: systemClock,
+          })
+        : undefined,
+      log(line) {
+        if (!ERROR_LINE.test(line)) return;
+        totals.errors++;
+        lastError = line;
+      },
+    });
+    worker = handle;
+    void handle.done.then((e) => {
+      if (e.reason !== "stopped") exit = e;
+    });
+  };
+  const retire = async (handle: WorkerHandle) => {
+    await handle.stop();
+    const s = handle.stats();
+    totals.heartbeats += s.heartbeats;
+    totals.sessions += s.sessions;
+  };
+  start();
+
+  return {
+    deviceId: options.deviceId,
+    counterfeit: options.counterfeit,
+    online: () => worker?.stats().online ?? false,
+    counters() {
+      const s = worker?.stats();
+      return {
+        ...totals,
+        heartbeats: totals.heartbeats + (s?.heartbeats ?? 0),
+        sessions: totals.sessions + (s?.sessions ?? 0),
+      };
+    },
+    lastError: () => lastError,
+    exit: () => exit,
+    churn(offlineMs) {
+      const handle = worker;
+      if (!handle || stopped || exit || comeback) return;
+      totals.churns++;
+      worker = undefined;
+      void retire(handle).then(() => {
+        comeback = setTimeout(() => {
+          comeback = undefined;
+          if (!stopped) start();
+        }, offlineMs);
+      });
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(comeback);
+      const handle = worker;
+      worker = undefined;
+      if (handle) await retire(handle);
+    },
+  };
+}
