@@ -45,7 +45,7 @@ export interface HardwareProfile {
 
 // H100 SXM measured end to end with apps/cli/native/cuda at the GPU shape below (docs/performance.md). Other
 // NVIDIA parts are scaled from their dense int8 datasheet peaks with the same ratio until someone measures them.
-const H100_MEASURED_TOPS = 1190;
+const H100_MEASURED_TOPS = 1184;
 const NVIDIA_EFFICIENCY = H100_MEASURED_TOPS / 1979;
 const gpuShape = { n: 2048, inner: 32768, targetMs: 2000 } as const;
 
