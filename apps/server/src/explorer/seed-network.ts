@@ -23,19 +23,19 @@ export interface SeededNetwork {
 }
 
 const MODELS = [
-  { vendor: "nvidia", model: "A100", vramGb: 80, profile: "sim-a100" },
-  { vendor: "nvidia", model: "H100", vramGb: 80, profile: "sim-h100" },
-  { vendor: "nvidia", model: "RTX 4090", vramGb: 24, profile: "sim-rtx4090" },
-  { vendor: "amd", model: "MI300X", vramGb: 192, profile: "sim-mi300x" },
-  { vendor: "apple", model: "M2 Ultra", vramGb: 192, profile: "sim-m2-ultra" },
+  { vendor: "nvidia", model: "NVIDIA A100", vramGb: 80, profile: "sim-a100" },
+  { vendor: "nvidia", model: "NVIDIA H100", vramGb: 80, profile: "sim-h100" },
+  { vendor: "nvidia", model: "NVIDIA RTX 4090", vramGb: 24, profile: "sim-rtx4090" },
+  { vendor: "amd", model: "AMD Instinct MI300X", vramGb: 192, profile: "amd-mi300x" },
+  { vendor: "apple", model: "Apple M2 Ultra (76-core GPU)", vramGb: 192, profile: "apple-m2-ultra" },
 ];
-const REGIONS = ["eu-west-1", "us-east-2", "Europe/Berlin", "ap-southeast-1", "DE", "sa-east-1"];
+const REGIONS = ["europe", "north-america", "asia-pacific", "eu-west-1", "Europe/Berlin", "south-america"];
 const STATUSES: SeededDevice["status"][] = ["online", "online", "offline", "hired", "pending", "quarantined"];
 
 /**
  * Writes a realistic small network straight into the database: users with e-mails and API keys, devices with
  * private and public labels, hardware facts that identify a machine (address, hostname, coordinates), one
- * revoked device per owner, and uptime rows over the last `epochs` epochs.
+ * device per owner revoked three days ago, and uptime rows over the last `epochs` epochs.
  */
 export async function seedNetwork(
   db: Db,
@@ -97,7 +97,7 @@ export async function seedNetwork(
             serial: `SN${randomBytes(4).toString("hex")}`,
           }),
           created_at: new Date(now - (10 + u + d) * 86_400_000),
-          revoked_at: status === "revoked" ? new Date(now - 3_600_000) : null,
+          revoked_at: status === "revoked" ? new Date(now - 3 * 86_400_000) : null,
           verified_at: d % 3 === 2 ? null : new Date(now - 86_400_000),
         })
         .execute();
@@ -124,7 +124,8 @@ async function seedUptime(
   const slots = slotsPerEpoch(options.epochSeconds);
   const rows = [];
   for (const [i, device] of devices.entries()) {
-    if (device.status === "pending") continue;
+    // Pending devices never connected; revoked ones stopped before the seeded window.
+    if (device.status === "pending" || device.status === "revoked") continue;
     for (let k = 0; k < options.epochs; k++) {
       const up =
         device.status === "offline" ? ((k + i) % 2 === 0 ? slots : 0) : slots - ((k + i) % 3 === 0 ? 1 : 0);

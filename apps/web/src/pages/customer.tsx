@@ -12,6 +12,18 @@ interface ClusterList {
   nextCursor: string | null;
 }
 
+interface Offer {
+  gpuModel: string;
+  available: number;
+  lowestPricePerHour: string | null;
+  defaultPricePerHour: string | null;
+}
+
+interface Balance {
+  balance: string;
+  held: string;
+}
+
 /** A customer's dashboard: rent a cluster and follow the clusters already rented. */
 export function CustomerPage() {
   const clusters = useApi<ClusterList>("/v1/clusters?limit=50", { pollMs: 3000 });
@@ -21,6 +33,7 @@ export function CustomerPage() {
         <h1>Clusters</h1>
         <p className="muted">Rent verified GPUs by the hour and run a job on each of them.</p>
       </header>
+      <CreditCards />
       <CreateClusterForm onCreated={(c) => navigate(`/customer/clusters/${c.id}`)} />
       <div className="panel">
         <h2>Your clusters</h2>
@@ -75,16 +88,42 @@ export function CustomerPage() {
   );
 }
 
+function CreditCards() {
+  const credit = useApi<Balance>("/v1/credits", { pollMs: 5000 });
+  if (!credit.data)
+    return credit.error && !credit.error.isMissingRoute ? <ErrorState error={credit.error} /> : null;
+  return (
+    <div className="cards">
+      <div className="card">
+        <div className="card-label">Credit</div>
+        <div className="card-value" data-testid="credit-balance">
+          {microUnits(credit.data.balance)}
+        </div>
+      </div>
+      <div className="card">
+        <div className="card-label">Held for running clusters</div>
+        <div className="card-value">{microUnits(credit.data.held)}</div>
+      </div>
+    </div>
+  );
+}
+
 function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void }) {
-  const stats = useApi<ExplorerStats>("/v1/explorer/stats");
-  const models = stats.data?.models.map((m) => m.model) ?? [];
+  const offers = useApi<{ items: Offer[] }>("/v1/market/offers", { pollMs: 10_000 });
+  const stats = useApi<ExplorerStats>(offers.error ? "/v1/explorer/stats" : null);
+  const models: { name: string; hint: string }[] = offers.data
+    ? offers.data.items.map((o) => ({
+        name: o.gpuModel,
+        hint: `${o.available} available${o.lowestPricePerHour ? ` from ${microUnits(o.lowestPricePerHour)}/h` : ""}`,
+      }))
+    : (stats.data?.models.map((m) => ({ name: m.model, hint: `${m.online} online` })) ?? []);
   const [form, setForm] = useState({ gpuModel: "", count: 1, hours: 1, command: "", args: "" });
   const create = useAction((body: unknown) => api<ClusterView>("/v1/clusters", { method: "POST", body }));
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const args = form.args.trim() ? form.args.trim().split(/\s+/) : [];
     const created = await create.perform({
-      gpuModel: form.gpuModel || models[0] || "",
+      gpuModel: form.gpuModel || models[0]?.name || "",
       count: form.count,
       hours: form.hours,
       job: { command: form.command, ...(args.length ? { args } : {}) },
@@ -103,7 +142,9 @@ function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void 
         >
           <option value="">Choose…</option>
           {models.map((m) => (
-            <option key={m}>{m}</option>
+            <option key={m.name} value={m.name}>
+              {m.name} ({m.hint})
+            </option>
           ))}
         </select>
       </label>

@@ -109,8 +109,8 @@ describeEachDialect("public explorer routes", (database) => {
     const online = await get<Page>("/v1/explorer/devices?status=online&limit=100");
     expect(online.body.items.length).toBe(shown().filter((d) => d.status === "online").length);
     expect(online.body.items.every((d) => d.status === "online")).toBe(true);
-    const model = await get<Page>(`/v1/explorer/devices?model=${encodeURIComponent("RTX 4090")}&limit=100`);
-    expect(model.body.items.length).toBe(shown().filter((d) => d.model === "RTX 4090").length);
+    const model = await get<Page>(`/v1/explorer/devices?model=${encodeURIComponent("NVIDIA RTX 4090")}&limit=100`);
+    expect(model.body.items.length).toBe(shown().filter((d) => d.model === "NVIDIA RTX 4090").length);
     const amd = await get<Page>("/v1/explorer/devices?vendor=amd&limit=100");
     expect(amd.body.items.every((d) => d.vendor === "amd")).toBe(true);
     expect(amd.body.items.length).toBe(shown().filter((d) => d.vendor === "amd").length);

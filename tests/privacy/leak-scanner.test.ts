@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { comparableProblem, findLeaks } from "./leak-scanner.js";
+
+const JSON_TYPE = "application/json; charset=utf-8";
+
+describe("the leak scanner the privacy crawl relies on", () => {
+  it("flags a seeded secret anywhere, whatever the content type and case", () => {
+    const leaks = findLeaks("<p>Owner: Alice@Example.org</p>", "text/html", ["alice@example.org"]);
+    expect(leaks).toEqual([{ kind: "seeded secret", found: "alice@example.org" }]);
+  });
+
+  it("flags user ids, key ids, e-mails and addresses in JSON", () => {
+    const body = JSON.stringify({
+      a: `usr_${"a".repeat(26)}`,
+      b: `key_${"b".repeat(26)}`,
+      c: "someone@example.com",
+      d: "host at 203.0.113.9",
+    });
+    expect(findLeaks(body, JSON_TYPE, []).map((l) => l.kind)).toEqual([
+      "user id",
+      "API key id",
+      "e-mail address",
+      "IPv4 address",
+    ]);
+  });
+
+  it("flags owner-naming keys and numeric ids at any depth", () => {
+    const body = JSON.stringify({ items: [{ id: 7, ownerId: "x" }], nested: { deep: { hostname: "h" } } });
+    expect(findLeaks(body, JSON_TYPE, [])).toEqual([
+      { kind: "numeric id", found: "$.items[0].id=7" },
+      { kind: "forbidden key", found: "$.items[0].ownerId" },
+      { kind: "forbidden key", found: "$.nested.deep.hostname" },
+    ]);
+  });
+
+  it("passes a public device view, timestamps and version-like numbers", () => {
+    const body = JSON.stringify({
+      id: `dev_${"c".repeat(26)}`,
+      status: "online",
+      label: null,
+      gpu: { model: "NVIDIA A100", count: 1, vramGb: 80 },
+      enrolledOn: "2026-11-25",
+      generatedAt: "2026-11-25T17:00:00.000Z",
+      version: "0.1.0",
+      uptime24h: 0.9876,
+    });
+    expect(findLeaks(body, JSON_TYPE, ["private-label"])).toEqual([]);
+  });
+
+  it("compares problems without their request id and instance", () => {
+    const a = { code: "not_found", status: 404, requestId: "r1", instance: "/a" };
+    const b = { code: "not_found", status: 404, requestId: "r2", instance: "/b" };
+    expect(comparableProblem(a)).toEqual(comparableProblem(b));
+  });
+});
