@@ -60,7 +60,10 @@ export function marketHarness(db: Db, over: Partial<MarketSettings> = {}): Marke
     now: () => clock.ms,
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
   };
-  return { ctx, sent, live, clock, advance: (ms) => void (clock.ms += ms) };
+  const advance = (ms: number) => {
+    clock.ms += ms;
+  };
+  return { ctx, sent, live, clock, advance };
 }
 
 /** A user with roles, created directly in the database. */
