@@ -17,6 +17,8 @@ export async function loadCommands(): Promise<Command[]> {
     import("./rewards.js"),
     import("./rewards-verify.js"),
     import("./sim.js"),
+    import("./clusters.js"),
+    import("./admin-credits.js"),
   ];
   return (await Promise.all(modules)).map((m) => m.command);
 }
