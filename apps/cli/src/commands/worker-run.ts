@@ -11,13 +11,14 @@ export const command: Command = {
   path: ["worker", "run"],
   summary: "run the enrolled device: session, heartbeats, proofs, jobs",
   usage:
-    "usage: ignis worker run [--state DIR]\n" +
+    "usage: ignis worker run [--state DIR] [--server URL[,URL...]]\n" +
+    "  --server overrides the enrollment server; with several, each reconnect tries the next\n" +
     "  exits 0 on SIGINT/SIGTERM, 3 when the device was revoked, 4 when another process took over the device",
   async run(argv) {
     const { values } = parse(argv);
     const stateDir = values.state ?? defaultStateDir();
     const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-    const worker = startWorker({ stateDir, log });
+    const worker = startWorker({ stateDir, log, ...(values.server ? { server: values.server } : {}) });
     log(`device ${worker.deviceId}: connecting`);
     const stop = () => void worker.stop();
     process.once("SIGINT", stop);
@@ -32,7 +33,11 @@ export const command: Command = {
 
 function parse(argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: { state: { type: "string" } }, strict: true });
+    return parseArgs({
+      args: argv,
+      options: { state: { type: "string" }, server: { type: "string" } },
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -9,9 +9,11 @@ let fleet: Fleet | undefined;
 let ticker: NodeJS.Timeout | undefined;
 let stopping = false;
 
-const report = (message: ChildReport) => {
-  if (process.connected) process.send?.(message);
-};
+const report = (message: ChildReport) =>
+  new Promise<void>((resolve) => {
+    if (!process.connected || !process.send) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
 
 const stop = async () => {
   if (stopping) return;
@@ -19,7 +21,8 @@ const stop = async () => {
   clearInterval(ticker);
   if (fleet) {
     await fleet.stop();
-    report({ type: "stopped", snapshot: fleet.snapshot(), devices: fleet.devices() });
+    // The final counts must reach the parent before this process exits.
+    await report({ type: "stopped", snapshot: fleet.snapshot(), devices: fleet.devices() });
   }
   process.disconnect?.();
   process.exit(0);

@@ -22,7 +22,10 @@ import { readDeviceState } from "./worker-state.js";
 /** How a worker runs. Everything but `stateDir` has a default. */
 export interface StartWorkerOptions {
   stateDir: string;
-  /** The server to connect to; defaults to the one the device enrolled with. */
+  /**
+   * The server to connect to; defaults to the one the device enrolled with. Several, comma-separated, are tried
+   * in turn: each reconnect goes to the next, so the devices of a replica that dies move to the others.
+   */
   server?: string;
   /** Overrides the heartbeat interval the server announces (tests). */
   heartbeatSeconds?: number;
@@ -60,9 +63,11 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
   const state = readDeviceState(options.stateDir);
   if (!state) throw new Error(`no enrolled device in ${options.stateDir}; run \`ignis worker enroll\` first`);
   const log = options.log ?? (() => {});
-  const server = options.server ?? state.server;
-  const origin = originOf(server);
-  const wsUrl = `${server.replace(/^http/, "ws")}${WORKER_SESSION_PATH}`;
+  const servers = (options.server ?? state.server)
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  let attempt = 0;
   const keys = createKeyRing(options.stateDir);
   const backoff = new Backoff(options.reconnectBaseMs ?? 500, options.reconnectMaxMs ?? 30_000);
   const claim = state.profile.startsWith("sim-") ? simulatedClaim(state.profile, "unknown") : undefined;
@@ -98,7 +103,9 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
 
   const connect = () => {
     if (stopping) return;
-    const ws = new WebSocket(wsUrl, {
+    const server = servers[attempt++ % servers.length]!;
+    const origin = originOf(server);
+    const ws = new WebSocket(`${server.replace(/^http/, "ws")}${WORKER_SESSION_PATH}`, {
       perMessageDeflate: false,
       maxPayload: MAX_WORKER_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
