@@ -55,6 +55,13 @@ function objectTypeOf(request: FastifyRequest): string | null {
   return param ? param.slice(0, -2) : null;
 }
 
+function containsNul(value: unknown, depth = 0): boolean {
+  if (typeof value === "string") return value.includes("\u0000");
+  if (depth > 64 || value === null || typeof value !== "object") return false;
+  if (Array.isArray(value)) return value.some((v) => containsNul(v, depth + 1));
+  return Object.entries(value).some(([k, v]) => k.includes("\u0000") || containsNul(v, depth + 1));
+}
+
 function browserRequest(request: FastifyRequest): BrowserRequest {
   const h = request.headers;
   const preflight = h["access-control-request-method"];
@@ -135,6 +142,18 @@ export function installRequestPipeline(app: App, ctx: AppContext): void {
     }
     if (meta?.access === "user" && request.actor.kind !== "user") {
       return sendProblem(reply, request, new IgnisError("unauthenticated", "sign in or present an API key"));
+    }
+    return undefined;
+  });
+
+  // PostgreSQL text cannot hold NUL; refusing it here gives every route a clear 400 instead of a driver error.
+  app.addHook("preValidation", async (request, reply) => {
+    if (containsNul(request.params) || containsNul(request.query) || containsNul(request.body)) {
+      return sendProblem(
+        reply,
+        request,
+        new IgnisError("bad_request", "text may not contain NUL characters"),
+      );
     }
     return undefined;
   });

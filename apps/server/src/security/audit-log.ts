@@ -69,6 +69,19 @@ function canonicalJson(value: unknown): string {
 
 const AUDIT_LOCK_KEY = 0x1a0d17;
 
+// An attacker's input must never make its own audit record unstorable: PostgreSQL text and jsonb reject NUL.
+function storable(value: string | null | undefined): string | null {
+  return value === null || value === undefined ? null : value.replaceAll("\u0000", "\uFFFD");
+}
+
+function storableJson(value: unknown): unknown {
+  if (typeof value === "string") return storable(value);
+  if (Array.isArray(value)) return value.map(storableJson);
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storableJson(v)]));
+  return value;
+}
+
 /**
  * Appends records to the chain in one transaction. A transaction-scoped advisory lock serialises appenders, so
  * replicas sharing one PostgreSQL still build a single chain.
@@ -92,15 +105,15 @@ export async function appendAudit(db: Db, entries: AuditEntry | AuditEntry[]): P
         seq: seq.toString(),
         at: new Date().toISOString(),
         actor_type: e.actorType,
-        actor_id: e.actorId ?? null,
-        credential_id: e.credentialId ?? null,
-        action: e.action,
-        object_type: e.objectType ?? null,
-        object_id: e.objectId ?? null,
-        outcome: e.outcome,
-        request_id: e.requestId ?? null,
-        ip: e.ip ?? null,
-        details: e.details ?? {},
+        actor_id: storable(e.actorId),
+        credential_id: storable(e.credentialId),
+        action: storable(e.action)!,
+        object_type: storable(e.objectType),
+        object_id: storable(e.objectId),
+        outcome: storable(e.outcome)!,
+        request_id: storable(e.requestId),
+        ip: storable(e.ip),
+        details: storableJson(e.details ?? {}) as Record<string, unknown>,
       };
       const hash = auditRowHash(prevHash, row);
       const stored = { ...row, details: JSON.stringify(row.details), prev_hash: prevHash, hash };
