@@ -1,6 +1,7 @@
 import { IgnisError } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import { packedColumn } from "../rewards/packed-columns.js";
 
 /** Kinds of accounts owned by someone (a user, or an object such as a cluster for escrow). */
 export type OwnedAccountKind = "supplier_earnings" | "customer_balance" | "escrow";
@@ -43,21 +44,17 @@ export function parseAccountId(id: AccountId): { kind: AccountKind; ownerId: str
 export async function ensureAccounts(db: Db, ids: readonly AccountId[]): Promise<void> {
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i += 10_000) {
-    const batch = unique.slice(i, i + 10_000).map(parseAccountIdWithId);
+    const batch = unique.slice(i, i + 10_000);
     await db
       .insertInto("ledger_accounts")
       .columns(["id", "kind", "owner_id"])
       .expression(
-        sql`select * from unnest(${batch.map((a) => a.id)}::text[], ${batch.map((a) => a.kind)}::text[],
-          ${batch.map((a) => a.ownerId)}::text[])`,
+        sql`select id, split_part(id, ':', 1), nullif(split_part(id, ':', 2), '')
+          from unnest(${packedColumn(batch, "text")}) as id`,
       )
       .onConflict((oc) => oc.column("id").doNothing())
       .execute();
   }
-}
-
-function parseAccountIdWithId(id: AccountId) {
-  return { id, ...parseAccountId(id) };
 }
 
 /**

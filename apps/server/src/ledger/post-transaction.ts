@@ -2,6 +2,7 @@ import { IgnisError } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import { newId } from "../db/new-id.js";
+import { packedColumn } from "../rewards/packed-columns.js";
 import { type AccountId, ensureAccounts } from "./accounts.js";
 
 /** One leg of a transaction: a signed amount of micro-units on one account. */
@@ -56,8 +57,13 @@ export async function postTransaction(trx: Db, input: TransactionInput): Promise
       .insertInto("ledger_postings")
       .columns(["transaction_id", "account_id", "amount"])
       .expression(
-        sql`select ${id}::text, * from unnest(${batch.map((p) => p.account)}::text[],
-          ${batch.map((p) => p.amount.toString())}::bigint[])`,
+        sql`select ${id}::text, * from unnest(${packedColumn(
+          batch.map((p) => p.account),
+          "text",
+        )}, ${packedColumn(
+          batch.map((p) => p.amount),
+          "bigint",
+        )})`,
       )
       .execute();
   }

@@ -59,3 +59,16 @@ describe("allocatePool", () => {
     expect(() => allocatePool(-1n, [{ deviceId: "dev_a", units: 1n }])).toThrow(RangeError);
   });
 });
+
+describe("allocatePool with a denominator beyond 2^53", () => {
+  it("still gives the leftovers to the largest remainders, ties to the smaller device id", () => {
+    const big = 2n ** 60n;
+    const amounts = allocatePool(10n, [
+      { deviceId: "dev_b", units: big },
+      { deviceId: "dev_a", units: big },
+      { deviceId: "dev_c", units: big + 1n },
+    ]);
+    expect(amounts.reduce((s, a) => s + a, 0n)).toBe(10n);
+    expect(amounts).toEqual([3n, 3n, 4n]);
+  });
+});

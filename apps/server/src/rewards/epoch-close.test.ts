@@ -103,7 +103,7 @@ describeEachDialect("epoch close", (database) => {
     expect(await balanceOf(db, accountOf("supplier_earnings", bob))).toBe(228_572n);
   });
 
-  it.each<CloseStage>(["credits", "rewards", "tree", "ledger", "epoch"])(
+  it.each<CloseStage>(["credits", "shares", "computed", "rewards", "tree", "ledger", "epoch"])(
     "leaves nothing behind when it crashes after the %s stage, and a rerun gives the recomputed root",
     async (stage) => {
       const epoch = FIRST + 1;

@@ -8,12 +8,13 @@ import { applyGraceCredits } from "./grace-credit.js";
 import { keccak } from "./leaf-hash.js";
 import { windowsOverlapping } from "./maintenance-windows.js";
 import type { RewardTree } from "./merkle-tree.js";
+import { packedColumn } from "./packed-columns.js";
 import { computeEpochRewards } from "./reward-computation.js";
 import { REWARDS_CONFIG_LOCK, type Season, seasonForEpoch } from "./seasons.js";
 import { cutTreePages } from "./tree-pages.js";
 
 /** Points in a close after which a test may inject a crash (the whole close then rolls back). */
-export type CloseStage = "credits" | "rewards" | "tree" | "ledger" | "epoch";
+export type CloseStage = "credits" | "shares" | "computed" | "rewards" | "tree" | "ledger" | "epoch";
 
 /** What closing an epoch produced (or found, when it was closed before). */
 export interface ClosedEpoch {
@@ -72,7 +73,9 @@ export async function closeEpoch(db: Db, options: CloseEpochOptions): Promise<Cl
     await options.afterStage?.("credits");
 
     const shares = await loadEpochShares(trx, epoch, season);
+    await options.afterStage?.("shares");
     const { amounts, total, units, tree } = computeEpochRewards(h, epoch, season.poolPerEpoch, shares);
+    await options.afterStage?.("computed");
     if (tree) {
       await insertRewards(trx, epoch, shares, amounts, tree.leafIndex);
       await options.afterStage?.("rewards");
@@ -122,34 +125,47 @@ async function insertRewards(
       .columns(["epoch", "device_id", "owner_id", "profile", "weight", "up_minutes", "amount", "tree_index"])
       .expression(
         sql`select ${String(epoch)}::bigint, * from unnest(
-          ${column((s) => s.deviceId)}::text[], ${column((s) => s.ownerId)}::text[],
-          ${column((s) => s.profile)}::text[], ${column((s) => s.weight)}::int[],
-          ${column((s) => s.upMinutes)}::int[], ${column((_, k) => amounts[k]!.toString())}::bigint[],
-          ${column((_, k) => leafIndex[k]!)}::int[])`,
+          ${packedColumn(
+            column((s) => s.deviceId),
+            "text",
+          )}, ${packedColumn(
+            column((s) => s.ownerId),
+            "text",
+          )},
+          ${packedColumn(
+            column((s) => s.profile),
+            "text",
+          )}, ${packedColumn(
+            column((s) => s.weight),
+            "int",
+          )},
+          ${packedColumn(
+            column((s) => s.upMinutes),
+            "int",
+          )}, ${packedColumn(
+            column((_, k) => amounts[k]!),
+            "bigint",
+          )},
+          ${packedColumn(
+            column((_, k) => leafIndex[k]!),
+            "int",
+          )})`,
       )
       .execute();
   }
 }
 
 async function insertTreePages(trx: Db, epoch: number, tree: RewardTree): Promise<void> {
-  let roots: number[] = [];
-  let pages: Buffer[] = [];
-  const flush = async () => {
-    if (roots.length === 0) return;
-    await trx
-      .insertInto("reward_tree_pages")
-      .columns(["epoch", "page_root", "nodes"])
-      .expression(sql`select ${String(epoch)}::bigint, * from unnest(${roots}::int[], ${pages}::bytea[])`)
-      .execute();
-    roots = [];
-    pages = [];
-  };
+  let rows: { epoch: string; page_root: number; nodes: Buffer }[] = [];
   for (const page of cutTreePages(tree.nodes, tree.nodeCount)) {
-    roots.push(page.pageRoot);
-    pages.push(page.nodes);
-    if (roots.length >= 1000) await flush();
+    // Buffers travel as binary parameters; 1,000 rows keep a statement under PostgreSQL's parameter limit.
+    rows.push({ epoch: String(epoch), page_root: page.pageRoot, nodes: page.nodes });
+    if (rows.length === 1000) {
+      await trx.insertInto("reward_tree_pages").values(rows).execute();
+      rows = [];
+    }
   }
-  await flush();
+  if (rows.length > 0) await trx.insertInto("reward_tree_pages").values(rows).execute();
 }
 
 async function creditOwners(

@@ -16,7 +16,14 @@ export function keccak(): Promise<Keccak> {
 
 const WORD = 32;
 
+const U64 = 1n << 64n;
+
 function writeUint256(out: Uint8Array, offset: number, value: bigint): void {
+  if (value < U64) {
+    // The common case (epochs, amounts, lengths): only the last eight bytes are non-zero.
+    new DataView(out.buffer, out.byteOffset).setBigUint64(offset + WORD - 8, value);
+    return;
+  }
   let v = value;
   for (let i = offset + WORD - 1; i >= offset && v > 0n; i--) {
     out[i] = Number(v & 0xffn);
@@ -41,6 +48,10 @@ export function encodeRewardLeaf(epoch: bigint, deviceId: string, amount: bigint
   return out;
 }
 
+// One scratch buffer for the common leaf (ASCII id of at most 32 bytes, values below 2^64): no allocation per leaf.
+const scratch = Buffer.alloc(5 * WORD);
+scratch.writeUInt8(3 * WORD, 2 * WORD - 1); // the string's offset never changes
+
 /** StandardMerkleTree's leaf hash: keccak256(keccak256(abi.encode(leaf))), written into `out` at `offset`. */
 export function hashRewardLeaf(
   h: Keccak,
@@ -48,11 +59,34 @@ export function hashRewardLeaf(
   out: Uint8Array,
   offset: number,
 ): void {
-  const inner = h
-    .init()
-    .update(encodeRewardLeaf(leaf.epoch, leaf.deviceId, leaf.amount))
-    .digest("binary");
+  let encoded: Uint8Array;
+  const { epoch, deviceId, amount } = leaf;
+  if (
+    epoch >= 0n &&
+    epoch < U64 &&
+    amount >= 0n &&
+    amount < U64 &&
+    deviceId.length <= WORD &&
+    isAscii(deviceId)
+  ) {
+    scratch.fill(0, 0, WORD - 8);
+    scratch.writeBigUInt64BE(epoch, WORD - 8);
+    scratch.fill(0, 2 * WORD, 3 * WORD - 8);
+    scratch.writeBigUInt64BE(amount, 3 * WORD - 8);
+    scratch.fill(0, 3 * WORD);
+    scratch.writeUInt8(deviceId.length, 4 * WORD - 1);
+    scratch.write(deviceId, 4 * WORD, "latin1");
+    encoded = deviceId.length === 0 ? scratch.subarray(0, 4 * WORD) : scratch;
+  } else {
+    encoded = encodeRewardLeaf(epoch, deviceId, amount);
+  }
+  const inner = h.init().update(encoded).digest("binary");
   out.set(h.init().update(inner).digest("binary"), offset);
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** StandardMerkleTree's node hash: keccak256 of the two children in ascending byte order. */

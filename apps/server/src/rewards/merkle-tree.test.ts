@@ -1,5 +1,6 @@
 import { REWARD_LEAF_ENCODING } from "@ignis/protocol";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { standardLeafHash } from "@openzeppelin/merkle-tree/dist/hashes.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { hashRewardLeaf, keccak } from "./leaf-hash.js";
@@ -60,6 +61,23 @@ describe("reward Merkle tree", () => {
     expect(StandardMerkleTree.verify(tree.root, encoding, leafValue, proof)).toBe(true);
     const stored = [...pages.values()].reduce((sum, p) => sum + p.length, 0);
     expect(stored).toBeLessThan(tree.nodes.length * 1.05);
+  });
+
+  it("hashes unusual leaves exactly as the library does: long, empty and non-ASCII ids, amounts past 2^64", async () => {
+    const h = await keccak();
+    const cases: [bigint, string, bigint][] = [
+      [1n, `dev_${"x".repeat(60)}`, 5n],
+      [2n, "", 0n],
+      [3n, "dév_ünïcode", 1n << 70n],
+      [1n << 65n, "dev_aaaaaaaaaaaaaaaaaaaaaaaaaa", (1n << 256n) - 1n],
+    ];
+    for (const [epoch, id, amount] of cases) {
+      const out = Buffer.alloc(32);
+      hashRewardLeaf(h, { epoch, deviceId: id, amount }, out, 0);
+      expect(`0x${out.toString("hex")}`).toBe(
+        standardLeafHash(encoding, [epoch.toString(), id, amount.toString()]),
+      );
+    }
   });
 
   it("makes a one-device epoch's root its leaf hash, with an empty proof", async () => {
