@@ -83,7 +83,10 @@ export function startFleet(spec: FleetSpec): Fleet {
 
   const enrollOne = async ({ index, counterfeit }: { index: number; counterfeit: boolean }) => {
     const stateDir = join(spec.stateRoot, `device-${index}`);
-    const server = spec.servers[index % spec.servers.length]!;
+    // Device i starts on servers[i mod n] and fails over to the others in turn.
+    const first = index % spec.servers.length;
+    const servers = [...spec.servers.slice(first), ...spec.servers.slice(0, first)];
+    const server = servers[0]!;
     try {
       const deviceId =
         readDeviceState(stateDir)?.deviceId ??
@@ -93,7 +96,7 @@ export function startFleet(spec: FleetSpec): Fleet {
         runSimDevice({
           stateDir,
           deviceId,
-          server,
+          server: servers.join(","),
           profile: spec.profile,
           counterfeit,
           heartbeatSeconds: spec.heartbeatSeconds,

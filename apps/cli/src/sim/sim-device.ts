@@ -73,6 +73,7 @@ const ERROR_LINE = /^(connection|refused|proof|prover|ignored|server)\b/;
 export function runSimDevice(options: {
   stateDir: string;
   deviceId: string;
+  /** One URL, or several comma-separated to fail over between. */
   server: string;
   profile: string;
   counterfeit: boolean;

@@ -56,8 +56,11 @@ export async function redisRateLimitStore(url: string, prefix = "ignis:rl"): Pro
  */
 export function postgresRateLimitStore(db: Db): RateLimitStore {
   const client = {
-    query: (q: { text: string; values?: unknown[] }) =>
-      db.executeQuery(CompiledQuery.raw(q.text, q.values ?? [])),
+    // The library reads pg's `rowCount` (0 rows → no budget spent yet); Kysely reports numAffectedRows instead.
+    query: async (q: { text: string; values?: unknown[] }) => {
+      const result = await db.executeQuery(CompiledQuery.raw(q.text, q.values ?? []));
+      return { rows: result.rows, rowCount: Number(result.numAffectedRows ?? result.rows.length) };
+    },
   };
   let first = true;
   return {
