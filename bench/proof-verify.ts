@@ -93,7 +93,7 @@ function timeVerification(
   const verifyMs: number[] = [];
   const parseMs: number[] = [];
   let outcome = "";
-  for (let rep = -2; rep < (quick ? 3 : 7); rep++) {
+  for (let rep = -3; rep < (quick ? 3 : 15); rep++) {
     const t0 = performance.now();
     const parsed = proofRevealMessage.parse(JSON.parse(wire));
     const parsedAt = performance.now();
@@ -111,7 +111,14 @@ function timeVerification(
     parseMs.push(parsedAt - t0);
     verifyMs.push(result.verifyCpuMs);
   }
-  return { verifyMs: median(verifyMs), parseMs: median(parseMs), revealBytes: wire.length, outcome };
+  // The minimum is the intrinsic cost; the median shows what the shared 2-core machine added.
+  return {
+    verifyMs: Math.min(...verifyMs),
+    verifyMedianMs: median(verifyMs),
+    parseMs: Math.min(...parseMs),
+    revealBytes: wire.length,
+    outcome,
+  };
 }
 
 interface CostRow {
@@ -122,6 +129,7 @@ interface CostRow {
   proverMs: number;
   proverSource: string;
   verifyMs: number;
+  verifyMedianMs: number;
   parseMs: number;
   revealKb: number;
   keyMs: number;
@@ -140,10 +148,12 @@ function keyringFor(shape: { n: number; inner: number }) {
 
 async function costOfSmallProfile(profile: HardwareProfile): Promise<CostRow> {
   const keyring = keyringFor(profile.proof);
+  // Simulated profiles run ~44 ms instead of ~2 s: their round trip shrinks by the same factor.
+  const rttMs = profile.simulated ? (TYPICAL_RTT_MS * profile.proof.targetMs) / 2000 : TYPICAL_RTT_MS;
   const challenge = createChallenge({
     profile,
     gpuCount: 1,
-    rttMs: TYPICAL_RTT_MS,
+    rttMs,
     keyring,
     nowMs: 0,
     random: seededRandom(profile.id),
@@ -170,6 +180,7 @@ async function costOfSmallProfile(profile: HardwareProfile): Promise<CostRow> {
       ? `CPU prover, measured`
       : `expected (CPU prover measured ${median(times).toFixed(0)} ms)`,
     verifyMs: t.verifyMs,
+    verifyMedianMs: t.verifyMedianMs,
     parseMs: t.parseMs,
     revealKb: t.revealBytes / 1024,
     keyMs: keyMsByShape.get(`${profile.proof.n}x${profile.proof.inner}`) ?? 0,
@@ -230,6 +241,7 @@ async function costOfGpuProfiles(profiles: HardwareProfile[]): Promise<CostRow[]
       proverMs: challenge.size.expectedMs,
       proverSource: "expected",
       verifyMs: t.verifyMs,
+      verifyMedianMs: t.verifyMedianMs,
       parseMs: t.parseMs,
       revealKb: t.revealBytes / 1024,
       keyMs: keyMsByShape.get(`${shape.n}x${shape.inner}`) ?? 0,
@@ -252,6 +264,8 @@ interface Population {
   firstFailures: number;
   quarantined: number;
   challenges: number;
+  /** Outcome and reason of every challenge that did not pass, counted. */
+  reasons: Map<string, number>;
 }
 
 /**
@@ -275,7 +289,7 @@ async function simulatePopulation(
   const uniform = () => randomBelow(random, 2 ** 32) / 2 ** 32;
   const runJitter = () =>
     Math.exp(Math.abs(0.06 * normal(random))) * (uniform() < 0.01 ? 1.1 + 0.9 * uniform() : 1);
-  const pop: Population = { devices, firstFailures: 0, quarantined: 0, challenges: 0 };
+  const pop: Population = { devices, firstFailures: 0, quarantined: 0, challenges: 0, reasons: new Map() };
   for (let d = 0; d < devices; d++) {
     const clock = createVirtualClock();
     const overclaim = [1.5, 2, 3][d % 3];
@@ -295,7 +309,13 @@ async function simulatePopulation(
         random,
       });
       const prover: Prover = fitting
-        ? deadlineFittingProver({ opsPerSecond, clock, jitter: runJitter, marginMs: trueRttReal * s })
+        ? deadlineFittingProver({
+            opsPerSecond,
+            clock,
+            jitter: runJitter,
+            // Aims 12% early so that its own jitter rarely makes it late: it wants to reach the reveal.
+            marginMs: 1.5 * trueRttReal * s + 0.12 * challenge.size.deadlineMs,
+          })
         : kind === "overclaim"
           ? rateCappedProver({ opsPerSecond, clock, jitter: runJitter })
           : pacedProver(createCpuProver({ clock }), { opsPerSecond, clock, jitter: runJitter });
@@ -310,6 +330,8 @@ async function simulatePopulation(
       pop.challenges++;
       history.push({ outcome: result.outcome, atMs: clock.now() });
       if (result.outcome === "pass") break;
+      const why = `${result.outcome}/${result.reason}`;
+      pop.reasons.set(why, (pop.reasons.get(why) ?? 0) + 1);
       if (attempt === 0) pop.firstFailures++;
       clock.advance(1000);
     }
@@ -324,21 +346,37 @@ const fmt = (x: number, digits = 1) => x.toFixed(digits);
 console.log(
   `Proof-of-GPU verification benchmark (Node ${process.version}, ${quick ? "quick" : "full"} run)\n`,
 );
-console.log(`Part 1: server verification per challenge (typical RTT ${TYPICAL_RTT_MS} ms; medians)`);
+console.log(
+  `Part 1: server verification per challenge (typical RTT ${TYPICAL_RTT_MS} ms; min and median of 15 runs)`,
+);
 const gpu = hardwareProfiles.filter((p) => !p.simulated && p.proof.backend !== "cpu");
 const small = hardwareProfiles.filter((p) => p.simulated || p.proof.backend === "cpu");
 const rows = [...(await costOfGpuProfiles(quick ? gpu.slice(0, 2) : gpu))];
 for (const p of small) rows.push(await costOfSmallProfile(p));
 console.log(
-  "profile            shape        batch    k  prover ms  verify ms  verify/prover  +parse ms  (verify+parse)/prover  reveal KB  B·r ms/key  outcome",
+  "profile            shape        batch    k  prover ms  verify min/med ms  verify/prover  parse ms  (verify+parse)/prover  reveal KB  B·r ms/key  outcome",
 );
 for (const r of rows) {
+  const pct = (x: number) => `${fmt((100 * x) / r.proverMs, 2)}%`;
   console.log(
-    `${r.profile.padEnd(18)} ${r.shape.padEnd(11)} ${String(r.batch).padStart(6)} ${String(r.k).padStart(4)} ${fmt(r.proverMs).padStart(10)} ${fmt(r.verifyMs, 2).padStart(10)} ${`${fmt((100 * r.verifyMs) / r.proverMs, 3)}%`.padStart(14)} ${fmt(r.parseMs, 2).padStart(10)} ${`${fmt((100 * (r.verifyMs + r.parseMs)) / r.proverMs, 3)}%`.padStart(22)} ${fmt(r.revealKb, 0).padStart(10)} ${fmt(r.keyMs, 0).padStart(11)}  ${r.outcome}`,
+    [
+      r.profile.padEnd(18),
+      r.shape.padEnd(11),
+      String(r.batch).padStart(6),
+      String(r.k).padStart(4),
+      fmt(r.proverMs).padStart(10),
+      `${fmt(r.verifyMs, 2)} / ${fmt(r.verifyMedianMs, 2)}`.padStart(18),
+      pct(r.verifyMs).padStart(14),
+      fmt(r.parseMs, 2).padStart(9),
+      pct(r.verifyMs + r.parseMs).padStart(22),
+      fmt(r.revealKb, 0).padStart(10),
+      fmt(r.keyMs, 0).padStart(11),
+      ` ${r.outcome}`,
+    ].join(" "),
   );
 }
 console.log(
-  "(prover ms: expected time on the claimed hardware for real profiles; measured CPU prover for sim-*)\n",
+  "(prover ms: expected time on the claimed hardware for real profiles, measured CPU prover for sim-*; ratios use the minimum)\n",
 );
 
 const devices = quick ? 100 : 1000;
@@ -353,4 +391,8 @@ console.log(
 console.log(
   `overclaim:   ${cheats.challenges} challenges, ${cheats.quarantined} of ${devices} caught (${fmt((100 * cheats.quarantined) / devices, 2)}%) — factors 1.5×/2×/3×, half rate-capped, half deadline-fitting`,
 );
-console.log(`(simulation took ${fmt((performance.now() - t0) / 1000)} s of CPU)`);
+const reasons = (pop: Population) => [...pop.reasons].map(([why, count]) => `${why} ${count}`).join(", ");
+console.log(
+  `failed challenges by outcome/reason — honest: ${reasons(honest)}; overclaim: ${reasons(cheats)}`,
+);
+console.log(`(simulation took ${fmt((performance.now() - t0) / 1000)} s)`);
