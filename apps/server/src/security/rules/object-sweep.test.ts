@@ -57,4 +57,12 @@ describe("object-sweep rule", () => {
     expect(rule.observe(signal({ objectId: null }))).toEqual([]);
     expect(rule.observe(signal({ objectId: null }))).toEqual([]);
   });
+
+  it("does not count requests of a blocked or unauthenticated caller", () => {
+    const rule = createObjectSweepRule({ readThreshold: 3 });
+    const findings = Array.from({ length: 10 }, (_, i) =>
+      rule.observe(anonymousRead({ at: T0 + i, objectId: `dev_${i}`, status: i % 2 ? 429 : 401 })),
+    ).flat();
+    expect(findings).toEqual([]);
+  });
 });

@@ -56,7 +56,8 @@ export function createObjectSweepRule(options: Partial<ObjectSweepOptions> = {})
   return {
     name: "object_sweep",
     observe(signal) {
-      if (!signal.objectId) return [];
+      // Requests turned away before reaching the object (bad credential, spent budget, blocked address) touch nothing.
+      if (!signal.objectId || signal.status === 401 || signal.status === 429) return [];
       const subject = principalOf(signal);
       const kind = signal.write ? "write" : "read";
       const threshold = signal.write ? o.writeThreshold : o.readThreshold;

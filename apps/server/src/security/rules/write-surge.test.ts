@@ -71,4 +71,12 @@ describe("write-surge rule", () => {
     rule.forget("cred:key_a");
     expect(rule.observe(signal({ at: T0 + 10 }))).toEqual([]);
   });
+
+  it("does not count writes turned away before authentication or by a budget", () => {
+    const rule = createWriteSurgeRule({ actorFloor: 3 });
+    const findings = [401, 429, 401, 429, 401, 429].flatMap((status, i) =>
+      rule.observe(signal({ at: T0 + i, status })),
+    );
+    expect(findings).toEqual([]);
+  });
 });

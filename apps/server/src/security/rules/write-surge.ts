@@ -89,7 +89,8 @@ export function createWriteSurgeRule(options: Partial<WriteSurgeOptions> = {}): 
   return {
     name: "write_surge",
     observe(signal) {
-      if (!signal.write) return [];
+      // A write refused before authentication or by a budget never happened: it belongs to other rules.
+      if (!signal.write || signal.status === 401 || signal.status === 429) return [];
       const findings: Finding[] = [];
       const subject = principalOf(signal);
       const actorKey = `${signal.rateClass}|${subject.key}`;
