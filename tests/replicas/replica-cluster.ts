@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort } from "../../apps/server/src/testing/test-server.js";
@@ -43,6 +44,8 @@ export interface ClusterOptions {
   /** PostgreSQL URL the replicas use (e.g. through a fault proxy); defaults to the scratch database. */
   databaseUrlFor?: (scratchUrl: string) => string;
   natsUrl?: string;
+  /** Sees every line a replica writes (its JSON log), e.g. to count "reward epoch closed" per replica. */
+  onLine?: (replicaId: string, line: string) => void;
 }
 
 /** Creates an empty scratch database and returns its URL and a function that drops it. */
@@ -83,7 +86,11 @@ async function waitHealthy(url: string, child: ChildProcess, output: () => strin
 }
 
 /** Spawns `node apps/server/bin/ignis-server.js` with the given environment and waits for /healthz. */
-export async function spawnReplica(id: string, env: Record<string, string>): Promise<Replica> {
+export async function spawnReplica(
+  id: string,
+  env: Record<string, string>,
+  onLine?: (replicaId: string, line: string) => void,
+): Promise<Replica> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const fullEnv = {
@@ -99,12 +106,15 @@ export async function spawnReplica(id: string, env: Record<string, string>): Pro
   let child: ChildProcess;
   const start = async () => {
     child = spawn(process.execPath, [SERVER_BIN], { cwd: REPO_ROOT, env: fullEnv, stdio: "pipe" });
-    const keep = (chunk: Buffer) => {
-      lines.push(...chunk.toString().split("\n").filter(Boolean));
+    const keep = (line: string) => {
+      if (!line) return;
+      onLine?.(id, line);
+      lines.push(line);
       if (lines.length > 200) lines = lines.slice(-100);
     };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
+    // Line by line: a JSON log line split across two chunks must still reach onLine whole.
+    createInterface({ input: child.stdout! }).on("line", keep);
+    createInterface({ input: child.stderr! }).on("line", keep);
     await waitHealthy(url, child, () => lines.join("\n"));
   };
   await start();
@@ -151,7 +161,7 @@ export async function startReplicaCluster(options: ClusterOptions = {}): Promise
   try {
     // One after the other: the first creates the admin key and signing keys the others then share.
     for (let i = 0; i < (options.replicas ?? 2); i++) {
-      replicas.push(await spawnReplica(`replica-${String.fromCharCode(97 + i)}`, env));
+      replicas.push(await spawnReplica(`replica-${String.fromCharCode(97 + i)}`, env, options.onLine));
     }
   } catch (error) {
     await stop();

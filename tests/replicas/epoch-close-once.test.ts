@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type Fleet, startFleet } from "../../apps/cli/src/sim/fleet.js";
+import { resolveSimSupplier } from "../../apps/cli/src/sim/supplier-key.js";
+import { type ReplicaCluster, startReplicaCluster } from "./replica-cluster.js";
+import { describeWithReplicaServices } from "./services.js";
+
+const EPOCH_SECONDS = 6;
+const DEVICES = 4;
+const EPOCHS_TO_WATCH = 3;
+
+describeWithReplicaServices("epoch close across two replica processes", () => {
+  let cluster: ReplicaCluster;
+  let fleet: Fleet;
+  let db: pg.Client;
+  const stateRoot = mkdtempSync(join(tmpdir(), "ignis-epoch-once-"));
+  /** Epochs each replica's log says it closed. */
+  const closedBy = new Map<string, number[]>();
+
+  beforeAll(async () => {
+    cluster = await startReplicaCluster({
+      replicas: 2,
+      env: {
+        IGNIS_EPOCH_SECONDS: String(EPOCH_SECONDS),
+        // One heartbeat per 0.1 s slot, so a steady device fills every slot it is up for.
+        IGNIS_HEARTBEAT_SECONDS: "0.1",
+        IGNIS_LOG_LEVEL: "info",
+      },
+      onLine(replicaId, line) {
+        if (!line.includes('"reward epoch closed"')) return;
+        const { epoch } = JSON.parse(line) as { epoch: number };
+        closedBy.set(replicaId, [...(closedBy.get(replicaId) ?? []), epoch]);
+      },
+    });
+    const [a, b] = cluster.replicas;
+    const supplier = await resolveSimSupplier(a!.url, cluster.adminKey);
+    // Half the devices heartbeat into replica A, half into B: each replica buffers and flushes its own minutes.
+    fleet = startFleet({
+      servers: [a!.url, b!.url],
+      supplierKey: supplier.apiKey,
+      profile: "sim-rtx4090",
+      heartbeatSeconds: undefined,
+      churnPerMinute: 0,
+      stateRoot,
+      enrollConcurrency: 4,
+      devices: Array.from({ length: DEVICES }, (_, index) => ({ index, counterfeit: false })),
+    });
+    await fleet.ready;
+    db = new pg.Client({ connectionString: cluster.databaseUrl });
+    await db.connect();
+    // Verification is the proof module's business; here the devices are simply verified so they earn.
+    await db.query("update devices set verification = 'verified'");
+  });
+
+  afterAll(async () => {
+    await fleet?.stop();
+    await db?.end();
+    await cluster?.stop();
+    rmSync(stateRoot, { recursive: true, force: true });
+  });
+
+  it("closes each epoch exactly once, with one root and one set of reward rows, while both replicas run", async () => {
+    const deadline = Date.now() + (EPOCHS_TO_WATCH + 3) * EPOCH_SECONDS * 1000;
+    let paid: Array<{ epoch: string; root: string | null; devices: number }> = [];
+    while (Date.now() < deadline) {
+      paid = (
+        await db.query("select epoch, root, devices from reward_epochs where devices > 0 order by epoch")
+      ).rows;
+      if (paid.length >= EPOCHS_TO_WATCH) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(paid.length).toBeGreaterThanOrEqual(EPOCHS_TO_WATCH);
+    expect(cluster.replicas.every((r) => r.running)).toBe(true);
+
+    const epochs = (await db.query("select epoch from reward_epochs order by epoch")).rows.map((r) =>
+      Number(r.epoch),
+    );
+    const logged = [...closedBy.values()].flat().sort((x, y) => x - y);
+    // Every closed epoch was closed by one replica, once: no replica logged an epoch the other also logged.
+    expect(logged).toEqual(epochs);
+
+    const rows = await db.query(
+      "select epoch, count(*)::int as n, count(distinct device_id)::int as distinct_devices from rewards group by epoch",
+    );
+    const rewardsPerEpoch = new Map(rows.rows.map((r) => [String(r.epoch), r]));
+    for (const epoch of paid) {
+      expect(epoch.root).toMatch(/^0x[0-9a-f]{64}$/);
+      const counted = rewardsPerEpoch.get(String(epoch.epoch));
+      expect(counted?.n).toBe(epoch.devices);
+      expect(counted?.distinct_devices).toBe(epoch.devices);
+    }
+    // The steady devices earned in the fully watched epochs, whichever replica held their sessions.
+    expect(paid.slice(1).some((e) => e.devices === DEVICES)).toBe(true);
+  });
+});
