@@ -64,7 +64,7 @@ export function partialRowsProver(options: {
           ? productRow(matrices, m, i)
           : junkRow(challenge.challengeId, leaf, challenge.n, challenge.inner);
       };
-      const commitment = buildRowCommitment(challenge, rowAt, hash);
+      const commitment = await buildRowCommitment(challenge, rowAt, hash);
       held.clear();
       held.set(challenge.challengeId, { commitment, rowAt });
       if (options.pacing) {

@@ -64,4 +64,30 @@ describe("the CPU reference prover", () => {
     };
     await expect(prover.reveal(request)).rejects.toMatchObject({ code: "bad_request" });
   });
+
+  it("refuses at once a GPU-sized challenge it could never finish in time", async () => {
+    const gpuChallenge = {
+      ...challengeOf(proofTestVectors[0]),
+      n: 2048,
+      inner: 32768,
+      batch: 8615,
+      deadlineMs: 2551,
+    };
+    await expect(createCpuProver().commit(gpuChallenge)).rejects.toMatchObject({ code: "unavailable" });
+  });
+
+  it("lets the event loop run between matrices while it computes", async () => {
+    const v = proofTestVectors[2];
+    let done = false;
+    let beats = 0;
+    const beat = () => {
+      if (done) return;
+      beats++;
+      setImmediate(beat);
+    };
+    setImmediate(beat);
+    await createCpuProver().commit(challengeOf(v));
+    done = true;
+    expect(beats).toBeGreaterThanOrEqual(v.batch - 1);
+  });
 });

@@ -6,7 +6,7 @@ import type {
   ProofRevealRequestMessage,
   Sha256,
 } from "../../../../packages/protocol/src/proof/index.js";
-import { toHex } from "../../../../packages/protocol/src/proof/index.js";
+import { challengeWorkOps, toHex } from "../../../../packages/protocol/src/proof/index.js";
 import { type ChallengeMatrices, challengeMatrices, productRow } from "./cpu-product.js";
 import { nodeSha256 } from "./node-sha256.js";
 import type { Prover } from "./prover.js";
@@ -19,7 +19,16 @@ export interface CpuProverOptions {
   readonly clock?: ProverClock;
   /** Commitments kept for reveals; older ones are forgotten. */
   readonly keep?: number;
+  /**
+   * Operations per second this prover can reach at best (default 2·10^9, above what one core does). A
+   * challenge needing more than GIVE_UP_FACTOR times its deadline at that rate is refused at once instead
+   * of burning hours of CPU on a commit that cannot arrive in time (a GPU challenge after a fallback).
+   */
+  readonly bestOpsPerSecond?: number;
 }
+
+/** How far past its deadline a challenge may look before the CPU prover refuses it. */
+export const GIVE_UP_FACTOR = 10;
 
 interface Held {
   readonly matrices: ChallengeMatrices;
@@ -40,10 +49,18 @@ export function createCpuProver(options: CpuProverOptions = {}): Prover {
   return {
     name: "cpu",
     async commit(challenge: ProofChallengeMessage): Promise<ProofCommitMessage> {
+      const bestMs = (challengeWorkOps(challenge) / (options.bestOpsPerSecond ?? 2e9)) * 1000;
+      if (bestMs > GIVE_UP_FACTOR * challenge.deadlineMs) {
+        throw new IgnisError("unavailable", "the challenge is far beyond what the CPU prover can do in time");
+      }
       const started = clock.now();
       const matrices = challengeMatrices(challenge);
       const scratch = new Int8Array(matrices.inner);
-      const commitment = buildRowCommitment(matrices, (m, i) => productRow(matrices, m, i, scratch), hash);
+      const commitment = await buildRowCommitment(
+        matrices,
+        (m, i) => productRow(matrices, m, i, scratch),
+        hash,
+      );
       held.set(challenge.challengeId, { matrices, commitment });
       while (held.size > keep) held.delete(held.keys().next().value as string);
       return {

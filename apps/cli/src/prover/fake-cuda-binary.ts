@@ -26,7 +26,7 @@ rl.on("line", (line) => {
           precision: "int8",
         });
       } else if (op === "commit") {
-        const commit = await prover.commit({ type: "proof.challenge", deadlineMs: 1, ...m });
+        const commit = await prover.commit({ type: "proof.challenge", deadlineMs: 600_000, ...m });
         reply({
           ok: true,
           op,

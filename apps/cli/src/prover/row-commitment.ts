@@ -22,15 +22,19 @@ export interface RowCommitment {
   readonly root: Uint8Array;
 }
 
-/** Hashes every row from `rowAt` in leaf order (matrix-major) and builds the tree. */
-export function buildRowCommitment(
+/**
+ * Hashes every row from `rowAt` in leaf order (matrix-major) and builds the tree. Yields to the event loop
+ * after each matrix, so a worker computing on its main thread keeps answering heartbeats.
+ */
+export async function buildRowCommitment(
   shape: { n: number; batch: number },
   rowAt: RowSource,
   hash: Sha256,
-): RowCommitment {
+): Promise<RowCommitment> {
   const leaves: Uint8Array[] = new Array(shape.batch * shape.n);
   for (let m = 0; m < shape.batch; m++) {
     for (let i = 0; i < shape.n; i++) leaves[m * shape.n + i] = leafHash(rowAt(m, i), hash);
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   const levels = merkleLevels(leaves, hash);
   return { n: shape.n, batch: shape.batch, levels, root: merkleRoot(levels) };

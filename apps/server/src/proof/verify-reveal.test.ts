@@ -121,7 +121,7 @@ describe("verifying a reveal", () => {
       row[(m + i) % row.length] -= 1;
       return row;
     };
-    const commitment = buildRowCommitment(matrices, rowAt, nodeSha256);
+    const commitment = await buildRowCommitment(matrices, rowAt, nodeSha256);
     const commit = {
       type: "proof.commit" as const,
       challengeId: challenge.challengeId,
