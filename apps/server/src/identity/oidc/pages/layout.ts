@@ -48,7 +48,7 @@ export function page(title: string, body: Html): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="strict-origin">
 <title>${escapeHtml(title)} · Ignis</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 </head>
