@@ -20,6 +20,12 @@ export interface Bus {
   subscribe(subject: string, handler: BusHandler): BusSubscription;
   /** Stops delivery and releases connections. */
   close(): Promise<void>;
+  /**
+   * Calls `listener` each time the bus comes back after an outage (NATS). Subscriptions survive it, but what was
+   * published meanwhile is lost, so state shared by messages (presence) must be announced again. A bus that
+   * cannot lose its link (in-process) need not implement it.
+   */
+  onReconnect?(listener: () => void): void;
 }
 
 /** The subject that carries messages for one device. */

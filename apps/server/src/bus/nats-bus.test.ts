@@ -96,10 +96,12 @@ describe.skipIf(natsProblem !== undefined)("the NATS bus", () => {
     expect(seen).toEqual(["before"]);
   });
 
-  it("refuses publishes with `unavailable` while NATS is unreachable and resumes delivery when it returns", async () => {
+  it("refuses publishes with `unavailable` while NATS is unreachable, tells listeners when it returns and resumes delivery", async () => {
     const subject = `ignis.test.outage.${Date.now()}`;
     const seen: unknown[] = [];
+    let reconnects = 0;
     replicaA.subscribe(subject, (payload) => void seen.push(payload));
+    replicaA.onReconnect?.(() => reconnects++);
     await proxy.cut();
     await eventually(() => !replicaA.connected);
     const refused = await replicaA.publish(subject, "during").catch((error: unknown) => error);
@@ -109,6 +111,7 @@ describe.skipIf(natsProblem !== undefined)("the NATS bus", () => {
 
     await proxy.restore();
     await eventually(() => replicaA.connected);
+    expect(reconnects).toBe(1);
     // The client renews its subscriptions after reconnecting; publish until one arrives.
     await eventually(async () => {
       await replicaB.publish(subject, "after");

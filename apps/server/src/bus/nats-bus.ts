@@ -48,6 +48,7 @@ export async function connectNatsBus(options: {
   }
   let connected = true;
   let closing = false;
+  const reconnectListeners: Array<() => void> = [];
   const counts = { published: 0, refused: 0, received: 0 };
   log.info({ server: nc.getServer() }, "message bus connected (NATS)");
 
@@ -60,6 +61,13 @@ export async function connectNatsBus(options: {
       } else if (status.type === "reconnect") {
         connected = true;
         log.info({ server: status.server }, "message bus reconnected; cross-replica delivery resumed");
+        for (const listener of reconnectListeners) {
+          try {
+            listener();
+          } catch (error) {
+            log.warn({ err: error }, "bus reconnect listener failed");
+          }
+        }
       } else if (status.type === "error") {
         log.error({ err: status.error }, "message bus error");
       }
@@ -72,6 +80,7 @@ export async function connectNatsBus(options: {
     },
     stats: () => ({ ...counts }),
     flush: () => nc.flush(),
+    onReconnect: (listener) => void reconnectListeners.push(listener),
     async publish(subject, payload) {
       if (!connected || nc.isClosed() || nc.isDraining()) {
         counts.refused++;

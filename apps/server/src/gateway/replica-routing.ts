@@ -78,6 +78,18 @@ export function createReplicaRouting(options: {
   const announce = (payload: Omit<PresencePayload, "replicaId">) =>
     publish(PRESENCE, { replicaId, ...payload }).catch(() => undefined);
 
+  const announceAll = async () => {
+    let chunk: string[] = [];
+    for (const id of local.deviceIds()) {
+      chunk.push(id);
+      if (chunk.length === SYNC_CHUNK) {
+        await announce({ up: chunk });
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) await announce({ up: chunk });
+  };
+
   return {
     async start() {
       fixed.push(
@@ -94,17 +106,15 @@ export function createReplicaRouting(options: {
         }),
         bus.subscribe(SYNC, async (raw) => {
           if ((raw as { replicaId: string }).replicaId === replicaId) return;
-          let chunk: string[] = [];
-          for (const id of local.deviceIds()) {
-            chunk.push(id);
-            if (chunk.length === SYNC_CHUNK) {
-              await announce({ up: chunk });
-              chunk = [];
-            }
-          }
-          if (chunk.length > 0) await announce({ up: chunk });
+          await announceAll();
         }),
       );
+      // Presence published during a bus outage was lost (and failed sends forgot devices): after it, announce
+      // ours again and ask the others for theirs.
+      bus.onReconnect?.(() => {
+        void announceAll();
+        void publish(SYNC, { replicaId }).catch(() => undefined);
+      });
       // A replica that starts late learns where devices already are.
       await publish(SYNC, { replicaId }).catch(() => undefined);
     },
