@@ -33,7 +33,7 @@ export async function applyJobStatus(
       .selectFrom("cluster_jobs")
       .selectAll()
       .where("id", "=", message.jobId)
-      .forUpdate()
+      .forNoKeyUpdate()
       .executeTakeFirst();
     if (!cluster || !row?.active) return;
     const job = normalizeJob(row);

@@ -19,13 +19,17 @@ export interface JobOutcome {
   error?: string | null;
 }
 
-/** Locks a cluster row; every market writer locks the cluster first, then its jobs in id order. */
+/**
+ * Locks a cluster row; every market writer locks the cluster first, then its jobs in id order. The lock is
+ * FOR NO KEY UPDATE: it excludes other market writers but not the key-share locks that foreign-key checks of
+ * log and minute inserts take, which would otherwise deadlock against a job row held by the inserter.
+ */
 export async function lockCluster(trx: Db, clusterId: string): Promise<ClusterRow | undefined> {
   const row = await trx
     .selectFrom("clusters")
     .select(CLUSTER_COLUMNS)
     .where("id", "=", clusterId)
-    .forUpdate()
+    .forNoKeyUpdate()
     .executeTakeFirst();
   return row && normalizeCluster(row);
 }
@@ -38,7 +42,7 @@ export async function lockActiveJobs(trx: Db, clusterId: string): Promise<JobRow
     .where("cluster_id", "=", clusterId)
     .where("active", "=", true)
     .orderBy("id")
-    .forUpdate()
+    .forNoKeyUpdate()
     .execute();
   return rows.map(normalizeJob);
 }

@@ -58,7 +58,7 @@ export async function meterLiveJobs(ctx: MarketContext): Promise<number> {
       .where("j.id", "in", live)
       .where("j.active", "=", true)
       .orderBy("j.id")
-      .forUpdate("j")
+      .forNoKeyUpdate("j")
       .execute();
     let metered = 0;
     for (const job of jobs) {

@@ -125,7 +125,7 @@ export async function reserveDevices(trx: Db, ranked: Candidate[], count: number
     )
     .where("status", "=", "online")
     .where("verification", "=", "verified")
-    .forUpdate()
+    .forNoKeyUpdate()
     .skipLocked()
     .execute();
   const free = new Set(lockable.map((r) => r.id));
