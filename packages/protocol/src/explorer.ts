@@ -87,7 +87,7 @@ export const PublicDeviceDetail = PublicDevice.extend({
   verifiedAt: Timestamp.nullable(),
   /** The last 30 UTC days, oldest first. */
   uptimeDaily: z.array(UptimeDay),
-  /** The most recent epochs (up to 48), oldest first. */
+  /** The last 48 epochs, oldest first (those before the device enrolled have no possible minutes). */
   uptimeEpochs: z.array(UptimeEpoch),
   /** Newest first, at most 50 entries. */
   verificationHistory: z.array(VerificationEvent),

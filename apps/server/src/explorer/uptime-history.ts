@@ -135,7 +135,6 @@ export async function uptimeHistoryOf(
       slots,
       overlapSlots(start, epochStartMs(epoch + 1, epochSeconds), since, now, epochSeconds),
     );
-    if (start + epochSeconds * 1000 <= since) continue;
     epochs.push({
       epoch,
       startsAt: new Date(start).toISOString(),

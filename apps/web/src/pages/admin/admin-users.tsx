@@ -33,7 +33,9 @@ export function AdminUsers() {
           E-mail
           <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />
         </label>
-        <RolePicker value={roles} onChange={setRoles} />
+        <div className="wide">
+          <RolePicker value={roles} onChange={setRoles} />
+        </div>
         <div className="wide">
           <button type="submit" className="button primary" disabled={create.pending || roles.length === 0}>
             Add user
