@@ -64,7 +64,7 @@ describeEachDialect("renting a cluster of simulated devices", (database) => {
   };
   const logsOf = async (id: string) => {
     const page = (await call("GET", `/v1/clusters/${id}/logs?limit=1000`, customerKey)).body as {
-      items: { rank: number; data: string }[];
+      items: { rank: number; jobId: string; data: string }[];
     };
     return page.items;
   };
