@@ -9,7 +9,9 @@ const provider: MigrationProvider = {
 
 /** Applies every pending numbered migration; safe to call from several replicas at once. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db, provider });
+  // Numbers were assigned per domain up front and land in any order (0006 after 0007-0009 on existing
+  // databases); each migration touches only its own tables, so applying a late lower number is safe.
+  const migrator = new Migrator({ db, provider, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw new IgnisError("internal", "database migration failed", { cause: error });
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);

@@ -3,6 +3,7 @@ import type { IdentityTables } from "../identity/tables.js";
 import type { JobTables } from "../jobs/tables.js";
 import type { LedgerTables } from "../ledger/tables.js";
 import type { MarketTables } from "../market/tables.js";
+import type { ProofTables } from "../proof/tables.js";
 import type { RewardTables } from "../rewards/tables.js";
 import type { SecurityTables } from "../security/tables.js";
 import type { UptimeTables } from "../uptime/tables.js";
@@ -16,4 +17,5 @@ export interface Database
     MarketTables,
     RewardTables,
     LedgerTables,
-    JobTables {}
+    JobTables,
+    ProofTables {}

@@ -4,6 +4,7 @@ import * as m0002 from "./0002-devices.js";
 import * as m0003 from "./0003-uptime.js";
 import * as m0004 from "./0004-audit.js";
 import * as m0005 from "./0005-worker-sessions.js";
+import * as m0006 from "./0006-proof.js";
 import * as m0007 from "./0007-rewards.js";
 import * as m0008 from "./0008-security.js";
 import * as m0009 from "./0009-marketplace.js";
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   "0003-uptime": m0003,
   "0004-audit": m0004,
   "0005-worker-sessions": m0005,
+  "0006-proof": m0006,
   "0007-rewards": m0007,
   "0008-security": m0008,
   "0009-marketplace": m0009,

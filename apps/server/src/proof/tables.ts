@@ -1,0 +1,49 @@
+import type { ColumnType, Generated } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+/** How a stored challenge ended; `pending` until decided, `cancelled` when the server gave it up itself. */
+export type StoredOutcome = "pending" | "pass" | "fail" | "timeout" | "cancelled";
+
+/** Why a challenge was sent. */
+export type ChallengeTrigger = "connect" | "schedule" | "retry" | "hardware" | "admin";
+
+/** Proof-of-GPU tables (migration 0006): every challenge with its timings, and admin reviews of quarantines. */
+export interface ProofTables {
+  proof_challenges: {
+    /** The challenge id on the wire (32 hex characters). */
+    id: string;
+    device_id: string;
+    profile: string;
+    gpu_count: number;
+    n: number;
+    inner_dim: number;
+    batch: number;
+    reveal_rows: number;
+    expected_ms: number;
+    deadline_ms: number;
+    rtt_ms: number;
+    trigger: ChallengeTrigger;
+    /** The replica that held the session and so issued and judged the challenge. */
+    replica: string;
+    issued_at: Timestamp;
+    commit_at: Timestamp | null;
+    reveal_requested_at: Timestamp | null;
+    reveal_at: Timestamp | null;
+    decided_at: Timestamp | null;
+    outcome: ColumnType<StoredOutcome, StoredOutcome | undefined, StoredOutcome>;
+    reason: string | null;
+    /** Which row or field failed; for admins, never sent to the worker or shown publicly. */
+    detail: string | null;
+    commit_latency_ms: number | null;
+    rows_checked: number | null;
+    verify_cpu_ms: number | null;
+  };
+  proof_reviews: {
+    device_id: string;
+    /** Challenges decided before this instant no longer count towards the device's failure streak. */
+    reviewed_at: Generated<Date>;
+    reviewed_by: string;
+    note: string | null;
+  };
+}
