@@ -8,6 +8,7 @@ import { runLifecycle } from "./lifecycle.js";
 import type { JobChannel, MarketContext, MarketLog, MarketSettings } from "./market-context.js";
 import { meterLiveJobs } from "./metering.js";
 import type { PriceBook } from "./price-book.js";
+import { proofCountsSince } from "./proof-pass-rate.js";
 import type { ProofCounts } from "./reliability.js";
 
 /** The running marketplace of one replica: its context for the routes, and its timers. */
@@ -66,7 +67,7 @@ export function createMarketplace(options: {
     db: options.db,
     settings,
     prices: options.prices,
-    proofCounts: options.proofCounts,
+    proofCounts: options.proofCounts ?? proofCountsSince(options.now ?? Date.now),
     channel: gatewayChannel(options.gateway),
     now: options.now ?? Date.now,
     log: options.log,
