@@ -20,7 +20,8 @@ const UNKNOWN_KEY = new Set(["handshake_failed", "invalid_signature"]);
 export interface KeyRing {
   /** The key to sign the next handshake with. */
   forHandshake(): DeviceKey;
-  handshakeSucceeded(key: DeviceKey): void;
+  /** Records a successful handshake; true when it finished an interrupted rotation. */
+  handshakeSucceeded(key: DeviceKey): boolean;
   handshakeFailed(key: DeviceKey, code: string): void;
   /** Saves a new key before asking the server to register it. */
   stageNext(key: DeviceKey): void;
@@ -47,7 +48,9 @@ export function createKeyRing(stateDir: string): KeyRing {
   return {
     forHandshake: () => next ?? current,
     handshakeSucceeded(key) {
-      if (next && key === next) promote(key);
+      if (!next || key !== next) return false;
+      promote(key);
+      return true;
     },
     handshakeFailed(key, code) {
       if (next && key === next && UNKNOWN_KEY.has(code)) {

@@ -119,10 +119,25 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     let lastAckMs = Date.now();
     let rotating: DeviceKey | undefined;
     let announcedOrigin = origin;
+    let rotationTimer: NodeJS.Timeout | undefined;
+
+    const rotate = () => {
+      rotationTimer = undefined;
+      if (rotating || ws.readyState !== WebSocket.OPEN) return;
+      rotating = generateDeviceKey();
+      keys.stageNext(rotating);
+      const text = rotationSigningText(nonce, state.deviceId, usingKey.publicKey, rotating.publicKey);
+      send({
+        type: "key.rotate",
+        newPublicKey: rotating.publicKey,
+        signatureOld: signText(usingKey, text),
+        signatureNew: signText(rotating, text),
+      });
+    };
 
     const beat = (intervalMs: number) => {
-      // No answer for three intervals: the connection is dead even if TCP has not noticed.
-      if (Date.now() - lastAckMs > 3 * intervalMs) return ws.terminate();
+      // No answer for three intervals (15 s at least): the connection is dead even if TCP has not noticed.
+      if (Date.now() - lastAckMs > Math.max(3 * intervalMs, 15_000)) return ws.terminate();
       const load = sampler?.sample(duties.busy()) ?? {
         cpuPercent: 0,
         memUsedGb: 0,
@@ -150,7 +165,10 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
           break;
         }
         case "session.hello": {
-          keys.handshakeSucceeded(usingKey);
+          if (keys.handshakeSucceeded(usingKey)) {
+            counts.rotations++;
+            log("finished a key rotation interrupted by a lost connection");
+          }
           online = true;
           counts.sessions++;
           backoff.reset();
@@ -175,16 +193,11 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
           }
           break;
         case "key.rotate-request": {
-          if (rotating) break;
-          rotating = generateDeviceKey();
-          keys.stageNext(rotating);
-          const text = rotationSigningText(nonce, state.deviceId, usingKey.publicKey, rotating.publicKey);
-          send({
-            type: "key.rotate",
-            newPublicKey: rotating.publicKey,
-            signatureOld: signText(usingKey, text),
-            signatureNew: signText(rotating, text),
-          });
+          if (rotating || rotationTimer) break;
+          // Spread a fleet's rotations over a quarter of the time left (10 minutes at most): a migration
+          // must not make every device hit the server in the same second.
+          const spreadMs = Math.min(Math.max(0, Date.parse(message.rotateBy) - Date.now()) / 4, 600_000);
+          rotationTimer = setTimeout(rotate, Math.random() * spreadMs);
           break;
         }
         case "key.rotated":
@@ -211,6 +224,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     ws.on("error", (error) => log(`connection: ${error.message}`));
     ws.on("close", () => {
       clearInterval(heartbeat);
+      clearTimeout(rotationTimer);
       const wasOnline = online;
       online = false;
       if (socket === ws) socket = undefined;

@@ -30,6 +30,8 @@ export interface Gateway {
   onSessionOpened(listener: (session: GatewaySession) => void): void;
   /** Called when a device's current session ends (not when a newer session replaced it). */
   onSessionClosed(listener: (deviceId: string) => void): void;
+  /** Called when a device changed its GPU claim over its session here (its verification was reset). */
+  onHardwareChanged(listener: (deviceId: string) => void): void;
   /** True when the device has a live session on this replica or one another replica announced. */
   isConnected(deviceId: string): boolean;
   /** Ends the device's session wherever it is. `device_revoked` tells the worker to stop retrying. */
@@ -72,6 +74,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const handlers = new Map<string, Array<(s: GatewaySession, m: never) => void | Promise<void>>>();
   const opened: Array<(s: GatewaySession) => void> = [];
   const closed: Array<(deviceId: string) => void> = [];
+  const hardwareChanged: Array<(deviceId: string) => void> = [];
   const recentlyClosed = new Map<string, number>();
   const counters = { heartbeats: 0, throttled: 0, crossDevice: 0 };
   let stopLiveness: (() => void) | undefined;
@@ -169,17 +172,6 @@ export function createGateway(options: GatewayOptions): Gateway {
         const m = device.rotateFor;
         session.send({ type: "key.rotate-request", migrationId: m.id, rotateBy: m.rotateBy.toISOString() });
       }
-      hub.audit({
-        actorType: "device",
-        actorId: deviceId,
-        credentialId: device.keyId,
-        action: "device.session.open",
-        objectType: "device",
-        objectId: deviceId,
-        outcome: "ok",
-        ip: session.ip,
-        details: { sessionId: session.id, replica: options.replicaId },
-      });
       for (const l of opened) safely("session-opened listener", () => l(session.info));
     },
     unregister(session) {
@@ -190,6 +182,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       routing.unbind(deviceId);
       recentlyClosed.set(deviceId, session.lastHeartbeatMs);
       for (const l of closed) safely("session-closed listener", () => l(deviceId));
+    },
+    hardwareChanged(deviceId) {
+      for (const l of hardwareChanged) safely("hardware-changed listener", () => l(deviceId));
     },
     dispatch(session, message) {
       const list = handlers.get(message.type);
@@ -225,6 +220,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     onSessionOpened: (listener) => void opened.push(listener),
     onSessionClosed: (listener) => void closed.push(listener),
+    onHardwareChanged: (listener) => void hardwareChanged.push(listener),
     isConnected: (deviceId) => sessions.has(deviceId) || routing.isRemote(deviceId),
     async disconnect(deviceId, reason) {
       const local = sessions.get(deviceId);

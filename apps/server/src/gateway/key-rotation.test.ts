@@ -60,7 +60,7 @@ describeEachDialect("key rotation", (database) => {
   it("rotates a connected device's key in-band when a fleet migration starts; both keys work during the overlap", async () => {
     const w = await startTestWorker(t, supplier.key);
     const oldKey = readDeviceKey(w.stateDir);
-    const res = await migrate(60);
+    const res = await migrate(8);
     expect(res.status).toBe(201);
     expect(res.body.devicesNotified).toBeGreaterThanOrEqual(1);
     await eventually(() => w.handle.stats().rotations === 1);
@@ -80,7 +80,7 @@ describeEachDialect("key rotation", (database) => {
   it("retires the old key once the overlap window has passed", async () => {
     const w = await startTestWorker(t, supplier.key);
     const oldKey = readDeviceKey(w.stateDir);
-    await migrate(60);
+    await migrate(8);
     await eventually(() => w.handle.stats().rotations === 1);
     await new Promise((r) => setTimeout(r, OVERLAP_SECONDS * 1000 + 200));
     expect(await handshake(w.deviceId, oldKey)).toBe("handshake_failed");
@@ -117,7 +117,7 @@ describeEachDialect("key rotation", (database) => {
 
   it("lets a device that was offline when the migration started connect with its old key and rotate in the grace period", async () => {
     const { deviceId, stateDir } = await enrollSimulated(t, supplier.key);
-    await migrate(30);
+    await migrate(8);
     const w = await startTestWorker(t, supplier.key, { stateDir });
     await eventually(() => w.handle.stats().rotations === 1);
     expect((await keysOf(deviceId)).map((k) => k.state)).toEqual(["retiring", "active"]);

@@ -25,6 +25,9 @@ export function startLiveness(options: {
   const { db, log, now, sessions, recentlyClosed } = options;
   const intervalMs = options.heartbeatSeconds * 1000;
   const offlineAfterMs = 2 * intervalMs;
+  // A silent session is closed later than it is marked offline, and never within 15 s: a stalled process
+  // (a long GC, a busy host) should not cut every session at once.
+  const closeAfterMs = Math.max(3 * intervalMs, 15_000);
   const pingEveryMs = Math.max(4 * intervalMs, 10_000);
   // The database only knows last-seen times as of the last flush: allow for two flushes on top.
   const backstopGraceMs = offlineAfterMs + 2 * options.flushSeconds * 1000 + 2000;
@@ -43,7 +46,7 @@ export function startLiveness(options: {
     const t = now();
     for (const s of sessions.values()) {
       const silent = t - s.lastHeartbeatMs;
-      if (silent > 3 * intervalMs) {
+      if (silent > closeAfterMs) {
         s.close(CloseCode.timeout, new IgnisError("unavailable", "no heartbeat for three intervals"));
       } else if (silent > offlineAfterMs && !s.markedOffline) {
         s.markedOffline = true;

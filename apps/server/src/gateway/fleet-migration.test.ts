@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeEachDialect } from "../testing/dialects.js";
+import { startTestServer, type TestServer } from "../testing/test-server.js";
+import { slotsOfMask } from "../uptime/minute-slots.js";
+import {
+  call,
+  cleanupStateDirs,
+  enrollSimulated,
+  eventually,
+  startTestWorker,
+  type TestWorker,
+  userWithKey,
+} from "./worker-fixture.js";
+
+const DEVICES = 200;
+const EPOCH_SECONDS = 300; // 60 slots of 5 s
+const SLOT_MS = (EPOCH_SECONDS * 1000) / 60;
+const globalSlot = (ms: number) => Math.floor(ms / SLOT_MS);
+
+describeEachDialect("a forced fleet key migration", (database) => {
+  let t: TestServer;
+  let supplier: { userId: string; key: string };
+  const workers: TestWorker[] = [];
+  beforeAll(async () => {
+    t = await startTestServer({
+      database: database(),
+      env: {
+        IGNIS_HEARTBEAT_SECONDS: "0.5",
+        IGNIS_EPOCH_SECONDS: String(EPOCH_SECONDS),
+        IGNIS_UPTIME_FLUSH_SECONDS: "0.5",
+      },
+    });
+    supplier = await userWithKey(t);
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.handle.stop()));
+    await t.stop();
+    cleanupStateDirs();
+  });
+
+  it(`keeps every up-minute of ${DEVICES} devices that rotate their keys while heartbeating`, async () => {
+    const enrolled: Array<{ deviceId: string; stateDir: string }> = [];
+    for (let i = 0; i < DEVICES; i++) enrolled.push(await enrollSimulated(t, supplier.key, "sim-cpu"));
+    const started = await Promise.all(
+      enrolled.map((e) => startTestWorker(t, supplier.key, { stateDir: e.stateDir, reconnectBaseMs: 50 })),
+    );
+    workers.push(...started);
+    // Every device is online: count from the next full slot.
+    const firstSlot = globalSlot(Date.now()) + 1;
+
+    const migration = await call<{ devicesNotified: number }>(
+      t,
+      "POST",
+      "/v1/admin/key-migrations",
+      t.adminKey,
+      {
+        rotateBy: new Date(Date.now() + 20_000).toISOString(),
+      },
+    );
+    expect(migration.body.devicesNotified).toBe(DEVICES);
+    // Devices spread their rotations over a quarter of the time left, heartbeating all along.
+    await eventually(() => workers.every((w) => w.handle.stats().rotations === 1), 30_000, 100);
+
+    // A rolling restart: every session is cut; each worker comes back with its new key.
+    for (const w of workers) await t.server.ctx.gateway.disconnect(w.deviceId, "maintenance");
+    await eventually(
+      () => workers.every((w) => w.handle.stats().sessions >= 2 && w.handle.stats().online),
+      30_000,
+      100,
+    );
+
+    // Heartbeats go on for two more slots, then the workers stop at the end of a slot.
+    const lastSlot = Math.max(globalSlot(Date.now()) + 1, firstSlot + 3);
+    await new Promise((r) => setTimeout(r, (lastSlot + 1) * SLOT_MS - Date.now() + 50));
+    await Promise.all(workers.map((w) => w.handle.stop()));
+    await t.server.ctx.uptime.flush();
+
+    const rows = await t.server.ctx.db
+      .selectFrom("uptime")
+      .select(["device_id", "epoch", "minute_mask"])
+      .where(
+        "device_id",
+        "in",
+        workers.map((w) => w.deviceId),
+      )
+      .execute();
+    const slotsByDevice = new Map<string, Set<number>>();
+    for (const r of rows) {
+      const set = slotsByDevice.get(r.device_id) ?? new Set<number>();
+      for (const s of slotsOfMask(r.minute_mask)) set.add(Number(r.epoch) * 60 + s);
+      slotsByDevice.set(r.device_id, set);
+    }
+    const missing: string[] = [];
+    for (const w of workers) {
+      const have = slotsByDevice.get(w.deviceId) ?? new Set();
+      for (let s = firstSlot; s <= lastSlot; s++) if (!have.has(s)) missing.push(`${w.deviceId}@${s}`);
+    }
+    expect(lastSlot - firstSlot).toBeGreaterThanOrEqual(2);
+    expect(missing).toEqual([]);
+
+    const keys = await t.server.ctx.db
+      .selectFrom("device_keys")
+      .select(["device_id", "state"])
+      .where(
+        "device_id",
+        "in",
+        workers.map((w) => w.deviceId),
+      )
+      .execute();
+    expect(keys.filter((k) => k.state === "active")).toHaveLength(DEVICES);
+    expect(keys.filter((k) => k.state === "retiring")).toHaveLength(DEVICES);
+  }, 180_000);
+});
