@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -227,6 +228,62 @@ describeEachDialect("renting a cluster of simulated devices", (database) => {
           .execute();
         return rows.every((r) => r.status === "online") ? true : undefined;
       });
+    },
+    STEP_MS,
+  );
+
+  it(
+    "works from the CLI: admin credits, create with progress until the ranks run, follow the logs, list",
+    async () => {
+      const ignis = (...args: string[]) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          execFile(
+            process.execPath,
+            ["apps/cli/bin/ignis.js", ...args],
+            { env: { ...process.env, IGNIS_SERVER: t.url }, timeout: 60_000 },
+            (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+          );
+        });
+      const granted = await ignis(
+        "admin",
+        "credits",
+        "grant",
+        "--api-key",
+        t.adminKey,
+        "--user",
+        customerId,
+        "--amount",
+        "1000000",
+      );
+      expect(granted.stdout).toContain(`granted 1000000 to ${customerId}`);
+      const created = await ignis(
+        "clusters",
+        "create",
+        "--api-key",
+        customerKey,
+        "--model",
+        "sim-a100",
+        "--count",
+        "2",
+        "--hours",
+        "1",
+        "--env",
+        "WHO=cli",
+        "--",
+        "node",
+        "-e",
+        "console.log('rank', process.env.IGNIS_RANK, process.env.WHO)",
+      );
+      expect(created.code).toBe(0);
+      const id = created.stdout.trim().split("\n").at(-1)!;
+      expect(id).toMatch(/^cls_[a-z0-9]{26}$/);
+      expect(created.stderr).toContain(`${id} `);
+      const logs = await ignis("clusters", "logs", id, "--follow", "--api-key", customerKey);
+      expect(logs.stdout).toContain("[0] rank 0 cli");
+      expect(logs.stdout).toContain("[1] rank 1 cli");
+      const listed = await ignis("clusters", "ls", "--json", "--api-key", customerKey);
+      const page = JSON.parse(listed.stdout) as { items: { id: string; status: string }[] };
+      expect(page.items.find((c) => c.id === id)?.status).toBe("completed");
     },
     STEP_MS,
   );
