@@ -90,10 +90,10 @@ export function createUptimeTracker(options: {
       if (e.seenMs > e.storedSeenMs)
         seen.push({ deviceId: e.deviceId, seenAt: new Date(e.seenMs), load: e.load });
     }
-    if (rows.length === 0 && seen.length === 0) return;
     try {
-      await mergeUptime(db, rows);
-      await writeLastSeen(db, seen, new Date(Date.now() - options.onlineWindowSeconds * 1000));
+      if (rows.length > 0) await mergeUptime(db, rows);
+      if (seen.length > 0)
+        await writeLastSeen(db, seen, new Date(Date.now() - options.onlineWindowSeconds * 1000));
     } catch (error) {
       // Keep everything: live entries stay dirty, finished epochs go back to the queue; the OR-merge makes
       // writing them again harmless.
