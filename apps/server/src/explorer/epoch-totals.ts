@@ -16,8 +16,11 @@ export interface EpochTotals {
 
 /** Uptime written this long after an epoch ends still counts (flush interval plus finalization). */
 const SETTLE_MS = 120_000;
-/** Settled totals are re-read this often anyway: maintenance credit can reach old epochs. */
-const SETTLED_TTL_MS = 10 * 60_000;
+/**
+ * Settled totals are re-read this often anyway: maintenance-window credit can still reach an epoch after it
+ * settled. Hourly, because a full month at 600,000 devices is hundreds of millions of rows.
+ */
+const SETTLED_TTL_MS = 60 * 60_000;
 
 async function readTotals(db: Db, from: number, toExclusive: number): Promise<Map<number, EpochTotal>> {
   const totals = new Map<number, EpochTotal>();

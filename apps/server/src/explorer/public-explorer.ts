@@ -9,11 +9,10 @@ import type { Db } from "../db/database.js";
 import { searchPublicDevices } from "./device-search.js";
 import { createEpochTotals } from "./epoch-totals.js";
 import { computeNetworkStats } from "./network-stats.js";
-import { createTableProbe } from "./optional-tables.js";
 import { findShownDevice, toPublicDevice } from "./public-device.js";
 import { lastPublishedRoot } from "./published-roots.js";
 import { refreshingValue } from "./refreshing-value.js";
-import { uptimeHistoryOf } from "./uptime-history.js";
+import { readUptimeSums, uptimeHistory } from "./uptime-history.js";
 import { verificationHistoryOf } from "./verification-history.js";
 
 /** The public explorer: network stats, device search and device pages, all free of owner identity. */
@@ -25,7 +24,7 @@ export interface PublicExplorer {
 }
 
 /** Stats younger than this are served from memory. */
-const STATS_FRESH_MS = 3_000;
+const STATS_FRESH_MS = 5_000;
 /** Past this age a reader waits for fresh stats instead of getting the old ones. */
 const STATS_MAX_STALE_MS = 60_000;
 
@@ -38,12 +37,11 @@ export function createPublicExplorer(options: {
 }): PublicExplorer {
   const { db, epochSeconds } = options;
   const now = options.now ?? Date.now;
-  const probe = createTableProbe(db, now);
   const epochTotals = createEpochTotals(db, epochSeconds);
   const stats = refreshingValue(
     () =>
       computeNetworkStats(
-        { db, epochSeconds, epochTotals, lastPublishedRoot: () => lastPublishedRoot(db, probe) },
+        { db, epochSeconds, epochTotals, lastPublishedRoot: () => lastPublishedRoot(db) },
         now(),
       ),
     {
@@ -58,13 +56,16 @@ export function createPublicExplorer(options: {
     stats: () => stats.get(),
     devices: (query) => searchPublicDevices(db, query, { now: now(), epochSeconds }),
     async device(id) {
-      const row = DeviceId.safeParse(id).success ? await findShownDevice(db, id) : undefined;
-      if (!row) throw new IgnisError("not_found", "no such device");
+      if (!DeviceId.safeParse(id).success) throw new IgnisError("not_found", "no such device");
       const at = now();
-      const [uptime, history] = await Promise.all([
-        uptimeHistoryOf(db, row, at, epochSeconds),
-        verificationHistoryOf(db, probe, row.id),
+      // All three reads in parallel: one round trip of latency on a pool (PGlite runs them in turn).
+      const [row, sums, history] = await Promise.all([
+        findShownDevice(db, id),
+        readUptimeSums(db, id, at, epochSeconds),
+        verificationHistoryOf(db, id),
       ]);
+      if (!row) throw new IgnisError("not_found", "no such device");
+      const uptime = uptimeHistory(sums, row.created_at, at, epochSeconds);
       return {
         ...toPublicDevice(row, uptime.uptime24h),
         uptime7d: uptime.uptime7d,

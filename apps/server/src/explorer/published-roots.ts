@@ -1,5 +1,4 @@
 import type { Db } from "../db/database.js";
-import type { TableProbe } from "./optional-tables.js";
 
 /** The newest epoch whose reward Merkle root is published. */
 export interface PublishedRoot {
@@ -7,16 +6,9 @@ export interface PublishedRoot {
   root: string;
 }
 
-/** The rewards module's closed epochs (migration 0007), as the explorer reads them. */
-type RewardEpochsTable = {
-  reward_epochs: { epoch: string; root: string | null };
-};
-
-/** Reads the last published root, or null while the rewards tables do not exist or no epoch has a root yet. */
-export async function lastPublishedRoot(db: Db, probe: TableProbe): Promise<PublishedRoot | null> {
-  if (!(await probe.has("reward_epochs"))) return null;
+/** The last published root (an epoch where nobody earned has none), or null before the first. */
+export async function lastPublishedRoot(db: Db): Promise<PublishedRoot | null> {
   const row = await db
-    .withTables<RewardEpochsTable>()
     .selectFrom("reward_epochs")
     .select(["epoch", "root"])
     .where("root", "is not", null)

@@ -111,7 +111,46 @@ export async function seedNetwork(
     epochSeconds: options.epochSeconds,
     now,
   });
+  out.secrets.push(...(await seedChallenges(db, out.devices, now)));
   return out;
+}
+
+/**
+ * Proof-of-GPU challenges: a pass for every checked device, a failure for quarantined ones, and a pending one,
+ * each with the admin-only fields (replica, reason, detail) filled, which the explorer must never show.
+ * Returns those admin-only strings.
+ */
+async function seedChallenges(db: Db, devices: SeededDevice[], now: number): Promise<string[]> {
+  const replica = `replica-${randomBytes(4).toString("hex")}`;
+  const detail = `row-${randomBytes(4).toString("hex")}-mismatch`;
+  const rows = devices
+    .filter((d) => d.status !== "pending")
+    .flatMap((d, i) =>
+      (d.status === "quarantined" ? ["pass", "fail", "timeout"] : ["pass", "pass", "pending"]).map(
+        (outcome, k) => ({
+          id: randomBytes(16).toString("hex"),
+          device_id: d.id,
+          profile: "sim-a100",
+          gpu_count: 1,
+          n: 64,
+          inner_dim: 128,
+          batch: 2,
+          reveal_rows: 87,
+          expected_ms: 6.5,
+          deadline_ms: 50,
+          rtt_ms: 3,
+          trigger: "schedule" as const,
+          replica,
+          issued_at: new Date(now - (k + 1) * 3_600_000 - i * 1000),
+          decided_at: outcome === "pending" ? null : new Date(now - (k + 1) * 3_600_000 - i * 1000 + 40),
+          outcome: outcome as "pass" | "fail" | "timeout" | "pending",
+          reason: outcome === "pass" ? null : "freivalds",
+          detail: outcome === "pass" ? null : detail,
+        }),
+      ),
+    );
+  if (rows.length > 0) await db.insertInto("proof_challenges").values(rows).execute();
+  return [replica, detail];
 }
 
 /** Uptime rows for the seeded devices: online devices nearly always up, offline ones half the time. */

@@ -18,45 +18,67 @@ const RECENT_EPOCHS = 48;
 /** Days shown in the uptime chart. */
 const CHART_DAYS = 30;
 
-/** A device's age, which bounds what uptime was possible. */
-export interface DeviceSince {
-  id: string;
-  created_at: Date;
+/** The windows the explorer reports, each starting at the beginning of the epoch containing `now - length`. */
+export function uptimeWindows(now: number, epochSeconds: number) {
+  const at = (ms: number) => {
+    const epoch = epochAt(now - ms, epochSeconds);
+    return { epoch, startMs: epochStartMs(epoch, epochSeconds) };
+  };
+  const current = epochAt(now, epochSeconds);
+  return {
+    d1: at(24 * HOUR_MS),
+    d7: at(7 * 24 * HOUR_MS),
+    d30: at(30 * 24 * HOUR_MS),
+    firstDay: dayAt(now) - (CHART_DAYS - 1),
+    firstRecent: current - (RECENT_EPOCHS - 1),
+    current,
+  };
 }
 
-/** Uptime share over a window that starts at the beginning of the epoch containing `now - windowMs`. */
-function windowStart(now: number, windowMs: number, epochSeconds: number) {
-  const epoch = epochAt(now - windowMs, epochSeconds);
-  return { epoch, startMs: epochStartMs(epoch, epochSeconds) };
+/** One device's stored up-minutes, summed the ways the device page needs. */
+export interface UptimeSums {
+  d1: number;
+  d7: number;
+  d30: number;
+  byDay: Map<number, number>;
+  byEpoch: Map<number, number>;
 }
 
-/** 24-hour uptime shares of many devices in one query (the explorer table). */
-export async function uptime24hOf(
+/** Reads a device's window totals, per-day sums and recent epochs in one round trip (one index range). */
+export async function readUptimeSums(
   db: Db,
-  devices: readonly DeviceSince[],
+  deviceId: string,
   now: number,
   epochSeconds: number,
-): Promise<Map<string, number>> {
-  const shares = new Map<string, number>();
-  if (devices.length === 0) return shares;
-  const w = windowStart(now, 24 * HOUR_MS, epochSeconds);
-  const rows = await db
-    .selectFrom("uptime")
-    .select(["device_id", sql<string>`sum(up_minutes)`.as("up")])
-    .where(
-      "device_id",
-      "in",
-      devices.map((d) => d.id),
-    )
-    .where("epoch", ">=", String(w.epoch))
-    .groupBy("device_id")
-    .execute();
-  const up = new Map(rows.map((r) => [r.device_id, Number(r.up)]));
-  for (const d of devices) {
-    const possible = overlapSlots(w.startMs, now, new Date(d.created_at).getTime(), now, epochSeconds);
-    shares.set(d.id, share(up.get(d.id) ?? 0, possible));
+): Promise<UptimeSums> {
+  if (!Number.isInteger(epochSeconds) || epochSeconds <= 0)
+    throw new Error("epochSeconds must be an integer");
+  const w = uptimeWindows(now, epochSeconds);
+  const firstDayEpoch = epochAt(dayStartMs(w.firstDay), epochSeconds);
+  // The epoch length is a validated integer from config, inlined so SELECT and GROUP BY are one expression.
+  const { rows } = await sql<{ kind: string; k: string | number; up: string | number }>`
+    select 'w1' as kind, 0::bigint as k, coalesce(sum(up_minutes), 0) as up
+      from uptime where device_id = ${deviceId} and epoch >= ${w.d1.epoch}
+    union all
+    select 'w7', 0, coalesce(sum(up_minutes), 0) from uptime where device_id = ${deviceId} and epoch >= ${w.d7.epoch}
+    union all
+    select 'w30', 0, coalesce(sum(up_minutes), 0) from uptime where device_id = ${deviceId} and epoch >= ${w.d30.epoch}
+    union all
+    (select 'day', (epoch * ${sql.lit(epochSeconds)}) / 86400, sum(up_minutes) from uptime
+      where device_id = ${deviceId} and epoch >= ${firstDayEpoch} group by 2)
+    union all
+    select 'epoch', epoch, up_minutes from uptime where device_id = ${deviceId} and epoch >= ${w.firstRecent}
+  `.execute(db);
+  const sums: UptimeSums = { d1: 0, d7: 0, d30: 0, byDay: new Map(), byEpoch: new Map() };
+  for (const r of rows) {
+    const up = Number(r.up);
+    if (r.kind === "w1") sums.d1 = up;
+    else if (r.kind === "w7") sums.d7 = up;
+    else if (r.kind === "w30") sums.d30 = up;
+    else if (r.kind === "day") sums.byDay.set(Number(r.k), up);
+    else sums.byEpoch.set(Number(r.k), up);
   }
-  return shares;
+  return sums;
 }
 
 /** Everything the device page shows about uptime. */
@@ -68,84 +90,43 @@ export interface UptimeHistory {
   epochs: UptimeEpoch[];
 }
 
-/** One device's uptime over 24 h, 7 d and 30 d, per day for the chart and per recent epoch. */
-export async function uptimeHistoryOf(
-  db: Db,
-  device: DeviceSince,
+/** Turns the sums into shares and chart series; a device's age bounds what uptime was possible. */
+export function uptimeHistory(
+  sums: UptimeSums,
+  createdAt: Date,
   now: number,
   epochSeconds: number,
-): Promise<UptimeHistory> {
-  if (!Number.isInteger(epochSeconds) || epochSeconds <= 0)
-    throw new Error("epochSeconds must be an integer");
-  const since = new Date(device.created_at).getTime();
-  const w1 = windowStart(now, 24 * HOUR_MS, epochSeconds);
-  const w7 = windowStart(now, 7 * 24 * HOUR_MS, epochSeconds);
-  const w30 = windowStart(now, 30 * 24 * HOUR_MS, epochSeconds);
-  const today = dayAt(now);
-  const firstDay = today - (CHART_DAYS - 1);
-  const firstDayEpoch = epochAt(dayStartMs(firstDay), epochSeconds);
-  const current = epochAt(now, epochSeconds);
-  const firstRecent = current - (RECENT_EPOCHS - 1);
-  // The epoch length is a validated integer from config, inlined so SELECT and GROUP BY are one expression.
-  const dayOfEpoch = sql<string>`(epoch * ${sql.lit(epochSeconds)}) / 86400`;
-
-  const [totals, days, recent] = await Promise.all([
-    db
-      .selectFrom("uptime")
-      .select([
-        sql<string>`coalesce(sum(up_minutes) filter (where epoch >= ${w1.epoch}), 0)`.as("d1"),
-        sql<string>`coalesce(sum(up_minutes) filter (where epoch >= ${w7.epoch}), 0)`.as("d7"),
-        sql<string>`coalesce(sum(up_minutes), 0)`.as("d30"),
-      ])
-      .where("device_id", "=", device.id)
-      .where("epoch", ">=", String(w30.epoch))
-      .executeTakeFirstOrThrow(),
-    db
-      .selectFrom("uptime")
-      .select([dayOfEpoch.as("day"), sql<string>`sum(up_minutes)`.as("up")])
-      .where("device_id", "=", device.id)
-      .where("epoch", ">=", String(Math.min(firstDayEpoch, w30.epoch)))
-      .groupBy(dayOfEpoch)
-      .execute(),
-    db
-      .selectFrom("uptime")
-      .select(["epoch", "up_minutes"])
-      .where("device_id", "=", device.id)
-      .where("epoch", ">=", String(firstRecent))
-      .execute(),
-  ]);
-
-  const byDay = new Map(days.map((r) => [Number(r.day), Number(r.up)]));
+): UptimeHistory {
+  const since = new Date(createdAt).getTime();
+  const w = uptimeWindows(now, epochSeconds);
   const daily: UptimeDay[] = [];
-  for (let day = firstDay; day <= today; day++) {
+  for (let day = w.firstDay; day <= dayAt(now); day++) {
     const possible = overlapSlots(dayStartMs(day), dayStartMs(day + 1), since, now, epochSeconds);
     // Epochs straddling midnight are counted whole on their first day, so cap at what that day allowed.
     daily.push({
       day: isoDay(day),
-      upMinutes: Math.min(byDay.get(day) ?? 0, possible),
+      upMinutes: Math.min(sums.byDay.get(day) ?? 0, possible),
       possibleMinutes: possible,
     });
   }
-  const byEpoch = new Map(recent.map((r) => [Number(r.epoch), r.up_minutes]));
   const slots = slotsPerEpoch(epochSeconds);
   const epochs: UptimeEpoch[] = [];
-  for (let epoch = firstRecent; epoch <= current; epoch++) {
+  for (let epoch = w.firstRecent; epoch <= w.current; epoch++) {
     const start = epochStartMs(epoch, epochSeconds);
-    const possible = Math.min(
-      slots,
-      overlapSlots(start, epochStartMs(epoch + 1, epochSeconds), since, now, epochSeconds),
-    );
+    const end = epochStartMs(epoch + 1, epochSeconds);
     epochs.push({
       epoch,
       startsAt: new Date(start).toISOString(),
-      upMinutes: Math.min(byEpoch.get(epoch) ?? 0, slots),
-      possibleMinutes: possible,
+      upMinutes: Math.min(sums.byEpoch.get(epoch) ?? 0, slots),
+      possibleMinutes: Math.min(slots, overlapSlots(start, end, since, now, epochSeconds)),
     });
   }
+  const windowShare = (up: number, startMs: number) =>
+    share(up, overlapSlots(startMs, now, since, now, epochSeconds));
   return {
-    uptime24h: share(Number(totals.d1), overlapSlots(w1.startMs, now, since, now, epochSeconds)),
-    uptime7d: share(Number(totals.d7), overlapSlots(w7.startMs, now, since, now, epochSeconds)),
-    uptime30d: share(Number(totals.d30), overlapSlots(w30.startMs, now, since, now, epochSeconds)),
+    uptime24h: windowShare(sums.d1, w.d1.startMs),
+    uptime7d: windowShare(sums.d7, w.d7.startMs),
+    uptime30d: windowShare(sums.d30, w.d30.startMs),
     daily,
     epochs,
   };

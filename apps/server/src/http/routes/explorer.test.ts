@@ -109,7 +109,9 @@ describeEachDialect("public explorer routes", (database) => {
     const online = await get<Page>("/v1/explorer/devices?status=online&limit=100");
     expect(online.body.items.length).toBe(shown().filter((d) => d.status === "online").length);
     expect(online.body.items.every((d) => d.status === "online")).toBe(true);
-    const model = await get<Page>(`/v1/explorer/devices?model=${encodeURIComponent("NVIDIA RTX 4090")}&limit=100`);
+    const model = await get<Page>(
+      `/v1/explorer/devices?model=${encodeURIComponent("NVIDIA RTX 4090")}&limit=100`,
+    );
     expect(model.body.items.length).toBe(shown().filter((d) => d.model === "NVIDIA RTX 4090").length);
     const amd = await get<Page>("/v1/explorer/devices?vendor=amd&limit=100");
     expect(amd.body.items.every((d) => d.vendor === "amd")).toBe(true);
@@ -143,6 +145,20 @@ describeEachDialect("public explorer routes", (database) => {
     expect(body.uptime24h).toBeGreaterThan(0.9);
     expect(body.uptime30d).toBeLessThan(body.uptime24h);
     expect(Array.isArray(body.verificationHistory)).toBe(true);
+  });
+
+  it("lists decided proof-of-GPU checks, newest first, with outcome and time only", async () => {
+    const quarantined = shown().find((d) => d.status === "quarantined")!;
+    const { body } = await get<{ verificationHistory: Record<string, unknown>[] }>(
+      `/v1/explorer/devices/${quarantined.id}`,
+    );
+    expect(body.verificationHistory.map((v) => v.result)).toEqual(["pass", "fail", "fail"]);
+    for (const v of body.verificationHistory) expect(Object.keys(v).sort()).toEqual(["at", "result"]);
+    const times = body.verificationHistory.map((v) => Date.parse(v.at as string));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    const online = shown().find((d) => d.status === "online")!;
+    const pending = await get<{ verificationHistory: unknown[] }>(`/v1/explorer/devices/${online.id}`);
+    expect(pending.body.verificationHistory).toHaveLength(2);
   });
 
   it("answers a revoked device exactly like a device that never existed", async () => {
