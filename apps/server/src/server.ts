@@ -21,6 +21,7 @@ import { LOCAL_ISSUER } from "./identity/users.js";
 import { createMarketplace } from "./market/marketplace.js";
 import { profilePriceBook } from "./market/profile-prices.js";
 import { createMetrics } from "./observability/metrics.js";
+import { createProofService } from "./proof/proof-service.js";
 import { startMetricsServer } from "./observability/metrics-server.js";
 import { createRewardService } from "./rewards/reward-service.js";
 import { createRateLimits, type RateLimits } from "./security/rate-limits.js";
@@ -137,6 +138,16 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     origins: workerOrigins(config.publicUrl, config.port),
   });
   security.setDeviceDisconnector((deviceId, reason) => gateway.disconnect(deviceId, reason));
+  const proof = createProofService({
+    db: database.db,
+    gateway,
+    bus,
+    rateLimits,
+    log: logger,
+    replicaId: config.replicaId,
+    challengeMeanSeconds: config.challengeMeanSeconds,
+    retryDelaySeconds: config.challengeRetrySeconds,
+  });
   const rewards = await createRewardService({ db: database.db, config, log: logger });
   const market = createMarketplace({ db: database.db, config, gateway, prices: profilePriceBook(), log: logger });
   const bus = overrides.bus ?? createInProcessBus();
@@ -176,6 +187,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     gateway,
     rewards,
     market,
+    proof,
     explorer: createPublicExplorer({
       db: database.db,
       epochSeconds: config.epochSeconds,
@@ -187,6 +199,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   await app.ready();
   uptime.start();
   await gateway.start();
+  await proof.start();
   market.start();
 
   let closed = false;
@@ -208,6 +221,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       closed = true;
       metricsServer?.close();
       await market.stop();
+      // Challenges in flight are cancelled before sessions end, so a restart never fails a device.
+      await proof.stop();
       // Sessions end first (workers reconnect elsewhere), then the last up-minutes are written.
       await gateway.close();
       await app.close();

@@ -32,6 +32,9 @@ export const ignisErrorCodes = [
   "handshake_failed",
   "session_replaced",
   "key_rotation_failed",
+  // proof of GPU
+  "device_offline",
+  "device_hired",
   // rewards
   "epoch_not_found",
   "epoch_not_closed",

@@ -9,6 +9,7 @@ export * from "./identity.js";
 export * from "./market.js";
 export * from "./market-jobs.js";
 export * from "./problem.js";
+export * from "./proof-views.js";
 export * from "./rewards.js";
 export * from "./rewards-earnings.js";
 export * from "./rewards-seasons.js";

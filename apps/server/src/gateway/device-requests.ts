@@ -40,6 +40,7 @@ export async function handleMetadataUpdate(
       ip: session.ip,
       details: { before: result.before, after: message.hardware, verificationReset: result.gpuChanged },
     });
+    if (result.gpuChanged) hub.hardwareChanged(deviceId);
   } catch (error) {
     hub.log.warn({ err: error, deviceId }, "metadata update failed");
     session.send({

@@ -33,6 +33,8 @@ export interface SessionHub {
   unregister(session: WorkerSession): void;
   /** Hands a message to the handlers other modules registered for its type. */
   dispatch(session: WorkerSession, message: WorkerMessage): void;
+  /** Tells other modules that the device's GPU claim changed (its verification was reset). */
+  hardwareChanged(deviceId: string): void;
   /** Appends an audit record without holding up the session; failures are logged. */
   audit(entry: AuditEntry): void;
   /** Counts a failed handshake from an address; false when the address is over its failure budget. */

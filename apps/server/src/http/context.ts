@@ -8,6 +8,7 @@ import type { EmbeddedOidc } from "../identity/embedded-oidc.js";
 import type { Marketplace } from "../market/marketplace.js";
 import type { TokenVerifier } from "../identity/token-verifier.js";
 import type { Metrics } from "../observability/metrics.js";
+import type { ProofService } from "../proof/proof-service.js";
 import type { RewardService } from "../rewards/reward-service.js";
 import type { RateLimits } from "../security/rate-limits.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
@@ -39,4 +40,6 @@ export interface AppContext {
   security: SecurityMonitor;
   /** The compute marketplace: clusters, job dispatch, metering and settlement. */
   market: Marketplace;
+  /** Proof of GPU: challenges of the devices connected here, their verdicts and the verification life cycle. */
+  proof: ProofService;
 }

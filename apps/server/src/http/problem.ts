@@ -30,6 +30,8 @@ const STATUS: Record<IgnisErrorCode, number> = {
   handshake_failed: 401,
   session_replaced: 409,
   key_rotation_failed: 400,
+  device_offline: 409,
+  device_hired: 409,
   epoch_not_found: 404,
   epoch_not_closed: 404,
   proof_not_found: 404,

@@ -21,6 +21,9 @@ export type Action =
   | "admin.migration"
   | "admin.credits.grant"
   | "admin.devices.read"
+  | "admin.proof.read"
+  | "admin.proof.challenge"
+  | "admin.proof.release"
   | "enrollment-code.create"
   | "device.list"
   | "device.read"
@@ -63,6 +66,9 @@ const RULES: Record<Action, Rule> = {
   "admin.migration": { roles: ["admin"], scope: "admin", write: true },
   "admin.credits.grant": { roles: ["admin"], scope: "admin", write: true },
   "admin.devices.read": { roles: ["admin"], scope: "admin", write: false },
+  "admin.proof.read": { roles: ["admin"], scope: "admin", write: false },
+  "admin.proof.challenge": { roles: ["admin"], scope: "admin", write: true },
+  "admin.proof.release": { roles: ["admin"], scope: "admin", write: true },
   "enrollment-code.create": { roles: ["supplier"], scope: "devices:write", write: true },
   "device.list": { roles: ["supplier", "admin"], scope: "devices:read", write: false },
   "device.read": { roles: [], owned: true, adminOverride: true, scope: "devices:read", write: false },

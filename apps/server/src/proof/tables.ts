@@ -1,12 +1,7 @@
+import type { ChallengeOutcome, ChallengeTrigger } from "@ignis/protocol";
 import type { ColumnType, Generated } from "kysely";
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
-
-/** How a stored challenge ended; `pending` until decided, `cancelled` when the server gave it up itself. */
-export type StoredOutcome = "pending" | "pass" | "fail" | "timeout" | "cancelled";
-
-/** Why a challenge was sent. */
-export type ChallengeTrigger = "connect" | "schedule" | "retry" | "hardware" | "admin";
 
 /** Proof-of-GPU tables (migration 0006): every challenge with its timings, and admin reviews of quarantines. */
 export interface ProofTables {
@@ -31,7 +26,7 @@ export interface ProofTables {
     reveal_requested_at: Timestamp | null;
     reveal_at: Timestamp | null;
     decided_at: Timestamp | null;
-    outcome: ColumnType<StoredOutcome, StoredOutcome | undefined, StoredOutcome>;
+    outcome: ColumnType<ChallengeOutcome, ChallengeOutcome | undefined, ChallengeOutcome>;
     reason: string | null;
     /** Which row or field failed; for admins, never sent to the worker or shown publicly. */
     detail: string | null;

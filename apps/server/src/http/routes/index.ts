@@ -14,6 +14,7 @@ import { healthRoutes } from "./health.js";
 import { maintenanceWindowRoutes } from "./maintenance-windows.js";
 import { marketRoutes } from "./market.js";
 import { openApiRoutes } from "./openapi.js";
+import { proofAdminRoutes } from "./proof-admin.js";
 import { rewardRoutes } from "./rewards.js";
 import { rewardAdminRoutes } from "./rewards-admin.js";
 import { signInRoutes } from "./sign-in.js";
@@ -40,5 +41,6 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   clusterRoutes(app, ctx);
   creditRoutes(app, ctx);
   marketRoutes(app, ctx);
+  proofAdminRoutes(app, ctx);
   webStaticRoutes(app, ctx);
 }

@@ -1,0 +1,183 @@
+import type { ChallengeTrigger, ChallengeView } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+import type { IssuedChallenge } from "./challenge.js";
+import type { ProofHistoryEntry } from "./verification-state.js";
+import type { ProofResult } from "./verify-reveal.js";
+
+/** How many decided challenges the life cycle looks back over (the failure streak and its doubling). */
+const HISTORY_DEPTH = 32;
+
+/** Stores a challenge just sent: its sizes and timings, never its seeds. */
+export async function insertChallenge(
+  db: Db,
+  input: {
+    challenge: IssuedChallenge;
+    deviceId: string;
+    rttMs: number;
+    trigger: ChallengeTrigger;
+    replica: string;
+  },
+): Promise<void> {
+  const { challenge } = input;
+  await db
+    .insertInto("proof_challenges")
+    .values({
+      id: challenge.challengeId,
+      device_id: input.deviceId,
+      profile: challenge.profileId,
+      gpu_count: challenge.gpuCount,
+      n: challenge.size.n,
+      inner_dim: challenge.size.inner,
+      batch: challenge.size.batch,
+      reveal_rows: challenge.size.revealRows,
+      expected_ms: challenge.size.expectedMs,
+      deadline_ms: challenge.size.deadlineMs,
+      rtt_ms: Math.round(input.rttMs),
+      trigger: input.trigger,
+      replica: input.replica,
+      issued_at: new Date(challenge.issuedAtMs),
+    })
+    .execute();
+}
+
+/** Notes when the commit arrived and when the rows to reveal were asked for. */
+export async function recordCommit(db: Db, id: string, commitAtMs: number, requestedAtMs: number) {
+  await db
+    .updateTable("proof_challenges")
+    .set({ commit_at: new Date(commitAtMs), reveal_requested_at: new Date(requestedAtMs) })
+    .where("id", "=", id)
+    .execute();
+}
+
+/** Stores the verdict. `reason` may name an end the verifier does not know (session_closed, server_stopped). */
+export async function recordDecision(
+  db: Db,
+  id: string,
+  decision: {
+    outcome: "pass" | "fail" | "timeout" | "cancelled";
+    reason: string | null;
+    decidedAtMs: number;
+    revealAtMs?: number | undefined;
+    result?: ProofResult | undefined;
+  },
+): Promise<void> {
+  const r = decision.result;
+  await db
+    .updateTable("proof_challenges")
+    .set({
+      outcome: decision.outcome,
+      reason: decision.reason,
+      decided_at: new Date(decision.decidedAtMs),
+      ...(decision.revealAtMs !== undefined ? { reveal_at: new Date(decision.revealAtMs) } : {}),
+      ...(r
+        ? {
+            detail: r.detail,
+            commit_latency_ms: r.commitLatencyMs === null ? null : Math.round(r.commitLatencyMs),
+            rows_checked: r.rowsChecked,
+            verify_cpu_ms: r.verifyCpuMs,
+          }
+        : {}),
+    })
+    .where("id", "=", id)
+    .where("outcome", "=", "pending")
+    .execute();
+}
+
+/**
+ * Gives up challenges left pending by a replica that stopped or died before deciding them; they count for
+ * nothing (the device did nothing wrong that we know of). Returns how many.
+ */
+export async function cancelAbandonedChallenges(db: Db, issuedBefore: Date): Promise<number> {
+  const result = await db
+    .updateTable("proof_challenges")
+    .set({ outcome: "cancelled", reason: "server_stopped", decided_at: new Date() })
+    .where("outcome", "=", "pending")
+    .where("issued_at", "<", issuedBefore)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** The device's decided challenges since its last admin review, oldest first: the life cycle's input. */
+export async function verificationHistory(db: Db, deviceId: string): Promise<ProofHistoryEntry[]> {
+  const review = await db
+    .selectFrom("proof_reviews")
+    .select("reviewed_at")
+    .where("device_id", "=", deviceId)
+    .orderBy("reviewed_at", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  let query = db
+    .selectFrom("proof_challenges")
+    .select(["outcome", "decided_at"])
+    .where("device_id", "=", deviceId)
+    .where("outcome", "in", ["pass", "fail", "timeout"])
+    .where("decided_at", "is not", null);
+  if (review) query = query.where("decided_at", ">", review.reviewed_at);
+  const rows = await query.orderBy("decided_at", "desc").limit(HISTORY_DEPTH).execute();
+  return rows.reverse().map((r) => ({
+    outcome: r.outcome as ProofHistoryEntry["outcome"],
+    atMs: new Date(r.decided_at!).getTime(),
+  }));
+}
+
+/** Records an admin's review: earlier failures stop counting towards the device's streak. */
+export async function insertReview(
+  db: Db,
+  input: { deviceId: string; adminId: string; note: string | null },
+) {
+  await db
+    .insertInto("proof_reviews")
+    .values({ device_id: input.deviceId, reviewed_by: input.adminId, note: input.note })
+    .execute();
+}
+
+/** A device's challenges for admins, newest first; `cursor` is the id of the last one already seen. */
+export async function listChallenges(
+  db: Db,
+  deviceId: string,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<ChallengeView[]> {
+  let query = db.selectFrom("proof_challenges").selectAll().where("device_id", "=", deviceId);
+  if (page.cursor) {
+    const after = await db
+      .selectFrom("proof_challenges")
+      .select(["issued_at", "id"])
+      .where("id", "=", page.cursor)
+      .where("device_id", "=", deviceId)
+      .executeTakeFirst();
+    if (!after) return [];
+    query = query.where((eb) =>
+      eb.or([
+        eb("issued_at", "<", after.issued_at),
+        eb.and([eb("issued_at", "=", after.issued_at), eb("id", "<", after.id)]),
+      ]),
+    );
+  }
+  const rows = await query.orderBy("issued_at", "desc").orderBy("id", "desc").limit(page.limit).execute();
+  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+  return rows.map((r) => ({
+    id: r.id,
+    deviceId: r.device_id,
+    profile: r.profile,
+    gpuCount: r.gpu_count,
+    n: r.n,
+    inner: r.inner_dim,
+    batch: r.batch,
+    revealRows: r.reveal_rows,
+    expectedMs: Number(r.expected_ms),
+    deadlineMs: r.deadline_ms,
+    rttMs: r.rtt_ms,
+    trigger: r.trigger,
+    issuedAt: new Date(r.issued_at).toISOString(),
+    commitAt: iso(r.commit_at),
+    revealRequestedAt: iso(r.reveal_requested_at),
+    revealAt: iso(r.reveal_at),
+    decidedAt: iso(r.decided_at),
+    commitLatencyMs: r.commit_latency_ms,
+    outcome: r.outcome,
+    reason: r.reason,
+    detail: r.detail,
+    rowsChecked: r.rows_checked,
+    verifyCpuMs: r.verify_cpu_ms === null ? null : Number(r.verify_cpu_ms),
+  }));
+}

@@ -1,0 +1,245 @@
+import { type ChallengeTrigger, findHardwareProfile, IgnisError } from "@ignis/protocol";
+import type { Bus } from "../bus/bus.js";
+import type { Db } from "../db/database.js";
+import type { Gateway, GatewaySession } from "../gateway/gateway.js";
+import type { RateLimits } from "../security/rate-limits.js";
+import { type ChallengeExchange, type ExchangeEnd, startExchange } from "./challenge-exchange.js";
+import { createChallengeScheduler, exponentialDelayMs } from "./challenge-scheduler.js";
+import {
+  cancelAbandonedChallenges,
+  insertChallenge,
+  recordCommit,
+  recordDecision,
+  verificationHistory,
+} from "./challenge-store.js";
+import { cryptoRandom, type RandomSource } from "./random-source.js";
+import { issueChallenge } from "./simulated-slack.js";
+import { applyDecision, clearAfterReview } from "./verification-effects.js";
+import { planAfterConnect, planAfterDecision } from "./verification-plan.js";
+import { createVerifierKeyring, type VerifierKeyring } from "./verifier-key.js";
+
+/** The proof-of-GPU service of one replica: challenges the devices whose sessions it holds. */
+export interface ProofService {
+  /** Cancels challenges a stopped replica left pending and listens for admin requests from other replicas. */
+  start(): Promise<void>;
+  /** Challenges a device now (an admin asked); forwarded to the replica holding its session if not here. */
+  challengeNow(deviceId: string): Promise<{ challengeId: string | null; delivery: "issued" | "forwarded" }>;
+  /** Clears a failed device after an admin review and challenges it again if it is connected. */
+  release(deviceId: string, adminId: string, note: string | null): Promise<{ cleared: boolean }>;
+  /** Resolves when every write and decision so far has been made (tests). */
+  settled(): Promise<void>;
+  /** Stops timers and cancels challenges in flight (they count for nothing); call before the gateway closes. */
+  stop(): Promise<void>;
+}
+
+/** Collaborators and settings. */
+export interface ProofServiceOptions {
+  db: Db;
+  gateway: Gateway;
+  bus: Bus;
+  rateLimits: RateLimits;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void };
+  replicaId: string;
+  challengeMeanSeconds: number;
+  retryDelaySeconds: number;
+  now?: () => number;
+  random?: RandomSource;
+  keyring?: VerifierKeyring;
+}
+
+const COMMAND_SUBJECT = "ignis.proof.challenge-now";
+/** Longer than any deadline (600 s) plus the reveal timeout: a pending row this old was abandoned. */
+const ABANDONED_AFTER_MS = 15 * 60_000;
+
+/** Creates the service and hooks it to the gateway's sessions and proof messages. */
+export function createProofService(options: ProofServiceOptions): ProofService {
+  const { db, gateway, log } = options;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? cryptoRandom;
+  const keyring = options.keyring ?? createVerifierKeyring();
+  const timing = {
+    meanMs: options.challengeMeanSeconds * 1000,
+    retryDelayMs: options.retryDelaySeconds * 1000,
+    recheckDelayMs: () => exponentialDelayMs(options.challengeMeanSeconds * 1000, random),
+  };
+  const containment = { db, rateLimits: options.rateLimits };
+  const sessions = new Map<string, GatewaySession>();
+  const exchanges = new Map<string, ChallengeExchange>();
+  const chains = new Map<string, Promise<unknown>>();
+  let stopped = false;
+  let subscription: { unsubscribe(): void } | undefined;
+
+  /** Runs database work of one device in order (insert before commit before verdict), never concurrently. */
+  const serial = <T>(deviceId: string, work: () => Promise<T>): Promise<T | undefined> => {
+    const run = (chains.get(deviceId) ?? Promise.resolve()).then(work).catch((error: unknown) => {
+      log.warn({ err: error, deviceId }, "proof of GPU: device work failed");
+      return undefined;
+    });
+    chains.set(deviceId, run);
+    void run.finally(() => chains.get(deviceId) === run && chains.delete(deviceId));
+    return run;
+  };
+
+  const scheduler = createChallengeScheduler({
+    now,
+    fire: (deviceId, trigger) => void serial(deviceId, () => issue(deviceId, trigger)),
+  });
+
+  async function issue(deviceId: string, trigger: ChallengeTrigger): Promise<string | null> {
+    const session = sessions.get(deviceId);
+    if (stopped || !session) return null;
+    const current = exchanges.get(deviceId);
+    if (current) return current.challenge.challengeId;
+    const device = await db
+      .selectFrom("devices")
+      .select(["status", "profile", "gpu_count"])
+      .where("id", "=", deviceId)
+      .executeTakeFirst();
+    const profile = device && findHardwareProfile(device.profile);
+    if (!device || !profile || device.status === "revoked") return null;
+    if (device.status === "hired") {
+      // A customer's job has the device; challenge it at another random time.
+      scheduler.at(deviceId, now() + timing.recheckDelayMs(), "schedule");
+      return null;
+    }
+    const challenge = issueChallenge({
+      profile,
+      gpuCount: device.gpu_count,
+      rttMs: session.rttMs,
+      keyring,
+      nowMs: now(),
+      random,
+    });
+    let ended: ExchangeEnd | undefined;
+    const exchange = startExchange({
+      challenge,
+      now,
+      random,
+      send: (message) => void gateway.send(deviceId, message),
+      onCommitted: (commitAtMs, requestedAtMs) =>
+        void serial(deviceId, () => recordCommit(db, challenge.challengeId, commitAtMs, requestedAtMs)),
+      onEnd(end) {
+        ended = end;
+        if (exchanges.get(deviceId) === exchange) exchanges.delete(deviceId);
+        void serial(deviceId, () => decide(deviceId, end));
+      },
+    });
+    if (!ended) exchanges.set(deviceId, exchange);
+    const sent = exchange.challenge;
+    await insertChallenge(db, {
+      challenge: sent,
+      deviceId,
+      rttMs: session.rttMs,
+      trigger,
+      replica: options.replicaId,
+    });
+    return sent.challengeId;
+  }
+
+  async function decide(deviceId: string, end: ExchangeEnd): Promise<void> {
+    await recordDecision(db, end.challengeId, {
+      outcome: end.outcome,
+      reason: end.reason,
+      decidedAtMs: end.atMs,
+      revealAtMs: end.revealAtMs,
+      result: end.result,
+    });
+    if (end.outcome === "cancelled") return;
+    const history = await verificationHistory(db, deviceId);
+    const plan = planAfterDecision(history, now(), timing);
+    const applied = await applyDecision(containment, deviceId, plan.decision);
+    if (end.outcome !== "pass" || applied?.quarantined || applied?.lifted) {
+      log.info(
+        { deviceId, challengeId: end.challengeId, outcome: end.outcome, reason: end.reason, ...applied },
+        "proof of GPU verdict",
+      );
+    }
+    if (!stopped && sessions.has(deviceId) && !exchanges.has(deviceId)) {
+      scheduler.at(deviceId, plan.nextAtMs, plan.trigger);
+    }
+  }
+
+  async function connected(deviceId: string): Promise<void> {
+    const device = await db
+      .selectFrom("devices")
+      .select("verification")
+      .where("id", "=", deviceId)
+      .executeTakeFirst();
+    if (!device || stopped || !sessions.has(deviceId) || exchanges.has(deviceId)) return;
+    const history = await verificationHistory(db, deviceId);
+    const plan = planAfterConnect(history, device.verification, now(), timing);
+    scheduler.at(deviceId, plan.nextAtMs, plan.trigger);
+  }
+
+  gateway.onSessionOpened((session) => {
+    if (stopped) return;
+    const deviceId = session.deviceId;
+    sessions.set(deviceId, session);
+    // A newer session replaced one that had a challenge in flight: that challenge was walked away from.
+    exchanges.get(deviceId)?.abandon("timeout", "session_closed");
+    void serial(deviceId, () => connected(deviceId));
+  });
+  gateway.onSessionClosed((deviceId) => {
+    if (stopped) return;
+    sessions.delete(deviceId);
+    scheduler.cancel(deviceId);
+    exchanges.get(deviceId)?.abandon("timeout", "session_closed");
+  });
+  gateway.onHardwareChanged((deviceId) => {
+    if (stopped || !sessions.has(deviceId)) return;
+    // A proof made for the old claim says nothing about the new one.
+    exchanges.get(deviceId)?.abandon("cancelled", "claim_changed");
+    scheduler.at(deviceId, now(), "hardware");
+  });
+  gateway.onMessage("proof.commit", (session, message) => exchanges.get(session.deviceId)?.commit(message));
+  gateway.onMessage("proof.reveal", (session, message) => exchanges.get(session.deviceId)?.reveal(message));
+
+  return {
+    async start() {
+      const cancelled = await cancelAbandonedChallenges(db, new Date(now() - ABANDONED_AFTER_MS));
+      if (cancelled > 0) log.info({ cancelled }, "proof of GPU: cancelled challenges a stopped replica left");
+      subscription = options.bus.subscribe(COMMAND_SUBJECT, (payload) => {
+        const { deviceId } = payload as { deviceId: string };
+        if (sessions.has(deviceId)) void serial(deviceId, () => issue(deviceId, "admin"));
+      });
+    },
+    async challengeNow(deviceId) {
+      if (sessions.has(deviceId)) {
+        const device = await db
+          .selectFrom("devices")
+          .select("status")
+          .where("id", "=", deviceId)
+          .executeTakeFirst();
+        if (device?.status === "hired")
+          throw new IgnisError("device_hired", "the device is running a customer's job");
+        scheduler.cancel(deviceId);
+        const challengeId = await serial(deviceId, () => issue(deviceId, "admin"));
+        if (!challengeId) throw new IgnisError("device_offline", "the device could not be challenged now");
+        return { challengeId, delivery: "issued" };
+      }
+      if (!gateway.isConnected(deviceId))
+        throw new IgnisError("device_offline", "the device is not connected");
+      await options.bus.publish(COMMAND_SUBJECT, { deviceId });
+      return { challengeId: null, delivery: "forwarded" };
+    },
+    async release(deviceId, adminId, note) {
+      const result = await clearAfterReview(containment, { deviceId, adminId, note });
+      if (result.cleared && sessions.has(deviceId)) scheduler.at(deviceId, now(), "admin");
+      else if (result.cleared && gateway.isConnected(deviceId)) {
+        await options.bus.publish(COMMAND_SUBJECT, { deviceId }).catch(() => undefined);
+      }
+      return result;
+    },
+    async settled() {
+      while (chains.size > 0) await Promise.all([...chains.values()]);
+    },
+    async stop() {
+      if (stopped) return;
+      for (const exchange of [...exchanges.values()]) exchange.abandon("cancelled", "server_stopped");
+      stopped = true;
+      scheduler.stop();
+      subscription?.unsubscribe();
+      while (chains.size > 0) await Promise.all([...chains.values()]);
+    },
+  };
+}
