@@ -28,7 +28,7 @@ export interface SimOptions {
 
 /** Usage text of `ignis sim`. */
 export const SIM_USAGE = `usage: ignis sim --server URL[,URL...] --api-key KEY --devices N [options]
-  --counterfeit M       M of the N devices claim the profile but compute ten times slower (default 0)
+  --counterfeit M       M of the N devices claim the profile but compute 50 times slower (default 0)
   --profile NAME        simulated hardware profile (default sim-a100)
   --duration S          run S seconds, then stop and print the summary (default: until Ctrl-C)
   --churn RATE          fraction of devices that disconnect per minute and reconnect (default 0)

@@ -1,0 +1,115 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findHardwareProfile } from "@ignis/protocol";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import {
+  gpuCountOverclaimer,
+  halfRowsProver,
+  randomRootProver,
+  replayProver,
+} from "../../apps/cli/src/prover/adversary-provers.js";
+import { systemClock } from "../../apps/cli/src/prover/prover-clock.js";
+import { startFleet } from "../../apps/cli/src/sim/fleet.js";
+import { readServerView } from "../../apps/cli/src/sim/fleet-status.js";
+import { call, eventually } from "../../apps/server/src/gateway/worker-fixture.js";
+import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
+import { caught, claimOf, type ProofWorld, startProofWorld, verified } from "./proof-fixture.js";
+
+/**
+ * Each way of faking a proof, run as a simulated worker over a real WebSocket against the real server: every
+ * one is failed on its first challenge (or, for the replay, on the first challenge it replays) and on the
+ * retry, and ends quarantined with verification `failed`, for the reason the issue names.
+ */
+describeEachDialect("adversarial devices", (database) => {
+  let w: ProofWorld;
+  const reasonsOf = async (deviceId: string) =>
+    (await w.challenges(deviceId)).map((c) => [c.trigger, c.outcome, c.reason]);
+
+  beforeAll(async () => {
+    w = await startProofWorld(database());
+  });
+  afterAll(() => w.stop());
+
+  it("catches a device that commits a random root: its openings do not reach the root", async () => {
+    const d = await w.device({ profile: "sim-h100", prover: randomRootProver((n) => randomBytes(n)) });
+    await w.until(d.deviceId, caught);
+    expect(await reasonsOf(d.deviceId)).toEqual([
+      ["retry", "fail", "bad_proof"],
+      ["connect", "fail", "bad_proof"],
+    ]);
+  });
+
+  it("catches a device that computes only half the rows: an opened junk row is not A·B", async () => {
+    const d = await w.device({ profile: "sim-a100", prover: halfRowsProver() });
+    await w.until(d.deviceId, caught);
+    expect(await reasonsOf(d.deviceId)).toEqual([
+      ["retry", "fail", "wrong_row"],
+      ["connect", "fail", "wrong_row"],
+    ]);
+  });
+
+  it("catches a device that replays an earlier answer, from the first challenge it replays", async () => {
+    const d = await w.device({ profile: "sim-rtx4090", prover: replayProver() });
+    await w.until(d.deviceId, verified);
+    const trigger = await call(w.t, "POST", `/v1/admin/devices/${d.deviceId}/challenges`, w.t.adminKey);
+    expect(trigger).toMatchObject({ status: 202, body: { deviceId: d.deviceId, delivery: "issued" } });
+    await w.until(d.deviceId, caught);
+    expect(await reasonsOf(d.deviceId)).toEqual([
+      ["retry", "fail", "wrong_row"],
+      ["admin", "fail", "wrong_row"],
+      ["connect", "pass", null],
+    ]);
+  });
+
+  it("catches a device that claims 32 GPUs and has one: it cannot do 32 GPUs' work in time", async () => {
+    const d = await w.device({
+      profile: "sim-rtx3060",
+      hardware: claimOf("sim-rtx3060", 32),
+      prover: gpuCountOverclaimer({
+        profile: findHardwareProfile("sim-rtx3060")!,
+        trueGpuCount: 1,
+        clock: systemClock,
+      }),
+    });
+    await w.until(d.deviceId, caught);
+    const challenges = await w.challenges(d.deviceId);
+    expect(challenges.map((c) => [c.gpuCount, c.outcome, c.reason])).toEqual([
+      [32, "timeout", "commit_late"],
+      [32, "timeout", "commit_late"],
+    ]);
+  });
+
+  it("catches the counterfeits `ignis sim --counterfeit` runs and verifies its honest devices", async () => {
+    const stateRoot = mkdtempSync(join(tmpdir(), "ignis-proof-sim-"));
+    const fleet = startFleet({
+      servers: [w.t.url],
+      supplierKey: w.supplierKey,
+      profile: "sim-a100",
+      heartbeatSeconds: undefined,
+      churnPerMinute: 0,
+      stateRoot,
+      enrollConcurrency: 2,
+      devices: [0, 1, 2].map((index) => ({ index, counterfeit: index === 1 })),
+    });
+    try {
+      await fleet.ready;
+      const ids = fleet.devices().map((d) => d.deviceId);
+      const counterfeits = new Set(
+        fleet
+          .devices()
+          .filter((d) => d.counterfeit)
+          .map((d) => d.deviceId),
+      );
+      const view = await eventually(async () => {
+        const v = await readServerView(w.t.url, w.supplierKey, ids, counterfeits);
+        return v.verified === 2 && v.quarantined === 1 && v.counterfeitCaught === 1 ? v : undefined;
+      }, 15_000);
+      expect(view).toMatchObject({ checked: 3, verified: 2, failed: 1, quarantined: 1 });
+    } finally {
+      await fleet.stop();
+      rmSync(stateRoot, { recursive: true, force: true });
+    }
+  });
+});
