@@ -44,7 +44,9 @@ export async function openDatabase(options: {
     dataPath = join(options.dataDir, "pgdata");
     mkdirSync(dataPath, { recursive: true, mode: 0o700 });
   }
-  const pglite = dataPath ? new PGlite(dataPath) : new PGlite();
+  // bigint (int8) columns come back as decimal strings, exactly as from pg above, so domain code sees one shape.
+  const pgliteOptions = { parsers: { [pg.types.builtins.INT8]: (v: string) => v } };
+  const pglite = dataPath ? new PGlite(dataPath, pgliteOptions) : new PGlite(pgliteOptions);
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return {
