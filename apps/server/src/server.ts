@@ -136,6 +136,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     keyOverlapSeconds: config.worker.keyOverlapSeconds,
     flushSeconds: config.worker.uptimeFlushSeconds,
     origins: workerOrigins(config.publicUrl, config.port),
+    onRefusedHandshake: (attempt) =>
+      void security.reportUnknownDeviceHandshake(attempt).catch(() => undefined),
   });
   security.setDeviceDisconnector((deviceId, reason) => gateway.disconnect(deviceId, reason));
   const proof = createProofService({

@@ -11,7 +11,7 @@ import type { RateLimits } from "../security/rate-limits.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
 import { startLiveness } from "./liveness.js";
 import { createReplicaRouting } from "./replica-routing.js";
-import type { GatewayLog, SessionHub } from "./session-hub.js";
+import type { GatewayLog, RefusedHandshake, SessionHub } from "./session-hub.js";
 import { CloseCode, type SessionInfo, WorkerSession } from "./worker-session.js";
 
 /** A live session as other modules see it. */
@@ -59,6 +59,8 @@ export interface GatewayOptions {
   heartbeatSeconds: number;
   keyOverlapSeconds: number;
   flushSeconds: number;
+  /** Called for every refused handshake (the security monitor's unknown-device rule). */
+  onRefusedHandshake?: ((attempt: RefusedHandshake) => void) | undefined;
   /** Origins the worker may have signed; the first is the one announced in the challenge. */
   origins: readonly string[];
   now?: () => number;
@@ -195,6 +197,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       appendAudit(db, entry).catch((error: unknown) =>
         log.warn({ err: error, action: entry.action }, "audit append failed"),
       );
+    },
+    refusedHandshake(attempt) {
+      if (options.onRefusedHandshake)
+        safely("refused-handshake listener", () => options.onRefusedHandshake!(attempt));
     },
     async noteFailedHandshake(ip) {
       if (!options.rateLimits) return true;

@@ -37,6 +37,15 @@ export interface SessionHub {
   hardwareChanged(deviceId: string): void;
   /** Appends an audit record without holding up the session; failures are logged. */
   audit(entry: AuditEntry): void;
+  /** Tells the security monitor about a refused handshake (unknown device or key, revoked device, bad signature). */
+  refusedHandshake(attempt: RefusedHandshake): void;
   /** Counts a failed handshake from an address; false when the address is over its failure budget. */
   noteFailedHandshake(ip: string): Promise<boolean>;
+}
+
+/** A refused handshake as the security monitor's handshake rule counts it. */
+export interface RefusedHandshake {
+  deviceId: string | null;
+  ip: string;
+  reason: "unknown_device" | "revoked_device" | "bad_signature";
 }

@@ -239,6 +239,16 @@ export class WorkerSession {
         ? error
         : new IgnisError("handshake_failed", "could not authenticate");
       if (!isIgnisError(error)) this.hub.log.error({ err: error }, "worker handshake failed unexpectedly");
+      this.hub.refusedHandshake({
+        deviceId: auth.deviceId,
+        ip: this.ip,
+        reason:
+          refusal.code === "device_revoked"
+            ? "revoked_device"
+            : refusal.code === "invalid_signature"
+              ? "bad_signature"
+              : "unknown_device",
+      });
       const withinBudget = await this.hub.noteFailedHandshake(this.ip);
       if (withinBudget) {
         this.hub.audit({
