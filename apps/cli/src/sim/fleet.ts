@@ -31,6 +31,8 @@ export interface FleetSnapshot {
 
 /** One device of a fleet, as the summary needs it. */
 export interface FleetDevice {
+  /** The device's index in the spec (its state folder is `device-<index>`; it starts on servers[index mod n]). */
+  index: number;
   deviceId: string;
   counterfeit: boolean;
 }
@@ -76,6 +78,7 @@ export function sumSnapshots(parts: FleetSnapshot[]): FleetSnapshot {
  */
 export function startFleet(spec: FleetSpec): Fleet {
   const running: SimDevice[] = [];
+  const indexOf = new Map<SimDevice, number>();
   let enrollFailures = 0;
   let lastError: string | undefined;
   let stopping = false;
@@ -92,16 +95,16 @@ export function startFleet(spec: FleetSpec): Fleet {
         readDeviceState(stateDir)?.deviceId ??
         (await enrollSimDevice({ server, supplierKey: spec.supplierKey, stateDir, profile: spec.profile }));
       if (stopping) return;
-      running.push(
-        runSimDevice({
-          stateDir,
-          deviceId,
-          server: servers.join(","),
-          profile: spec.profile,
-          counterfeit,
-          heartbeatSeconds: spec.heartbeatSeconds,
-        }),
-      );
+      const device = runSimDevice({
+        stateDir,
+        deviceId,
+        server: servers.join(","),
+        profile: spec.profile,
+        counterfeit,
+        heartbeatSeconds: spec.heartbeatSeconds,
+      });
+      indexOf.set(device, index);
+      running.push(device);
     } catch (error) {
       enrollFailures++;
       lastError = `enroll: ${(error as Error).message}`;
@@ -125,7 +128,8 @@ export function startFleet(spec: FleetSpec): Fleet {
 
   return {
     ready,
-    devices: () => running.map((d) => ({ deviceId: d.deviceId, counterfeit: d.counterfeit })),
+    devices: () =>
+      running.map((d) => ({ index: indexOf.get(d)!, deviceId: d.deviceId, counterfeit: d.counterfeit })),
     snapshot() {
       const snap: FleetSnapshot = {
         target: spec.devices.length,

@@ -37,7 +37,7 @@ export interface SimDevice {
 }
 
 /** Calls the API, waiting and retrying while the server answers 429 (enrollment budgets are per IP). */
-export async function withRateLimitRetry<T>(call: () => Promise<T>, attempts = 8): Promise<T> {
+export async function withRateLimitRetry<T>(call: () => Promise<T>, attempts = 6): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await call();

@@ -37,7 +37,9 @@ export const SIM_USAGE = `usage: ignis sim --server URL[,URL...] --api-key KEY -
   --state DIR           keep device state folders under DIR (default: a temporary folder)
   --enroll-concurrency C  enrollments in flight at once (default 8)
   --json                print the summary as JSON
-An admin key makes a new supplier user (and key) that owns the simulated devices.`;
+An admin key makes a new supplier user (and key) that owns the simulated devices.
+A server with security containment on (the default) suspends a key that enrolls more than ~30 devices in 10 s:
+run test networks with IGNIS_SECURITY_CONTAINMENT=off, or enroll large fleets over several runs with --state.`;
 
 const number = (value: string | undefined, name: string, min: number, fallback?: number): number => {
   if (value === undefined) {
