@@ -100,8 +100,8 @@ export async function startProofWorld(database: OpenDatabase): Promise<ProofWorl
       if (res.status !== 200) throw new Error(`challenge list answered ${res.status}`);
       return res.body.items;
     },
-    until(deviceId, check, timeoutMs = 15_000) {
-      return eventually(
+    async until(deviceId, check, timeoutMs = 15_000) {
+      const seen = await eventually(
         async () => {
           const view = await world.publicView(deviceId);
           return check(view) ? view : undefined;
@@ -109,6 +109,7 @@ export async function startProofWorld(database: OpenDatabase): Promise<ProofWorl
         timeoutMs,
         50,
       );
+      return seen!;
     },
     async stop() {
       await Promise.all(workers.map((w) => w.stop()));
