@@ -75,12 +75,13 @@ describeEachDialect("epoch close", (database) => {
     expect(byDevice).toEqual({ [dev.a!]: "342858", [dev.b!]: "428573", [dev.g!]: "228572" });
   });
 
-  it("publishes the root OpenZeppelin's StandardMerkleTree computes over (epoch, device, amount)", async () => {
+  it("publishes the root of StandardMerkleTree.of over (epoch, device, amount) in device-id order", async () => {
     const rows = await rewardRows(db, FIRST);
-    const reference = StandardMerkleTree.of(
-      rows.map((r) => [String(FIRST), r.device_id, r.amount]),
-      [...REWARD_LEAF_ENCODING],
-    );
+    // Leaves in ascending device id (JavaScript's order), without OpenZeppelin's re-sorting by hash.
+    const leaves = rows
+      .map((r) => [String(FIRST), r.device_id, r.amount])
+      .sort((a, b) => (a[1]! < b[1]! ? -1 : 1));
+    const reference = StandardMerkleTree.of(leaves, [...REWARD_LEAF_ENCODING], { sortLeaves: false });
     const epoch = await db
       .selectFrom("reward_epochs")
       .selectAll()

@@ -1,17 +1,14 @@
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
-import { accountOf, systemAccount } from "../ledger/accounts.js";
-import { type Posting, postTransaction } from "../ledger/post-transaction.js";
 import { epochEndMs, epochStartMs } from "./epoch-clock.js";
-import { type EpochShare, loadEpochShares } from "./epoch-shares.js";
+import { loadEpochShares } from "./epoch-shares.js";
 import { applyGraceCredits } from "./grace-credit.js";
 import { keccak } from "./leaf-hash.js";
 import { windowsOverlapping } from "./maintenance-windows.js";
-import type { RewardTree } from "./merkle-tree.js";
-import { packedColumn } from "./packed-columns.js";
+import { rootOf } from "./merkle-tree.js";
 import { computeEpochRewards } from "./reward-computation.js";
-import { REWARDS_CONFIG_LOCK, type Season, seasonForEpoch } from "./seasons.js";
-import { cutTreePages } from "./tree-pages.js";
+import { creditOwners, insertRewards, insertTreePages } from "./reward-writes.js";
+import { REWARDS_CONFIG_LOCK, seasonForEpoch } from "./seasons.js";
 
 /** Points in a close after which a test may inject a crash (the whole close then rolls back). */
 export type CloseStage = "credits" | "shares" | "computed" | "rewards" | "tree" | "ledger" | "epoch";
@@ -34,8 +31,6 @@ export interface CloseEpochOptions {
   afterStage?: (stage: CloseStage) => void | Promise<void>;
 }
 
-const BATCH = 20_000;
-
 /**
  * Closes one epoch in one transaction: credits maintenance windows, computes each qualifying device's amount
  * = pool × weight × up-minutes / Σ(weight × up-minutes) (largest remainders, so the amounts sum to the pool),
@@ -49,6 +44,10 @@ export async function closeEpoch(db: Db, options: CloseEpochOptions): Promise<Cl
   const h = await keccak();
   return db.transaction().execute(async (trx) => {
     await REWARDS_CONFIG_LOCK.execute(trx);
+    // A close sorts and hashes a few hundred thousand rows: let it do so in memory, in this one backend (parallel
+    // workers would take every core from live traffic for a job that has minutes to spare).
+    await sql`set local work_mem = '256MB'`.execute(trx);
+    await sql`set local max_parallel_workers_per_gather = 0`.execute(trx);
     const closed = await trx
       .selectFrom("reward_epochs")
       .select(["season_id", "root", "total", "devices"])
@@ -74,10 +73,11 @@ export async function closeEpoch(db: Db, options: CloseEpochOptions): Promise<Cl
 
     const shares = await loadEpochShares(trx, epoch, season);
     await options.afterStage?.("shares");
-    const { amounts, total, units, tree } = computeEpochRewards(h, epoch, season.poolPerEpoch, shares);
+    const { amounts, total, units, tree, leafAt } = computeEpochRewards(epoch, season.poolPerEpoch, shares);
     await options.afterStage?.("computed");
+    const root = tree ? () => rootOf(tree) : () => null;
     if (tree) {
-      await insertRewards(trx, epoch, shares, amounts, tree.leafIndex);
+      await insertRewards(trx, epoch, shares, amounts, { h, tree, leafAt });
       await options.afterStage?.("rewards");
       await insertTreePages(trx, epoch, tree);
       await options.afterStage?.("tree");
@@ -92,7 +92,7 @@ export async function closeEpoch(db: Db, options: CloseEpochOptions): Promise<Cl
         season_id: season.id,
         starts_at: new Date(start),
         ends_at: new Date(end),
-        root: tree?.root ?? null,
+        root: root(),
         total: total.toString(),
         devices: shares.length,
         units: units.toString(),
@@ -102,92 +102,10 @@ export async function closeEpoch(db: Db, options: CloseEpochOptions): Promise<Cl
     return {
       epoch,
       seasonId: season.id,
-      root: tree?.root ?? null,
+      root: root(),
       total,
       devices: shares.length,
       alreadyClosed: false,
     };
-  });
-}
-
-async function insertRewards(
-  trx: Db,
-  epoch: number,
-  shares: readonly EpochShare[],
-  amounts: readonly bigint[],
-  leafIndex: Uint32Array,
-): Promise<void> {
-  for (let i = 0; i < shares.length; i += BATCH) {
-    const batch = shares.slice(i, i + BATCH);
-    const column = <T>(pick: (s: EpochShare, k: number) => T) => batch.map((s, k) => pick(s, i + k));
-    await trx
-      .insertInto("rewards")
-      .columns(["epoch", "device_id", "owner_id", "profile", "weight", "up_minutes", "amount", "tree_index"])
-      .expression(
-        sql`select ${String(epoch)}::bigint, * from unnest(
-          ${packedColumn(
-            column((s) => s.deviceId),
-            "text",
-          )}, ${packedColumn(
-            column((s) => s.ownerId),
-            "text",
-          )},
-          ${packedColumn(
-            column((s) => s.profile),
-            "text",
-          )}, ${packedColumn(
-            column((s) => s.weight),
-            "int",
-          )},
-          ${packedColumn(
-            column((s) => s.upMinutes),
-            "int",
-          )}, ${packedColumn(
-            column((_, k) => amounts[k]!),
-            "bigint",
-          )},
-          ${packedColumn(
-            column((_, k) => leafIndex[k]!),
-            "int",
-          )})`,
-      )
-      .execute();
-  }
-}
-
-async function insertTreePages(trx: Db, epoch: number, tree: RewardTree): Promise<void> {
-  let rows: { epoch: string; page_root: number; nodes: Buffer }[] = [];
-  for (const page of cutTreePages(tree.nodes, tree.nodeCount)) {
-    // Buffers travel as binary parameters; 1,000 rows keep a statement under PostgreSQL's parameter limit.
-    rows.push({ epoch: String(epoch), page_root: page.pageRoot, nodes: page.nodes });
-    if (rows.length === 1000) {
-      await trx.insertInto("reward_tree_pages").values(rows).execute();
-      rows = [];
-    }
-  }
-  if (rows.length > 0) await trx.insertInto("reward_tree_pages").values(rows).execute();
-}
-
-async function creditOwners(
-  trx: Db,
-  epoch: number,
-  season: Season,
-  shares: readonly EpochShare[],
-  amounts: readonly bigint[],
-  total: bigint,
-): Promise<void> {
-  const byOwner = new Map<string, bigint>();
-  shares.forEach((s, i) => {
-    byOwner.set(s.ownerId, (byOwner.get(s.ownerId) ?? 0n) + amounts[i]!);
-  });
-  const postings: Posting[] = [{ account: systemAccount("reward_pool"), amount: -total }];
-  for (const [owner, amount] of byOwner) {
-    if (amount > 0n) postings.push({ account: accountOf("supplier_earnings", owner), amount });
-  }
-  await postTransaction(trx, {
-    kind: "reward.epoch",
-    reference: `reward-epoch:${epoch}`,
-    postings,
-    details: { epoch, seasonId: season.id },
   });
 }

@@ -2,6 +2,7 @@ import { IgnisError } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import { loadEpochShares } from "./epoch-shares.js";
 import { keccak } from "./leaf-hash.js";
+import { growRewardTree, rootOf } from "./merkle-tree.js";
 import { computeEpochRewards } from "./reward-computation.js";
 import { seasonForEpoch } from "./seasons.js";
 
@@ -31,10 +32,11 @@ export async function recomputeEpoch(
   if (!stored) throw new IgnisError("epoch_not_closed", `epoch ${epoch} is not closed`);
   const season = await seasonForEpoch(db, epoch, epochSeconds);
   if (!season) throw new IgnisError("epoch_not_found", `epoch ${epoch} is in no season`);
-  const shares = await loadEpochShares(db, epoch, season);
-  const { amounts, total, tree } = computeEpochRewards(await keccak(), epoch, season.poolPerEpoch, shares);
+  const shares = await db.transaction().execute((trx) => loadEpochShares(trx, epoch, season));
+  const { amounts, total, tree, leafAt } = computeEpochRewards(epoch, season.poolPerEpoch, shares);
+  if (tree) growRewardTree(await keccak(), tree, leafAt);
   const recomputed = {
-    root: tree?.root ?? null,
+    root: tree ? rootOf(tree) : null,
     total,
     devices: shares.length,
     amounts: new Map(shares.map((s, i) => [s.deviceId, amounts[i]!])),

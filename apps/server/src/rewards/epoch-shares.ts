@@ -16,31 +16,32 @@ export interface EpochShare {
 const BATCH = 50_000;
 
 /**
- * Reads the devices that earn in an epoch, ordered by device id, in keyset batches so the driver never holds
- * the whole result at once. A device qualifies when it is verified, neither quarantined nor revoked, its
- * profile has a positive weight in the season, and its up-minutes (minute_mask | credited_mask) reach the
- * season's minimum. Device states are read as they are at close time.
+ * Reads the devices that earn in an epoch, ordered by device id. A device qualifies when it is verified,
+ * neither quarantined nor revoked, its profile has a positive weight in the season, and its up-minutes
+ * (minute_mask | credited_mask) reach the season's minimum; device states are read as they are at close time.
+ * Rows come in byte order of the id (`collate "C"`: JavaScript's order, and a cheaper sort than a locale's).
+ * The query runs once, through a server-side cursor fetched in batches, so neither the database nor the driver
+ * holds it twice: call it inside a transaction (`trx`).
  */
-export async function loadEpochShares(db: Db, epoch: number, season: Season): Promise<EpochShare[]> {
+export async function loadEpochShares(trx: Db, epoch: number, season: Season): Promise<EpochShare[]> {
   const weights = JSON.stringify(season.weights);
   const weight = sql<number>`coalesce((${weights}::jsonb ->> d.profile)::int, 0)`;
   const upMinutes = sql<number>`bit_count((u.minute_mask | u.credited_mask)::bit(64))::int`;
+  const query = trx
+    .selectFrom("uptime as u")
+    .innerJoin("devices as d", "d.id", "u.device_id")
+    .select(["u.device_id", "d.owner_id", "d.profile", weight.as("weight"), upMinutes.as("up_minutes")])
+    .where("u.epoch", "=", String(epoch))
+    .where("d.verification", "=", "verified")
+    .where("d.status", "not in", ["quarantined", "revoked"])
+    .where(weight, ">", 0)
+    .where(upMinutes, ">=", season.minUpMinutes)
+    .orderBy(sql`u.device_id collate "C"`);
+  type Row = { device_id: string; owner_id: string; profile: string; weight: number; up_minutes: number };
+  await sql`declare epoch_shares no scroll cursor for ${query}`.execute(trx);
   const shares: EpochShare[] = [];
-  let after = "";
   for (;;) {
-    const rows = await db
-      .selectFrom("uptime as u")
-      .innerJoin("devices as d", "d.id", "u.device_id")
-      .select(["u.device_id", "d.owner_id", "d.profile", weight.as("weight"), upMinutes.as("up_minutes")])
-      .where("u.epoch", "=", String(epoch))
-      .where("u.device_id", ">", after)
-      .where("d.verification", "=", "verified")
-      .where("d.status", "not in", ["quarantined", "revoked"])
-      .where(weight, ">", 0)
-      .where(upMinutes, ">=", season.minUpMinutes)
-      .orderBy("u.device_id")
-      .limit(BATCH)
-      .execute();
+    const { rows } = await sql<Row>`fetch ${sql.raw(String(BATCH))} from epoch_shares`.execute(trx);
     for (const row of rows) {
       shares.push({
         deviceId: row.device_id,
@@ -50,7 +51,8 @@ export async function loadEpochShares(db: Db, epoch: number, season: Season): Pr
         upMinutes: Number(row.up_minutes),
       });
     }
-    if (rows.length < BATCH) return shares;
-    after = rows[rows.length - 1]!.device_id;
+    if (rows.length < BATCH) break;
   }
+  await sql`close epoch_shares`.execute(trx);
+  return shares;
 }

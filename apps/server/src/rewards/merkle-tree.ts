@@ -1,51 +1,77 @@
-import { hashPair, type Keccak } from "./leaf-hash.js";
+import { hashPair, hashRewardLeaf, type Keccak } from "./leaf-hash.js";
 
 const NODE = 32;
 
-/** A Merkle tree in OpenZeppelin's layout: node i has children 2i+1 and 2i+2, leaves fill the tail. */
+/** One leaf of a reward tree: what StandardMerkleTree takes as `[epoch, deviceId, amount]`. */
+export interface RewardLeafInput {
+  epoch: bigint;
+  deviceId: string;
+  amount: bigint;
+}
+
+/**
+ * A reward Merkle tree in OpenZeppelin's layout (node i has children 2i+1 and 2i+2; leaf i of n at
+ * nodeCount-1-i), built like `StandardMerkleTree.of(leaves, leafEncoding, { sortLeaves: false })`: leaves keep
+ * the order they are given in, which an epoch close makes ascending device id. Every leaf's position is known
+ * before any hashing, and the hashing can go in slices (growRewardTree), so a close writes reward rows while it
+ * hashes. Proofs verify with StandardMerkleTree.verify whatever the leaf order.
+ */
 export interface RewardTree {
   /** All 2n-1 nodes, 32 bytes each; node 0 is the root. */
   nodes: Buffer;
   nodeCount: number;
-  /** Tree index of each input leaf, in input order. */
-  leafIndex: Uint32Array;
-  /** 0x-prefixed hex root. */
-  root: string;
+  leaves: number;
+  /** Work done so far: leaves hashed first (0..n-1), then inner nodes from the bottom up. */
+  done: number;
+}
+
+/** An empty tree for n leaves: positions fixed, nothing hashed yet. */
+export function startRewardTree(n: number): RewardTree {
+  if (n < 1) throw new RangeError("a Merkle tree needs at least one leaf");
+  return { nodes: Buffer.allocUnsafe((2 * n - 1) * NODE), nodeCount: 2 * n - 1, leaves: n, done: 0 };
+}
+
+/** The tree position of the i-th leaf. */
+export function leafPosition(tree: RewardTree, i: number): number {
+  return tree.nodeCount - 1 - i;
 }
 
 /**
- * Builds the tree StandardMerkleTree.of would build from the same leaves (sorted by leaf hash, the sorted leaf
- * i at index nodeCount-1-i, pairs hashed in ascending order), into one flat buffer instead of 2n hex strings.
- * `leafHashes` holds n leaf hashes of 32 bytes in input order.
+ * Does up to `budget` more hashes (leaves first, then inner nodes bottom-up, pairs in ascending byte order as
+ * StandardMerkleTree does). `leafAt(i)` supplies leaf i. Returns true when the root is known.
  */
-export function buildRewardTree(h: Keccak, leafHashes: Buffer, n: number): RewardTree {
-  if (n < 1) throw new RangeError("a Merkle tree needs at least one leaf");
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  // The first six bytes as an exact float key make most comparisons cheap; ties fall back to all 32 bytes.
-  const key = new Float64Array(n);
-  for (let i = 0; i < n; i++) key[i] = leafHashes.readUIntBE(i * NODE, 6);
-  order.sort((a, b) => {
-    const d = key[a]! - key[b]!;
-    if (d !== 0) return d;
-    return Buffer.compare(leafAt(leafHashes, a), leafAt(leafHashes, b));
-  });
-  const nodeCount = 2 * n - 1;
-  const nodes = Buffer.allocUnsafe(nodeCount * NODE);
-  const leafIndex = new Uint32Array(n);
-  for (let p = 0; p < n; p++) {
-    const at = nodeCount - 1 - p;
-    leafHashes.copy(nodes, at * NODE, order[p]! * NODE, order[p]! * NODE + NODE);
-    leafIndex[order[p]!] = at;
+export function growRewardTree(
+  h: Keccak,
+  tree: RewardTree,
+  leafAt: (i: number) => RewardLeafInput,
+  budget = Number.POSITIVE_INFINITY,
+): boolean {
+  const { nodes, nodeCount, leaves } = tree;
+  const total = nodeCount;
+  const stop = Math.min(total, tree.done + budget);
+  for (let k = tree.done; k < stop; k++) {
+    if (k < leaves) {
+      hashRewardLeaf(h, leafAt(k), nodes, (nodeCount - 1 - k) * NODE);
+    } else {
+      const i = nodeCount - 1 - k; // inner nodes nodeCount-n-1 … 0, as k runs n … nodeCount-1
+      const left = nodes.subarray((2 * i + 1) * NODE, (2 * i + 2) * NODE);
+      const right = nodes.subarray((2 * i + 2) * NODE, (2 * i + 3) * NODE);
+      nodes.set(hashPair(h, left, right), i * NODE);
+    }
   }
-  for (let i = nodeCount - 1 - n; i >= 0; i--) {
-    const left = nodes.subarray((2 * i + 1) * NODE, (2 * i + 2) * NODE);
-    const right = nodes.subarray((2 * i + 2) * NODE, (2 * i + 3) * NODE);
-    nodes.set(hashPair(h, left, right), i * NODE);
-  }
-  return { nodes, nodeCount, leafIndex, root: `0x${nodes.toString("hex", 0, NODE)}` };
+  tree.done = stop;
+  return stop === total;
 }
 
-function leafAt(hashes: Buffer, i: number): Buffer {
-  return hashes.subarray(i * NODE, i * NODE + NODE);
+/** The tree's root as 0x-prefixed hex; every hash must be done. */
+export function rootOf(tree: RewardTree): string {
+  if (tree.done !== tree.nodeCount) throw new Error("the reward tree is not fully hashed yet");
+  return `0x${tree.nodes.toString("hex", 0, NODE)}`;
+}
+
+/** Builds a whole tree over the leaves, in the order given. */
+export function buildRewardTree(h: Keccak, leaves: readonly RewardLeafInput[]): RewardTree {
+  const tree = startRewardTree(leaves.length);
+  growRewardTree(h, tree, (i) => leaves[i]!);
+  return tree;
 }
