@@ -114,11 +114,12 @@ export function uptimeHistory(
   for (let epoch = w.firstRecent; epoch <= w.current; epoch++) {
     const start = epochStartMs(epoch, epochSeconds);
     const end = epochStartMs(epoch + 1, epochSeconds);
+    const possible = Math.min(slots, overlapSlots(start, end, since, now, epochSeconds));
     epochs.push({
       epoch,
       startsAt: new Date(start).toISOString(),
-      upMinutes: Math.min(sums.byEpoch.get(epoch) ?? 0, slots),
-      possibleMinutes: Math.min(slots, overlapSlots(start, end, since, now, epochSeconds)),
+      upMinutes: Math.min(sums.byEpoch.get(epoch) ?? 0, possible),
+      possibleMinutes: possible,
     });
   }
   const windowShare = (up: number, startMs: number) =>
