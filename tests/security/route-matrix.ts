@@ -166,6 +166,25 @@ export const ROUTE_MATRIX: MatrixRow[] = [
   { route: "GET /v1/admin/audit", expect: adminOnly(200) },
   { route: "GET /v1/admin/audit/verify", expect: adminOnly(200) },
 
+  // --- proof of GPU (admin)
+  {
+    route: "GET /v1/admin/devices/:deviceId/challenges",
+    request: (w) => ({ path: `/v1/admin/devices/${w.deviceA}/challenges` }),
+    expect: adminOnly(200),
+  },
+  {
+    route: "POST /v1/admin/devices/:deviceId/challenges",
+    request: (w) => ({ path: `/v1/admin/devices/${w.deviceA}/challenges` }),
+    expect: adminOnly(409),
+    why: "the matrix's devices have no live session: admins pass policy and meet device_offline",
+  },
+  {
+    route: "POST /v1/admin/devices/:deviceId/proof-release",
+    request: (w) => ({ path: `/v1/admin/devices/${w.deviceA}/proof-release`, body: { note: "matrix" } }),
+    expect: adminOnly(200),
+    why: "a device that has not failed is left as it is (cleared: false)",
+  },
+
   // --- explorer and market (public)
   { route: "GET /v1/explorer/stats", expect: everyone(200) },
   { route: "GET /v1/explorer/devices", expect: everyone(200) },
