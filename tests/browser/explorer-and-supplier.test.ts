@@ -102,8 +102,25 @@ describe.skipIf(skip !== undefined)("the web app in a real browser", () => {
       // cookie: the browser's cookies (the identity provider's own session) do not authenticate an API call.
       const stored = await supplier.evaluate(() => sessionStorage.getItem("ignis.session") ?? "");
       expect(stored).toContain("accessToken");
+      // offline_access: the tab renews its 15-minute access token instead of signing the user out.
+      expect(stored).toContain("refreshToken");
       for (const cookie of await context.cookies(t.url)) expect(stored).not.toContain(cookie.value);
       expect((await supplier.request.get(`${t.url}/v1/me`)).status()).toBe(401);
+
+      // An access token about to expire is renewed with the refresh token before the next call.
+      const tokenOf = (json: string) =>
+        (JSON.parse(json) as { credential: { tokens: { accessToken: string } } }).credential.tokens
+          .accessToken;
+      await supplier.evaluate(() => {
+        const session = JSON.parse(sessionStorage.getItem("ignis.session")!);
+        session.credential.tokens.expiresAt = Date.now();
+        sessionStorage.setItem("ignis.session", JSON.stringify(session));
+      });
+      await supplier.reload();
+      await supplier.waitForSelector("[data-testid=my-devices], .state-empty");
+      const renewed = await supplier.evaluate(() => sessionStorage.getItem("ignis.session") ?? "");
+      expect(tokenOf(renewed)).not.toBe(tokenOf(stored));
+      expect(await supplier.textContent("[data-testid=signed-in-as]")).toBe(EMAIL);
     },
     STEP_MS,
   );

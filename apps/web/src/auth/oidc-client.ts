@@ -66,6 +66,8 @@ export async function beginSignIn(returnTo: string): Promise<void> {
   };
   // External issuers such as Auth0 select the API by audience; the embedded one has a default resource.
   if (!config.embedded) params.audience = config.audience;
+  // OpenID Connect issues a refresh token for offline_access only with prompt=consent.
+  if (config.scopes.includes("offline_access")) params.prompt = "consent";
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   window.location.assign(url.toString());
 }

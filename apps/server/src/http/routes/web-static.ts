@@ -39,7 +39,7 @@ export function webStaticRoutes(app: App, ctx: AppContext): void {
       clientId: ctx.config.oidc.webClientId,
       audience: ctx.config.oidc.audience,
       // An external IdP names API permissions its own way; there the audience alone selects the API.
-      scopes: ["openid", "email", ...(ctx.config.oidc.embedded ? [API_SCOPE] : [])],
+      scopes: ["openid", "email", "offline_access", ...(ctx.config.oidc.embedded ? [API_SCOPE] : [])],
       embedded: ctx.config.oidc.embedded,
       redirectPath: WEB_CALLBACK_PATH,
     }),
