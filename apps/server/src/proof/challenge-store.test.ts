@@ -1,0 +1,121 @@
+import { beforeAll, expect, it } from "vitest";
+import { hardwareProfiles } from "../../../../packages/protocol/src/hardware-profiles.js";
+import type { Db } from "../db/database.js";
+import { createUserWithKey, insertDevices } from "../security/security-fixtures.js";
+import { describeEachDialect } from "../testing/dialects.js";
+import {
+  cancelAbandonedChallenges,
+  insertChallenge,
+  insertReview,
+  listChallenges,
+  recordCommit,
+  recordDecision,
+  verificationHistory,
+} from "./challenge-store.js";
+import { seededRandom } from "./random-source.js";
+import { issueChallenge } from "./simulated-slack.js";
+import { createVerifierKeyring } from "./verifier-key.js";
+
+const profile = hardwareProfiles.find((p) => p.id === "sim-a100")!;
+const keyring = createVerifierKeyring({ random: seededRandom("store keys") });
+const T0 = Date.parse("2026-11-25T10:00:00Z");
+
+describeEachDialect("proof challenge store", (database) => {
+  let db: Db;
+  let deviceId: string;
+  let adminId: string;
+  let n = 0;
+
+  /** Stores a challenge issued `atMs` and decides it with `outcome` one second later. */
+  async function stored(outcome: "pass" | "fail" | "timeout" | "cancelled" | "pending", atMs: number) {
+    const random = seededRandom(`challenge ${n++}`);
+    const challenge = issueChallenge({ profile, gpuCount: 1, rttMs: 5, keyring, nowMs: atMs, random });
+    await insertChallenge(db, { challenge, deviceId, rttMs: 5, trigger: "schedule", replica: "r1" });
+    if (outcome !== "pending") {
+      await recordDecision(db, challenge.challengeId, { outcome, reason: null, decidedAtMs: atMs + 1000 });
+    }
+    return challenge.challengeId;
+  }
+
+  beforeAll(async () => {
+    db = database().db;
+    adminId = (await createUserWithKey(db, ["admin"])).userId;
+    const owner = await createUserWithKey(db, ["supplier"]);
+    [deviceId] = await insertDevices(db, owner.userId, 1);
+  });
+
+  it("stores a challenge's sizes and timings and its verdict, and nothing of its seeds", async () => {
+    const challenge = issueChallenge({
+      profile,
+      gpuCount: 1,
+      rttMs: 12,
+      keyring,
+      nowMs: T0,
+      random: seededRandom("a"),
+    });
+    await insertChallenge(db, { challenge, deviceId, rttMs: 12, trigger: "connect", replica: "r1" });
+    await recordCommit(db, challenge.challengeId, T0 + 60, T0 + 61);
+    await recordDecision(db, challenge.challengeId, {
+      outcome: "pass",
+      reason: null,
+      decidedAtMs: T0 + 90,
+      revealAtMs: T0 + 89,
+    });
+    const row = await db
+      .selectFrom("proof_challenges")
+      .selectAll()
+      .where("id", "=", challenge.challengeId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      device_id: deviceId,
+      profile: "sim-a100",
+      n: challenge.size.n,
+      inner_dim: challenge.size.inner,
+      batch: challenge.size.batch,
+      deadline_ms: challenge.size.deadlineMs,
+      rtt_ms: 12,
+      trigger: "connect",
+      outcome: "pass",
+    });
+    expect(new Date(row.reveal_at!).getTime() - new Date(row.issued_at).getTime()).toBe(89);
+    const text = JSON.stringify(row);
+    for (const secret of [challenge.message.seed, challenge.message.bSeed])
+      expect(text).not.toContain(secret);
+  });
+
+  it("never overwrites a verdict: a late decision for a decided challenge changes nothing", async () => {
+    const id = await stored("fail", T0 + 10_000);
+    await recordDecision(db, id, { outcome: "pass", reason: null, decidedAtMs: T0 + 20_000 });
+    const [latest] = await listChallenges(db, deviceId, { limit: 1 });
+    expect(latest).toMatchObject({ id, outcome: "fail" });
+  });
+
+  it("lists a device's challenges newest first, page by page", async () => {
+    const all = await listChallenges(db, deviceId, { limit: 100 });
+    const first = await listChallenges(db, deviceId, { limit: 1 });
+    const second = await listChallenges(db, deviceId, { limit: 1, cursor: first[0]!.id });
+    expect([first[0]!.id, second[0]!.id]).toEqual(all.slice(0, 2).map((c) => c.id));
+    expect(await listChallenges(db, deviceId, { limit: 5, cursor: "no-such-challenge" })).toEqual([]);
+  });
+
+  it("gives the life cycle decided verdicts since the last review, oldest first, cancelled ones left out", async () => {
+    await stored("cancelled", T0 + 30_000);
+    await stored("timeout", T0 + 40_000);
+    expect((await verificationHistory(db, deviceId)).map((e) => e.outcome)).toEqual([
+      "pass",
+      "fail",
+      "timeout",
+    ]);
+    await insertReview(db, { deviceId, adminId, note: "reviewed" });
+    expect(await verificationHistory(db, deviceId)).toEqual([]);
+  });
+
+  it("cancels challenges a stopped replica left pending, and only those old enough", async () => {
+    const old = await stored("pending", Date.now() - 20 * 60_000);
+    const fresh = await stored("pending", Date.now());
+    expect(await cancelAbandonedChallenges(db, new Date(Date.now() - 15 * 60_000))).toBe(1);
+    const byId = new Map((await listChallenges(db, deviceId, { limit: 100 })).map((c) => [c.id, c]));
+    expect(byId.get(old)).toMatchObject({ outcome: "cancelled", reason: "server_stopped" });
+    expect(byId.get(fresh)).toMatchObject({ outcome: "pending" });
+  });
+});
