@@ -56,3 +56,13 @@ export async function seedRewardEpoch(db: Db, epoch: number, epochSeconds: numbe
     { knownProfiles: hardwareProfiles.map((p) => p.id), epochSeconds, createdBy: null },
   );
 }
+
+/** Seeds the network and one epoch of uptime in its own season (both of the above), for benches and fault tests. */
+export async function seedRewardBench(
+  db: Db,
+  options: { devices: number; epoch: number; epochSeconds: number },
+): Promise<{ epoch: number; devices: number; owners: number }> {
+  const network = await seedRewardNetwork(db, options.devices);
+  await seedRewardEpoch(db, options.epoch, options.epochSeconds);
+  return { epoch: options.epoch, ...network };
+}
