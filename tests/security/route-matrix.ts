@@ -117,6 +117,12 @@ export const ROUTE_MATRIX: MatrixRow[] = [
     why: "only the owner writes labels; an admin reads but never relabels (the io.net metadata rewrite)",
   },
   {
+    route: "PUT /v1/devices/:deviceId/label-visibility",
+    request: (w) => ({ path: `/v1/devices/${w.deviceA}/label-visibility`, body: { public: true } }),
+    expect: ownedByOwner(200, 404),
+    why: "only the owner decides whether the explorer shows a label; an admin cannot publish it",
+  },
+  {
     route: "POST /v1/devices/:deviceId/revoke",
     request: async (w) => ({
       path: `/v1/devices/${(await insertDevices(w.db, w.owner.userId, 1))[0]}/revoke`,

@@ -10,11 +10,13 @@ describeEachDialect("scenario: a scraper walks the explorer by device id", (data
   }, 120_000);
   afterAll(() => r?.t.stop());
 
-  it("alerts on the scraper's address within 10 seconds and blocks it", () => {
+  it("alerts on the scraper's address as soon as it passes the read-sweep threshold, and blocks it", () => {
     expect(r.alert).toBeDefined();
     expect(["object_sweep", "refusal_burst"]).toContain(r.alert!.rule);
     expect(r.alert!.containment).toMatchObject({ kind: "block_ip", ip: "198.51.100.23" });
-    expect(r.alertAfterMs).toBeLessThan(10_000);
+    // The walk's speed depends on the machine; the monitor's reaction does not: about a second at most.
+    expect(r.crossedMs).not.toBeNull();
+    expect(r.alertAfterMs! - r.crossedMs!).toBeLessThan(2_000);
   });
 
   it("throttles the scraper: most of its walk is answered 429", () => {

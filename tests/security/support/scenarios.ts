@@ -1,5 +1,6 @@
 import type { AlertView } from "@ignis/protocol";
 import type { OpenDatabase } from "../../../apps/server/src/db/database.js";
+import { OBJECT_SWEEP_DEFAULTS } from "../../../apps/server/src/security/rules/object-sweep.js";
 import {
   createUserWithKey,
   type FixtureUser,
@@ -141,6 +142,8 @@ export interface ScraperResult {
   readers: Record<string, number>;
   alert: AlertView | undefined;
   alertAfterMs: number | null;
+  /** When the scraper was served more distinct devices than the read-sweep threshold allows. */
+  crossedMs: number | null;
   timeline: TimelineEvent[];
 }
 
@@ -162,6 +165,7 @@ export async function runScraperScenario(
   const timeline: TimelineEvent[] = [];
   let scraperServed = 0;
   let firstThrottleMs: number | null = null;
+  let crossedMs: number | null = null;
   const start = performance.now();
   const startWall = Date.now();
   const ms = () => Math.round(performance.now() - start);
@@ -193,6 +197,13 @@ export async function runScraperScenario(
     const status = await get(`/v1/explorer/devices/${id}`, "198.51.100.23");
     scraper[status] = (scraper[status] ?? 0) + 1;
     if (status === 200) scraperServed += 1;
+    if (scraperServed > OBJECT_SWEEP_DEFAULTS.readThreshold && crossedMs === null) {
+      crossedMs = ms();
+      timeline.push({
+        atMs: crossedMs,
+        what: `scraper served page ${scraperServed}: past the read-sweep threshold`,
+      });
+    }
     if (status === 429 && firstThrottleMs === null) {
       firstThrottleMs = ms();
       timeline.push({
@@ -218,5 +229,5 @@ export async function runScraperScenario(
       what: `alert ${alert.rule} (${alert.severity}): ${alert.containment.kind}`,
     });
   timeline.sort((a, b) => a.atMs - b.atMs);
-  return { t, scraper, scraperServed, readers, alert, alertAfterMs, timeline };
+  return { t, scraper, scraperServed, readers, alert, alertAfterMs, crossedMs, timeline };
 }

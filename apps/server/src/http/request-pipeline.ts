@@ -106,7 +106,7 @@ export function installRequestPipeline(app: App, ctx: AppContext): void {
     const ipKey = `ip:${request.ip}`;
     try {
       // A blocked address (automatic containment) is refused before any other work, on every route.
-      const blocked = await ctx.rateLimits.blockedFor(ipKey);
+      const blocked = ctx.security.heldAddress(request.ip) ? 60 : await ctx.rateLimits.blockedFor(ipKey);
       if (blocked > 0) {
         throw new IgnisError("rate_limited", "this address is blocked pending a security review", {
           details: { retryAfterSeconds: blocked },
@@ -133,6 +133,15 @@ export function installRequestPipeline(app: App, ctx: AppContext): void {
     }
     const meta = metaOf(request);
     const rateClass = rateClassOf(request);
+    if (request.actor.kind === "user") {
+      // A containment decided a moment ago but not yet stored applies already.
+      const held = ctx.security.heldContainment(
+        request.actor.credential.id,
+        request.actor.userId,
+        !READ_METHODS.has(request.method),
+      );
+      if (held) return sendProblem(reply, request, new IgnisError(held, "held pending a security review"));
+    }
     try {
       if (request.actor.kind === "user")
         await ctx.rateLimits.consume(rateClass, `cred:${request.actor.credential.id}`);

@@ -75,6 +75,20 @@ describeEachDialect("security monitor", (database) => {
     expect(warnings.some((w) => JSON.stringify(w).includes(alerts[0]!.id))).toBe(true);
   });
 
+  it("holds the key in this process the moment the rule fires, before the alert is even stored", async () => {
+    const user = await createUserWithKey(database().db, ["supplier"]);
+    surge(user, 10);
+    expect(monitor.heldContainment(user.keyId, user.userId, true)).toBeNull();
+    surge(user, 1);
+    expect(monitor.heldContainment(user.keyId, user.userId, false)).toBe("api_key_suspended");
+    await monitor.settled();
+    // Stored: from here the database refuses the key, on every replica.
+    expect(monitor.heldContainment(user.keyId, user.userId, true)).toBeNull();
+    await expect(authenticateApiKey(database().db, user.key)).rejects.toMatchObject({
+      code: "api_key_suspended",
+    });
+  });
+
   it("lifts the suspension on release and keeps it on acknowledge", async () => {
     const user = await createUserWithKey(database().db, ["supplier"]);
     surge(user, 40);

@@ -48,6 +48,17 @@ export interface SecurityMonitorOptions {
 export interface SecurityMonitor {
   /** Feeds one finished request to every rule; findings are raised at once, in the background. */
   observeRequest(signal: RequestSignal): void;
+  /**
+   * The refusal owed to a credential whose containment was decided but may not be stored yet (this replica
+   * only, until the alert is stored): `api_key_suspended` for a key, `writes_frozen` for a user's writes.
+   */
+  heldContainment(
+    credentialId: string,
+    userId: string,
+    write: boolean,
+  ): "api_key_suspended" | "writes_frozen" | null;
+  /** True while a block of this address is decided but maybe not yet in the rate-limit store. */
+  heldAddress(ip: string): boolean;
   /** For the worker domain: a device's claimed hardware changed; quarantines it on a material change. */
   reportHardwareChange(
     deviceId: string,
@@ -87,6 +98,8 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
   /** rule|subject → until when a new finding is folded into the open alert instead of raising another. */
   const suppressed = new Map<string, number>();
   const pending = new Set<Promise<unknown>>();
+  /** `key:<id>` / `user:<id>` contained by a finding whose alert is still being stored. */
+  const held = new Map<string, number>();
   let chain: Promise<unknown> = Promise.resolve();
 
   function track<T>(p: Promise<T>): Promise<T> {
@@ -95,8 +108,32 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
     return p;
   }
 
+  /** Holds a credential the moment a rule decides to contain it, so requests already queued are refused. */
+  function hold(finding: Finding): string | null {
+    if (!options.containment || !finding.contain || finding.subject.admin) return null;
+    const c = containmentFor(finding, options.blockSeconds);
+    const key =
+      c.kind === "suspend_api_key"
+        ? `key:${c.keyId}`
+        : c.kind === "freeze_user_writes"
+          ? `user:${c.userId}`
+          : c.kind === "block_ip"
+            ? `ip:${c.ip}`
+            : null;
+    if (key) held.set(key, (held.get(key) ?? 0) + 1);
+    return key;
+  }
+
+  function unhold(key: string | null) {
+    if (!key) return;
+    const n = (held.get(key) ?? 1) - 1;
+    if (n <= 0) held.delete(key);
+    else held.set(key, n);
+  }
+
   function enqueue(finding: Finding): Promise<AlertRecord | null> {
-    const next = chain.then(() => raise(finding));
+    const heldKey = hold(finding);
+    const next = chain.then(() => raise(finding)).finally(() => unhold(heldKey));
     chain = next.catch((error: unknown) => options.log.error({ err: error }, "security alert failed"));
     return track(next);
   }
@@ -187,6 +224,14 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
   return {
     observeRequest(signal) {
       for (const rule of requestRules) for (const finding of rule.observe(signal)) void enqueue(finding);
+    },
+    heldAddress(ip) {
+      return held.has(`ip:${ip}`);
+    },
+    heldContainment(credentialId, userId, write) {
+      if (held.has(`key:${credentialId}`)) return "api_key_suspended";
+      if (write && held.has(`user:${userId}`)) return "writes_frozen";
+      return null;
     },
     async reportHardwareChange(deviceId, before, after, context) {
       const finding = assessHardwareChange(deviceId, before, after, context);
