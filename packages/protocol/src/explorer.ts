@@ -166,6 +166,14 @@ export const ExplorerStats = z.object({
 /** Network-wide aggregates. */
 export type ExplorerStats = z.infer<typeof ExplorerStats>;
 
+/** Body of `PUT /v1/devices/{deviceId}/label-visibility`: whether the explorer may show the device's label. */
+export const LabelVisibilityBody = z.strictObject({ public: z.boolean() });
+
+/** Answer of the label-visibility route, to the device's owner. */
+export const LabelVisibility = z.object({ deviceId: DeviceId, labelPublic: z.boolean() });
+/** Whether a device's label is shown on the explorer. */
+export type LabelVisibility = z.infer<typeof LabelVisibility>;
+
 /** `GET /v1/web-config`: what the web app needs to sign users in, with the embedded or an external issuer. */
 export const WebConfig = z.object({
   issuer: z.string(),

@@ -10,6 +10,7 @@ import { deviceRoutes } from "./devices.js";
 import { deviceEnrollmentRoutes } from "./devices-enrollment.js";
 import { deviceKeyMigrationRoutes } from "./devices-key-migrations.js";
 import { explorerRoutes } from "./explorer.js";
+import { explorerLabelRoutes } from "./explorer-label.js";
 import { healthRoutes } from "./health.js";
 import { maintenanceWindowRoutes } from "./maintenance-windows.js";
 import { marketRoutes } from "./market.js";
@@ -18,8 +19,8 @@ import { proofAdminRoutes } from "./proof-admin.js";
 import { rewardRoutes } from "./rewards.js";
 import { rewardAdminRoutes } from "./rewards-admin.js";
 import { signInRoutes } from "./sign-in.js";
-import { workerSocketRoutes } from "./worker-socket.js";
 import { webStaticRoutes } from "./web-static.js";
+import { workerSocketRoutes } from "./worker-socket.js";
 
 /** Registers every route module; a route added here is picked up by the authorization matrix test. */
 export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
@@ -35,6 +36,7 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   authConfigRoutes(app, ctx);
   await signInRoutes(app, ctx);
   explorerRoutes(app, ctx);
+  explorerLabelRoutes(app, ctx);
   rewardRoutes(app, ctx);
   rewardAdminRoutes(app, ctx);
   maintenanceWindowRoutes(app, ctx);
