@@ -178,7 +178,7 @@ describeEachDialect("reward routes and ignis rewards verify", (database) => {
     expect((await call("/v1/rewards/earnings")).status).toBe(401);
   });
 
-  it("ignis rewards verify exits 0 for an honest proof and non-zero for a tampered amount", async () => {
+  it("ignis rewards verify exits 0 for an honest proof and non-zero for a tampered amount; ignis rewards lists earnings", async () => {
     // Each run starts a CLI process (tsx), which takes seconds on a busy 2-core machine.
     const ok = await cli(
       "rewards",
@@ -217,5 +217,8 @@ describeEachDialect("reward routes and ignis rewards verify", (database) => {
       dev.c!,
     );
     expect(absent.code).not.toBe(0);
+    const earnings = await cli("rewards", "--server", t.url, "--api-key", users.alice!.key, "--json");
+    expect(earnings.code).toBe(0);
+    expect(JSON.parse(earnings.stdout)).toMatchObject({ balance: "18000000", total: "18000000" });
   }, 120_000);
 });
