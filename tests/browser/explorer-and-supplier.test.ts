@@ -199,12 +199,9 @@ describe.skipIf(skip !== undefined)("the web app in a real browser", () => {
       expect(await row.locator("img").count()).toBe(0);
       await screenshot(supplier, "supplier-devices");
 
-      // The owner makes the label public (no route sets this yet), so the explorer shows it too.
-      await t.server.ctx.db
-        .updateTable("devices")
-        .set({ label_public: true })
-        .where("id", "=", deviceId)
-        .execute();
+      // The owner makes the label public, so the explorer shows it too.
+      await row.getByLabel("show label on the explorer").click();
+      await expect.poll(() => row.getByLabel("show label on the explorer").isChecked()).toBe(true);
       await explorer.goto(`${t.url}/devices/${deviceId}`);
       await expect
         .poll(() => explorer.textContent("[data-testid=device-label]"), { timeout: 20_000 })

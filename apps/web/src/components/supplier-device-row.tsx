@@ -18,6 +18,14 @@ export function SupplierDeviceRow({ device, onChanged }: { device: DeviceView; o
   const rename = useAction((value: string | null) =>
     api<DeviceView>(`/v1/devices/${device.id}`, { method: "PATCH", body: { label: value } }),
   );
+  const visibility = useAction((isPublic: boolean) =>
+    api<{ labelPublic: boolean }>(`/v1/devices/${device.id}/label-visibility`, {
+      method: "PUT",
+      body: { public: isPublic },
+    }),
+  );
+  // The explorer shows a label only when it is public, so its answer tells the current choice.
+  const labelIsPublic = device.label !== null && (uptime.data?.label ?? null) !== null;
   const revoke = useAction(async () => {
     await api(`/v1/devices/${device.id}/revoke`, { method: "POST", body: {} });
     return true;
@@ -58,10 +66,26 @@ export function SupplierDeviceRow({ device, onChanged }: { device: DeviceView; o
             </button>
           </form>
         ) : (
-          <div className="label-text" data-testid="my-device-label">
-            {device.label ?? <span className="muted">no label</span>}
-          </div>
+          <>
+            <div className="label-text" data-testid="my-device-label">
+              {device.label ?? <span className="muted">no label</span>}
+            </div>
+            {device.label && shown ? (
+              <label className="check small">
+                <input
+                  type="checkbox"
+                  checked={labelIsPublic}
+                  disabled={visibility.pending || !uptime.data}
+                  onChange={async (e) => (await visibility.perform(e.target.checked)) && uptime.reload()}
+                />
+                show label on the explorer
+              </label>
+            ) : null}
+          </>
         )}
+        {visibility.error ? (
+          <ErrorState error={visibility.error} title="Could not change the label's visibility" />
+        ) : null}
         {rename.error ? <ErrorState error={rename.error} title="Rename failed" /> : null}
         {revoke.error ? <ErrorState error={revoke.error} title="Revoke failed" /> : null}
       </td>
