@@ -51,7 +51,15 @@ const redirectUri = (config: WebConfig) => `${window.location.origin}${config.re
 
 /** Starts the authorization code flow with PKCE (S256): remembers the verifier and leaves for the issuer. */
 export async function beginSignIn(returnTo: string): Promise<void> {
-  const [config, endpoints, pkce] = await Promise.all([webConfig(), discovery(), createPkcePair()]);
+  const config = await webConfig();
+  // The embedded provider only accepts its own origin's callback: a page opened under another name for the same
+  // server (127.0.0.1 for localhost) moves to the public origin first, then signs in from there.
+  const publicOrigin = new URL(config.issuer).origin;
+  if (config.embedded && publicOrigin !== window.location.origin) {
+    window.location.assign(`${publicOrigin}/signin?next=${encodeURIComponent(returnTo)}`);
+    return;
+  }
+  const [endpoints, pkce] = await Promise.all([discovery(), createPkcePair()]);
   const state = randomUrlSafe(16);
   sessionStorage.setItem(PENDING_KEY, JSON.stringify({ state, verifier: pkce.verifier, returnTo }));
   const url = new URL(endpoints.authorization_endpoint);
