@@ -3,14 +3,14 @@
  *   1. a supplier's API key is stolen and used to relabel all 500 of the supplier's devices as fast as possible;
  *   2. a scraper walks the explorer device by device while legitimate readers browse.
  *
- *   npx tsx bench/security-scenario.ts                  # embedded PGlite
- *   DATABASE_URL=postgres://... npx tsx bench/security-scenario.ts   # an empty PostgreSQL database
+ *   npx tsx bench/security-scenario.ts              # embedded PGlite
+ *   npx tsx bench/security-scenario.ts --postgres   # a scratch database per scenario on the test PostgreSQL
+ *                                                   # (IGNIS_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1)
  *
  * Budgets and containment are on, as in production; a trusted proxy names each client's address.
  */
 import { cpus } from "node:os";
-import { openDatabase } from "../apps/server/src/db/database.js";
-import { migrateToLatest } from "../apps/server/src/db/migrate.js";
+import { createTestDatabase } from "../apps/server/src/testing/dialects.js";
 import {
   runScraperScenario,
   runStolenKeyScenario,
@@ -22,15 +22,12 @@ function print(title: string, events: TimelineEvent[]): void {
   for (const e of events) process.stdout.write(`${String(e.atMs).padStart(8)} ms  ${e.what}\n`);
 }
 
-async function fresh() {
-  const database = await openDatabase({ databaseUrl: process.env.DATABASE_URL });
-  await migrateToLatest(database.db);
-  return database;
-}
+const postgres = process.argv.includes("--postgres");
+const fresh = () => createTestDatabase(postgres ? "postgres" : "pglite");
 
 const concurrency = Number(process.env.IGNIS_BENCH_CONCURRENCY ?? 8);
 process.stdout.write(
-  `security scenarios on ${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}, ${cpus().length} CPUs, Node ${process.version}\n`,
+  `security scenarios on ${postgres ? "PostgreSQL" : "PGlite"}, ${cpus().length} CPUs, Node ${process.version}\n`,
 );
 
 const db1 = await fresh();
