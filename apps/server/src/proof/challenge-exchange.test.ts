@@ -26,7 +26,6 @@ function exchangeOf(now: () => number) {
     now,
     random: seededRandom("rows"),
     send: (m) => sent.push(m),
-    onCommitted: () => undefined,
     onEnd: (e) => ends.push(e),
   });
   return { exchange, sent, ends, deadlineMs: challenge.size.deadlineMs };

@@ -22,6 +22,8 @@ export interface ExchangeEnd {
   readonly reason: string | null;
   readonly atMs: number;
   readonly result?: ProofResult;
+  readonly commitAtMs?: number;
+  readonly revealRequestedAtMs?: number;
   readonly revealAtMs?: number;
 }
 
@@ -43,8 +45,6 @@ export interface ExchangeOptions {
   readonly random: RandomSource;
   /** Sends over the device's live session (a session that ends meanwhile abandons the exchange). */
   readonly send: (message: ProofChallengeMessage | ProofRevealRequestMessage) => void;
-  /** The commit arrived in time and the rows were asked for. */
-  readonly onCommitted: (commitAtMs: number, requestedAtMs: number) => void;
   /** Called exactly once. */
   readonly onEnd: (end: ExchangeEnd) => void;
 }
@@ -66,7 +66,13 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
     if (phase === "ended") return;
     phase = "ended";
     clearTimeout(timer);
-    options.onEnd({ challengeId: challenge.challengeId, atMs: now(), ...fields });
+    options.onEnd({
+      challengeId: challenge.challengeId,
+      atMs: now(),
+      commitAtMs: commit?.atMs,
+      revealRequestedAtMs: request?.atMs,
+      ...fields,
+    });
   };
   const finish = (result: ProofResult, revealAtMs?: number) =>
     end({ outcome: result.outcome, reason: result.reason, result, revealAtMs });
@@ -91,7 +97,6 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
       const rows = chooseRevealRows(challenge, message, options.random);
       request = { message: rows, atMs: now() };
       phase = "revealing";
-      options.onCommitted(atMs, request.atMs);
       options.send(rows);
       wakeAt(request.atMs + REVEAL_TIMEOUT_MS + 1, () =>
         finish(proofResult(challenge, { outcome: "timeout", reason: "reveal_late" })),

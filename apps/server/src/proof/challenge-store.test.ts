@@ -8,7 +8,6 @@ import {
   insertChallenge,
   insertReview,
   listChallenges,
-  recordCommit,
   recordDecision,
   verificationHistory,
 } from "./challenge-store.js";
@@ -54,11 +53,12 @@ describeEachDialect("proof challenge store", (database) => {
       random: seededRandom("a"),
     });
     await insertChallenge(db, { challenge, deviceId, rttMs: 12, trigger: "connect", replica: "r1" });
-    await recordCommit(db, challenge.challengeId, T0 + 60, T0 + 61);
     await recordDecision(db, challenge.challengeId, {
       outcome: "pass",
       reason: null,
       decidedAtMs: T0 + 90,
+      commitAtMs: T0 + 60,
+      revealRequestedAtMs: T0 + 61,
       revealAtMs: T0 + 89,
     });
     const row = await db
@@ -77,7 +77,10 @@ describeEachDialect("proof challenge store", (database) => {
       trigger: "connect",
       outcome: "pass",
     });
-    expect(new Date(row.reveal_at!).getTime() - new Date(row.issued_at).getTime()).toBe(89);
+    const since = (d: Date | null) => new Date(d!).getTime() - new Date(row.issued_at).getTime();
+    expect([since(row.commit_at), since(row.reveal_requested_at), since(row.reveal_at)]).toEqual([
+      60, 61, 89,
+    ]);
     const text = JSON.stringify(row);
     for (const secret of [challenge.message.seed, challenge.message.bSeed])
       expect(text).not.toContain(secret);

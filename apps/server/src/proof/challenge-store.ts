@@ -40,15 +40,6 @@ export async function insertChallenge(
     .execute();
 }
 
-/** Notes when the commit arrived and when the rows to reveal were asked for. */
-export async function recordCommit(db: Db, id: string, commitAtMs: number, requestedAtMs: number) {
-  await db
-    .updateTable("proof_challenges")
-    .set({ commit_at: new Date(commitAtMs), reveal_requested_at: new Date(requestedAtMs) })
-    .where("id", "=", id)
-    .execute();
-}
-
 /** Stores the verdict. `reason` may name an end the verifier does not know (session_closed, server_stopped). */
 export async function recordDecision(
   db: Db,
@@ -57,6 +48,8 @@ export async function recordDecision(
     outcome: "pass" | "fail" | "timeout" | "cancelled";
     reason: string | null;
     decidedAtMs: number;
+    commitAtMs?: number | undefined;
+    revealRequestedAtMs?: number | undefined;
     revealAtMs?: number | undefined;
     result?: ProofResult | undefined;
   },
@@ -68,6 +61,10 @@ export async function recordDecision(
       outcome: decision.outcome,
       reason: decision.reason,
       decided_at: new Date(decision.decidedAtMs),
+      ...(decision.commitAtMs !== undefined ? { commit_at: new Date(decision.commitAtMs) } : {}),
+      ...(decision.revealRequestedAtMs !== undefined
+        ? { reveal_requested_at: new Date(decision.revealRequestedAtMs) }
+        : {}),
       ...(decision.revealAtMs !== undefined ? { reveal_at: new Date(decision.revealAtMs) } : {}),
       ...(r
         ? {
@@ -99,21 +96,25 @@ export async function cancelAbandonedChallenges(db: Db, issuedBefore: Date): Pro
 
 /** The device's decided challenges since its last admin review, oldest first: the life cycle's input. */
 export async function verificationHistory(db: Db, deviceId: string): Promise<ProofHistoryEntry[]> {
-  const review = await db
-    .selectFrom("proof_reviews")
-    .select("reviewed_at")
-    .where("device_id", "=", deviceId)
-    .orderBy("reviewed_at", "desc")
-    .limit(1)
-    .executeTakeFirst();
-  let query = db
-    .selectFrom("proof_challenges")
-    .select(["outcome", "decided_at"])
-    .where("device_id", "=", deviceId)
-    .where("outcome", "in", ["pass", "fail", "timeout"])
-    .where("decided_at", "is not", null);
-  if (review) query = query.where("decided_at", ">", review.reviewed_at);
-  const rows = await query.orderBy("decided_at", "desc").limit(HISTORY_DEPTH).execute();
+  const rows = await db
+    .selectFrom("proof_challenges as c")
+    .select(["c.outcome", "c.decided_at"])
+    .where("c.device_id", "=", deviceId)
+    .where("c.outcome", "in", ["pass", "fail", "timeout"])
+    .where("c.decided_at", "is not", null)
+    .where(({ exists, not, selectFrom }) =>
+      not(
+        exists(
+          selectFrom("proof_reviews as r")
+            .select("r.device_id")
+            .where("r.device_id", "=", deviceId)
+            .whereRef("r.reviewed_at", ">=", "c.decided_at"),
+        ),
+      ),
+    )
+    .orderBy("c.decided_at", "desc")
+    .limit(HISTORY_DEPTH)
+    .execute();
   return rows.reverse().map((r) => ({
     outcome: r.outcome as ProofHistoryEntry["outcome"],
     atMs: new Date(r.decided_at!).getTime(),

@@ -8,7 +8,6 @@ import { createChallengeScheduler, exponentialDelayMs } from "./challenge-schedu
 import {
   cancelAbandonedChallenges,
   insertChallenge,
-  recordCommit,
   recordDecision,
   verificationHistory,
 } from "./challenge-store.js";
@@ -116,8 +115,6 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       now,
       random,
       send: (message) => void gateway.send(deviceId, message),
-      onCommitted: (commitAtMs, requestedAtMs) =>
-        void serial(deviceId, () => recordCommit(db, challenge.challengeId, commitAtMs, requestedAtMs)),
       onEnd(end) {
         ended = end;
         if (exchanges.get(deviceId) === exchange) exchanges.delete(deviceId);
@@ -141,6 +138,8 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       outcome: end.outcome,
       reason: end.reason,
       decidedAtMs: end.atMs,
+      commitAtMs: end.commitAtMs,
+      revealRequestedAtMs: end.revealRequestedAtMs,
       revealAtMs: end.revealAtMs,
       result: end.result,
     });
