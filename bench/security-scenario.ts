@@ -11,11 +11,9 @@
  */
 import { cpus } from "node:os";
 import { createTestDatabase } from "../apps/server/src/testing/dialects.js";
-import {
-  runScraperScenario,
-  runStolenKeyScenario,
-  type TimelineEvent,
-} from "../tests/security/support/scenarios.js";
+import type { TimelineEvent } from "../tests/security/support/scenario-harness.js";
+import { runScraperScenario } from "../tests/security/support/scraper-scenario.js";
+import { runStolenKeyScenario } from "../tests/security/support/stolen-key-scenario.js";
 
 function print(title: string, events: TimelineEvent[]): void {
   process.stdout.write(`\n${title}\n`);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { newId } from "../../apps/server/src/db/new-id.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { auditOf, requestId } from "./support/audit-trail.js";
-import { SCENARIO_ENV } from "./support/scenarios.js";
+import { SCENARIO_ENV } from "./support/scenario-harness.js";
 import { buildWorld, type World } from "./support/world.js";
 
 /** A problem body without the fields that differ per request. */

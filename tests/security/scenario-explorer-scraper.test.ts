@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
-import { runScraperScenario, type ScraperResult } from "./support/scenarios.js";
+import { runScraperScenario, type ScraperResult } from "./support/scraper-scenario.js";
 
 describeEachDialect("scenario: a scraper walks the explorer by device id", (database) => {
   let r: ScraperResult;

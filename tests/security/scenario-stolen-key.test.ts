@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
-import { runStolenKeyScenario, type StolenKeyResult } from "./support/scenarios.js";
+import { runStolenKeyScenario, type StolenKeyResult } from "./support/stolen-key-scenario.js";
 
 const CONCURRENCY = 8;
 /** The documented bound (docs/security.md): the per-actor floor of the write-surge rule plus the requests in flight. */

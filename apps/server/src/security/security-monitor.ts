@@ -1,10 +1,10 @@
 import { IgnisError } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import { acknowledgeAlert, releaseAlert } from "./alert-review.js";
-import { sendWebhook, type WebhookConfig, type WebhookTransport } from "./alert-webhook.js";
-import { type AlertRecord, findActiveAlert, findAlert, insertAlert, markContained } from "./alerts.js";
-import { appendAudit } from "./audit-log.js";
-import { applyContainment, containmentFor, type DeviceDisconnector } from "./containment.js";
+import type { WebhookConfig, WebhookTransport } from "./alert-webhook.js";
+import { type AlertRecord, findAlert } from "./alerts.js";
+import { containmentFor, containmentTarget, type DeviceDisconnector } from "./containment.js";
+import { deliverAlertWebhook, type RaiseContext, raiseAlert } from "./raise-alert.js";
 import type { RateLimits } from "./rate-limits.js";
 import { assessHardwareChange, type ClaimedHardware } from "./rules/hardware-change.js";
 import { createObjectSweepRule, type ObjectSweepOptions } from "./rules/object-sweep.js";
@@ -95,6 +95,7 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
   ];
   const handshakeRule = createHandshakeRule(options.rules?.handshake);
   const deps = { db: options.db, rateLimits: options.rateLimits, disconnectDevice: options.disconnectDevice };
+  const raising: RaiseContext = { ...options, deps };
   /** rule|subject → until when a new finding is folded into the open alert instead of raising another. */
   const suppressed = new Map<string, number>();
   const pending = new Set<Promise<unknown>>();
@@ -111,15 +112,7 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
   /** Holds a credential the moment a rule decides to contain it, so requests already queued are refused. */
   function hold(finding: Finding): string | null {
     if (!options.containment || !finding.contain || finding.subject.admin) return null;
-    const c = containmentFor(finding, options.blockSeconds);
-    const key =
-      c.kind === "suspend_api_key"
-        ? `key:${c.keyId}`
-        : c.kind === "freeze_user_writes"
-          ? `user:${c.userId}`
-          : c.kind === "block_ip"
-            ? `ip:${c.ip}`
-            : null;
+    const key = containmentTarget(containmentFor(finding, options.blockSeconds));
     if (key) held.set(key, (held.get(key) ?? 0) + 1);
     return key;
   }
@@ -139,72 +132,12 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
   }
 
   async function raise(found: Finding): Promise<AlertRecord | null> {
-    // Operators are alerted loudly but never locked out automatically.
-    const finding = found.subject.admin ? { ...found, severity: "critical" as const, contain: false } : found;
-    const dedupe = `${finding.rule}|${finding.subject.key}`;
+    const dedupe = `${found.rule}|${found.subject.key}`;
     if ((suppressed.get(dedupe) ?? 0) > now()) return null;
     suppressed.set(dedupe, now() + SUPPRESS_MS);
-    if (await findActiveAlert(options.db, finding.rule, finding.subject.key)) return null;
-    const planned = options.containment
-      ? containmentFor(finding, options.blockSeconds)
-      : { kind: "none" as const };
-    const alert = await insertAlert(options.db, finding, planned);
-    let applied = planned;
-    if (planned.kind !== "none") {
-      try {
-        applied = await applyContainment(deps, planned, alert.id);
-        if (applied.kind !== "none") await markContained(options.db, alert.id, applied);
-      } catch (error) {
-        options.log.error({ err: error, alertId: alert.id }, "security containment failed");
-      }
-    }
-    await appendAudit(options.db, {
-      actorType: "system",
-      actorId: "security-monitor",
-      action: "security.alert.raise",
-      objectType: "alert",
-      objectId: alert.id,
-      outcome: "ok",
-      details: {
-        rule: finding.rule,
-        severity: finding.severity,
-        subject: finding.subject.key,
-        containment: applied,
-      },
-    });
-    options.alertsCounter?.inc({ rule: finding.rule, severity: finding.severity });
-    options.log.warn(
-      {
-        alert: { id: alert.id, rule: finding.rule, severity: finding.severity, subject: finding.subject.key },
-        containment: applied,
-        evidence: finding.evidence,
-      },
-      "security alert raised",
-    );
-    const record = { ...alert, containment: applied, contained: applied.kind !== "none" };
-    if (options.webhook.url) track(deliver(record));
+    const record = await raiseAlert(raising, found);
+    if (record && options.webhook.url) track(deliverAlertWebhook(raising, record));
     return record;
-  }
-
-  async function deliver(alert: AlertRecord): Promise<void> {
-    // The webhook carries no IP: it leaves the system, and source addresses are private.
-    const { ip: _ip, reviewNote: _n, ...payload } = alert;
-    const result = await sendWebhook(
-      options.webhook,
-      { type: "ignis.security.alert", alert: payload },
-      options.webhookTransport,
-    );
-    await appendAudit(options.db, {
-      actorType: "system",
-      actorId: "security-monitor",
-      action: "security.webhook.deliver",
-      objectType: "alert",
-      objectId: alert.id,
-      outcome: result.outcome === "sent" ? "ok" : `${result.outcome}:webhook`,
-      details: { ...result },
-    });
-    if (result.outcome !== "sent")
-      options.log.warn({ alertId: alert.id, ...result }, "alert webhook not delivered");
   }
 
   function forget(subjectKey: string) {
