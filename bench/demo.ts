@@ -9,7 +9,7 @@
  *   npm run demo -- --duration 60     # stop after 60 s; exit 1 unless the counterfeit was caught
  *   IGNIS_PORT=9090 npm run demo      # another port (a free one is picked when 8080 is taken)
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,10 +20,33 @@ import { apiRequest } from "../apps/cli/src/api-client.js";
 import { enrollSimDevice, runSimDevice, type SimDevice } from "../apps/cli/src/sim/sim-device.js";
 import { resolveSimSupplier } from "../apps/cli/src/sim/supplier-key.js";
 import { loadConfig } from "../apps/server/src/config.js";
-import { createServer } from "../apps/server/src/server.js";
+import { createServer, type IgnisServer } from "../apps/server/src/server.js";
 import { freePort } from "../apps/server/src/testing/test-server.js";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * Runs the demo in a plain `node --import tsx` child and waits for it. The tsx CLI (which `npm run demo`
+ * uses) SIGKILLs a child that takes over 30 ms to acknowledge Ctrl-C, which a busy server can; this idle
+ * launcher always answers in time, and the child, which gets Ctrl-C from the terminal too, shuts down cleanly.
+ */
+async function runInChild(): Promise<never> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: "inherit",
+      env: { ...process.env, IGNIS_DEMO_CHILD: "1" },
+    },
+  );
+  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+  process.on("SIGINT", forward("SIGINT"));
+  process.on("SIGTERM", forward("SIGTERM"));
+  return new Promise<never>(() => {
+    child.on("exit", (code, signal) => process.exit(code ?? (signal ? 130 : 1)));
+  });
+}
+if (process.env.IGNIS_DEMO_CHILD !== "1") await runInChild();
 
 /** One simulated worker of the demo. */
 interface DemoDevice {
@@ -91,6 +114,26 @@ async function printEpochs(url: string, say: (text: string) => void): Promise<vo
 const port = await demoPort();
 const url = `http://127.0.0.1:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), "ignis-demo-"));
+let server: IgnisServer | undefined;
+const running: Array<{ device: SimDevice; spec: DemoDevice }> = [];
+let counterfeitCaught = false;
+let stopping = false;
+let watch: NodeJS.Timeout | undefined;
+const stop = async (code: number) => {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(watch);
+  say("stopping the workers and the server...");
+  await Promise.all(running.map((r) => r.device.stop()));
+  await server?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  say(counterfeitCaught ? "done: the counterfeit was caught." : "done.");
+  process.exit(code);
+};
+// Ctrl-C works from here on, even while the server starts or the workers enroll.
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));
+
 const config = loadConfig({
   IGNIS_PORT: String(port),
   IGNIS_HOST: "127.0.0.1",
@@ -104,14 +147,15 @@ const config = loadConfig({
   IGNIS_LOG_LEVEL: "warn",
   IGNIS_WEB_DIR: join(REPO_ROOT, "apps/web/dist"),
 });
-const server = await createServer(config);
+server = await createServer(config);
+if (stopping) await new Promise(() => undefined);
 await server.listen();
 say(`ignis-server on ${url} (PGlite in ${dataDir})`);
 
 const adminKey = readFileSync(join(dataDir, "admin-api-key"), "utf8").trim();
 const supplier = await resolveSimSupplier(url, adminKey);
-const running: Array<{ device: SimDevice; spec: DemoDevice }> = [];
 for (const [i, spec] of FLEET.entries()) {
+  if (stopping) break;
   const stateDir = join(dataDir, "workers", `device-${i}`);
   const deviceId = await enrollSimDevice({
     server: url,
@@ -136,6 +180,8 @@ for (const [i, spec] of FLEET.entries()) {
   });
   say(`enrolled ${spec.name.padEnd(26)} ${deviceId}`);
 }
+// Stopped while enrolling: stop() exits the process once everything is closed.
+if (stopping) await new Promise(() => undefined);
 console.log(`
   Explorer:   ${url}/              (network stats, uptime, verification; refreshes itself)
   Devices:    ${url}/devices
@@ -146,9 +192,7 @@ console.log(`
 `);
 
 const last = new Map<string, string>();
-let counterfeitCaught = false;
-let stopping = false;
-const watch = setInterval(async () => {
+watch = setInterval(async () => {
   try {
     const { items } = await apiRequest<{ items: DeviceView[] }>(url, "/v1/devices?limit=100", {
       token: supplier.apiKey,
@@ -166,17 +210,4 @@ const watch = setInterval(async () => {
   }
 }, 1000);
 
-const stop = async (code: number) => {
-  if (stopping) return;
-  stopping = true;
-  clearInterval(watch);
-  say("stopping the workers and the server...");
-  await Promise.all(running.map((r) => r.device.stop()));
-  await server.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  say(counterfeitCaught ? "done: the counterfeit was caught." : "done.");
-  process.exit(code);
-};
-process.on("SIGINT", () => void stop(0));
-process.on("SIGTERM", () => void stop(0));
 if (durationSeconds) setTimeout(() => void stop(counterfeitCaught ? 0 : 1), durationSeconds * 1000);
