@@ -7,9 +7,10 @@ import { CloseCode, type WorkerSession } from "./worker-session.js";
 
 /**
  * Liveness of devices: a device is offline after two heartbeat intervals without a heartbeat. Checked on this
- * replica's live and recently closed sessions every half interval; a session silent for three intervals is
- * closed (a dead peer). A slower database sweep catches devices whose replica died, and a revocation sweep
- * ends sessions of devices revoked through another replica.
+ * replica's live and recently closed sessions every half interval; a session silent for three intervals (a
+ * minute at least) is closed as a dead peer; a sweep that runs late (the process was stalled) marks nothing.
+ * A slower database sweep catches devices whose replica died, and a revocation sweep ends sessions of devices
+ * revoked through another replica.
  */
 export function startLiveness(options: {
   db: Db;
@@ -25,9 +26,10 @@ export function startLiveness(options: {
   const { db, log, now, sessions, recentlyClosed } = options;
   const intervalMs = options.heartbeatSeconds * 1000;
   const offlineAfterMs = 2 * intervalMs;
-  // A silent session is closed later than it is marked offline, and never within 15 s: a stalled process
+  // A silent session is closed later than it is marked offline, and never within a minute: a stalled process
   // (a long GC, a busy host) should not cut every session at once.
-  const closeAfterMs = Math.max(3 * intervalMs, 15_000);
+  const closeAfterMs = Math.max(3 * intervalMs, 60_000);
+  const tickMs = Math.max(25, intervalMs / 2);
   const pingEveryMs = Math.max(4 * intervalMs, 10_000);
   // The database only knows last-seen times as of the last flush: allow for two flushes on top.
   const backstopGraceMs = offlineAfterMs + 2 * options.flushSeconds * 1000 + 2000;
@@ -36,6 +38,7 @@ export function startLiveness(options: {
   let lastRevocationCheck = new Date(now());
   let lastPing = now();
   let running = false;
+  let lastTick = now();
 
   const markOffline = (deviceId: string) =>
     setDeviceStatus(db, deviceId, "offline", { from: ["online"] }).catch((error: unknown) =>
@@ -44,6 +47,11 @@ export function startLiveness(options: {
 
   const tick = async () => {
     const t = now();
+    // This sweep itself ran late: the process was stalled and heartbeats may still wait in socket buffers.
+    // Declaring the fleet offline now would add database writes to an overloaded process; check next time.
+    const stalled = t - lastTick > 3 * tickMs;
+    lastTick = t;
+    if (stalled) return;
     for (const s of sessions.values()) {
       const silent = t - s.lastHeartbeatMs;
       if (silent > closeAfterMs) {
@@ -87,18 +95,15 @@ export function startLiveness(options: {
     `.execute(db);
   };
 
-  const timer = setInterval(
-    () => {
-      if (running) return;
-      running = true;
-      tick()
-        .catch((error: unknown) => log.warn({ err: error }, "liveness sweep failed"))
-        .finally(() => {
-          running = false;
-        });
-    },
-    Math.max(25, intervalMs / 2),
-  );
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    tick()
+      .catch((error: unknown) => log.warn({ err: error }, "liveness sweep failed"))
+      .finally(() => {
+        running = false;
+      });
+  }, tickMs);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -67,8 +67,9 @@ export class WorkerSession {
   ) {
     const now = hub.now();
     this.openedMs = now;
-    // Twice the allowed heartbeat rate with a burst of five absorbs jitter and reconnects; more is dropped.
-    this.heartbeats = new TokenBucket(5, 2 / hub.heartbeatSeconds, now);
+    // Twice the allowed heartbeat rate with a burst of ten absorbs jitter, reconnects and frames that arrive
+    // together after a network stall; a device sending ten times its rate loses most of them.
+    this.heartbeats = new TokenBucket(10, 2 / hub.heartbeatSeconds, now);
     this.frames = new TokenBucket(500, 250, now);
     this.metadata = new TokenBucket(3, 0.1, now);
     socket.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));

@@ -1,0 +1,132 @@
+/**
+ * Heartbeats ingested per second by one server process, driven by this (separate) load process.
+ *
+ *   npx tsx bench/heartbeat-ingest.ts [--sessions 2000] [--rates 10000,20000,30000] [--seconds 10]
+ *
+ * The server (bench/_heartbeat-server.ts, on a scratch PostgreSQL database when one is reachable, else PGlite)
+ * runs with a 100 ms heartbeat interval, so each session may send 20 heartbeats a second before its throttle
+ * drops them; 2000 sessions at 10 a second each are 20,000 a second. This process opens `--sessions`
+ * authenticated sessions (answering their proof-of-GPU challenges) and offers each rate for `--seconds` after a
+ * warm-up. Ingested = heartbeats the gateway accepted (its counter, read over IPC). Latency = send →
+ * `heartbeat.ack` for one heartbeat in 20 (the others ask for no answer), in an HDR histogram; it includes this
+ * process's own queueing, so it bounds the server's handling time from above.
+ */
+import { cpus, loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { build } from "hdr-histogram-js";
+import {
+  createSupplier,
+  enrollLeanDevices,
+  LeanSession,
+  scratchDatabase,
+  startHarnessServer,
+} from "./_heartbeat-load.js";
+
+const { values } = parseArgs({
+  options: {
+    sessions: { type: "string", default: "2000" },
+    rates: { type: "string", default: "10000,20000,30000" },
+    seconds: { type: "string", default: "10" },
+  },
+});
+const SESSIONS = Number(values.sessions);
+const RATES = values.rates!.split(",").map(Number);
+const SECONDS = Number(values.seconds);
+const ACK_EVERY = 20;
+/** The server's heartbeat interval: each session may send 2 / interval a second before it is throttled. */
+const HEARTBEAT_SECONDS = 0.1;
+
+const newHistogram = () =>
+  build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+
+const database = await scratchDatabase();
+const server = await startHarnessServer({
+  IGNIS_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+  IGNIS_SECURITY_CONTAINMENT: "off",
+  ...(database ? { DATABASE_URL: database.url } : {}),
+});
+console.log(
+  `server database: ${database ? "PostgreSQL (scratch database)" : "PGlite"}; load average ${loadavg()[0]!.toFixed(1)}`,
+);
+const supplierKey = await createSupplier(server.url, server.adminKey);
+let t = Date.now();
+const devices = await enrollLeanDevices(server.url, supplierKey, SESSIONS);
+console.log(`enrolled ${SESSIONS} devices in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+const sentAt = new Map<number, number>();
+let histogram = newHistogram();
+const recordAck = (index: number, seq: number) => {
+  const key = seq * 100_000 + index;
+  const at = sentAt.get(key);
+  if (at === undefined) return;
+  histogram.recordValue(Math.max(1, Math.round((performance.now() - at) * 1000)));
+  sentAt.delete(key);
+};
+const sessions: LeanSession[] = new Array(devices.length);
+t = Date.now();
+for (let i = 0; i < devices.length; i += 50) {
+  await Promise.all(
+    devices.slice(i, i + 50).map(async (d, j) => {
+      const s = new LeanSession(d, (seq) => recordAck(i + j, seq));
+      await s.open(server.url);
+      sessions[i + j] = s;
+    }),
+  );
+}
+console.log(`opened ${sessions.length} sessions in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+/** Offers `rate` heartbeats a second spread over every session, for `seconds`; returns how many were sent. */
+async function offer(rate: number, seconds: number, measure: boolean): Promise<number> {
+  const start = performance.now();
+  let sent = 0;
+  let cursor = 0;
+  while (performance.now() - start < seconds * 1000) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate) - sent;
+    for (let i = 0; i < Math.min(due, 2000); i++) {
+      const index = cursor++ % sessions.length;
+      const s = sessions[index]!;
+      const ack = measure && sent % ACK_EVERY === 0;
+      const seq = s.beat(ack);
+      if (ack) sentAt.set(seq * 100_000 + index, performance.now());
+      sent++;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  return sent;
+}
+
+type Stats = { heartbeats: number; throttled: number; sessions: number; cpuMicros: number };
+const rows: string[] = [];
+for (const rate of RATES) {
+  await offer(rate, 3, false);
+  histogram = newHistogram();
+  sentAt.clear();
+  const before = await server.ask<Stats>("stats");
+  const t0 = performance.now();
+  const sent = await offer(rate, SECONDS, true);
+  const after = await server.ask<Stats>("stats");
+  const elapsed = (performance.now() - t0) / 1000;
+  const ingested = (after.heartbeats - before.heartbeats) / elapsed;
+  const ms = (p: number) => (histogram.getValueAtPercentile(p) / 1000).toFixed(1);
+  // Server CPU per accepted heartbeat (the whole process: sockets, parsing, acks, flushes, timers).
+  const cpuPerBeat = (after.cpuMicros - before.cpuMicros) / Math.max(1, after.heartbeats - before.heartbeats);
+  rows.push(
+    `| ${rate} | ${Math.round(sent / elapsed)} | ${Math.round(ingested)} | ${after.throttled - before.throttled} | ${ms(50)} | ${ms(99)} | ${ms(100)} | ${cpuPerBeat.toFixed(1)} | ${Math.round(1e6 / cpuPerBeat)} | ${after.sessions} |`,
+  );
+  console.log(rows.at(-1));
+}
+
+for (const s of sessions) s.close();
+await server.stop();
+await database?.drop();
+console.log(
+  `\nload average at the end: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} on ${cpus().length} cores`,
+);
+console.log(
+  "| offered /s | sent /s | ingested /s | throttled | p50 ms | p99 ms | max ms | server CPU µs / heartbeat | heartbeats / CPU-second | sessions |",
+);
+console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+for (const r of rows) console.log(r);
+process.exit(0);
