@@ -82,7 +82,9 @@ export type VerificationEvent = z.infer<typeof VerificationEvent>;
 
 /** The explorer's device page: the public device plus its uptime history and verification history. */
 export const PublicDeviceDetail = PublicDevice.extend({
+  /** Share over the last 7 UTC days (today so far included), bounded by the device's age. */
   uptime7d: Share,
+  /** Share over the last 30 UTC days, the days of `uptimeDaily`. */
   uptime30d: Share,
   verifiedAt: Timestamp.nullable(),
   /** The last 30 UTC days, oldest first. */

@@ -1,5 +1,4 @@
 import type { PublicDevice, PublicDeviceStatus } from "@ignis/protocol";
-import type { Db } from "../db/database.js";
 import { coarseRegion } from "./coarse-region.js";
 
 /**
@@ -53,14 +52,4 @@ export function toPublicDevice(row: PublicDeviceRow, uptime24h: number): PublicD
     uptime24h,
     enrolledOn: new Date(row.created_at).toISOString().slice(0, 10),
   };
-}
-
-/** Loads one shown device by id, or undefined when it does not exist or is hidden (the caller cannot tell). */
-export async function findShownDevice(db: Db, id: string): Promise<PublicDeviceRow | undefined> {
-  return db
-    .selectFrom("devices")
-    .select(PUBLIC_DEVICE_COLUMNS)
-    .where("id", "=", id)
-    .where("status", "not in", HIDDEN_STATUSES)
-    .executeTakeFirst();
 }

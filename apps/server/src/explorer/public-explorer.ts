@@ -6,14 +6,14 @@ import type {
 } from "@ignis/protocol";
 import { DeviceId, IgnisError } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
+import { readDevicePage } from "./device-page.js";
 import { searchPublicDevices } from "./device-search.js";
 import { createEpochTotals } from "./epoch-totals.js";
 import { computeNetworkStats } from "./network-stats.js";
-import { findShownDevice, toPublicDevice } from "./public-device.js";
+import { toPublicDevice } from "./public-device.js";
 import { lastPublishedRoot } from "./published-roots.js";
 import { refreshingValue } from "./refreshing-value.js";
-import { readUptimeSums, uptimeHistory } from "./uptime-history.js";
-import { verificationHistoryOf } from "./verification-history.js";
+import { uptimeHistory } from "./uptime-history.js";
 
 /** The public explorer: network stats, device search and device pages, all free of owner identity. */
 export interface PublicExplorer {
@@ -58,13 +58,9 @@ export function createPublicExplorer(options: {
     async device(id) {
       if (!DeviceId.safeParse(id).success) throw new IgnisError("not_found", "no such device");
       const at = now();
-      // All three reads in parallel: one round trip of latency on a pool (PGlite runs them in turn).
-      const [row, sums, history] = await Promise.all([
-        findShownDevice(db, id),
-        readUptimeSums(db, id, at, epochSeconds),
-        verificationHistoryOf(db, id),
-      ]);
-      if (!row) throw new IgnisError("not_found", "no such device");
+      const page = await readDevicePage(db, id, at, epochSeconds);
+      if (!page) throw new IgnisError("not_found", "no such device");
+      const { row, sums, history } = page;
       const uptime = uptimeHistory(sums, row.created_at, at, epochSeconds);
       return {
         ...toPublicDevice(row, uptime.uptime24h),

@@ -1,6 +1,4 @@
 import type { UptimeDay, UptimeEpoch } from "@ignis/protocol";
-import { sql } from "kysely";
-import type { Db } from "../db/database.js";
 import {
   dayAt,
   dayStartMs,
@@ -27,8 +25,6 @@ export function uptimeWindows(now: number, epochSeconds: number) {
   const current = epochAt(now, epochSeconds);
   return {
     d1: at(24 * HOUR_MS),
-    d7: at(7 * 24 * HOUR_MS),
-    d30: at(30 * 24 * HOUR_MS),
     firstDay: dayAt(now) - (CHART_DAYS - 1),
     firstRecent: current - (RECENT_EPOCHS - 1),
     current,
@@ -38,47 +34,8 @@ export function uptimeWindows(now: number, epochSeconds: number) {
 /** One device's stored up-minutes, summed the ways the device page needs. */
 export interface UptimeSums {
   d1: number;
-  d7: number;
-  d30: number;
   byDay: Map<number, number>;
   byEpoch: Map<number, number>;
-}
-
-/** Reads a device's window totals, per-day sums and recent epochs in one round trip (one index range). */
-export async function readUptimeSums(
-  db: Db,
-  deviceId: string,
-  now: number,
-  epochSeconds: number,
-): Promise<UptimeSums> {
-  if (!Number.isInteger(epochSeconds) || epochSeconds <= 0)
-    throw new Error("epochSeconds must be an integer");
-  const w = uptimeWindows(now, epochSeconds);
-  const firstDayEpoch = epochAt(dayStartMs(w.firstDay), epochSeconds);
-  // The epoch length is a validated integer from config, inlined so SELECT and GROUP BY are one expression.
-  const { rows } = await sql<{ kind: string; k: string | number; up: string | number }>`
-    select 'w1' as kind, 0::bigint as k, coalesce(sum(up_minutes), 0) as up
-      from uptime where device_id = ${deviceId} and epoch >= ${w.d1.epoch}
-    union all
-    select 'w7', 0, coalesce(sum(up_minutes), 0) from uptime where device_id = ${deviceId} and epoch >= ${w.d7.epoch}
-    union all
-    select 'w30', 0, coalesce(sum(up_minutes), 0) from uptime where device_id = ${deviceId} and epoch >= ${w.d30.epoch}
-    union all
-    (select 'day', (epoch * ${sql.lit(epochSeconds)}) / 86400, sum(up_minutes) from uptime
-      where device_id = ${deviceId} and epoch >= ${firstDayEpoch} group by 2)
-    union all
-    select 'epoch', epoch, up_minutes from uptime where device_id = ${deviceId} and epoch >= ${w.firstRecent}
-  `.execute(db);
-  const sums: UptimeSums = { d1: 0, d7: 0, d30: 0, byDay: new Map(), byEpoch: new Map() };
-  for (const r of rows) {
-    const up = Number(r.up);
-    if (r.kind === "w1") sums.d1 = up;
-    else if (r.kind === "w7") sums.d7 = up;
-    else if (r.kind === "w30") sums.d30 = up;
-    else if (r.kind === "day") sums.byDay.set(Number(r.k), up);
-    else sums.byEpoch.set(Number(r.k), up);
-  }
-  return sums;
 }
 
 /** Everything the device page shows about uptime. */
@@ -122,12 +79,16 @@ export function uptimeHistory(
       possibleMinutes: possible,
     });
   }
-  const windowShare = (up: number, startMs: number) =>
-    share(up, overlapSlots(startMs, now, since, now, epochSeconds));
+  // 7 and 30 days are whole UTC days (today so far included), the same days the chart shows.
+  const overDays = (days: UptimeDay[]) =>
+    share(
+      days.reduce((n, d) => n + d.upMinutes, 0),
+      days.reduce((n, d) => n + d.possibleMinutes, 0),
+    );
   return {
-    uptime24h: windowShare(sums.d1, w.d1.startMs),
-    uptime7d: windowShare(sums.d7, w.d7.startMs),
-    uptime30d: windowShare(sums.d30, w.d30.startMs),
+    uptime24h: share(sums.d1, overlapSlots(w.d1.startMs, now, since, now, epochSeconds)),
+    uptime7d: overDays(daily.slice(-7)),
+    uptime30d: overDays(daily),
     daily,
     epochs,
   };
