@@ -217,10 +217,17 @@ describe.skipIf(skip !== undefined)("the web app in a real browser", () => {
   it(
     "shows the network overview, the epochs and the customer page",
     async () => {
+      const shown = (await (await fetch(`${t.url}/v1/explorer/devices?limit=100`)).json()) as {
+        items: unknown[];
+      };
       await explorer.goto(`${t.url}/`);
+      // The stats may be a few seconds old when the page opens; polling brings in the new device without a reload.
       await expect
-        .poll(async () => Number(await explorer.textContent("[data-testid=devices-online]")))
-        .toBeGreaterThan(0);
+        .poll(async () => Number(await explorer.textContent("[data-testid=devices-total]")), {
+          timeout: 20_000,
+        })
+        .toBe(shown.items.length);
+      expect(Number(await explorer.textContent("[data-testid=devices-online]"))).toBeGreaterThan(0);
       await explorer.waitForSelector(".chart canvas");
       await screenshot(explorer, "explorer-overview");
       await explorer.goto(`${t.url}/epochs`);

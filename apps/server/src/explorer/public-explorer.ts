@@ -26,7 +26,7 @@ export interface PublicExplorer {
 /** Stats younger than this are served from memory. */
 const STATS_FRESH_MS = 5_000;
 /** Past this age a reader waits for fresh stats instead of getting the old ones. */
-const STATS_MAX_STALE_MS = 60_000;
+const STATS_MAX_STALE_MS = 15_000;
 
 /** Creates the explorer over one database; stats are shared by every reader of this process. */
 export function createPublicExplorer(options: {
