@@ -1,11 +1,11 @@
 /**
  * Heartbeats ingested per second by one server process, driven by this (separate) load process.
  *
- *   npx tsx bench/heartbeat-ingest.ts [--sessions 2000] [--rates 10000,20000,30000] [--seconds 10]
+ *   npx tsx bench/heartbeat-ingest.ts [--sessions 1000] [--rates 10000,20000,30000] [--seconds 10]
  *
  * The server (bench/_heartbeat-server.ts, on a scratch PostgreSQL database when one is reachable, else PGlite)
- * runs with a 100 ms heartbeat interval, so each session may send 20 heartbeats a second before its throttle
- * drops them; 2000 sessions at 10 a second each are 20,000 a second. This process opens `--sessions`
+ * runs with a 50 ms heartbeat interval (the shortest it accepts), so each session may send 40 heartbeats a
+ * second before its throttle drops them; 1000 sessions at 20 a second each are 20,000 a second. This process opens `--sessions`
  * authenticated sessions (answering their proof-of-GPU challenges) and offers each rate for `--seconds` after a
  * warm-up. Ingested = heartbeats the gateway accepted (its counter, read over IPC). Latency = send →
  * `heartbeat.ack` for one heartbeat in 20 (the others ask for no answer), in an HDR histogram; it includes this
@@ -24,7 +24,7 @@ import {
 
 const { values } = parseArgs({
   options: {
-    sessions: { type: "string", default: "2000" },
+    sessions: { type: "string", default: "1000" },
     rates: { type: "string", default: "10000,20000,30000" },
     seconds: { type: "string", default: "10" },
   },
@@ -34,7 +34,7 @@ const RATES = values.rates!.split(",").map(Number);
 const SECONDS = Number(values.seconds);
 const ACK_EVERY = 20;
 /** The server's heartbeat interval: each session may send 2 / interval a second before it is throttled. */
-const HEARTBEAT_SECONDS = 0.1;
+const HEARTBEAT_SECONDS = 0.05;
 
 const newHistogram = () =>
   build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });

@@ -5,9 +5,9 @@
  *   npx tsx bench/session-memory.ts [--sessions 2000] [--enrollments 20]
  *
  * Memory: the server (bench/_heartbeat-server.ts with --expose-gc, scratch PostgreSQL when reachable) is
- * measured after a full GC with every device enrolled and no session open, then with `--sessions` lean sessions
- * open and heartbeating every second (proof challenges answered). Per session = the difference / sessions, for
- * the JS heap plus external memory (what the process allocates for sessions) and for the resident set.
+ * measured after a full GC with half of `--sessions` lean sessions open and heartbeating every second (proof
+ * challenges answered), then with all of them. Per session = the growth / the sessions added, for the JS heap
+ * plus external memory and for the resident set.
  * Enroll → online: `--enrollments` devices, one after the other, with the real worker agent (key generation,
  * hardware claim, enrollment, signed session) until `GET /v1/devices/{id}` says `online`.
  */
@@ -74,30 +74,38 @@ durations.sort((a, b) => a - b);
 const at = (q: number) =>
   durations[Math.min(durations.length - 1, Math.floor(q * durations.length))]!.toFixed(0);
 
-// Memory per session.
+// Memory per session: the growth from half the sessions to all of them (both warm, after a full GC), so that
+// start-up and enrollment transients cancel out.
 const devices = await enrollLeanDevices(server.url, supplierKey, SESSIONS);
-const before = await server.ask<Memory>("memory");
 const sessions: LeanSession[] = [];
-for (let i = 0; i < devices.length; i += 50) {
-  sessions.push(
-    ...(await Promise.all(
-      devices.slice(i, i + 50).map(async (d) => {
-        const s = new LeanSession(d, () => {});
-        await s.open(server.url);
-        return s;
-      }),
-    )),
-  );
-}
+const open = async (batch: typeof devices) => {
+  for (let i = 0; i < batch.length; i += 50) {
+    sessions.push(
+      ...(await Promise.all(
+        batch.slice(i, i + 50).map(async (d) => {
+          const s = new LeanSession(d, () => {});
+          await s.open(server.url);
+          return s;
+        }),
+      )),
+    );
+  }
+};
 const beating = setInterval(() => {
   for (const s of sessions) s.beat(false);
 }, 1000);
-await new Promise((r) => setTimeout(r, 5000));
+const half = Math.floor(SESSIONS / 2);
+await open(devices.slice(0, half));
+await new Promise((r) => setTimeout(r, 4000));
+const before = await server.ask<Memory>("memory");
+await open(devices.slice(half));
+await new Promise((r) => setTimeout(r, 4000));
 const after = await server.ask<Memory>("memory");
 clearInterval(beating);
 for (const s of sessions) s.close();
 await server.stop();
 await database?.drop();
+const added = after.sessions - before.sessions;
 
 const kb = (bytes: number) => (bytes / 1024).toFixed(1);
 const js = (m: Memory) => m.heapUsed + m.external;
@@ -113,6 +121,6 @@ console.log(
   `| enroll → online, p50 / p95 / max (${ENROLLMENTS} devices) | ${at(0.5)} / ${at(0.95)} / ${at(1)} ms |`,
 );
 console.log(`| open sessions | ${after.sessions} |`);
-console.log(`| heap + external per session | ${kb((js(after) - js(before)) / after.sessions)} KB |`);
-console.log(`| resident set per session | ${kb((after.rss - before.rss) / after.sessions)} KB |`);
+console.log(`| heap + external per session | ${kb((js(after) - js(before)) / added)} KB |`);
+console.log(`| resident set per session | ${kb((after.rss - before.rss) / added)} KB |`);
 process.exit(0);

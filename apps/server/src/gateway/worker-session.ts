@@ -120,7 +120,7 @@ export class WorkerSession {
     if (this.phase === "closed") return;
     const now = this.hub.now();
     if (!this.frames.take(now)) {
-      this.refuse(new IgnisError("rate_limited", "too many frames"), now);
+      this.throttled(now, "too many frames; the excess is dropped");
       return;
     }
     let message: WorkerMessage;
@@ -165,7 +165,7 @@ export class WorkerSession {
     }
     if (!this.heartbeats.take(now)) {
       this.hub.counters.throttled++;
-      this.refuse(new IgnisError("rate_limited", "heartbeats above the allowed rate are dropped"), now);
+      this.throttled(now, "heartbeats above the allowed rate are dropped");
       return;
     }
     this.lastHeartbeatMs = now;
@@ -196,9 +196,16 @@ export class WorkerSession {
     );
   }
 
+  /** Drops a frame over the session's budget; says so at most once a second (no allocation otherwise). */
+  private throttled(now: number, message: string): void {
+    if (now - this.throttleNoticeMs < 1000) return;
+    this.throttleNoticeMs = now;
+    this.send({ type: "session.error", code: "rate_limited", message, fatal: false });
+  }
+
   /** Answers a bad frame with a non-fatal error (at most once a second), closing after too many. */
   private refuse(error: IgnisError, now: number): void {
-    if (error.code !== "rate_limited" && ++this.invalidFrames > MAX_INVALID_FRAMES) {
+    if (++this.invalidFrames > MAX_INVALID_FRAMES) {
       this.close(CloseCode.protocol, new IgnisError("bad_request", "too many invalid frames"));
       return;
     }
