@@ -152,27 +152,6 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   });
   const rewards = await createRewardService({ db: database.db, config, log: logger });
   const market = createMarketplace({ db: database.db, config, gateway, prices: profilePriceBook(), log: logger });
-  const bus = overrides.bus ?? createInProcessBus();
-  const uptime = createUptimeTracker({
-    db: database.db,
-    epochSeconds: config.epochSeconds,
-    flushSeconds: config.worker.uptimeFlushSeconds,
-    onlineWindowSeconds: 2 * config.heartbeatSeconds,
-    log: logger,
-  });
-  const gateway = createGateway({
-    db: database.db,
-    bus,
-    uptime,
-    log: logger,
-    metrics,
-    rateLimits,
-    replicaId: config.replicaId,
-    heartbeatSeconds: config.heartbeatSeconds,
-    keyOverlapSeconds: config.worker.keyOverlapSeconds,
-    flushSeconds: config.worker.uptimeFlushSeconds,
-    origins: workerOrigins(config.publicUrl, config.port),
-  });
   const ctx: AppContext = {
     config,
     db: database.db,
