@@ -81,7 +81,10 @@ export interface TestWorker {
   received: ServerMessage[];
 }
 
-/** Enrolls (unless `stateDir` is given) and starts a worker; resolves once its session is authenticated. */
+/**
+ * Enrolls (unless `stateDir` is given) and starts a worker connected to `t` (whatever server it enrolled with);
+ * resolves once its session is authenticated.
+ */
 export async function startTestWorker(
   t: TestServer,
   key: string,
@@ -95,6 +98,7 @@ export async function startTestWorker(
     reconnectBaseMs: 50,
     reconnectMaxMs: 500,
     ...options,
+    server: options.server ?? t.url,
     stateDir: enrolled.stateDir,
     onMessage: (m) => {
       received.push(m);

@@ -1,0 +1,136 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Bus } from "../bus/bus.js";
+import { createInProcessBus } from "../bus/in-process-bus.js";
+import { loadConfig } from "../config.js";
+import type { OpenDatabase } from "../db/database.js";
+import { ADMIN_KEY_FILE } from "../identity/bootstrap-admin.js";
+import { createServer } from "../server.js";
+import { describeEachDialect } from "../testing/dialects.js";
+import { freePort, type TestServer } from "../testing/test-server.js";
+import {
+  call,
+  cleanupStateDirs,
+  enrollSimulated,
+  eventually,
+  startTestWorker,
+  userWithKey,
+} from "./worker-fixture.js";
+
+/** One replica: its own port and replica id, the shared database, the shared bus. */
+async function startReplica(
+  database: OpenDatabase,
+  bus: Bus,
+  id: string,
+  dataDir: string,
+): Promise<TestServer> {
+  const port = await freePort();
+  const server = await createServer(
+    loadConfig({
+      IGNIS_PORT: String(port),
+      IGNIS_HOST: "127.0.0.1",
+      IGNIS_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      IGNIS_DATA_DIR: dataDir,
+      IGNIS_LOG_LEVEL: "silent",
+      IGNIS_RATE_LIMITS: "off",
+      IGNIS_SECURITY_CONTAINMENT: "off",
+      IGNIS_HEARTBEAT_SECONDS: "0.2",
+      IGNIS_REPLICA_ID: id,
+    }),
+    { database, bus },
+  );
+  await server.listen();
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    adminKey: readFileSync(join(dataDir, ADMIN_KEY_FILE), "utf8").trim(),
+    dataDir,
+    stop: () => server.close(),
+  };
+}
+
+describeEachDialect("two replicas over one bus", (database) => {
+  let a: TestServer;
+  let b: TestServer;
+  let dataDir: string;
+  let supplier: { userId: string; key: string };
+  beforeAll(async () => {
+    const bus = createInProcessBus();
+    dataDir = mkdtempSync(join(tmpdir(), "ignis-replicas-"));
+    a = await startReplica(database(), bus, "replica-a", dataDir);
+    b = await startReplica(database(), bus, "replica-b", dataDir);
+    supplier = await userWithKey(a);
+  });
+  afterAll(async () => {
+    await b.stop();
+    await a.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    cleanupStateDirs();
+  });
+
+  it("delivers a message to a device whose session is on the other replica", async () => {
+    const { stateDir } = await enrollSimulated(a, supplier.key);
+    const w = await startTestWorker(b, supplier.key, { stateDir });
+    await eventually(() => a.server.ctx.gateway.isConnected(w.deviceId));
+    const delivered = await a.server.ctx.gateway.send(w.deviceId, {
+      type: "session.error",
+      code: "unavailable",
+      message: "hello from replica a",
+      fatal: false,
+    });
+    expect(delivered).toBe(true);
+    await eventually(() =>
+      w.received.some((m) => m.type === "session.error" && m.message === "hello from replica a"),
+    );
+    await w.handle.stop();
+    await eventually(() => !a.server.ctx.gateway.isConnected(w.deviceId));
+  });
+
+  it("answers false for a device connected nowhere", async () => {
+    const { deviceId } = await enrollSimulated(a, supplier.key);
+    expect(
+      await a.server.ctx.gateway.send(deviceId, {
+        type: "session.error",
+        code: "x",
+        message: "y",
+        fatal: false,
+      }),
+    ).toBe(false);
+  });
+
+  it("ends the older session when the device connects again through the other replica", async () => {
+    const { stateDir } = await enrollSimulated(a, supplier.key);
+    const first = await startTestWorker(a, supplier.key, { stateDir });
+    const second = await startTestWorker(b, supplier.key, { stateDir });
+    expect((await first.handle.done).reason).toBe("replaced");
+    expect(b.server.ctx.gateway.isConnected(second.deviceId)).toBe(true);
+    await second.handle.stop();
+  });
+
+  it("closes a session on the other replica at once when the device is revoked", async () => {
+    const { stateDir } = await enrollSimulated(a, supplier.key);
+    const w = await startTestWorker(b, supplier.key, { stateDir });
+    const res = await call(a, "POST", `/v1/devices/${w.deviceId}/revoke`, supplier.key);
+    expect(res.status).toBe(200);
+    expect((await w.handle.done).reason).toBe("revoked");
+  });
+
+  it("writes the last up-minutes when a replica shuts down", async () => {
+    const bus = createInProcessBus();
+    const c = await startReplica(database(), bus, "replica-c", dataDir);
+    const w = await startTestWorker(c, supplier.key, {
+      stateDir: (await enrollSimulated(a, supplier.key)).stateDir,
+    });
+    await eventually(() => c.server.ctx.gateway.stats().heartbeats >= 1);
+    await c.stop();
+    const rows = await a.server.ctx.db
+      .selectFrom("uptime")
+      .select("up_minutes")
+      .where("device_id", "=", w.deviceId)
+      .execute();
+    expect(rows.reduce((n, r) => n + r.up_minutes, 0)).toBeGreaterThanOrEqual(1);
+    await w.handle.stop();
+  });
+});
