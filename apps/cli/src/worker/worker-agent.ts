@@ -27,6 +27,8 @@ export interface StartWorkerOptions {
    * in turn: each reconnect goes to the next, so the devices of a replica that dies move to the others.
    */
   server?: string;
+  /** The hardware profile whose prover and load model the worker uses; defaults to the enrolled one. */
+  profile?: string;
   /** Overrides the heartbeat interval the server announces (tests). */
   heartbeatSeconds?: number;
   /** A prover to use instead of the profile's (counterfeit devices in tests and `ignis sim`). */
@@ -70,7 +72,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
   let attempt = 0;
   const keys = createKeyRing(options.stateDir);
   const backoff = new Backoff(options.reconnectBaseMs ?? 500, options.reconnectMaxMs ?? 30_000);
-  const claim = state.profile.startsWith("sim-") ? simulatedClaim(state.profile, "unknown") : undefined;
+  const profile = options.profile ?? state.profile;
+  const claim = profile.startsWith("sim-") ? simulatedClaim(profile, "unknown") : undefined;
   const sampler = claim ? createLoadSampler(claim) : undefined;
   const counts = { sessions: 0, heartbeats: 0, rttMs: 0, rotations: 0 };
   let socket: WebSocket | undefined;
@@ -94,7 +97,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     return true;
   };
   const duties = createDeviceDuties({
-    profileId: state.profile,
+    profileId: profile,
     stateDir: options.stateDir,
     send,
     log,
