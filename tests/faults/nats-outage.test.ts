@@ -62,7 +62,7 @@ describeWithReplicaServices("NATS going away between two replicas", () => {
     a = await replica("replica-a", `nats://127.0.0.1:${proxy.port}`);
     b = await replica("replica-b", REPLICA_NATS_URL);
     supplierKey = (await resolveSimSupplier(a.url, a.adminKey)).apiKey;
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop()));

@@ -61,7 +61,7 @@ describeWithReplicaServices("two replicas over one PostgreSQL and NATS", () => {
     a = await replica("replica-a");
     b = await replica("replica-b");
     supplierKey = (await resolveSimSupplier(a.url, a.adminKey)).apiKey;
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop()));

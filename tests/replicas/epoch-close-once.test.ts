@@ -55,7 +55,7 @@ describeWithReplicaServices("epoch close across two replica processes", () => {
     // simply verified and one up-minute qualifies, so a loaded machine skipping slots cannot hide a double close.
     await db.query("update devices set verification = 'verified'");
     await db.query("update reward_seasons set min_up_minutes = 1");
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await fleet?.stop();
@@ -96,5 +96,5 @@ describeWithReplicaServices("epoch close across two replica processes", () => {
     }
     // Every device earned in the epochs after the first, whichever replica held its session.
     expect(paid.slice(1).every((e) => e.devices === DEVICES)).toBe(true);
-  });
+  }, 90_000);
 });
