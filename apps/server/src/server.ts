@@ -16,17 +16,17 @@ import type { RouteTable } from "./http/route-table.js";
 import { ensureBootstrapAdmin } from "./identity/bootstrap-admin.js";
 import { createEmbeddedOidc } from "./identity/oidc/provider.js";
 import { createTokenVerifier, discoveredJwks, type TokenVerifier } from "./identity/token-verifier.js";
-import { createUptimeTracker } from "./uptime/uptime-tracker.js";
 import { LOCAL_ISSUER } from "./identity/users.js";
 import { createMarketplace } from "./market/marketplace.js";
 import { profilePriceBook } from "./market/profile-prices.js";
 import { createMetrics } from "./observability/metrics.js";
-import { createProofService } from "./proof/proof-service.js";
 import { startMetricsServer } from "./observability/metrics-server.js";
+import { createProofService } from "./proof/proof-service.js";
 import { createRewardService } from "./rewards/reward-service.js";
 import { createRateLimits, type RateLimits } from "./security/rate-limits.js";
 import { createSecurityMonitor, type SecurityMonitor } from "./security/security-monitor.js";
 import { chooseRateLimitStore, openRateLimitStore } from "./security/shared-rate-limits.js";
+import { createUptimeTracker } from "./uptime/uptime-tracker.js";
 
 /** The package version reported in build info. */
 export const VERSION = "0.1.0";
@@ -140,6 +140,12 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       void security.reportUnknownDeviceHandshake(attempt).catch(() => undefined),
   });
   security.setDeviceDisconnector((deviceId, reason) => gateway.disconnect(deviceId, reason));
+  gateway.onHardwareChanged(
+    (deviceId, change) =>
+      void security
+        .reportHardwareChange(deviceId, change.before, change.after, { ip: change.ip, keyId: change.keyId })
+        .catch((error: unknown) => logger.warn({ err: error, deviceId }, "hardware-change report failed")),
+  );
   const proof = createProofService({
     db: database.db,
     gateway,
@@ -151,7 +157,13 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     retryDelaySeconds: config.challengeRetrySeconds,
   });
   const rewards = await createRewardService({ db: database.db, config, log: logger });
-  const market = createMarketplace({ db: database.db, config, gateway, prices: profilePriceBook(), log: logger });
+  const market = createMarketplace({
+    db: database.db,
+    config,
+    gateway,
+    prices: profilePriceBook(),
+    log: logger,
+  });
   const ctx: AppContext = {
     config,
     db: database.db,

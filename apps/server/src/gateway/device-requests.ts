@@ -40,7 +40,14 @@ export async function handleMetadataUpdate(
       ip: session.ip,
       details: { before: result.before, after: message.hardware, verificationReset: result.gpuChanged },
     });
-    if (result.gpuChanged) hub.hardwareChanged(deviceId);
+    if (result.gpuChanged) {
+      hub.hardwareChanged(deviceId, {
+        before: result.before ?? {},
+        after: message.hardware,
+        ip: session.ip,
+        keyId: session.keyId,
+      });
+    }
   } catch (error) {
     hub.log.warn({ err: error, deviceId }, "metadata update failed");
     session.send({

@@ -11,7 +11,7 @@ import type { RateLimits } from "../security/rate-limits.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
 import { startLiveness } from "./liveness.js";
 import { createReplicaRouting } from "./replica-routing.js";
-import type { GatewayLog, RefusedHandshake, SessionHub } from "./session-hub.js";
+import type { GatewayLog, HardwareChange, RefusedHandshake, SessionHub } from "./session-hub.js";
 import { CloseCode, type SessionInfo, WorkerSession } from "./worker-session.js";
 
 /** A live session as other modules see it. */
@@ -31,7 +31,7 @@ export interface Gateway {
   /** Called when a device's current session ends (not when a newer session replaced it). */
   onSessionClosed(listener: (deviceId: string) => void): void;
   /** Called when a device changed its GPU claim over its session here (its verification was reset). */
-  onHardwareChanged(listener: (deviceId: string) => void): void;
+  onHardwareChanged(listener: (deviceId: string, change: HardwareChange) => void): void;
   /** True when the device has a live session on this replica or one another replica announced. */
   isConnected(deviceId: string): boolean;
   /** Ends the device's session wherever it is. `device_revoked` tells the worker to stop retrying. */
@@ -76,7 +76,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const handlers = new Map<string, Array<(s: GatewaySession, m: never) => void | Promise<void>>>();
   const opened: Array<(s: GatewaySession) => void> = [];
   const closed: Array<(deviceId: string) => void> = [];
-  const hardwareChanged: Array<(deviceId: string) => void> = [];
+  const hardwareChanged: Array<(deviceId: string, change: HardwareChange) => void> = [];
   const recentlyClosed = new Map<string, number>();
   const counters = { heartbeats: 0, throttled: 0, crossDevice: 0 };
   let stopLiveness: (() => void) | undefined;
@@ -185,8 +185,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       recentlyClosed.set(deviceId, session.lastHeartbeatMs);
       for (const l of closed) safely("session-closed listener", () => l(deviceId));
     },
-    hardwareChanged(deviceId) {
-      for (const l of hardwareChanged) safely("hardware-changed listener", () => l(deviceId));
+    hardwareChanged(deviceId, change) {
+      for (const l of hardwareChanged) safely("hardware-changed listener", () => l(deviceId, change));
     },
     dispatch(session, message) {
       const list = handlers.get(message.type);

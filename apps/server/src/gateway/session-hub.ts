@@ -34,7 +34,7 @@ export interface SessionHub {
   /** Hands a message to the handlers other modules registered for its type. */
   dispatch(session: WorkerSession, message: WorkerMessage): void;
   /** Tells other modules that the device's GPU claim changed (its verification was reset). */
-  hardwareChanged(deviceId: string): void;
+  hardwareChanged(deviceId: string, change: HardwareChange): void;
   /** Appends an audit record without holding up the session; failures are logged. */
   audit(entry: AuditEntry): void;
   /** Tells the security monitor about a refused handshake (unknown device or key, revoked device, bad signature). */
@@ -48,4 +48,12 @@ export interface RefusedHandshake {
   deviceId: string | null;
   ip: string;
   reason: "unknown_device" | "revoked_device" | "bad_signature";
+}
+
+/** A device's GPU claim as it was and as it now is, with the session it came over. */
+export interface HardwareChange {
+  before: Record<string, unknown>;
+  after: Record<string, unknown>;
+  ip: string;
+  keyId: string;
 }
