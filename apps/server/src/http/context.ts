@@ -2,17 +2,17 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Bus } from "../bus/bus.js";
 import type { Config } from "../config.js";
 import type { Db, OpenDatabase } from "../db/database.js";
-import type { Gateway } from "../gateway/gateway.js";
 import type { PublicExplorer } from "../explorer/public-explorer.js";
+import type { Gateway } from "../gateway/gateway.js";
 import type { EmbeddedOidc } from "../identity/embedded-oidc.js";
-import type { Marketplace } from "../market/marketplace.js";
 import type { TokenVerifier } from "../identity/token-verifier.js";
+import type { Marketplace } from "../market/marketplace.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { ProofService } from "../proof/proof-service.js";
 import type { RewardService } from "../rewards/reward-service.js";
 import type { RateLimits } from "../security/rate-limits.js";
-import type { UptimeTracker } from "../uptime/uptime-tracker.js";
 import type { SecurityMonitor } from "../security/security-monitor.js";
+import type { UptimeTracker } from "../uptime/uptime-tracker.js";
 
 /** Everything the HTTP layer needs, assembled once by the composition root (main.ts). */
 export interface AppContext {
