@@ -101,3 +101,5 @@ await b.server.ctx.database.close();
 await proxy.close();
 await scratch.drop();
 rmSync(stateRoot, { recursive: true, force: true });
+// In-process servers leave idle keep-alive sockets and timers behind; the timeline is done.
+process.exit(0);
