@@ -15,7 +15,8 @@ export const DEFAULT_BUDGETS: Record<RateClass, Budget> = {
   read: { points: 600, durationSeconds: 60 },
   write: { points: 120, durationSeconds: 60 },
   auth: { points: 20, durationSeconds: 60 },
-  enroll: { points: 20, durationSeconds: 60 },
+  // A supplier onboarding a rack issues a code per GPU; codes are single-use, so the budget only paces.
+  enroll: { points: 600, durationSeconds: 60 },
   heartbeat: { points: 10, durationSeconds: 10 },
   explorer: { points: 300, durationSeconds: 60 },
 };
@@ -29,7 +30,9 @@ export const IP_BUDGETS: Record<RateClass, Budget> = {
   read: { points: 3000, durationSeconds: 60 },
   write: { points: 600, durationSeconds: 60 },
   auth: { points: 20, durationSeconds: 60 },
-  enroll: { points: 20, durationSeconds: 60 },
+  // Redeeming needs an 80-bit single-use code that lives 15 minutes, so guessing gains nothing from a wider budget; failed
+  // redemptions are 401s, which the refusal-burst rule watches.
+  enroll: { points: 1200, durationSeconds: 60 },
   heartbeat: { points: 2000, durationSeconds: 10 },
   explorer: { points: 300, durationSeconds: 60 },
 };

@@ -37,7 +37,14 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
   app.post(
     "/v1/enrollment-codes",
     {
-      config: { meta: { access: "user", action: "enrollment-code.create", objectType: "enrollment_code" } },
+      config: {
+        meta: {
+          access: "user",
+          action: "enrollment-code.create",
+          objectType: "enrollment_code",
+          rateClass: "enroll",
+        },
+      },
       schema: {
         tags: ["devices"],
         summary: "A single-use code (valid 15 minutes) to enroll one worker under the caller",

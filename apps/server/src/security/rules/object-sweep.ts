@@ -58,6 +58,8 @@ export function createObjectSweepRule(options: Partial<ObjectSweepOptions> = {})
     observe(signal) {
       // Requests turned away before reaching the object (bad credential, spent budget, blocked address) touch nothing.
       if (!signal.objectId || signal.status === 401 || signal.status === 429) return [];
+      // An enrollment names the device it just created: many new objects is onboarding, not a sweep.
+      if (signal.rateClass === "enroll") return [];
       const subject = principalOf(signal);
       const kind = signal.write ? "write" : "read";
       const threshold = signal.write ? o.writeThreshold : o.readThreshold;

@@ -100,7 +100,9 @@ export function createWriteSurgeRule(options: Partial<WriteSurgeOptions> = {}): 
           rule: "write_surge",
           severity: "high",
           subject,
-          contain: true,
+          // Issuing and redeeming single-use enrollment codes changes no existing object: a surge is reported
+          // but not contained, so a supplier onboarding a rack is not cut off mid-way.
+          contain: signal.rateClass !== "enroll",
           evidence: { scope: "actor", ...evidence(actorKey, actorLive, o.actorFloor, signal) },
         });
       }
