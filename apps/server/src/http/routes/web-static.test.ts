@@ -61,6 +61,13 @@ describe("web app serving", () => {
     expect((await fetch(`${t.url}/openapi.json`)).headers.get("content-type")).toContain("json");
   });
 
+  it("serves the app at / to any client, not only to browsers", async () => {
+    const res = await fetch(`${t.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(await res.text()).toBe(INDEX);
+  });
+
   it("answers a missing file with a problem, not the shell, when the client does not want HTML", async () => {
     const res = await fetch(`${t.url}/assets/missing.js`);
     expect(res.status).toBe(404);

@@ -84,8 +84,10 @@ export function webStaticRoutes(app: App, ctx: AppContext): void {
           if (file.startsWith(`assets${sep}`)) reply.header("cache-control", IMMUTABLE);
           return reply.sendFile(file, root, { cacheControl: !file.startsWith(`assets${sep}`) });
         }
+        // The root is the app whatever the client asks for (curl, a health probe); deeper unknown paths get the
+        // shell only for browser navigations, so a missing asset stays a clear 404 problem.
         const accept = request.headers.accept ?? "";
-        if (accept.includes("text/html")) return sendIndex(request, reply);
+        if (path === "/" || accept.includes("text/html")) return sendIndex(request, reply);
         throw new IgnisError("not_found", "no such route or object");
       },
     );
