@@ -1,6 +1,7 @@
 import type { ExplorerDevicePage, ExplorerStats, PublicDevice } from "@ignis/protocol";
 import { useEffect, useState } from "react";
 import { StatusBadge, VerificationBadge } from "../components/badges";
+import { CursorPager } from "../components/cursor-pager";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { query } from "../lib/api";
 import { percent } from "../lib/format";
@@ -99,24 +100,13 @@ export function DeviceTable() {
           <DeviceRows items={page.data.items} />
         )
       ) : null}
-      <div className="pager">
-        <button
-          type="button"
-          className="button secondary"
-          disabled={cursors.length === 0}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
-        >
-          ← Previous
-        </button>
-        <button
-          type="button"
-          className="button secondary"
-          disabled={!page.data?.nextCursor}
-          onClick={() => page.data?.nextCursor && setCursors((c) => [...c, page.data!.nextCursor!])}
-        >
-          Next →
-        </button>
-      </div>
+      <CursorPager
+        cursors={cursors}
+        setCursors={setCursors}
+        nextCursor={page.data?.nextCursor}
+        previousLabel="← Previous"
+        nextLabel="Next →"
+      />
     </section>
   );
 }

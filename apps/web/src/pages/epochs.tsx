@@ -2,6 +2,7 @@ import type { PublicRewardEpoch } from "@ignis/protocol";
 import { useState } from "react";
 import { StateBadge } from "../components/badges";
 import { CopyButton } from "../components/copy-button";
+import { CursorPager } from "../components/cursor-pager";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { query } from "../lib/api";
 import { dateTime, microUnits, shortId } from "../lib/format";
@@ -82,24 +83,13 @@ export function EpochsPage() {
           </div>
         )
       ) : null}
-      <div className="pager">
-        <button
-          type="button"
-          className="button secondary"
-          disabled={cursors.length === 0}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
-        >
-          ← Newer
-        </button>
-        <button
-          type="button"
-          className="button secondary"
-          disabled={!page.data?.nextCursor}
-          onClick={() => page.data?.nextCursor && setCursors((c) => [...c, page.data!.nextCursor!])}
-        >
-          Older →
-        </button>
-      </div>
+      <CursorPager
+        cursors={cursors}
+        setCursors={setCursors}
+        nextCursor={page.data?.nextCursor}
+        previousLabel="← Newer"
+        nextLabel="Older →"
+      />
     </section>
   );
 }

@@ -1,5 +1,6 @@
 import type { AuditRecordView, AuditVerificationView } from "@ignis/protocol";
 import { type FormEvent, useState } from "react";
+import { CursorPager } from "../../components/cursor-pager";
 import { ErrorState, ResourceView } from "../../components/states";
 import { api, query } from "../../lib/api";
 import { dateTime } from "../../lib/format";
@@ -94,24 +95,13 @@ export function AdminAudit() {
                 </tbody>
               </table>
             </div>
-            <div className="pager">
-              <button
-                type="button"
-                className="button secondary"
-                disabled={cursors.length === 0}
-                onClick={() => setCursors((c) => c.slice(0, -1))}
-              >
-                ← Newer
-              </button>
-              <button
-                type="button"
-                className="button secondary"
-                disabled={!d.nextCursor}
-                onClick={() => d.nextCursor && setCursors((c) => [...c, d.nextCursor!])}
-              >
-                Older →
-              </button>
-            </div>
+            <CursorPager
+              cursors={cursors}
+              setCursors={setCursors}
+              nextCursor={d.nextCursor}
+              previousLabel="← Newer"
+              nextLabel="Older →"
+            />
           </>
         )}
       </ResourceView>
