@@ -8,6 +8,8 @@ import * as m0006 from "./0006-proof.js";
 import * as m0007 from "./0007-rewards.js";
 import * as m0008 from "./0008-security.js";
 import * as m0009 from "./0009-marketplace.js";
+import * as m0010 from "./0010-uptime-covering-index.js";
+import * as m0011 from "./0011-session-address.js";
 
 /** Numbered migrations in order; names never change once released. */
 export const migrations: Record<string, Migration> = {
