@@ -33,6 +33,8 @@ export interface DeviceTables {
     revoked_at: Timestamp | null;
     /** Load and hardware state of the last heartbeat, written with the batched uptime flush. */
     last_heartbeat: ColumnType<HeartbeatLoad | null, string | null | undefined, string | null>;
+    /** Peer address of the latest worker session, for cluster rendezvous only; never shown to anyone. */
+    session_address: ColumnType<string | null, string | null | undefined, string | null>;
   };
   device_keys: {
     id: string;

@@ -4,6 +4,7 @@ import type { WebSocket } from "ws";
 import type { Bus } from "../bus/bus.js";
 import type { Db } from "../db/database.js";
 import type { KeyMigration } from "../devices/key-migrations.js";
+import { recordSessionAddress } from "../devices/session-address.js";
 import { setDeviceStatus } from "../devices/status.js";
 import type { Metrics } from "../observability/metrics.js";
 import { appendAudit } from "../security/audit-log.js";
@@ -162,6 +163,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         // The uptime flush marks a heartbeating device online again once the database answers.
         log.warn({ err: error, deviceId }, "could not mark the device online");
       }
+      await recordSessionAddress(db, deviceId, session.ip).catch((error: unknown) =>
+        log.warn({ err: error, deviceId }, "could not record the session's address"),
+      );
       if (sessions.get(deviceId) !== session) return;
       session.send({
         type: "session.hello",

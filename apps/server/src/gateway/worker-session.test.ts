@@ -55,6 +55,14 @@ describeEachDialect("worker sessions", (database) => {
     expect(Number(row!.epoch)).toBe(epochOf(before, 60));
     expect(slotsOfMask(row!.minute_mask).length).toBe(row!.up_minutes);
     expect(row!.up_minutes).toBeGreaterThanOrEqual(1);
+    // Where the session comes from is kept for cluster rendezvous, and nowhere in the owner's view.
+    const { session_address } = await t.server.ctx.db
+      .selectFrom("devices")
+      .select("session_address")
+      .where("id", "=", w.deviceId)
+      .executeTakeFirstOrThrow();
+    expect(session_address).toBe("127.0.0.1");
+    expect(JSON.stringify(await device(w.deviceId))).not.toContain("127.0.0.1");
     await w.handle.stop();
   });
 

@@ -61,12 +61,24 @@ describeEachDialect("renting a cluster", (database) => {
       .filter((s) => s.message.type === "job.start")
       .map((s) => s.message as JobStartMessage);
     expect(starts.map((m) => m.rank).sort()).toEqual([0, 1]);
-    expect(starts[0]!.env).toMatchObject({
-      MODEL: "tiny",
-      IGNIS_CLUSTER_ID: cluster.id,
-      IGNIS_WORLD_SIZE: "2",
-      IGNIS_HEAD_ADDR: `10.0.0.1:${cluster.head_port}`,
-    });
+    // Every rank is told rank 0's session address, whichever device that is.
+    const head = await h.ctx.db
+      .selectFrom("cluster_jobs as j")
+      .innerJoin("devices as d", "d.id", "j.device_id")
+      .select("d.session_address")
+      .where("j.cluster_id", "=", cluster.id)
+      .where("j.rank", "=", 0)
+      .executeTakeFirstOrThrow();
+    expect(head.session_address).toMatch(/^10\.0\.0\.\d$/);
+    for (const start of starts) {
+      expect(start.env).toMatchObject({
+        MODEL: "tiny",
+        IGNIS_CLUSTER_ID: cluster.id,
+        IGNIS_WORLD_SIZE: "2",
+        IGNIS_HEAD_ADDR: `${head.session_address}:${cluster.head_port}`,
+        IGNIS_HEAD_HOST: head.session_address,
+      });
+    }
     expect(new Date(starts[0]!.deadline).getTime()).toBe(h.clock.ms + 60 * 1000);
     await expectBalancedLedger(h.ctx.db);
   });

@@ -2,7 +2,7 @@ import type { JobStartMessage } from "@ignis/protocol";
 import { rendezvousEnv } from "./job-spec.js";
 import type { Effects, MarketContext } from "./market-context.js";
 
-/** When the rank-0 device's address is unknown to this replica (its session is elsewhere). */
+/** When rank 0 has never had a session, or had one before addresses were recorded. */
 export const UNKNOWN_HEAD_HOST = "127.0.0.1";
 
 /**
@@ -30,17 +30,18 @@ export async function startMessages(ctx: MarketContext, jobIds: string[]): Promi
     .where("j.state", "=", "assigned")
     .execute();
   if (jobs.length === 0) return [];
+  // Rank 0's session address, recorded by whichever replica holds its session.
   const heads = await ctx.db
-    .selectFrom("cluster_jobs")
-    .select(["cluster_id", "device_id"])
-    .where("cluster_id", "in", [...new Set(jobs.map((j) => j.cluster_id))])
-    .where("rank", "=", 0)
-    .where("active", "=", true)
+    .selectFrom("cluster_jobs as h")
+    .innerJoin("devices as d", "d.id", "h.device_id")
+    .select(["h.cluster_id", "d.session_address"])
+    .where("h.cluster_id", "in", [...new Set(jobs.map((j) => j.cluster_id))])
+    .where("h.rank", "=", 0)
+    .where("h.active", "=", true)
     .execute();
-  const headOf = new Map(heads.map((h) => [h.cluster_id, h.device_id]));
+  const headOf = new Map(heads.map((h) => [h.cluster_id, h.session_address]));
   return jobs.map((j) => {
-    const headDevice = headOf.get(j.cluster_id);
-    const headHost = (headDevice && ctx.channel.addressOf(headDevice)) || UNKNOWN_HEAD_HOST;
+    const headHost = headOf.get(j.cluster_id) ?? UNKNOWN_HEAD_HOST;
     return {
       type: "job.start",
       jobId: j.id,

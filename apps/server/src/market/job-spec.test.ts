@@ -72,4 +72,16 @@ describe("job specs", () => {
       IGNIS_HEAD_PORT: "23456",
     });
   });
+
+  it("brackets an IPv6 head in IGNIS_HEAD_ADDR so the port still follows the last colon", () => {
+    const env = rendezvousEnv({
+      clusterId: "cls_x",
+      rank: 0,
+      worldSize: 2,
+      headHost: "2001:db8::7",
+      headPort: 20001,
+    });
+    expect(env.IGNIS_HEAD_ADDR).toBe("[2001:db8::7]:20001");
+    expect(env.IGNIS_HEAD_HOST).toBe("2001:db8::7");
+  });
 });

@@ -1,4 +1,5 @@
 import { ENV_NAME, IgnisError, JOB_LIMITS, type JobSpec } from "@ignis/protocol";
+import { hostPort } from "../devices/session-address.js";
 import type { StoredJobSpec } from "./tables.js";
 
 /** Bounds of a rental that come from configuration. */
@@ -103,7 +104,7 @@ export function rendezvousEnv(input: {
     IGNIS_CLUSTER_ID: input.clusterId,
     IGNIS_RANK: String(input.rank),
     IGNIS_WORLD_SIZE: String(input.worldSize),
-    IGNIS_HEAD_ADDR: `${input.headHost}:${input.headPort}`,
+    IGNIS_HEAD_ADDR: hostPort(input.headHost, input.headPort),
     IGNIS_HEAD_HOST: input.headHost,
     IGNIS_HEAD_PORT: String(input.headPort),
   };

@@ -24,8 +24,6 @@ export interface JobChannel {
   send(deviceId: string, message: JobServerMessage): void;
   /** True when this replica holds a live, heartbeating session of the device. */
   isLive(deviceId: string): boolean;
-  /** The address other ranks use to reach this device (its session's peer address). */
-  addressOf(deviceId: string): string | undefined;
 }
 
 /** A minimal structured logger. */

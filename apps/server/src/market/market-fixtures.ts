@@ -55,7 +55,6 @@ export function marketHarness(db: Db, over: Partial<MarketSettings> = {}): Marke
     channel: {
       send: (deviceId, message) => void sent.push({ deviceId, message }),
       isLive: (deviceId) => live.has(deviceId),
-      addressOf: () => "10.0.0.1",
     },
     now: () => clock.ms,
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
@@ -112,6 +111,8 @@ export async function insertDevices(
         hardware: JSON.stringify({}),
         min_price_per_hour: input.price === undefined || input.price === null ? null : input.price.toString(),
         last_seen_at: new Date(input.seenAt),
+        // As the gateway records it when the device's session opens (10.0.0.1, 10.0.0.2, ...).
+        session_address: `10.0.0.${i + 1}`,
       })
       .execute();
   }

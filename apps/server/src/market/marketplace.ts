@@ -38,14 +38,13 @@ export function marketSettings(config: Config): MarketSettings {
   };
 }
 
-/** The gateway as a job channel: delivery anywhere, liveness and peer address of sessions. */
+/** The gateway as a job channel: delivery anywhere and liveness of sessions. */
 export function gatewayChannel(gateway: Gateway): JobChannel {
   return {
     send(deviceId, message) {
       void gateway.send(deviceId, message).catch(() => false);
     },
     isLive: (deviceId) => gateway.isConnected(deviceId),
-    addressOf: () => undefined,
   };
 }
 

@@ -22,4 +22,6 @@ export const migrations: Record<string, Migration> = {
   "0007-rewards": m0007,
   "0008-security": m0008,
   "0009-marketplace": m0009,
+  "0010-uptime-covering-index": m0010,
+  "0011-session-address": m0011,
 };
