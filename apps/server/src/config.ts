@@ -79,6 +79,9 @@ const EnvSchema = z.object({
 });
 
 /** The validated, frozen configuration of one ignis-server process. */
+/** Every environment variable the server reads (deploy files are checked against it for typos). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(EnvSchema.shape);
+
 export type Config = Readonly<{
   port: number;
   host: string;
