@@ -117,6 +117,32 @@ describeEachDialect("two replicas over one bus", (database) => {
     expect((await w.handle.done).reason).toBe("revoked");
   });
 
+  it("announces itself gone once on shutdown, with no per-device down from sessions still closing", async () => {
+    const inner = createInProcessBus();
+    const presence: { replicaId: string; down?: string[]; gone?: boolean }[] = [];
+    const recording: Bus = {
+      publish(subject, payload) {
+        if (subject === "ignis.gateway.presence") presence.push(payload as (typeof presence)[number]);
+        return inner.publish(subject, payload);
+      },
+      subscribe: (subject, handler) => inner.subscribe(subject, handler),
+      close: () => inner.close(),
+    };
+    const d = await startReplica(database(), recording, "replica-d", dataDir);
+    const w = await startTestWorker(d, supplier.key, {
+      stateDir: (await enrollSimulated(a, supplier.key)).stateDir,
+    });
+    await eventually(() => d.server.ctx.gateway.stats().heartbeats >= 1);
+    await d.stop();
+    // The worker answers the close handshake after `gone` went out; its session's close must stay quiet.
+    await new Promise((r) => setTimeout(r, 300));
+    const own = presence.filter((p) => p.replicaId === "replica-d");
+    const goneAt = own.findIndex((p) => p.gone);
+    expect(goneAt).toBeGreaterThanOrEqual(0);
+    expect(own.slice(goneAt + 1)).toEqual([]);
+    await w.handle.stop();
+  });
+
   it("writes the last up-minutes when a replica shuts down", async () => {
     const bus = createInProcessBus();
     const c = await startReplica(database(), bus, "replica-c", dataDir);

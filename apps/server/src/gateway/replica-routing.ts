@@ -59,6 +59,8 @@ export function createReplicaRouting(options: {
   const waiting = new Map<number, (ok: boolean) => void>();
   const fixed: BusSubscription[] = [];
   let nextMsgId = 1;
+  /** Set once `gone` is announced: sessions still closing after it need no `down` of their own. */
+  let closed = false;
 
   const publish = (subject: string, payload: unknown) =>
     bus.publish(subject, payload).catch((error: unknown) => {
@@ -128,7 +130,7 @@ export function createReplicaRouting(options: {
     unbind(deviceId) {
       deviceSubs.get(deviceId)?.unsubscribe();
       deviceSubs.delete(deviceId);
-      void announce({ down: [deviceId] });
+      if (!closed) void announce({ down: [deviceId] });
     },
     isRemote: (deviceId) => remote.has(deviceId),
     async sendRemote(deviceId, message) {
@@ -158,6 +160,7 @@ export function createReplicaRouting(options: {
       await publish(deviceSubject(deviceId), { kind: "disconnect", reason }).catch(() => undefined);
     },
     async close() {
+      closed = true;
       await announce({ gone: true });
       for (const sub of [...fixed, ...deviceSubs.values()]) sub.unsubscribe();
       deviceSubs.clear();
