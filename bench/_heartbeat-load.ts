@@ -15,6 +15,7 @@ import {
   sessionSigningText,
   WORKER_SESSION_PATH,
 } from "@ignis/protocol";
+import { build } from "hdr-histogram-js";
 import pg from "pg";
 import WebSocket from "ws";
 import { simulatedClaim } from "../apps/cli/src/hardware/detect.js";
@@ -22,6 +23,7 @@ import { createCpuProver } from "../apps/cli/src/prover/cpu-prover.js";
 import type { Prover } from "../apps/cli/src/prover/prover.js";
 import { type DeviceKey, generateDeviceKey, signText } from "../apps/cli/src/worker/device-key.js";
 import { freePort } from "../apps/server/src/testing/test-server.js";
+import type { HarnessRequest } from "./_heartbeat-server.js";
 
 /** PostgreSQL the benches use when it is reachable (as in production); PGlite otherwise. */
 const BENCH_POSTGRES_URL =
@@ -56,7 +58,8 @@ export interface HarnessServer {
   url: string;
   adminKey: string;
   child: ChildProcess;
-  ask<T>(kind: "stats" | "memory"): Promise<T>;
+  /** Asks the server process over IPC: its counters, its memory, or a `deliver` run. */
+  ask<T>(request: "stats" | "memory" | HarnessRequest): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -87,10 +90,10 @@ export async function startHarnessServer(
   return {
     ...ready,
     child,
-    ask: <T>(kind: "stats" | "memory") =>
+    ask: <T>(request: "stats" | "memory" | HarnessRequest) =>
       new Promise<T>((resolve) => {
         child.once("message", (m) => resolve(m as T));
-        child.send({ kind });
+        child.send(typeof request === "string" ? { kind: request } : request);
       }),
     stop: () =>
       new Promise<void>((resolve) => {
@@ -220,4 +223,83 @@ export class LeanSession {
   close(): void {
     this.ws.close();
   }
+}
+
+/** Heartbeat send times by (session, seq), turned into send → `heartbeat.ack` latencies. */
+export class AckClock {
+  private sentAt = new Map<number, number>();
+  histogram = newLatencyHistogram();
+
+  sent(index: number, seq: number): void {
+    this.sentAt.set(seq * 100_000 + index, performance.now());
+  }
+
+  acked(index: number, seq: number): void {
+    const key = seq * 100_000 + index;
+    const at = this.sentAt.get(key);
+    if (at === undefined) return;
+    this.histogram.recordValue(Math.max(1, Math.round((performance.now() - at) * 1000)));
+    this.sentAt.delete(key);
+  }
+
+  reset(): void {
+    this.sentAt.clear();
+    this.histogram = newLatencyHistogram();
+  }
+
+  /** A percentile in milliseconds. */
+  ms(percentile: number): string {
+    return (this.histogram.getValueAtPercentile(percentile) / 1000).toFixed(1);
+  }
+}
+
+/** An HDR histogram of microseconds up to a minute. */
+export const newLatencyHistogram = () =>
+  build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+
+/**
+ * Offers `rate` heartbeats a second spread round-robin over `sessions` for `seconds`; one in `ackEvery` asks for
+ * an acknowledgement, timed by `clock` when given. Returns how many were sent.
+ */
+export async function offerHeartbeats(
+  sessions: LeanSession[],
+  rate: number,
+  seconds: number,
+  options: { clock?: AckClock; ackEvery?: number } = {},
+): Promise<number> {
+  const ackEvery = options.ackEvery ?? 20;
+  const start = performance.now();
+  let sent = 0;
+  let cursor = 0;
+  while (performance.now() - start < seconds * 1000) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate) - sent;
+    for (let i = 0; i < Math.min(due, 2000); i++) {
+      const index = cursor++ % sessions.length;
+      const ack = options.clock !== undefined && sent % ackEvery === 0;
+      const seq = sessions[index]!.beat(ack);
+      if (ack) options.clock?.sent(index, seq);
+      sent++;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  return sent;
+}
+
+/** Opens a lean session per device on `urlFor(index)`, 50 at a time; acknowledgements go to `clock`. */
+export async function openLeanSessions(
+  devices: LeanDevice[],
+  urlFor: (index: number) => string,
+  clock: AckClock,
+): Promise<LeanSession[]> {
+  const sessions: LeanSession[] = new Array(devices.length);
+  for (let i = 0; i < devices.length; i += 50) {
+    await Promise.all(
+      devices.slice(i, i + 50).map(async (d, j) => {
+        const s = new LeanSession(d, (seq) => clock.acked(i + j, seq));
+        await s.open(urlFor(i + j));
+        sessions[i + j] = s;
+      }),
+    );
+  }
+  return sessions;
 }

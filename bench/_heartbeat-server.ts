@@ -10,7 +10,20 @@ import { ADMIN_KEY_FILE } from "../apps/server/src/identity/bootstrap-admin.js";
 import { createServer } from "../apps/server/src/server.js";
 
 /** Requests the bench sends. */
-export type HarnessRequest = { kind: "stats" } | { kind: "memory" } | { kind: "stop" };
+export type HarnessRequest =
+  | { kind: "stats" }
+  | { kind: "memory" }
+  | { kind: "stop" }
+  | { kind: "deliver"; deviceIds: string[]; seconds: number; concurrency: number };
+
+/** What a `deliver` run reports: sends acknowledged by the device's replica, and their latencies in µs. */
+export interface DeliverReport {
+  kind: "deliver";
+  delivered: number;
+  refused: number;
+  seconds: number;
+  latencyMicros: number[];
+}
 
 const config = loadConfig(process.env);
 const server = await createServer(config);
@@ -36,8 +49,44 @@ process.on("message", async (raw) => {
     }
     send({ kind: "memory", ...process.memoryUsage(), sessions: server.ctx.gateway.stats().sessions });
   }
+  if (request.kind === "deliver") send(await deliver(request));
   if (request.kind === "stop") {
     await server.close();
     process.exit(0);
   }
 });
+
+/**
+ * Sends `job.stop` messages to the given devices from this replica for `seconds`, `concurrency` at a time. The
+ * devices are connected to another replica, so each send crosses NATS and resolves when that replica has
+ * written it to the device's socket and acknowledged. The message names a job the device does not run, which a
+ * worker ignores.
+ */
+async function deliver(request: Extract<HarnessRequest, { kind: "deliver" }>): Promise<DeliverReport> {
+  const latencyMicros: number[] = [];
+  let delivered = 0;
+  let refused = 0;
+  let n = 0;
+  const started = performance.now();
+  const until = started + request.seconds * 1000;
+  const lane = async () => {
+    while (performance.now() < until) {
+      const id = request.deviceIds[n % request.deviceIds.length]!;
+      const jobId = `job_${String(n++).padStart(26, "0")}`;
+      const t0 = performance.now();
+      const ok = await server.ctx.gateway.send(id, { type: "job.stop", jobId, reason: "cancelled" });
+      if (ok) {
+        delivered++;
+        latencyMicros.push(Math.round((performance.now() - t0) * 1000));
+      } else refused++;
+    }
+  };
+  await Promise.all(Array.from({ length: request.concurrency }, lane));
+  return {
+    kind: "deliver",
+    delivered,
+    refused,
+    seconds: (performance.now() - started) / 1000,
+    latencyMicros,
+  };
+}

@@ -13,11 +13,12 @@
  */
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { build } from "hdr-histogram-js";
 import {
+  AckClock,
   createSupplier,
   enrollLeanDevices,
-  LeanSession,
+  offerHeartbeats,
+  openLeanSessions,
   scratchDatabase,
   startHarnessServer,
 } from "./_heartbeat-load.js";
@@ -36,9 +37,6 @@ const ACK_EVERY = 20;
 /** The server's heartbeat interval: each session may send 2 / interval a second before it is throttled. */
 const HEARTBEAT_SECONDS = 0.05;
 
-const newHistogram = () =>
-  build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-
 const database = await scratchDatabase();
 const server = await startHarnessServer({
   IGNIS_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
@@ -53,65 +51,26 @@ let t = Date.now();
 const devices = await enrollLeanDevices(server.url, supplierKey, SESSIONS);
 console.log(`enrolled ${SESSIONS} devices in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
-const sentAt = new Map<number, number>();
-let histogram = newHistogram();
-const recordAck = (index: number, seq: number) => {
-  const key = seq * 100_000 + index;
-  const at = sentAt.get(key);
-  if (at === undefined) return;
-  histogram.recordValue(Math.max(1, Math.round((performance.now() - at) * 1000)));
-  sentAt.delete(key);
-};
-const sessions: LeanSession[] = new Array(devices.length);
+const clock = new AckClock();
 t = Date.now();
-for (let i = 0; i < devices.length; i += 50) {
-  await Promise.all(
-    devices.slice(i, i + 50).map(async (d, j) => {
-      const s = new LeanSession(d, (seq) => recordAck(i + j, seq));
-      await s.open(server.url);
-      sessions[i + j] = s;
-    }),
-  );
-}
+const sessions = await openLeanSessions(devices, () => server.url, clock);
 console.log(`opened ${sessions.length} sessions in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-
-/** Offers `rate` heartbeats a second spread over every session, for `seconds`; returns how many were sent. */
-async function offer(rate: number, seconds: number, measure: boolean): Promise<number> {
-  const start = performance.now();
-  let sent = 0;
-  let cursor = 0;
-  while (performance.now() - start < seconds * 1000) {
-    const due = Math.floor(((performance.now() - start) / 1000) * rate) - sent;
-    for (let i = 0; i < Math.min(due, 2000); i++) {
-      const index = cursor++ % sessions.length;
-      const s = sessions[index]!;
-      const ack = measure && sent % ACK_EVERY === 0;
-      const seq = s.beat(ack);
-      if (ack) sentAt.set(seq * 100_000 + index, performance.now());
-      sent++;
-    }
-    await new Promise((r) => setImmediate(r));
-  }
-  return sent;
-}
 
 type Stats = { heartbeats: number; throttled: number; sessions: number; cpuMicros: number };
 const rows: string[] = [];
 for (const rate of RATES) {
-  await offer(rate, 3, false);
-  histogram = newHistogram();
-  sentAt.clear();
+  await offerHeartbeats(sessions, rate, 3);
+  clock.reset();
   const before = await server.ask<Stats>("stats");
   const t0 = performance.now();
-  const sent = await offer(rate, SECONDS, true);
+  const sent = await offerHeartbeats(sessions, rate, SECONDS, { clock, ackEvery: ACK_EVERY });
   const after = await server.ask<Stats>("stats");
   const elapsed = (performance.now() - t0) / 1000;
   const ingested = (after.heartbeats - before.heartbeats) / elapsed;
-  const ms = (p: number) => (histogram.getValueAtPercentile(p) / 1000).toFixed(1);
   // Server CPU per accepted heartbeat (the whole process: sockets, parsing, acks, flushes, timers).
   const cpuPerBeat = (after.cpuMicros - before.cpuMicros) / Math.max(1, after.heartbeats - before.heartbeats);
   rows.push(
-    `| ${rate} | ${Math.round(sent / elapsed)} | ${Math.round(ingested)} | ${after.throttled - before.throttled} | ${ms(50)} | ${ms(99)} | ${ms(100)} | ${cpuPerBeat.toFixed(1)} | ${Math.round(1e6 / cpuPerBeat)} | ${after.sessions} |`,
+    `| ${rate} | ${Math.round(sent / elapsed)} | ${Math.round(ingested)} | ${after.throttled - before.throttled} | ${clock.ms(50)} | ${clock.ms(99)} | ${clock.ms(100)} | ${cpuPerBeat.toFixed(1)} | ${Math.round(1e6 / cpuPerBeat)} | ${after.sessions} |`,
   );
   console.log(rows.at(-1));
 }
