@@ -102,6 +102,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     overrides.rateLimits ??
     createRateLimits({ enabled: config.rateLimits, makeLimiter: rateLimitStore!.makeLimiter });
   const metrics = createMetrics(VERSION, config.replicaId, database.poolStats);
+  const bus =
+    overrides.bus ??
+    (config.natsUrl
+      ? await connectNatsBus({ url: config.natsUrl, name: config.replicaId, log: logger })
+      : createInProcessBus());
   const security =
     overrides.security?.({ db: database.db, rateLimits, log: logger }) ??
     createSecurityMonitor({
@@ -111,12 +116,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       alertsCounter: metrics.alerts,
       webhook: config.alertWebhook,
       containment: config.securityContainment,
+      peers: { bus, replicaId: config.replicaId },
     });
-  const bus =
-    overrides.bus ??
-    (config.natsUrl
-      ? await connectNatsBus({ url: config.natsUrl, name: config.replicaId, log: logger })
-      : createInProcessBus());
   const uptime = createUptimeTracker({
     db: database.db,
     epochSeconds: config.epochSeconds,
@@ -221,8 +222,9 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       await app.close();
       await rewards.stop();
       await uptime.stop();
-      if (!overrides.bus) await bus.close();
+      // The monitor sends its last batch of shared signals before the bus goes.
       await security.close();
+      if (!overrides.bus) await bus.close();
       await rateLimitStore?.close();
       if (!overrides.database) await database.close();
     },

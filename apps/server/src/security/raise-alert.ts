@@ -1,3 +1,5 @@
+import type { Containment } from "@ignis/protocol";
+import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import { sendWebhook, type WebhookConfig, type WebhookTransport } from "./alert-webhook.js";
 import { type AlertRecord, findActiveAlert, insertAlert, markContained } from "./alerts.js";
@@ -24,9 +26,9 @@ export interface RaiseContext {
  */
 export async function raiseAlert(ctx: RaiseContext, found: Finding): Promise<AlertRecord | null> {
   const finding = found.subject.admin ? { ...found, severity: "critical" as const, contain: false } : found;
-  if (await findActiveAlert(ctx.db, finding.rule, finding.subject.key)) return null;
   const planned = ctx.containment ? containmentFor(finding, ctx.blockSeconds) : { kind: "none" as const };
-  const alert = await insertAlert(ctx.db, finding, planned);
+  const alert = await insertAlertOnce(ctx.db, finding, planned);
+  if (!alert) return null;
   let applied = planned;
   if (planned.kind !== "none") {
     try {
@@ -60,6 +62,21 @@ export async function raiseAlert(ctx: RaiseContext, found: Finding): Promise<Ale
     "security alert raised",
   );
   return { ...alert, containment: applied, contained: applied.kind !== "none" };
+}
+
+/**
+ * Stores the alert unless one for the same rule and subject is still open. Replicas share their observations,
+ * so several may reach the same finding within milliseconds: a transaction-scoped advisory lock on the rule and
+ * subject makes the check and the insert one step across all of them.
+ */
+async function insertAlertOnce(db: Db, finding: Finding, planned: Containment): Promise<AlertRecord | null> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(hashtext(${`security_alert|${finding.rule}|${finding.subject.key}`}))`.execute(
+      tx,
+    );
+    if (await findActiveAlert(tx, finding.rule, finding.subject.key)) return null;
+    return insertAlert(tx, finding, planned);
+  });
 }
 
 /** Posts the alert to the configured webhook and audits the delivery or the refusal. */

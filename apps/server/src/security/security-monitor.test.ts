@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { createInProcessBus } from "../bus/in-process-bus.js";
 import { authenticateApiKey } from "../identity/api-keys.js";
 import { findUserById } from "../identity/users.js";
 import { describeEachDialect } from "../testing/dialects.js";
@@ -73,6 +74,39 @@ describeEachDialect("security monitor", (database) => {
     expect(audit[0]).toMatchObject({ action: "security.alert.raise", actorType: "system", outcome: "ok" });
     expect(counted).toContain("write_surge/high");
     expect(warnings.some((w) => JSON.stringify(w).includes(alerts[0]!.id))).toBe(true);
+  });
+
+  it("sees a surge split over two replicas' monitors, and stores its alert once though both find it", async () => {
+    const bus = createInProcessBus();
+    const peer = (replicaId: string) =>
+      createSecurityMonitor({
+        db: database().db,
+        rateLimits,
+        log: { warn: (o) => warnings.push(o), error: (o) => warnings.push(o) },
+        webhook: { url: undefined, secret: undefined, allowPrivate: false },
+        containment: true,
+        now: () => clock,
+        rules: { writeSurge: { actorFloor: 10 } },
+        peers: { bus, replicaId },
+      });
+    const [a, b] = [peer("replica-a"), peer("replica-b")];
+    const user = await createUserWithKey(database().db, ["supplier"]);
+    // 8 writes through each replica: each sees 8 of its own and, 50 ms later, the other's 8.
+    for (let i = 0; i < 16; i += 1) {
+      clock += 20;
+      (i % 2 === 0 ? a : b).observeRequest(
+        signal({ at: clock, actorId: user.userId, credentialId: user.keyId, objectId: "dev_one" }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    await Promise.all([a.settled(), b.settled()]);
+    const alerts = (await listAlerts(database().db, { limit: 50 })).filter((x) => x.actorId === user.userId);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ rule: "write_surge", containment: { kind: "suspend_api_key" } });
+    await expect(authenticateApiKey(database().db, user.key)).rejects.toMatchObject({
+      code: "api_key_suspended",
+    });
+    await Promise.all([a.close(), b.close()]);
   });
 
   it("holds the key in this process the moment the rule fires, before the alert is even stored", async () => {

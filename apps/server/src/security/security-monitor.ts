@@ -1,4 +1,5 @@
 import { IgnisError } from "@ignis/protocol";
+import type { Bus } from "../bus/bus.js";
 import type { Db } from "../db/database.js";
 import { acknowledgeAlert, releaseAlert } from "./alert-review.js";
 import type { WebhookConfig, WebhookTransport } from "./alert-webhook.js";
@@ -11,10 +12,12 @@ import { createObjectSweepRule, type ObjectSweepOptions } from "./rules/object-s
 import { createRefusalBurstRule, type RefusalBurstOptions } from "./rules/refusal-burst.js";
 import {
   createHandshakeRule,
+  type HandshakeAttempt,
   type HandshakeRefusal,
   type HandshakeRuleOptions,
 } from "./rules/unknown-device-handshake.js";
 import { createWriteSurgeRule, type WriteSurgeOptions } from "./rules/write-surge.js";
+import { createSignalExchange } from "./signal-exchange.js";
 import type { Finding, RequestSignal } from "./signals.js";
 
 /** The structured logger the monitor writes to (pino's shape). */
@@ -42,6 +45,8 @@ export interface SecurityMonitorOptions {
     handshake?: Partial<HandshakeRuleOptions>;
   };
   disconnectDevice?: DeviceDisconnector;
+  /** Other replicas to share observations with, so each detects on the traffic of all (signal-exchange.ts). */
+  peers?: { bus: Bus; replicaId: string };
 }
 
 /** The in-process security monitor: rules fed by every request and worker event, alerts, containment. */
@@ -102,6 +107,19 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
   /** `key:<id>` / `user:<id>` contained by a finding whose alert is still being stored. */
   const held = new Map<string, number>();
   let chain: Promise<unknown> = Promise.resolve();
+  const observe = (signal: RequestSignal) => {
+    for (const rule of requestRules) for (const finding of rule.observe(signal)) void enqueue(finding);
+  };
+  const observeHandshake = (attempt: HandshakeAttempt) =>
+    track(Promise.all(handshakeRule.observe(attempt).map(enqueue)));
+  const exchange =
+    options.peers &&
+    createSignalExchange({
+      ...options.peers,
+      log: options.log,
+      onSignal: observe,
+      onHandshake: (attempt) => void observeHandshake(attempt),
+    });
 
   function track<T>(p: Promise<T>): Promise<T> {
     pending.add(p);
@@ -156,7 +174,8 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
 
   return {
     observeRequest(signal) {
-      for (const rule of requestRules) for (const finding of rule.observe(signal)) void enqueue(finding);
+      observe(signal);
+      exchange?.share(signal);
     },
     heldAddress(ip) {
       return held.has(`ip:${ip}`);
@@ -171,8 +190,9 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
       return finding ? enqueue(finding) : null;
     },
     async reportUnknownDeviceHandshake(attempt) {
-      const findings = handshakeRule.observe({ ...attempt, at: now() });
-      const raised = await Promise.all(findings.map(enqueue));
+      const observed = { ...attempt, at: now() };
+      exchange?.shareHandshake(observed);
+      const raised = await observeHandshake(observed);
       return raised.filter((a): a is AlertRecord => a !== null);
     },
     async acknowledge(alertId, adminId, note) {
@@ -193,6 +213,7 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
     },
     async close() {
       clearInterval(timer);
+      await exchange?.close();
       await this.settled();
     },
   };
