@@ -10,6 +10,7 @@ import type { Metrics } from "../observability/metrics.js";
 import { appendAudit } from "../security/audit-log.js";
 import type { RateLimits } from "../security/rate-limits.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
+import { createKeyMigrationBroadcast } from "./key-migration-broadcast.js";
 import { startLiveness } from "./liveness.js";
 import { createReplicaRouting } from "./replica-routing.js";
 import type { GatewayLog, HardwareChange, RefusedHandshake, SessionHub } from "./session-hub.js";
@@ -67,8 +68,6 @@ export interface GatewayOptions {
   now?: () => number;
 }
 
-const MIGRATION_SUBJECT = "ignis.gateway.key-migration";
-
 /** Creates the gateway of one replica. */
 export function createGateway(options: GatewayOptions): Gateway {
   const { db, log } = options;
@@ -81,7 +80,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   const recentlyClosed = new Map<string, number>();
   const counters = { heartbeats: 0, throttled: 0, crossDevice: 0 };
   let stopLiveness: (() => void) | undefined;
-  let migrationSub: { unsubscribe(): void } | undefined;
 
   const safely = (what: string, fn: () => void | Promise<void>) => {
     try {
@@ -123,21 +121,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   });
 
-  const askToRotate = (migration: KeyMigration): number => {
-    let asked = 0;
-    for (const s of sessions.values()) {
-      if (s.keyCreatedMs >= migration.startedAt.getTime()) continue;
-      if (
-        s.send({
-          type: "key.rotate-request",
-          migrationId: migration.id,
-          rotateBy: migration.rotateBy.toISOString(),
-        })
-      )
-        asked++;
-    }
-    return asked;
-  };
+  const migrations = createKeyMigrationBroadcast({
+    bus: options.bus,
+    replicaId: options.replicaId,
+    log,
+    sessions,
+  });
 
   const hub: SessionHub = {
     db,
@@ -240,32 +229,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     accept(socket, meta) {
       new WorkerSession(hub, socket, meta.ip);
     },
-    async announceKeyMigration(migration) {
-      await options.bus
-        .publish(MIGRATION_SUBJECT, {
-          replicaId: options.replicaId,
-          id: migration.id,
-          startedAt: migration.startedAt,
-          rotateBy: migration.rotateBy,
-        })
-        .catch((error: unknown) =>
-          log.warn({ err: error }, "could not announce the key migration to other replicas"),
-        );
-      return askToRotate(migration);
-    },
+    announceKeyMigration: (migration) => migrations.announce(migration),
     stats: () => ({ sessions: sessions.size, ...counters }),
     async start() {
       await routing.start();
-      migrationSub = options.bus.subscribe(MIGRATION_SUBJECT, (raw) => {
-        const m = raw as { replicaId: string; id: string; startedAt: string; rotateBy: string };
-        if (m.replicaId === options.replicaId) return;
-        askToRotate({
-          id: m.id,
-          startedAt: new Date(m.startedAt),
-          rotateBy: new Date(m.rotateBy),
-          note: null,
-        });
-      });
+      migrations.start();
       stopLiveness = startLiveness({
         db,
         log,
@@ -280,7 +248,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     async close() {
       stopLiveness?.();
-      migrationSub?.unsubscribe();
+      migrations.stop();
       for (const s of sessions.values()) {
         s.close(1001, new IgnisError("unavailable", "the server is restarting; reconnect"));
       }
