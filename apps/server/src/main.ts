@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from "./config.js";
+import { misspeltSettings } from "./config-typos.js";
 import { createServer } from "./server.js";
 
 /** Entry point of `ignis-server`: parse config once, start, and shut down gracefully on signals. */
@@ -16,6 +17,12 @@ async function main(): Promise<void> {
     return;
   }
   const server = await createServer(config);
+  for (const { key, didYouMean } of misspeltSettings(process.env)) {
+    server.ctx.log.warn(
+      { key, didYouMean },
+      `${key} is not a setting of ignis-server (did you mean ${didYouMean}?)`,
+    );
+  }
   const address = await server.listen();
   server.ctx.log.info(
     { address, dataDir: config.dataDir, database: server.ctx.database.dialect },
