@@ -270,6 +270,17 @@ describe.skipIf(skip !== undefined)("the web app in a real browser", () => {
       await admin.waitForURL(`${t.url}/admin`);
       await admin.getByText(EMAIL).waitFor();
       await screenshot(admin, "admin-users");
+      // Issue a key through the form; it shows once, then lists with its revoke button.
+      await admin.getByRole("link", { name: "API keys" }).click();
+      await admin.getByLabel("Name").fill("console-test");
+      await admin.getByRole("button", { name: "Issue key" }).click();
+      await admin.getByText("copy it now, it is not shown again").waitFor();
+      const row = admin.getByRole("row").filter({ hasText: "console-test" });
+      await row.getByRole("button", { name: "Revoke" }).waitFor();
+      // The audit log lists that write, in the same table shape.
+      await admin.getByRole("link", { name: "Audit log" }).click();
+      await admin.getByRole("columnheader", { name: "Outcome" }).waitFor();
+      expect(await admin.getByRole("row").filter({ hasText: "api_key" }).count()).toBeGreaterThan(0);
       await admin.close();
     },
     STEP_MS,

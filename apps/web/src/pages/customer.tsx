@@ -1,6 +1,7 @@
 import type { ClusterView, ExplorerStats } from "@ignis/protocol";
 import { type FormEvent, useState } from "react";
 import { StateBadge } from "../components/badges";
+import { FormFooter } from "../components/form-footer";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { api } from "../lib/api";
 import { dateTime, microUnits } from "../lib/format";
@@ -185,16 +186,12 @@ function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void 
           placeholder="train.py"
         />
       </label>
-      <div className="wide">
-        <button type="submit" className="button primary" disabled={create.pending}>
-          {create.pending ? "Renting…" : "Rent"}
-        </button>
-      </div>
-      {create.error ? (
-        <div className="wide">
-          <ErrorState error={create.error} title="Could not rent the cluster" />
-        </div>
-      ) : null}
+      <FormFooter
+        label={create.pending ? "Renting…" : "Rent"}
+        pending={create.pending}
+        error={create.error}
+        errorTitle="Could not rent the cluster"
+      />
     </form>
   );
 }

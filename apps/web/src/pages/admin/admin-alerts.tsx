@@ -1,6 +1,7 @@
 import type { AlertView } from "@ignis/protocol";
 import { useState } from "react";
 import { StateBadge } from "../../components/badges";
+import { DataTable } from "../../components/data-table";
 import { ErrorState, ResourceView } from "../../components/states";
 import { api, query } from "../../lib/api";
 import { dateTime } from "../../lib/format";
@@ -40,61 +41,63 @@ export function AdminAlerts() {
         empty="No alerts. Write-rate anomalies and failed proofs appear here within seconds."
       >
         {(d) => (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>Rule</th>
-                  <th>Subject</th>
-                  <th>Containment</th>
-                  <th>Status</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {d.items.map((a) => (
-                  <tr key={a.id}>
-                    <td className="small">{dateTime(a.createdAt)}</td>
-                    <td>
-                      <span className={`badge severity-${a.severity}`}>{a.severity}</span> {a.rule}
-                    </td>
-                    <td className="small">
-                      {a.subject}
-                      {a.ip ? <div className="mono muted">{a.ip}</div> : null}
-                    </td>
-                    <td className="small">
-                      {a.containment.kind}
-                      {a.contained ? " (in force)" : ""}
-                    </td>
-                    <td>
-                      <StateBadge state={a.status} />
-                    </td>
-                    <td className="actions">
-                      {a.status === "open" ? (
-                        <button
-                          type="button"
-                          className="button small secondary"
-                          onClick={() => act(a.id, "acknowledge")}
-                        >
-                          Acknowledge
-                        </button>
-                      ) : null}
-                      {a.contained ? (
-                        <button
-                          type="button"
-                          className="button small danger"
-                          onClick={() => act(a.id, "release")}
-                        >
-                          Release
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={d.items}
+            rowKey={(a) => a.id}
+            columns={[
+              { title: "When", cellClass: "small", render: (a) => dateTime(a.createdAt) },
+              {
+                title: "Rule",
+                render: (a) => (
+                  <>
+                    <span className={`badge severity-${a.severity}`}>{a.severity}</span> {a.rule}
+                  </>
+                ),
+              },
+              {
+                title: "Subject",
+                cellClass: "small",
+                render: (a) => (
+                  <>
+                    {a.subject}
+                    {a.ip ? <div className="mono muted">{a.ip}</div> : null}
+                  </>
+                ),
+              },
+              {
+                title: "Containment",
+                cellClass: "small",
+                render: (a) => `${a.containment.kind}${a.contained ? " (in force)" : ""}`,
+              },
+              { title: "Status", render: (a) => <StateBadge state={a.status} /> },
+              {
+                title: "",
+                cellClass: "actions",
+                render: (a) => (
+                  <>
+                    {a.status === "open" ? (
+                      <button
+                        type="button"
+                        className="button small secondary"
+                        onClick={() => act(a.id, "acknowledge")}
+                      >
+                        Acknowledge
+                      </button>
+                    ) : null}
+                    {a.contained ? (
+                      <button
+                        type="button"
+                        className="button small danger"
+                        onClick={() => act(a.id, "release")}
+                      >
+                        Release
+                      </button>
+                    ) : null}
+                  </>
+                ),
+              },
+            ]}
+          />
         )}
       </ResourceView>
     </div>

@@ -1,6 +1,8 @@
 import type { ApiKeyView, UserView } from "@ignis/protocol";
 import { type FormEvent, useState } from "react";
 import { CopyButton } from "../../components/copy-button";
+import { DataTable } from "../../components/data-table";
+import { FormFooter } from "../../components/form-footer";
 import { ErrorState, ResourceView } from "../../components/states";
 import { api } from "../../lib/api";
 import { dateTime } from "../../lib/format";
@@ -74,16 +76,12 @@ export function AdminApiKeys() {
             onChange={(e) => setForm({ ...form, expiresInDays: e.target.value })}
           />
         </label>
-        <div className="wide">
-          <button type="submit" className="button primary" disabled={issue.pending}>
-            Issue key
-          </button>
-        </div>
-        {issue.error ? (
-          <div className="wide">
-            <ErrorState error={issue.error} title="Could not issue the key" />
-          </div>
-        ) : null}
+        <FormFooter
+          label="Issue key"
+          pending={issue.pending}
+          error={issue.error}
+          errorTitle="Could not issue the key"
+        />
         {created ? (
           <div className="wide">
             <p>
@@ -106,47 +104,43 @@ export function AdminApiKeys() {
           empty="No API keys."
         >
           {(d) => (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Key</th>
-                    <th>Scopes</th>
-                    <th>Last used</th>
-                    <th>Expires</th>
-                    <th />
-                  </tr>
-                </thead>
-                <tbody>
-                  {list(d).map((k) => (
-                    <tr key={k.id}>
-                      <td>
-                        {k.name}
-                        <div className="mono small muted">{k.id}</div>
-                      </td>
-                      <td className="small">
-                        {k.scopes.length ? k.scopes.join(", ") : "all of the owner's"}
-                      </td>
-                      <td className="small">{dateTime(k.lastUsedAt)}</td>
-                      <td className="small">{dateTime(k.expiresAt)}</td>
-                      <td>
-                        {k.revokedAt ? (
-                          <span className="muted">revoked</span>
-                        ) : (
-                          <button
-                            type="button"
-                            className="button small danger"
-                            onClick={async () => (await revoke.perform(k.id)) && keys.reload()}
-                          >
-                            Revoke
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={list(d)}
+              rowKey={(k) => k.id}
+              columns={[
+                {
+                  title: "Key",
+                  render: (k) => (
+                    <>
+                      {k.name}
+                      <div className="mono small muted">{k.id}</div>
+                    </>
+                  ),
+                },
+                {
+                  title: "Scopes",
+                  cellClass: "small",
+                  render: (k) => (k.scopes.length ? k.scopes.join(", ") : "all of the owner's"),
+                },
+                { title: "Last used", cellClass: "small", render: (k) => dateTime(k.lastUsedAt) },
+                { title: "Expires", cellClass: "small", render: (k) => dateTime(k.expiresAt) },
+                {
+                  title: "",
+                  render: (k) =>
+                    k.revokedAt ? (
+                      <span className="muted">revoked</span>
+                    ) : (
+                      <button
+                        type="button"
+                        className="button small danger"
+                        onClick={async () => (await revoke.perform(k.id)) && keys.reload()}
+                      >
+                        Revoke
+                      </button>
+                    ),
+                },
+              ]}
+            />
           )}
         </ResourceView>
       </div>

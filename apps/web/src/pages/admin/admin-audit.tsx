@@ -1,6 +1,7 @@
 import type { AuditRecordView, AuditVerificationView } from "@ignis/protocol";
 import { type FormEvent, useState } from "react";
 import { CursorPager } from "../../components/cursor-pager";
+import { DataTable } from "../../components/data-table";
 import { ErrorState, ResourceView } from "../../components/states";
 import { api, query } from "../../lib/api";
 import { dateTime } from "../../lib/format";
@@ -66,35 +67,31 @@ export function AdminAudit() {
       >
         {(d) => (
           <>
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>#</th>
-                    <th>When</th>
-                    <th>Actor</th>
-                    <th>Action</th>
-                    <th>Object</th>
-                    <th>Outcome</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.items.map((r) => (
-                    <tr key={r.seq}>
-                      <td className="mono small">{r.seq}</td>
-                      <td className="small">{dateTime(r.at)}</td>
-                      <td className="small">
-                        {r.actorType} <span className="mono">{r.actorId ?? ""}</span>
-                        {r.ip ? <div className="mono muted">{r.ip}</div> : null}
-                      </td>
-                      <td className="mono small">{r.action}</td>
-                      <td className="mono small">{[r.objectType, r.objectId].filter(Boolean).join(" ")}</td>
-                      <td className="small">{r.outcome}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={d.items}
+              rowKey={(r) => r.seq}
+              columns={[
+                { title: "#", cellClass: "mono small", render: (r) => r.seq },
+                { title: "When", cellClass: "small", render: (r) => dateTime(r.at) },
+                {
+                  title: "Actor",
+                  cellClass: "small",
+                  render: (r) => (
+                    <>
+                      {r.actorType} <span className="mono">{r.actorId ?? ""}</span>
+                      {r.ip ? <div className="mono muted">{r.ip}</div> : null}
+                    </>
+                  ),
+                },
+                { title: "Action", cellClass: "mono small", render: (r) => r.action },
+                {
+                  title: "Object",
+                  cellClass: "mono small",
+                  render: (r) => [r.objectType, r.objectId].filter(Boolean).join(" "),
+                },
+                { title: "Outcome", cellClass: "small", render: (r) => r.outcome },
+              ]}
+            />
             <CursorPager
               cursors={cursors}
               setCursors={setCursors}

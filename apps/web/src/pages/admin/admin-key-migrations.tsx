@@ -1,5 +1,7 @@
 import { type FormEvent, useState } from "react";
-import { Empty, ErrorState, ResourceView } from "../../components/states";
+import { DataTable } from "../../components/data-table";
+import { FormFooter } from "../../components/form-footer";
+import { Empty, ResourceView } from "../../components/states";
 import { api } from "../../lib/api";
 import { dateTime } from "../../lib/format";
 import { useAction, useApi } from "../../lib/use-api";
@@ -58,16 +60,12 @@ export function AdminKeyMigrations() {
             maxLength={200}
           />
         </label>
-        <div className="wide">
-          <button type="submit" className="button primary" disabled={start.pending}>
-            Start migration
-          </button>
-        </div>
-        {start.error ? (
-          <div className="wide">
-            <ErrorState error={start.error} title="Could not start the migration" />
-          </div>
-        ) : null}
+        <FormFooter
+          label="Start migration"
+          pending={start.pending}
+          error={start.error}
+          errorTitle="Could not start the migration"
+        />
       </form>
       <div className="panel">
         <h2>Migrations</h2>
@@ -78,28 +76,16 @@ export function AdminKeyMigrations() {
           empty="No migrations yet."
         >
           {(d) => (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Started</th>
-                    <th>Rotate by</th>
-                    <th className="num">Pending devices</th>
-                    <th>Note</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list(d).map((m) => (
-                    <tr key={m.id}>
-                      <td className="small">{dateTime(m.startedAt)}</td>
-                      <td className="small">{dateTime(m.rotateBy)}</td>
-                      <td className="num">{m.devicesPending ?? "—"}</td>
-                      <td>{m.note ?? ""}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={list(d)}
+              rowKey={(m) => m.id}
+              columns={[
+                { title: "Started", cellClass: "small", render: (m) => dateTime(m.startedAt) },
+                { title: "Rotate by", cellClass: "small", render: (m) => dateTime(m.rotateBy) },
+                { title: "Pending devices", numeric: true, render: (m) => m.devicesPending ?? "—" },
+                { title: "Note", render: (m) => m.note ?? "" },
+              ]}
+            />
           )}
         </ResourceView>
       </div>

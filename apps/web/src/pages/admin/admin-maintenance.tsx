@@ -1,6 +1,8 @@
 import type { MaintenanceWindowView } from "@ignis/protocol";
 import { type FormEvent, useState } from "react";
-import { Empty, ErrorState, ResourceView } from "../../components/states";
+import { DataTable } from "../../components/data-table";
+import { FormFooter } from "../../components/form-footer";
+import { Empty, ResourceView } from "../../components/states";
 import { api } from "../../lib/api";
 import { dateTime } from "../../lib/format";
 import { useAction, useApi } from "../../lib/use-api";
@@ -64,16 +66,12 @@ export function AdminMaintenance() {
             maxLength={500}
           />
         </label>
-        <div className="wide">
-          <button type="submit" className="button primary" disabled={create.pending}>
-            Announce
-          </button>
-        </div>
-        {create.error ? (
-          <div className="wide">
-            <ErrorState error={create.error} title="Could not announce the window" />
-          </div>
-        ) : null}
+        <FormFooter
+          label="Announce"
+          pending={create.pending}
+          error={create.error}
+          errorTitle="Could not announce the window"
+        />
       </form>
       <div className="panel">
         <h2>Windows</h2>
@@ -84,28 +82,16 @@ export function AdminMaintenance() {
           empty="No windows announced."
         >
           {(d) => (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>From</th>
-                    <th>To</th>
-                    <th className="num">Grace</th>
-                    <th>Reason</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.items.map((w) => (
-                    <tr key={w.id}>
-                      <td className="small">{dateTime(w.start)}</td>
-                      <td className="small">{dateTime(w.end)}</td>
-                      <td className="num">{w.graceMinutes} min</td>
-                      <td>{w.reason}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={d.items}
+              rowKey={(w) => w.id}
+              columns={[
+                { title: "From", cellClass: "small", render: (w) => dateTime(w.start) },
+                { title: "To", cellClass: "small", render: (w) => dateTime(w.end) },
+                { title: "Grace", numeric: true, render: (w) => `${w.graceMinutes} min` },
+                { title: "Reason", render: (w) => w.reason },
+              ]}
+            />
           )}
         </ResourceView>
       </div>

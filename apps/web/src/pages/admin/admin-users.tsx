@@ -1,6 +1,7 @@
 import type { UserView } from "@ignis/protocol";
 import { type FormEvent, useState } from "react";
 import { CopyButton } from "../../components/copy-button";
+import { FormFooter } from "../../components/form-footer";
 import { ErrorState, ResourceView } from "../../components/states";
 import { api } from "../../lib/api";
 import { dateTime } from "../../lib/format";
@@ -36,16 +37,13 @@ export function AdminUsers() {
         <div className="wide">
           <RolePicker value={roles} onChange={setRoles} />
         </div>
-        <div className="wide">
-          <button type="submit" className="button primary" disabled={create.pending || roles.length === 0}>
-            Add user
-          </button>
-        </div>
-        {create.error ? (
-          <div className="wide">
-            <ErrorState error={create.error} title="Could not add the user" />
-          </div>
-        ) : null}
+        <FormFooter
+          label="Add user"
+          pending={create.pending}
+          disabled={roles.length === 0}
+          error={create.error}
+          errorTitle="Could not add the user"
+        />
         {invite ? (
           <div className="wide command">
             <pre>{invite}</pre>
