@@ -1,9 +1,10 @@
-import { IgnisError, sessionSigningText } from "@ignis/protocol";
+import { IgnisError, isIgnisError, sessionSigningText } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import { findUsableKey } from "../devices/device-keys.js";
 import { verifyEd25519 } from "../devices/ed25519.js";
 import { type KeyMigration, migrationStateOfKey } from "../devices/key-migrations.js";
 import type { DeviceStatus } from "../devices/status.js";
+import type { RefusedHandshake, SessionHub } from "./session-hub.js";
 
 /** What a worker's `session.auth` claims. */
 export interface SessionAuth {
@@ -65,4 +66,42 @@ export async function authenticateSession(
     publicKey: auth.publicKey,
     rotateFor: migration.kind === "rotate" ? migration.migration : undefined,
   };
+}
+
+/** The monitor's name for each refusal a worker can be given. */
+const REFUSAL_REASONS: Record<string, RefusedHandshake["reason"]> = {
+  device_revoked: "revoked_device",
+  invalid_signature: "bad_signature",
+};
+
+/**
+ * Reports a refused session opener: to the security monitor always, and to the audit log while the address is
+ * within its failed-authentication budget (so a flood of guesses cannot flood the log). Returns the refusal to
+ * send the worker; an unexpected error becomes a plain `handshake_failed` and is logged.
+ */
+export async function reportRefusedHandshake(
+  hub: SessionHub,
+  session: { id: string; ip: string },
+  deviceId: string,
+  error: unknown,
+): Promise<IgnisError> {
+  const refusal = isIgnisError(error) ? error : new IgnisError("handshake_failed", "could not authenticate");
+  if (!isIgnisError(error)) hub.log.error({ err: error }, "worker handshake failed unexpectedly");
+  hub.refusedHandshake({
+    deviceId,
+    ip: session.ip,
+    reason: REFUSAL_REASONS[refusal.code] ?? "unknown_device",
+  });
+  if (await hub.noteFailedHandshake(session.ip)) {
+    hub.audit({
+      actorType: "anonymous",
+      action: "device.session.open",
+      objectType: "device",
+      objectId: deviceId,
+      outcome: `refused:${refusal.code}`,
+      ip: session.ip,
+      details: { sessionId: session.id, ...(refusal.details ?? {}) },
+    });
+  }
+  return refusal;
 }

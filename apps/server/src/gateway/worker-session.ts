@@ -11,7 +11,7 @@ import {
 import type { WebSocket } from "ws";
 import type { UptimeMark } from "../uptime/uptime-tracker.js";
 import { handleKeyRotation, handleMetadataUpdate } from "./device-requests.js";
-import { authenticateSession } from "./handshake.js";
+import { authenticateSession, reportRefusedHandshake } from "./handshake.js";
 import type { SessionHub } from "./session-hub.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -243,33 +243,7 @@ export class WorkerSession {
       this.phase = "live";
       await this.hub.register(this, device);
     } catch (error) {
-      const refusal = isIgnisError(error)
-        ? error
-        : new IgnisError("handshake_failed", "could not authenticate");
-      if (!isIgnisError(error)) this.hub.log.error({ err: error }, "worker handshake failed unexpectedly");
-      this.hub.refusedHandshake({
-        deviceId: auth.deviceId,
-        ip: this.ip,
-        reason:
-          refusal.code === "device_revoked"
-            ? "revoked_device"
-            : refusal.code === "invalid_signature"
-              ? "bad_signature"
-              : "unknown_device",
-      });
-      const withinBudget = await this.hub.noteFailedHandshake(this.ip);
-      if (withinBudget) {
-        this.hub.audit({
-          actorType: "anonymous",
-          action: "device.session.open",
-          objectType: "device",
-          objectId: auth.deviceId,
-          outcome: `refused:${refusal.code}`,
-          ip: this.ip,
-          details: { sessionId: this.id, ...(refusal.details ?? {}) },
-        });
-      }
-      this.fail(refusal);
+      this.fail(await reportRefusedHandshake(this.hub, this, auth.deviceId, error));
     }
   }
 
