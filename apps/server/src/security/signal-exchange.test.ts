@@ -61,6 +61,29 @@ describe("security signal exchange", () => {
     await b.close();
   });
 
+  it("drops observations of another shape (a replica of another version) and feeds the rest", async () => {
+    const bus = createInProcessBus();
+    const warnings: object[] = [];
+    const received: RequestSignal[] = [];
+    const b = createSignalExchange({
+      bus,
+      replicaId: "b",
+      log: { warn: (o) => void warnings.push(o) },
+      onSignal: (s) => void received.push(s),
+      onHandshake: () => undefined,
+    });
+    await bus.publish(SIGNALS_SUBJECT, {
+      replicaId: "a",
+      signals: [signal({ objectId: "dev_ok" }), { ...signal({}), rateClass: "teleport" }, "junk"],
+      handshakes: [{ at: 1, ip: "x", reason: "gremlins", deviceId: null }],
+    });
+    await bus.publish(SIGNALS_SUBJECT, { nonsense: true });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(received.map((s) => s.objectId)).toEqual(["dev_ok"]);
+    expect(warnings).toEqual([{ rejected: 2 }]);
+    await b.close();
+  });
+
   it("drops a batch the bus refuses with one warning, and keeps going", async () => {
     const warnings: object[] = [];
     const down: Bus = {

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Bus, BusSubscription } from "../bus/bus.js";
 import type { HandshakeAttempt } from "./rules/unknown-device-handshake.js";
 import type { RequestSignal } from "./signals.js";
@@ -11,6 +12,36 @@ interface SignalBatch {
   signals: RequestSignal[];
   handshakes: HandshakeAttempt[];
 }
+
+const nullableString = z.string().nullable();
+/** What a replica accepts from another: during a rolling upgrade the sender may be another version. */
+const RemoteSignal = z.object({
+  at: z.number(),
+  actorType: z.enum(["user", "device", "anonymous"]),
+  actorId: nullableString,
+  credentialId: nullableString,
+  credentialType: z.enum(["api_key", "token", "device"]).nullable(),
+  admin: z.boolean(),
+  ip: z.string(),
+  method: z.string(),
+  route: z.string(),
+  rateClass: z.enum(["read", "write", "auth", "enroll", "heartbeat", "explorer"]),
+  write: z.boolean(),
+  objectType: nullableString,
+  objectId: nullableString,
+  status: z.number().int(),
+}) satisfies z.ZodType<RequestSignal>;
+const RemoteHandshake = z.object({
+  at: z.number(),
+  deviceId: nullableString,
+  ip: z.string(),
+  reason: z.enum(["unknown_device", "revoked_device", "bad_signature"]),
+}) satisfies z.ZodType<HandshakeAttempt>;
+const RemoteBatch = z.object({
+  replicaId: z.string(),
+  signals: z.array(z.unknown()),
+  handshakes: z.array(z.unknown()),
+});
 
 /** Shares what this replica observes with the others and hands theirs to `onSignal` / `onHandshake`. */
 export interface SignalExchange {
@@ -75,12 +106,25 @@ export function createSignalExchange(options: SignalExchangeOptions): SignalExch
     }
   };
 
+  let lastRejection = 0;
+  /** Feeds what parses; an observation of another shape is dropped, with a warning now and then. */
+  const each = <T>(items: unknown[], schema: z.ZodType<T>, use: (item: T) => void) => {
+    let rejected = 0;
+    for (const item of items) {
+      const parsed = schema.safeParse(item);
+      if (parsed.success) use(parsed.data);
+      else rejected++;
+    }
+    if (rejected === 0 || Date.now() - lastRejection < WARN_EVERY_MS) return;
+    lastRejection = Date.now();
+    options.log.warn({ rejected }, "security signals of an unknown shape from another replica were dropped");
+  };
+
   const subscription: BusSubscription = options.bus.subscribe(SIGNALS_SUBJECT, (raw) => {
-    const received = raw as Partial<SignalBatch>;
-    if (received.replicaId === options.replicaId) return;
-    for (const signal of Array.isArray(received.signals) ? received.signals : []) options.onSignal(signal);
-    for (const attempt of Array.isArray(received.handshakes) ? received.handshakes : [])
-      options.onHandshake(attempt);
+    const batch = RemoteBatch.safeParse(raw);
+    if (!batch.success || batch.data.replicaId === options.replicaId) return;
+    each(batch.data.signals, RemoteSignal, options.onSignal);
+    each(batch.data.handshakes, RemoteHandshake, options.onHandshake);
   });
 
   return {
