@@ -3,7 +3,6 @@ import {
   encodeFrame,
   MAX_WORKER_MESSAGE_BYTES,
   originOf,
-  rotationSigningText,
   type ServerMessage,
   sessionSigningText,
   WORKER_SESSION_PATH,
@@ -15,8 +14,9 @@ import { createLoadSampler } from "../hardware/load-sampler.js";
 import type { Prover } from "../prover/prover.js";
 import { Backoff } from "./backoff.js";
 import { createDeviceDuties } from "./device-duties.js";
-import { type DeviceKey, generateDeviceKey, signText } from "./device-key.js";
+import { type DeviceKey, signText } from "./device-key.js";
 import { createKeyRing } from "./key-ring.js";
+import { createSessionRotation } from "./session-rotation.js";
 import { readDeviceState } from "./worker-state.js";
 
 /** How a worker runs. Everything but `stateDir` has a default. */
@@ -120,23 +120,14 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     let fatal: { code: string; message: string } | undefined;
     let seq = 0;
     let lastAckMs = Date.now();
-    let rotating: DeviceKey | undefined;
     let announcedOrigin = origin;
-    let rotationTimer: NodeJS.Timeout | undefined;
-
-    const rotate = () => {
-      rotationTimer = undefined;
-      if (rotating || ws.readyState !== WebSocket.OPEN) return;
-      rotating = generateDeviceKey();
-      keys.stageNext(rotating);
-      const text = rotationSigningText(nonce, state.deviceId, usingKey.publicKey, rotating.publicKey);
-      send({
-        type: "key.rotate",
-        newPublicKey: rotating.publicKey,
-        signatureOld: signText(usingKey, text),
-        signatureNew: signText(rotating, text),
-      });
-    };
+    const rotation = createSessionRotation({
+      keys,
+      deviceId: state.deviceId,
+      send,
+      log,
+      current: () => ({ key: usingKey, nonce, open: ws.readyState === WebSocket.OPEN }),
+    });
 
     const beat = (intervalMs: number) => {
       // No answer for three intervals (15 s at least): the connection is dead even if TCP has not noticed.
@@ -190,28 +181,19 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
         case "session.error":
           if (message.fatal) fatal = { code: message.code, message: message.message };
           else log(`server: ${message.code}: ${message.message}`);
-          if (message.code === "key_rotation_failed" && rotating) {
-            keys.abandonNext();
-            rotating = undefined;
-          }
+          if (message.code === "key_rotation_failed") rotation.refused();
           break;
-        case "key.rotate-request": {
-          if (rotating || rotationTimer) break;
-          // Spread a fleet's rotations over a quarter of the time left (10 minutes at most): a migration
-          // must not make every device hit the server in the same second.
-          const spreadMs = Math.min(Math.max(0, Date.parse(message.rotateBy) - Date.now()) / 4, 600_000);
-          rotationTimer = setTimeout(rotate, Math.random() * spreadMs);
+        case "key.rotate-request":
+          rotation.requested(message);
+          break;
+        case "key.rotated": {
+          const rotated = rotation.confirmed(message);
+          if (rotated) {
+            usingKey = rotated;
+            counts.rotations++;
+          }
           break;
         }
-        case "key.rotated":
-          if (rotating && rotating.publicKey === message.publicKey) {
-            keys.promote(rotating, message.keyId);
-            usingKey = rotating;
-            rotating = undefined;
-            counts.rotations++;
-            log(`key rotated to ${message.keyId}; the old key retires at ${message.oldKeyRetiresAt}`);
-          }
-          break;
         case "proof.challenge":
         case "proof.reveal-request":
           duties.proof(message);
@@ -227,7 +209,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     ws.on("error", (error) => log(`connection: ${error.message}`));
     ws.on("close", () => {
       clearInterval(heartbeat);
-      clearTimeout(rotationTimer);
+      rotation.stop();
       const wasOnline = online;
       online = false;
       if (socket === ws) socket = undefined;
