@@ -61,8 +61,14 @@ export interface SimulatedDevice {
 export const RETRY_SECONDS = "0.3";
 
 /** Starts the world over a test database. */
-export async function startProofWorld(database: OpenDatabase): Promise<ProofWorld> {
-  const t = await startTestServer({ database, env: { IGNIS_CHALLENGE_RETRY_SECONDS: RETRY_SECONDS } });
+export async function startProofWorld(
+  database: OpenDatabase,
+  env: Record<string, string> = {},
+): Promise<ProofWorld> {
+  const t = await startTestServer({
+    database,
+    env: { IGNIS_CHALLENGE_RETRY_SECONDS: RETRY_SECONDS, ...env },
+  });
   const { key: supplierKey } = await userWithKey(t, ["supplier"]);
   const dirs: string[] = [];
   const workers: WorkerHandle[] = [];

@@ -8,7 +8,7 @@ export const ChallengeOutcome = z.enum(["pending", "pass", "fail", "timeout", "c
 export type ChallengeOutcome = z.infer<typeof ChallengeOutcome>;
 
 /** Why a challenge was sent: first connection, random re-check, retry, a new hardware claim, or an admin. */
-export const ChallengeTrigger = z.enum(["connect", "schedule", "retry", "hardware", "admin"]);
+export const ChallengeTrigger = z.enum(["connect", "schedule", "retry", "hardware", "admin", "group"]);
 /** One challenge trigger. */
 export type ChallengeTrigger = z.infer<typeof ChallengeTrigger>;
 

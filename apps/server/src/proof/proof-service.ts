@@ -4,6 +4,7 @@ import type { Db } from "../db/database.js";
 import type { Gateway, GatewaySession } from "../gateway/gateway.js";
 import type { RateLimits } from "../security/rate-limits.js";
 import { type ChallengeExchange, type ExchangeEnd, startExchange } from "./challenge-exchange.js";
+import { startGroupChallenges } from "./challenge-groups.js";
 import { createChallengeScheduler, exponentialDelayMs } from "./challenge-scheduler.js";
 import {
   cancelAbandonedChallenges,
@@ -83,6 +84,18 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     now,
     fire: (deviceId, trigger) => void serial(deviceId, () => issue(deviceId, trigger)),
   });
+  const groups = startGroupChallenges({
+    db,
+    bus: options.bus,
+    log,
+    intervalMs: timing.meanMs,
+    now,
+    challenge(deviceId) {
+      if (stopped || !sessions.has(deviceId)) return false;
+      void serial(deviceId, () => issue(deviceId, "group"));
+      return true;
+    },
+  });
 
   async function issue(deviceId: string, trigger: ChallengeTrigger): Promise<string | null> {
     const session = sessions.get(deviceId);
@@ -130,6 +143,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       trigger,
       replica: options.replicaId,
     });
+    if (trigger === "schedule") void groups.scheduled(deviceId).catch(() => undefined);
     return sent.challengeId;
   }
 
@@ -237,6 +251,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       for (const exchange of [...exchanges.values()]) exchange.abandon("cancelled", "server_stopped");
       stopped = true;
       scheduler.stop();
+      groups.stop();
       subscription?.unsubscribe();
       while (chains.size > 0) await Promise.all([...chains.values()]);
     },

@@ -1,0 +1,111 @@
+import type { Bus } from "../bus/bus.js";
+import type { Db } from "../db/database.js";
+
+/** The bus subject on which a group challenge reaches every replica. */
+export const GROUP_SUBJECT = "ignis.proof.group";
+/** Most devices one group challenge reaches (those beyond it wait for the next group). */
+export const MAX_GROUP = 256;
+
+/** A group challenge as it travels between replicas: whose devices, and which one already has its challenge. */
+export interface GroupCall {
+  ownerId: string;
+  address: string | null;
+  except: string;
+}
+
+/**
+ * Group challenges answer one GPU posing as several devices. Independent re-checks come at random times, so
+ * one real GPU behind eight enrolled "H100"s answers each in turn and passes them all. Now and then a device's
+ * scheduled re-check becomes a group: every online device of the same owner, or behind the same session
+ * address, is challenged at that moment too. Each real GPU answers its own in time; a shared one answers one
+ * and misses the other deadlines, and its retries (a fixed delay after the same deadline) coincide again.
+ *
+ * Claims the right to call a group for `key` now: true for one caller at most once per `intervalMs`, across
+ * replicas (one conditional upsert), so an owner with a thousand devices is grouped about once per re-check
+ * interval, not once per device.
+ */
+export async function claimGroupSlot(
+  db: Db,
+  key: string,
+  nowMs: number,
+  intervalMs: number,
+): Promise<boolean> {
+  const at = new Date(nowMs);
+  const result = await db
+    .insertInto("proof_group_slots")
+    .values({ key, last_at: at })
+    .onConflict((oc) =>
+      oc
+        .column("key")
+        .doUpdateSet({ last_at: at })
+        .where("proof_group_slots.last_at", "<", new Date(nowMs - intervalMs)),
+    )
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+/** The group a device's re-check would call: its owner and its session address. */
+export async function groupOf(db: Db, deviceId: string): Promise<GroupCall | undefined> {
+  const device = await db
+    .selectFrom("devices")
+    .select(["owner_id", "session_address"])
+    .where("id", "=", deviceId)
+    .executeTakeFirst();
+  return device && { ownerId: device.owner_id, address: device.session_address, except: deviceId };
+}
+
+/** Online devices of the group, other than the one that called it (hired devices run customers' jobs). */
+export async function membersOf(db: Db, call: GroupCall): Promise<string[]> {
+  const rows = await db
+    .selectFrom("devices")
+    .select("id")
+    .where((eb) =>
+      eb.or([
+        eb("owner_id", "=", call.ownerId),
+        ...(call.address ? [eb("session_address", "=", call.address)] : []),
+      ]),
+    )
+    .where("status", "=", "online")
+    .where("id", "!=", call.except)
+    .limit(MAX_GROUP)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** Calls group challenges from this replica's scheduled re-checks and answers those of every replica. */
+export function startGroupChallenges(options: {
+  db: Db;
+  bus: Bus;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void };
+  /** At most one group per owner this often: the mean re-check interval. */
+  intervalMs: number;
+  now: () => number;
+  /** Challenges one device now if this replica holds its session; true when it does. */
+  challenge(deviceId: string): boolean;
+}) {
+  const { db, bus, log } = options;
+  const subscription = bus.subscribe(GROUP_SUBJECT, async (raw) => {
+    const call = raw as GroupCall;
+    try {
+      const members = await membersOf(db, call);
+      const here = members.filter((id) => options.challenge(id)).length;
+      if (here > 0) log.info({ ownerId: call.ownerId, challenged: here }, "proof of GPU: group challenge");
+    } catch (error) {
+      log.warn({ err: error }, "proof of GPU: group challenge failed");
+    }
+  });
+  return {
+    /** A device's scheduled re-check was issued: make it a group when the owner's slot is free. */
+    async scheduled(deviceId: string): Promise<void> {
+      const call = await groupOf(db, deviceId);
+      if (!call || !(await claimGroupSlot(db, `owner:${call.ownerId}`, options.now(), options.intervalMs)))
+        return;
+      await bus
+        .publish(GROUP_SUBJECT, call)
+        .catch((error: unknown) => log.warn({ err: error }, "proof of GPU: group challenge not announced"));
+    },
+    stop(): void {
+      subscription.unsubscribe();
+    },
+  };
+}

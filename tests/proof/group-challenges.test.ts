@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createUserWithKey } from "../../apps/server/src/security/security-fixtures.js";
+import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
+import { type ProofWorld, type SimulatedDevice, startProofWorld, verified } from "./proof-fixture.js";
+
+/**
+ * Group challenges in a running server: with re-checks every second or so, a scheduled re-check of one of an
+ * owner's devices brings challenges for its online siblings at the same moment, and never for a device of
+ * another owner behind another address. Honest devices pass them. (Simulated deadlines are wide enough for a
+ * loaded CI machine, so a shared simulated prover is not caught here; the timing argument is in
+ * docs/proof-of-gpu.md.)
+ */
+describeEachDialect("group challenges", (database) => {
+  let w: ProofWorld;
+  let siblings: SimulatedDevice[];
+  let stranger: SimulatedDevice;
+
+  beforeAll(async () => {
+    w = await startProofWorld(database(), { IGNIS_CHALLENGE_MEAN_SECONDS: "1" });
+    // First, another owner's device seen from another address (moved there before any sibling exists, so no
+    // group can have reached it as the supplier's).
+    stranger = await w.device({ profile: "sim-a100" });
+    const db = w.t.server.ctx.db;
+    const other = await createUserWithKey(db, ["supplier"]);
+    await db
+      .updateTable("devices")
+      .set({ owner_id: other.userId, session_address: "198.51.100.7" })
+      .where("id", "=", stranger.deviceId)
+      .execute();
+    siblings = [];
+    for (const profile of ["sim-h100", "sim-a100", "sim-rtx4090"]) siblings.push(await w.device({ profile }));
+  }, 60_000);
+  afterAll(() => w.stop());
+
+  const challengesOf = (deviceId: string) =>
+    w.t.server.ctx.db
+      .selectFrom("proof_challenges")
+      .select(["trigger", "issued_at", "outcome"])
+      .where("device_id", "=", deviceId)
+      .orderBy("issued_at")
+      .execute();
+
+  it("challenges an owner's online devices together when one of them is re-checked", async () => {
+    const grouped = await w.until(siblings[0]!.deviceId, verified).then(async () => {
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        const all = await Promise.all(siblings.map((d) => challengesOf(d.deviceId)));
+        if (all.flat().some((c) => c.trigger === "group")) return all;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return undefined;
+    });
+    expect(grouped).toBeDefined();
+    // Each group challenge follows a sibling's scheduled re-check within moments: they run at the same time.
+    const scheduled = grouped!.flat().filter((c) => c.trigger === "schedule");
+    for (const g of grouped!.flat().filter((c) => c.trigger === "group")) {
+      const gap = Math.min(...scheduled.map((s) => Math.abs(g.issued_at.getTime() - s.issued_at.getTime())));
+      expect(gap).toBeLessThan(1_000);
+    }
+  });
+
+  it("leaves a device of another owner behind another address out, and the honest ones verified", async () => {
+    const strangers = await challengesOf(stranger.deviceId);
+    expect(strangers.some((c) => c.trigger === "group")).toBe(false);
+    for (const device of siblings) {
+      const decided = (await challengesOf(device.deviceId)).filter((c) => c.outcome !== "pending");
+      expect(decided.every((c) => c.outcome === "pass" || c.outcome === "cancelled")).toBe(true);
+      expect(await w.publicView(device.deviceId)).toMatchObject({ verification: "verified" });
+    }
+  });
+});
