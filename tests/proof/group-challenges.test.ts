@@ -67,5 +67,10 @@ describeEachDialect("group challenges", (database) => {
       expect(decided.every((c) => c.outcome === "pass" || c.outcome === "cancelled")).toBe(true);
       expect(await w.publicView(device.deviceId)).toMatchObject({ verification: "verified" });
     }
+    // Operators see the verdicts by trigger in /metrics.
+    const res = await fetch(`${w.t.url}/metrics`, { headers: { authorization: `Bearer ${w.t.adminKey}` } });
+    const text = await res.text();
+    expect(text).toMatch(/ignis_proof_verdicts_total\{[^}]*trigger="group",outcome="pass"[^}]*\} [1-9]/);
+    expect(text).toMatch(/ignis_proof_verdicts_total\{[^}]*trigger="connect",outcome="pass"[^}]*\} [1-9]/);
   });
 });

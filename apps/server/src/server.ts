@@ -156,8 +156,14 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     replicaId: config.replicaId,
     challengeMeanSeconds: config.challengeMeanSeconds,
     retryDelaySeconds: config.challengeRetrySeconds,
+    verdicts: metrics.proofVerdicts,
   });
-  const rewards = await createRewardService({ db: database.db, config, log: logger });
+  const rewards = await createRewardService({
+    db: database.db,
+    config,
+    log: logger,
+    observeCloseSeconds: (seconds) => metrics.epochClose.observe(seconds),
+  });
   const market = createMarketplace({
     db: database.db,
     config,

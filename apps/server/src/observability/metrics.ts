@@ -7,6 +7,8 @@ export interface Metrics {
   wsSessions: Gauge;
   heartbeats: Counter;
   alerts: Counter<"rule" | "severity">;
+  proofVerdicts: Counter<"trigger" | "outcome">;
+  epochClose: Histogram;
   dbPool: Gauge<"state">;
 }
 
@@ -61,6 +63,18 @@ export function createMetrics(
       name: "ignis_security_alerts_total",
       help: "Security alerts raised",
       labelNames: ["rule", "severity"] as const,
+      registers: [registry],
+    }),
+    proofVerdicts: new Counter({
+      name: "ignis_proof_verdicts_total",
+      help: "Proof-of-GPU challenges decided by this replica, by what triggered them and how they ended",
+      labelNames: ["trigger", "outcome"] as const,
+      registers: [registry],
+    }),
+    epochClose: new Histogram({
+      name: "ignis_epoch_close_seconds",
+      help: "Wall time of each reward epoch close this replica ran (the target is 10 s at 600,000 devices)",
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 60],
       registers: [registry],
     }),
   };

@@ -45,6 +45,8 @@ export interface ProofServiceOptions {
   now?: () => number;
   random?: RandomSource;
   keyring?: VerifierKeyring;
+  /** Counts verdicts by trigger and outcome (`ignis_proof_verdicts_total`). */
+  verdicts?: { inc(labels: { trigger: string; outcome: string }): void } | undefined;
 }
 
 const COMMAND_SUBJECT = "ignis.proof.challenge-now";
@@ -131,6 +133,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       onEnd(end) {
         ended = end;
         if (exchanges.get(deviceId) === exchange) exchanges.delete(deviceId);
+        options.verdicts?.inc({ trigger, outcome: end.outcome });
         void serial(deviceId, () => decide(deviceId, end));
       },
     });

@@ -32,6 +32,7 @@ export async function createRewardService(options: {
   config: Config;
   log: JobLog & { info(obj: object, msg: string): void };
   now?: () => number;
+  observeCloseSeconds?: (seconds: number) => void;
 }): Promise<RewardService> {
   const now = options.now ?? Date.now;
   const timing: EpochTiming = {
@@ -51,6 +52,7 @@ export async function createRewardService(options: {
     log: options.log,
     replicaId: options.config.replicaId,
     now,
+    observeCloseSeconds: options.observeCloseSeconds,
     ...timing,
   };
   return {

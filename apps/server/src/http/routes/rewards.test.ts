@@ -106,6 +106,12 @@ describeEachDialect("reward routes and ignis rewards verify", (database) => {
     expect(JSON.stringify(body)).not.toContain(users.alice!.id);
   });
 
+  it("times each close in the ignis_epoch_close_seconds histogram", async () => {
+    const res = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+    const count = /ignis_epoch_close_seconds_count\{[^}]*\} (\d+)/.exec(await res.text());
+    expect(Number(count?.[1])).toBe(3);
+  });
+
   it("serves proofs that StandardMerkleTree.verify accepts, with the formula's amounts", async () => {
     // units: a = 3 × 60 = 180, b = 2 × 50 = 100 (c has 30 < 40 minutes); 6,000,000 × 180 / 280 = 3,857,142.86.
     const expected = { [dev.a!]: "3857143", [dev.b!]: "2142857" };
