@@ -146,7 +146,13 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       trigger,
       replica: options.replicaId,
     });
-    if (trigger === "schedule") void groups.scheduled(deviceId).catch(() => undefined);
+    if (trigger === "schedule") {
+      void groups
+        .scheduled(deviceId)
+        .catch((error: unknown) =>
+          log.warn({ err: error, deviceId }, "proof of GPU: group challenge not called"),
+        );
+    }
     return sent.challengeId;
   }
 
