@@ -1,7 +1,14 @@
 import { expect, it } from "vitest";
+import { createInProcessBus } from "../bus/in-process-bus.js";
 import { createUserWithKey, insertDevices } from "../security/security-fixtures.js";
 import { describeEachDialect } from "../testing/dialects.js";
-import { claimGroupSlot, membersOf } from "./challenge-groups.js";
+import {
+  claimGroupSlot,
+  GROUP_SUBJECT,
+  type GroupCall,
+  membersOf,
+  startGroupChallenges,
+} from "./challenge-groups.js";
 
 describeEachDialect("group challenge slots and members", (database) => {
   it("grants an owner's slot once per interval, to one of many replicas claiming it at once", async () => {
@@ -40,5 +47,42 @@ describeEachDialect("group challenge slots and members", (database) => {
     expect(await membersOf(db, { ownerId: owner.userId, address: null, except: caller! })).toEqual([
       sibling!,
     ]);
+  });
+
+  it("groups an address once per interval however many owners sit behind it", async () => {
+    const db = database().db;
+    const bus = createInProcessBus();
+    const calls: GroupCall[] = [];
+    bus.subscribe(GROUP_SUBJECT, (payload) => void calls.push(payload as GroupCall));
+    const t0 = Date.now() + 3_600_000;
+    const groups = startGroupChallenges({
+      db,
+      bus,
+      log: { info: () => undefined, warn: () => undefined },
+      intervalMs: 60_000,
+      now: () => t0,
+      challenge: () => false,
+    });
+    const [first, second] = [
+      await createUserWithKey(db, ["supplier"]),
+      await createUserWithKey(db, ["supplier"]),
+    ];
+    const [a] = await insertDevices(db, first.userId, 1, { status: "online" });
+    const [b] = await insertDevices(db, second.userId, 1, { status: "online" });
+    await db
+      .updateTable("devices")
+      .set({ session_address: "192.0.2.44" })
+      .where("id", "in", [a!, b!])
+      .execute();
+    await groups.scheduled(a!);
+    await groups.scheduled(b!);
+    await groups.scheduled(a!);
+    await new Promise((r) => setTimeout(r, 20));
+    // Each owner once; the shared address only with the first.
+    expect(calls).toEqual([
+      { ownerId: first.userId, address: "192.0.2.44", except: a },
+      { ownerId: second.userId, address: null, except: b },
+    ]);
+    groups.stop();
   });
 });

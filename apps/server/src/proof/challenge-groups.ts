@@ -20,9 +20,9 @@ export interface GroupCall {
  * address, is challenged at that moment too. Each real GPU answers its own in time; a shared one answers one
  * and misses the other deadlines, and its retries (a fixed delay after the same deadline) coincide again.
  *
- * Claims the right to call a group for `key` now: true for one caller at most once per `intervalMs`, across
- * replicas (one conditional upsert), so an owner with a thousand devices is grouped about once per re-check
- * interval, not once per device.
+ * Claims the right to call a group for `key` (`owner:<id>` or `address:<ip>`) now: true for one caller at most
+ * once per `intervalMs`, across replicas (one conditional upsert), so an owner with a thousand devices is grouped
+ * about once per re-check interval, not once per device.
  */
 export async function claimGroupSlot(
   db: Db,
@@ -97,9 +97,15 @@ export function startGroupChallenges(options: {
   return {
     /** A device's scheduled re-check was issued: make it a group when the owner's slot is free. */
     async scheduled(deviceId: string): Promise<void> {
-      const call = await groupOf(db, deviceId);
-      if (!call || !(await claimGroupSlot(db, `owner:${call.ownerId}`, options.now(), options.intervalMs)))
-        return;
+      const found = await groupOf(db, deviceId);
+      const now = options.now();
+      if (!found || !(await claimGroupSlot(db, `owner:${found.ownerId}`, now, options.intervalMs))) return;
+      // The address is grouped at most once per interval too, however many owners sit behind it (a datacenter's
+      // NAT): so a device is group-challenged at most twice per interval, for its owner and for its address.
+      const withAddress =
+        found.address !== null &&
+        (await claimGroupSlot(db, `address:${found.address}`, now, options.intervalMs));
+      const call: GroupCall = { ...found, address: withAddress ? found.address : null };
       await bus
         .publish(GROUP_SUBJECT, call)
         .catch((error: unknown) => log.warn({ err: error }, "proof of GPU: group challenge not announced"));
