@@ -7,6 +7,7 @@ import {
   GROUP_SUBJECT,
   type GroupCall,
   membersOf,
+  pruneGroupSlots,
   startGroupChallenges,
 } from "./challenge-groups.js";
 
@@ -21,6 +22,15 @@ describeEachDialect("group challenge slots and members", (database) => {
     expect(await claimGroupSlot(db, "owner:a", t0 + 59_000, 60_000)).toBe(false);
     expect(await claimGroupSlot(db, "owner:b", t0 + 59_000, 60_000)).toBe(true);
     expect(await claimGroupSlot(db, "owner:a", t0 + 61_000, 60_000)).toBe(true);
+    // Ten idle intervals later the slots are forgotten; a recent one stays.
+    expect(await claimGroupSlot(db, "owner:c", t0 + 700_000, 60_000)).toBe(true);
+    expect(await pruneGroupSlots(db, t0 + 700_000, 60_000)).toBe(2);
+    const left = await db
+      .selectFrom("proof_group_slots")
+      .select("key")
+      .where("key", "like", "owner:%")
+      .execute();
+    expect(left.map((r) => r.key)).toEqual(["owner:c"]);
   });
 
   it("gathers the online devices of the owner or behind the address, never hired ones or the caller", async () => {

@@ -44,6 +44,18 @@ export async function claimGroupSlot(
   return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
+/** Slots idle this many intervals are forgotten: owners leave and addresses change. */
+const SLOT_RETENTION_INTERVALS = 10;
+
+/** Deletes the slots of owners and addresses not grouped for a long time; returns how many. */
+export async function pruneGroupSlots(db: Db, nowMs: number, intervalMs: number): Promise<number> {
+  const result = await db
+    .deleteFrom("proof_group_slots")
+    .where("last_at", "<", new Date(nowMs - SLOT_RETENTION_INTERVALS * intervalMs))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 /** The group a device's re-check would call: its owner and its session address. */
 export async function groupOf(db: Db, deviceId: string): Promise<GroupCall | undefined> {
   const device = await db
@@ -84,6 +96,7 @@ export function startGroupChallenges(options: {
   challenge(deviceId: string): boolean;
 }) {
   const { db, bus, log } = options;
+  let prunedAt = 0;
   const subscription = bus.subscribe(GROUP_SUBJECT, async (raw) => {
     const call = raw as GroupCall;
     try {
@@ -106,6 +119,11 @@ export function startGroupChallenges(options: {
         found.address !== null &&
         (await claimGroupSlot(db, `address:${found.address}`, now, options.intervalMs));
       const call: GroupCall = { ...found, address: withAddress ? found.address : null };
+      // Forget long-idle slots now and then (once per interval per replica), so the table tracks live owners.
+      if (now - prunedAt >= options.intervalMs) {
+        prunedAt = now;
+        await pruneGroupSlots(db, now, options.intervalMs);
+      }
       await bus
         .publish(GROUP_SUBJECT, call)
         .catch((error: unknown) => log.warn({ err: error }, "proof of GPU: group challenge not announced"));

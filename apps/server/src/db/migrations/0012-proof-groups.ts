@@ -11,6 +11,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("key", "text", (c) => c.primaryKey())
     .addColumn("last_at", "timestamptz", (c) => c.notNull())
     .execute();
+  await db.schema
+    .createIndex("proof_group_slots_last_at")
+    .on("proof_group_slots")
+    .column("last_at")
+    .execute();
   await sql`create index devices_session_address on devices (session_address) where session_address is not null`.execute(
     db,
   );
