@@ -29,8 +29,12 @@ export async function openDatabase(options: {
 }): Promise<OpenDatabase> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
-    // An idle client losing its server (a PostgreSQL restart) must not crash the process.
+    // A client losing its server (a PostgreSQL restart or failover, a network cut) emits `error`. The pool
+    // listens only while a client is idle; a client checked out for a query or a transaction has no listener,
+    // and Node turns an unheard `error` into a crash of the whole replica. The query in flight rejects on its
+    // own, and the pool discards the client when it is released, so listening is all that is needed.
     pool.on("error", () => {});
+    pool.on("connect", (client) => client.on("error", () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,
