@@ -78,10 +78,10 @@ const EnvSchema = z.object({
     .default(1024 * 1024),
 });
 
-/** The validated, frozen configuration of one ignis-server process. */
 /** Every environment variable the server reads (deploy files are checked against it for typos). */
 export const CONFIG_KEYS: readonly string[] = Object.keys(EnvSchema.shape);
 
+/** The validated, frozen configuration of one ignis-server process. */
 export type Config = Readonly<{
   port: number;
   host: string;

@@ -29,9 +29,10 @@ export function createKeyMigrationBroadcast(options: {
 
   const askToRotate = (migration: Pick<KeyMigration, "id" | "startedAt" | "rotateBy">): number => {
     let asked = 0;
+    const startedMs = migration.startedAt.getTime();
+    const rotateBy = migration.rotateBy.toISOString();
     for (const s of sessions.values()) {
-      if (s.keyCreatedMs >= migration.startedAt.getTime()) continue;
-      const rotateBy = migration.rotateBy.toISOString();
+      if (s.keyCreatedMs >= startedMs) continue;
       if (s.send({ type: "key.rotate-request", migrationId: migration.id, rotateBy })) asked++;
     }
     return asked;

@@ -84,9 +84,11 @@ describeEachDialect("group challenge slots and members", (database) => {
       .set({ session_address: "192.0.2.44" })
       .where("id", "in", [a!, b!])
       .execute();
-    await groups.scheduled(a!);
-    await groups.scheduled(b!);
-    await groups.scheduled(a!);
+    // As the proof service calls it, with the row it read to issue the scheduled re-check.
+    const callFor = (ownerId: string, except: string) => ({ ownerId, address: "192.0.2.44", except });
+    await groups.scheduled(callFor(first.userId, a!));
+    await groups.scheduled(callFor(second.userId, b!));
+    await groups.scheduled(callFor(first.userId, a!));
     await new Promise((r) => setTimeout(r, 20));
     // Each owner once; the shared address only with the first.
     expect(calls).toEqual([

@@ -56,16 +56,6 @@ export async function pruneGroupSlots(db: Db, nowMs: number, intervalMs: number)
   return Number(result.numDeletedRows);
 }
 
-/** The group a device's re-check would call: its owner and its session address. */
-export async function groupOf(db: Db, deviceId: string): Promise<GroupCall | undefined> {
-  const device = await db
-    .selectFrom("devices")
-    .select(["owner_id", "session_address"])
-    .where("id", "=", deviceId)
-    .executeTakeFirst();
-  return device && { ownerId: device.owner_id, address: device.session_address, except: deviceId };
-}
-
 /** Online devices of the group, other than the one that called it (hired devices run customers' jobs). */
 export async function membersOf(db: Db, call: GroupCall): Promise<string[]> {
   const rows = await db
@@ -108,11 +98,13 @@ export function startGroupChallenges(options: {
     }
   });
   return {
-    /** A device's scheduled re-check was issued: make it a group when the owner's slot is free. */
-    async scheduled(deviceId: string): Promise<void> {
-      const found = await groupOf(db, deviceId);
+    /**
+     * A device's scheduled re-check was issued (`found`: its owner and session address, itself excepted): make
+     * it a group when the owner's slot is free.
+     */
+    async scheduled(found: GroupCall): Promise<void> {
       const now = options.now();
-      if (!found || !(await claimGroupSlot(db, `owner:${found.ownerId}`, now, options.intervalMs))) return;
+      if (!(await claimGroupSlot(db, `owner:${found.ownerId}`, now, options.intervalMs))) return;
       // The address is grouped at most once per interval too, however many owners sit behind it (a datacenter's
       // NAT): so a device is group-challenged at most twice per interval, for its owner and for its address.
       const withAddress =

@@ -106,7 +106,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     if (current) return current.challenge.challengeId;
     const device = await db
       .selectFrom("devices")
-      .select(["status", "profile", "gpu_count"])
+      .select(["status", "profile", "gpu_count", "owner_id", "session_address"])
       .where("id", "=", deviceId)
       .executeTakeFirst();
     const profile = device && findHardwareProfile(device.profile);
@@ -148,7 +148,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     });
     if (trigger === "schedule") {
       void groups
-        .scheduled(deviceId)
+        .scheduled({ ownerId: device.owner_id, address: device.session_address, except: deviceId })
         .catch((error: unknown) =>
           log.warn({ err: error, deviceId }, "proof of GPU: group challenge not called"),
         );

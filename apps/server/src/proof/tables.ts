@@ -41,7 +41,7 @@ export interface ProofTables {
     reviewed_by: string;
     note: string | null;
   };
-  /** When the devices of an owner (`owner:<id>`) were last challenged together (migration 0012). */
+  /** When the devices of an owner (`owner:<id>`) or an address (`address:<ip>`) were last grouped (0012). */
   proof_group_slots: {
     key: string;
     last_at: Timestamp;

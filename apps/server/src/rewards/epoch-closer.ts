@@ -35,11 +35,9 @@ export async function runEpochCloseTick(options: EpochCloserOptions): Promise<Cl
   );
   if (!run.ran) return [];
   // Several due epochs close in one run (after an outage): each is counted with its share of the time.
-  if (run.value.length > 0) {
-    const seconds = (performance.now() - started) / 1000 / run.value.length;
-    for (let i = 0; i < run.value.length; i++) options.observeCloseSeconds?.(seconds);
-  }
+  const seconds = (performance.now() - started) / 1000 / Math.max(1, run.value.length);
   for (const epoch of run.value) {
+    options.observeCloseSeconds?.(seconds);
     options.log.info(
       { epoch: epoch.epoch, root: epoch.root, total: epoch.total.toString(), devices: epoch.devices },
       "reward epoch closed",

@@ -2,7 +2,8 @@ import { IgnisError } from "@ignis/protocol";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 
 /** The budget classes; each has its own limiter so a flood of one kind cannot starve another. */
-export type RateClass = "read" | "write" | "auth" | "enroll" | "heartbeat" | "explorer";
+export const RATE_CLASSES = ["read", "write", "auth", "enroll", "heartbeat", "explorer"] as const;
+export type RateClass = (typeof RATE_CLASSES)[number];
 
 /** A budget: points per window. */
 export interface Budget {

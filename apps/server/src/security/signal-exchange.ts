@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { Bus, BusSubscription } from "../bus/bus.js";
-import type { HandshakeAttempt } from "./rules/unknown-device-handshake.js";
-import type { RequestSignal } from "./signals.js";
+import { RATE_CLASSES } from "./rate-limits.js";
+import { HANDSHAKE_REFUSALS, type HandshakeAttempt } from "./rules/unknown-device-handshake.js";
+import { ACTOR_TYPES, CREDENTIAL_TYPES, type RequestSignal } from "./signals.js";
 
 /** The subject every replica publishes its observations on and listens to for the others'. */
 export const SIGNALS_SUBJECT = "ignis.security.signals";
@@ -17,15 +18,15 @@ const nullableString = z.string().nullable();
 /** What a replica accepts from another: during a rolling upgrade the sender may be another version. */
 const RemoteSignal = z.object({
   at: z.number(),
-  actorType: z.enum(["user", "device", "anonymous"]),
+  actorType: z.enum(ACTOR_TYPES),
   actorId: nullableString,
   credentialId: nullableString,
-  credentialType: z.enum(["api_key", "token", "device"]).nullable(),
+  credentialType: z.enum(CREDENTIAL_TYPES).nullable(),
   admin: z.boolean(),
   ip: z.string(),
   method: z.string(),
   route: z.string(),
-  rateClass: z.enum(["read", "write", "auth", "enroll", "heartbeat", "explorer"]),
+  rateClass: z.enum(RATE_CLASSES),
   write: z.boolean(),
   objectType: nullableString,
   objectId: nullableString,
@@ -35,7 +36,7 @@ const RemoteHandshake = z.object({
   at: z.number(),
   deviceId: nullableString,
   ip: z.string(),
-  reason: z.enum(["unknown_device", "revoked_device", "bad_signature"]),
+  reason: z.enum(HANDSHAKE_REFUSALS),
 }) satisfies z.ZodType<HandshakeAttempt>;
 const RemoteBatch = z.object({
   replicaId: z.string(),
@@ -121,10 +122,10 @@ export function createSignalExchange(options: SignalExchangeOptions): SignalExch
   };
 
   const subscription: BusSubscription = options.bus.subscribe(SIGNALS_SUBJECT, (raw) => {
-    const batch = RemoteBatch.safeParse(raw);
-    if (!batch.success || batch.data.replicaId === options.replicaId) return;
-    each(batch.data.signals, RemoteSignal, options.onSignal);
-    each(batch.data.handshakes, RemoteHandshake, options.onHandshake);
+    const received = RemoteBatch.safeParse(raw);
+    if (!received.success || received.data.replicaId === options.replicaId) return;
+    each(received.data.signals, RemoteSignal, options.onSignal);
+    each(received.data.handshakes, RemoteHandshake, options.onHandshake);
   });
 
   return {

@@ -2,13 +2,16 @@ import type { AlertRule, AlertSeverity } from "@ignis/protocol";
 import type { RateClass } from "./rate-limits.js";
 
 /** How the caller proved who it is, as far as the monitor cares. */
-export type CredentialType = "api_key" | "token" | "device" | null;
+export const CREDENTIAL_TYPES = ["api_key", "token", "device"] as const;
+export type CredentialType = (typeof CREDENTIAL_TYPES)[number] | null;
+/** Who made a request, as the monitor tells them apart. */
+export const ACTOR_TYPES = ["user", "device", "anonymous"] as const;
 
 /** One finished HTTP request (or worker message), as the security monitor sees it. */
 export interface RequestSignal {
   /** Epoch milliseconds when the response was sent. */
   at: number;
-  actorType: "user" | "device" | "anonymous";
+  actorType: (typeof ACTOR_TYPES)[number];
   actorId: string | null;
   credentialId: string | null;
   credentialType: CredentialType;

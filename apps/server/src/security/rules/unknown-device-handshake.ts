@@ -1,7 +1,8 @@
 import { BoundedMap, type Finding, ipSubject } from "../signals.js";
 
 /** Why a handshake or heartbeat was refused. */
-export type HandshakeRefusal = "unknown_device" | "revoked_device" | "bad_signature";
+export const HANDSHAKE_REFUSALS = ["unknown_device", "revoked_device", "bad_signature"] as const;
+export type HandshakeRefusal = (typeof HANDSHAKE_REFUSALS)[number];
 
 /** One refused handshake or heartbeat, reported by the gateway. */
 export interface HandshakeAttempt {
