@@ -15,7 +15,6 @@ import {
   sessionSigningText,
   WORKER_SESSION_PATH,
 } from "@ignis/protocol";
-import { build } from "hdr-histogram-js";
 import pg from "pg";
 import WebSocket from "ws";
 import { simulatedClaim } from "../apps/cli/src/hardware/detect.js";
@@ -24,6 +23,7 @@ import type { Prover } from "../apps/cli/src/prover/prover.js";
 import { type DeviceKey, generateDeviceKey, signText } from "../apps/cli/src/worker/device-key.js";
 import { freePort } from "../apps/server/src/testing/test-server.js";
 import type { HarnessRequest } from "./_heartbeat-server.js";
+import { newLatencyHistogram } from "./_latency.js";
 
 /** PostgreSQL the benches use when it is reachable (as in production); PGlite otherwise. */
 const BENCH_POSTGRES_URL =
@@ -253,10 +253,6 @@ export class AckClock {
   }
 }
 
-/** An HDR histogram of microseconds up to a minute. */
-export const newLatencyHistogram = () =>
-  build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-
 /**
  * Offers `rate` heartbeats a second spread round-robin over `sessions` for `seconds`; one in `ackEvery` asks for
  * an acknowledgement, timed by `clock` when given. Returns how many were sent.
@@ -289,13 +285,13 @@ export async function offerHeartbeats(
 export async function openLeanSessions(
   devices: LeanDevice[],
   urlFor: (index: number) => string,
-  clock: AckClock,
+  clock?: AckClock,
 ): Promise<LeanSession[]> {
   const sessions: LeanSession[] = new Array(devices.length);
   for (let i = 0; i < devices.length; i += 50) {
     await Promise.all(
       devices.slice(i, i + 50).map(async (d, j) => {
-        const s = new LeanSession(d, (seq) => clock.acked(i + j, seq));
+        const s = new LeanSession(d, (seq) => clock?.acked(i + j, seq));
         await s.open(urlFor(i + j));
         sessions[i + j] = s;
       }),

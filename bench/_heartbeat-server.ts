@@ -16,6 +16,14 @@ export type HarnessRequest =
   | { kind: "stop" }
   | { kind: "deliver"; deviceIds: string[]; seconds: number; concurrency: number };
 
+/** The gateway's counters and the process's CPU time, for a `stats` request. */
+export interface StatsReport {
+  heartbeats: number;
+  throttled: number;
+  sessions: number;
+  cpuMicros: number;
+}
+
 /** What a `deliver` run reports: sends acknowledged by the device's replica, and their latencies in µs. */
 export interface DeliverReport {
   kind: "deliver";

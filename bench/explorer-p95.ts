@@ -16,12 +16,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import * as hdr from "hdr-histogram-js";
 import { sql } from "kysely";
 import pg from "pg";
 import { openDatabase } from "../apps/server/src/db/database.js";
 import { migrateToLatest } from "../apps/server/src/db/migrate.js";
 import { freePort } from "../apps/server/src/testing/test-server.js";
+import { newLatencyHistogram } from "./_latency.js";
 
 const { values } = parseArgs({
   options: {
@@ -150,11 +150,7 @@ function measure(
   origin: string,
   next: () => string,
 ): Promise<{ rps: number; p50: number; p95: number; p99: number; bad: number }> {
-  const histogram = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
+  const histogram = newLatencyHistogram();
   const statuses = new Map<number, number>();
   return new Promise((resolve, reject) => {
     const instance = autocannon(

@@ -22,6 +22,7 @@ import {
   scratchDatabase,
   startHarnessServer,
 } from "./_heartbeat-load.js";
+import type { StatsReport } from "./_heartbeat-server.js";
 
 const { values } = parseArgs({
   options: {
@@ -56,15 +57,14 @@ t = Date.now();
 const sessions = await openLeanSessions(devices, () => server.url, clock);
 console.log(`opened ${sessions.length} sessions in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
-type Stats = { heartbeats: number; throttled: number; sessions: number; cpuMicros: number };
 const rows: string[] = [];
 for (const rate of RATES) {
   await offerHeartbeats(sessions, rate, 3);
   clock.reset();
-  const before = await server.ask<Stats>("stats");
+  const before = await server.ask<StatsReport>("stats");
   const t0 = performance.now();
   const sent = await offerHeartbeats(sessions, rate, SECONDS, { clock, ackEvery: ACK_EVERY });
-  const after = await server.ask<Stats>("stats");
+  const after = await server.ask<StatsReport>("stats");
   const elapsed = (performance.now() - t0) / 1000;
   const ingested = (after.heartbeats - before.heartbeats) / elapsed;
   // Server CPU per accepted heartbeat (the whole process: sockets, parsing, acks, flushes, timers).

@@ -22,13 +22,13 @@ import {
   AckClock,
   createSupplier,
   enrollLeanDevices,
-  newLatencyHistogram,
   offerHeartbeats,
   openLeanSessions,
   scratchDatabase,
   startHarnessServer,
 } from "./_heartbeat-load.js";
-import type { DeliverReport } from "./_heartbeat-server.js";
+import type { DeliverReport, StatsReport } from "./_heartbeat-server.js";
+import { newLatencyHistogram } from "./_latency.js";
 
 const { values } = parseArgs({
   options: {
@@ -70,8 +70,7 @@ const sessions = await openLeanSessions(devices, (i) => (i % 2 === 0 ? a.url : b
 const onB = devices.filter((_, i) => i % 2 === 1).map((d) => d.deviceId);
 console.log(`${SESSIONS} sessions open, ${SESSIONS / 2} on each replica`);
 
-type Stats = { heartbeats: number; throttled: number; sessions: number; cpuMicros: number };
-const both = async () => Promise.all([a.ask<Stats>("stats"), b.ask<Stats>("stats")]);
+const both = async () => Promise.all([a.ask<StatsReport>("stats"), b.ask<StatsReport>("stats")]);
 const heartbeatRows: string[] = [];
 for (const rate of RATES) {
   await offerHeartbeats(sessions, rate, 3);

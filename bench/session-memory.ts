@@ -20,7 +20,8 @@ import { startWorker } from "../apps/cli/src/worker/worker-agent.js";
 import {
   createSupplier,
   enrollLeanDevices,
-  LeanSession,
+  type LeanSession,
+  openLeanSessions,
   scratchDatabase,
   startHarnessServer,
 } from "./_heartbeat-load.js";
@@ -79,17 +80,7 @@ const at = (q: number) =>
 const devices = await enrollLeanDevices(server.url, supplierKey, SESSIONS);
 const sessions: LeanSession[] = [];
 const open = async (batch: typeof devices) => {
-  for (let i = 0; i < batch.length; i += 50) {
-    sessions.push(
-      ...(await Promise.all(
-        batch.slice(i, i + 50).map(async (d) => {
-          const s = new LeanSession(d, () => {});
-          await s.open(server.url);
-          return s;
-        }),
-      )),
-    );
-  }
+  sessions.push(...(await openLeanSessions(batch, () => server.url)));
 };
 const beating = setInterval(() => {
   for (const s of sessions) s.beat(false);
