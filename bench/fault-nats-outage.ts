@@ -7,12 +7,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startFleet } from "../apps/cli/src/sim/fleet.js";
 import { resolveSimSupplier } from "../apps/cli/src/sim/supplier-key.js";
 import type { NatsBus } from "../apps/server/src/bus/nats-bus.js";
 import { openDatabase } from "../apps/server/src/db/database.js";
 import { startTestServer } from "../apps/server/src/testing/test-server.js";
 import { startTcpProxy } from "../tests/faults/tcp-proxy.js";
+import { startHonestFleet } from "../tests/replicas/honest-fleet.js";
 import { createScratchDatabase } from "../tests/replicas/replica-cluster.js";
 import { REPLICA_NATS_URL } from "../tests/replicas/services.js";
 
@@ -39,15 +39,11 @@ const a = await replica("replica-a", `nats://127.0.0.1:${proxy.port}`);
 const b = await replica("replica-b", REPLICA_NATS_URL);
 const stateRoot = mkdtempSync(join(tmpdir(), "ignis-nats-bench-"));
 const supplier = await resolveSimSupplier(a.url, a.adminKey);
-const fleet = startFleet({
+const fleet = startHonestFleet({
   servers: [a.url],
   supplierKey: supplier.apiKey,
-  profile: "sim-rtx4090",
-  heartbeatSeconds: undefined,
-  churnPerMinute: 0,
   stateRoot,
-  enrollConcurrency: 8,
-  devices: Array.from({ length: devices }, (_, index) => ({ index, counterfeit: false })),
+  devices,
 });
 await fleet.ready;
 const ids = fleet.devices().map((d) => d.deviceId);

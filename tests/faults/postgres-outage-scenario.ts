@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startFleet } from "../../apps/cli/src/sim/fleet.js";
 import { resolveSimSupplier } from "../../apps/cli/src/sim/supplier-key.js";
+import { startHonestFleet } from "../replicas/honest-fleet.js";
 import { startReplicaCluster } from "../replicas/replica-cluster.js";
 import { REPLICA_POSTGRES_URL } from "../replicas/services.js";
 import { startTcpProxy } from "./tcp-proxy.js";
@@ -68,15 +68,11 @@ export async function runPostgresOutageScenario(
   const replica = cluster.replicas[0]!;
   const stateRoot = mkdtempSync(join(tmpdir(), "ignis-pg-outage-"));
   const supplier = await resolveSimSupplier(replica.url, cluster.adminKey);
-  const fleet = startFleet({
+  const fleet = startHonestFleet({
     servers: [replica.url],
     supplierKey: supplier.apiKey,
-    profile: "sim-rtx4090",
-    heartbeatSeconds: undefined,
-    churnPerMinute: 0,
     stateRoot,
-    enrollConcurrency: 8,
-    devices: Array.from({ length: options.devices }, (_, index) => ({ index, counterfeit: false })),
+    devices: options.devices,
   });
   try {
     await fleet.ready;

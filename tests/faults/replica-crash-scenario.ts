@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startFleet } from "../../apps/cli/src/sim/fleet.js";
 import { resolveSimSupplier } from "../../apps/cli/src/sim/supplier-key.js";
+import { startHonestFleet } from "../replicas/honest-fleet.js";
 import { startReplicaCluster } from "../replicas/replica-cluster.js";
 import { missingSlots } from "./uptime-gaps.js";
 
@@ -54,15 +54,11 @@ export async function runReplicaCrashScenario(options: CrashScenarioOptions): Pr
   const [a, b] = cluster.replicas as [(typeof cluster.replicas)[0], (typeof cluster.replicas)[0]];
   event(`replicas up: A ${a.url} (pid ${a.pid}), B ${b.url} (pid ${b.pid})`);
   const supplier = await resolveSimSupplier(a.url, cluster.adminKey);
-  const fleet = startFleet({
+  const fleet = startHonestFleet({
     servers: [a.url, b.url],
     supplierKey: supplier.apiKey,
-    profile: "sim-rtx4090",
-    heartbeatSeconds: undefined,
-    churnPerMinute: 0,
     stateRoot,
-    enrollConcurrency: 8,
-    devices: Array.from({ length: options.devices }, (_, index) => ({ index, counterfeit: false })),
+    devices: options.devices,
   });
   try {
     await fleet.ready;

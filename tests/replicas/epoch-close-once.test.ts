@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Fleet, startFleet } from "../../apps/cli/src/sim/fleet.js";
+import type { Fleet } from "../../apps/cli/src/sim/fleet.js";
 import { resolveSimSupplier } from "../../apps/cli/src/sim/supplier-key.js";
+import { startHonestFleet } from "./honest-fleet.js";
 import { type ReplicaCluster, startReplicaCluster } from "./replica-cluster.js";
 import { describeWithReplicaServices } from "./services.js";
 
@@ -38,15 +39,12 @@ describeWithReplicaServices("epoch close across two replica processes", () => {
     const [a, b] = cluster.replicas;
     const supplier = await resolveSimSupplier(a!.url, cluster.adminKey);
     // Half the devices heartbeat into replica A, half into B: each replica buffers and flushes its own minutes.
-    fleet = startFleet({
+    fleet = startHonestFleet({
       servers: [a!.url, b!.url],
       supplierKey: supplier.apiKey,
-      profile: "sim-rtx4090",
-      heartbeatSeconds: undefined,
-      churnPerMinute: 0,
       stateRoot,
+      devices: DEVICES,
       enrollConcurrency: 4,
-      devices: Array.from({ length: DEVICES }, (_, index) => ({ index, counterfeit: false })),
     });
     await fleet.ready;
     db = new pg.Client({ connectionString: cluster.databaseUrl });
