@@ -71,8 +71,11 @@ export function createMarketplace(options: {
     now: options.now ?? Date.now,
     log: options.log,
   };
+  // A device's reports apply in the order it sent them: the gateway runs handlers as messages arrive, and a
+  // job's `exited` overtaking its `running` on a pooled database left the job unmetered.
+  const inOrder = inOrderPerKey();
   options.gateway.onMessage("job.status", (session, message) =>
-    applyJobStatus(context, session.deviceId, message),
+    inOrder(session.deviceId, () => applyJobStatus(context, session.deviceId, message)),
   );
   options.gateway.onMessage("job.log", async (session, message) => {
     await appendJobLog(context, session.deviceId, message);
@@ -106,5 +109,19 @@ export function createMarketplace(options: {
       await Promise.all(jobs.map((j) => j.stop()));
       jobs = [];
     },
+  };
+}
+
+/** Runs the tasks of one key one after another, in the order they were queued; other keys run alongside. */
+function inOrderPerKey(): (key: string, task: () => Promise<void>) => Promise<void> {
+  const tails = new Map<string, Promise<void>>();
+  return (key, task) => {
+    const run = (tails.get(key) ?? Promise.resolve()).then(task);
+    const tail = run.catch(() => undefined);
+    tails.set(key, tail);
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
+    return run;
   };
 }

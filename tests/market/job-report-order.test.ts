@@ -1,0 +1,103 @@
+import type { ClusterView, JobStartMessage } from "@ignis/protocol";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import {
+  call,
+  cleanupStateDirs,
+  eventually,
+  startTestWorker,
+  type TestWorker,
+  userWithKey,
+} from "../../apps/server/src/gateway/worker-fixture.js";
+import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
+import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+
+const PRICE = 1_200_000n;
+const RENTALS = 8;
+
+// A job that ends at once reports `running` and `exited` back to back over one session. The gateway hands each
+// message to its handler as it arrives, so on a database with a pool the two reports used to race: when the end
+// won the cluster lock, the job was still `assigned`, its minute was never metered, and the late `running` found
+// a closed job (rent-a-cluster's "meteredMinutes 0" on PostgreSQL). Reports of one device apply in order now.
+describeEachDialect("job reports of one device", (database) => {
+  let t: TestServer;
+  let worker: TestWorker;
+  let customerKey = "";
+  const starts: JobStartMessage[] = [];
+  let onStart: ((m: JobStartMessage) => void) | undefined;
+
+  beforeAll(async () => {
+    t = await startTestServer({
+      database: database(),
+      env: { IGNIS_HEARTBEAT_SECONDS: "0.5", IGNIS_EPOCH_SECONDS: "60", IGNIS_UPTIME_FLUSH_SECONDS: "0.5" },
+    });
+    const supplier = await userWithKey(t, ["supplier"]);
+    const customer = await userWithKey(t, ["customer"]);
+    customerKey = customer.key;
+    worker = await startTestWorker(t, supplier.key, {
+      onMessage: (m) => {
+        if (m.type !== "job.start") return;
+        starts.push(m);
+        onStart?.(m);
+      },
+    });
+    await t.server.ctx.db
+      .updateTable("devices")
+      .set({ verification: "verified" })
+      .where("id", "=", worker.deviceId)
+      .execute();
+    const price = await call(t, "PUT", `/v1/devices/${worker.deviceId}/price`, supplier.key, {
+      minPricePerHour: PRICE.toString(),
+    });
+    expect(price.status).toBe(200);
+    const grant = await call(t, "POST", "/v1/admin/credits", t.adminKey, {
+      userId: customer.userId,
+      amount: (PRICE * BigInt(RENTALS)).toString(),
+    });
+    expect(grant.status).toBe(201);
+  }, 60_000);
+
+  afterAll(async () => {
+    await worker?.handle.stop();
+    await t?.stop();
+    cleanupStateDirs();
+  });
+
+  it("meters the minute of a job whose running and exited reports arrive back to back", async () => {
+    // The worker's own job host runs the job too; its reports come later and find the job closed.
+    onStart = (m) => {
+      worker.handle.send({ type: "job.status", jobId: m.jobId, state: "running", runner: "subprocess" });
+      worker.handle.send({
+        type: "job.status",
+        jobId: m.jobId,
+        state: "exited",
+        exitCode: 0,
+        runner: "subprocess",
+      });
+    };
+    for (let i = 0; i < RENTALS; i++) {
+      const created = await call<ClusterView>(t, "POST", "/v1/clusters", customerKey, {
+        gpuModel: "sim-a100",
+        count: 1,
+        hours: 1,
+        job: { command: "node", args: ["-e", ""] },
+      });
+      expect(created.status).toBe(201);
+      const done = (await eventually(async () => {
+        const c = await call<ClusterView>(t, "GET", `/v1/clusters/${created.body.id}`, customerKey);
+        return c.body.status === "completed" || c.body.status === "failed" ? c.body : undefined;
+      }, 30_000)) as ClusterView;
+      expect(done.status).toBe("completed");
+      expect(done.devices.map((d) => [d.state, d.exitCode, d.meteredMinutes])).toEqual([["exited", 0, 1]]);
+      // The device is back in the pool before the next rental asks for it.
+      await eventually(async () => {
+        const row = await t.server.ctx.db
+          .selectFrom("devices")
+          .select("status")
+          .where("id", "=", worker.deviceId)
+          .executeTakeFirstOrThrow();
+        return row.status === "online";
+      }, 10_000);
+    }
+    expect(starts).toHaveLength(RENTALS);
+  }, 120_000);
+});
