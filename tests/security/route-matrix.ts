@@ -45,7 +45,11 @@ function enrollmentWithUnknownCode() {
  */
 export const ROUTE_MATRIX: MatrixRow[] = [
   // --- system
-  { route: "GET /healthz", expect: everyone(200) },
+  {
+    route: "GET /healthz",
+    expect: { ...everyone(200), deviceA: 200, deviceB: 200 },
+    why: "never authenticated, limited or blocked: an orchestrator must always see a live replica as live",
+  },
   {
     route: "GET /metrics",
     expect: adminOnly(200),

@@ -64,11 +64,11 @@ describeEachDialect("scenario: a stolen key's writes spread over two replicas", 
       .where("actor_id", "=", supplier.userId)
       .execute();
     expect(all).toHaveLength(1);
-    expect(alerts?.[0]?.containment).toMatchObject({ kind: "suspend_api_key" });
+    expect(alerts?.[0]?.containment).toMatchObject({ kind: "suspend_user" });
     expect(statuses.filter((s) => s !== 200).every((s) => s === 401)).toBe(true);
     for (const replica of [a, b]) {
       const after = await call<{ code: string }>(replica, "GET", "/v1/me", supplier.key);
-      expect(after).toMatchObject({ status: 401, body: { code: "api_key_suspended" } });
+      expect(after).toMatchObject({ status: 401, body: { code: "account_suspended" } });
     }
   });
 });

@@ -30,13 +30,13 @@ describeEachDialect(
       expect(r.alertAfterMs).toBeLessThan(10_000);
     });
 
-    it("suspends the stolen key automatically, so the rest of the surge is refused", async () => {
-      expect(r.alert!.containment).toEqual({ kind: "suspend_api_key", keyId: r.supplier.keyId });
+    it("suspends the key's user automatically, so the rest of the surge is refused", async () => {
+      expect(r.alert!.containment).toEqual({ kind: "suspend_user", userId: r.supplier.userId });
       // Refusals start with the suspension; once the address has spent its failed-authentication budget, the
       // rest are turned away with 429 before the key is even looked up.
-      expect(r.statuses["401 api_key_suspended"]).toBeGreaterThan(0);
+      expect(r.statuses["401 account_suspended"]).toBeGreaterThan(0);
       const refused = Object.entries(r.statuses).filter(([k]) => k !== "200");
-      expect(refused.every(([k]) => k === "401 api_key_suspended" || k === "429 rate_limited")).toBe(true);
+      expect(refused.every(([k]) => k === "401 account_suspended" || k === "429 rate_limited")).toBe(true);
       expect(r.accepted + refused.reduce((n, [, v]) => n + v, 0)).toBe(500);
       const again = await call(r.supplier.key, "GET", "/v1/me");
       expect(again.status).toBe(401);
@@ -67,7 +67,15 @@ describeEachDialect(
       const accepted = items.filter((i) => i.outcome === "ok");
       expect(accepted).toHaveLength(r.accepted);
       expect(accepted.every((i) => i.ip === "203.0.113.66")).toBe(true);
-      // Revert with a fresh key the admin issues to the real owner (the stolen one stays suspended).
+      // The owner's account is suspended with the stolen key: the admin releases the alert (one audited action)
+      // and revokes the stolen key, then reverts with a fresh key issued to the real owner.
+      const alertId = r.alert!.id;
+      expect((await call(r.t.adminKey, "POST", `/v1/admin/alerts/${alertId}/release`, {})).status).toBe(200);
+      await r.t.server.ctx.db
+        .updateTable("api_keys")
+        .set({ revoked_at: new Date() })
+        .where("id", "=", r.supplier.keyId)
+        .execute();
       const issued = await call(r.t.adminKey, "POST", `/v1/admin/users/${r.supplier.userId}/api-keys`, {
         name: "after-incident",
       });

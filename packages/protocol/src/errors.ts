@@ -17,6 +17,7 @@ export const ignisErrorCodes = [
   "api_key_revoked",
   "api_key_expired",
   "api_key_suspended",
+  "account_suspended",
   "forbidden",
   "insufficient_scope",
   "writes_frozen",

@@ -6,13 +6,17 @@ export const Role = z.enum(["supplier", "customer", "admin"]);
 /** A user role. */
 export type Role = z.infer<typeof Role>;
 
-/** Scopes an API key may be limited to; an empty list means every scope of its owner's roles. */
+/**
+ * Scopes an API key may be limited to; an empty list means every scope of its owner's roles. `keys:write`
+ * mints and revokes keys; `admin` covers every other scope.
+ */
 export const ApiKeyScope = z.enum([
   "devices:read",
   "devices:write",
   "clusters:read",
   "clusters:write",
   "rewards:read",
+  "keys:write",
   "admin",
 ]);
 /** One API key scope. */

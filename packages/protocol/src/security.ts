@@ -21,6 +21,8 @@ export const AlertRule = z.enum([
   "refusal_burst",
   "hardware_change",
   "unknown_device_handshake",
+  "key_minting",
+  "sustained_writes",
 ]);
 /** A detection rule's name. */
 export type AlertRule = z.infer<typeof AlertRule>;
@@ -30,6 +32,7 @@ export const Containment = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("none") }),
   z.object({ kind: z.literal("suspend_api_key"), keyId: z.string() }),
   z.object({ kind: z.literal("freeze_user_writes"), userId: z.string() }),
+  z.object({ kind: z.literal("suspend_user"), userId: z.string() }),
   z.object({ kind: z.literal("quarantine_device"), deviceId: z.string(), previousStatus: z.string() }),
   z.object({ kind: z.literal("block_ip"), ip: z.string(), seconds: z.number().int() }),
 ]);

@@ -16,6 +16,7 @@ const STATUS: Record<IgnisErrorCode, number> = {
   api_key_revoked: 401,
   api_key_expired: 401,
   api_key_suspended: 401,
+  account_suspended: 401,
   forbidden: 403,
   insufficient_scope: 403,
   writes_frozen: 403,

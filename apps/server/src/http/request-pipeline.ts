@@ -55,11 +55,44 @@ function objectTypeOf(request: FastifyRequest): string | null {
   return param ? param.slice(0, -2) : null;
 }
 
-function containsNul(value: unknown, depth = 0): boolean {
-  if (typeof value === "string") return value.includes("\u0000");
-  if (depth > 64 || value === null || typeof value !== "object") return false;
-  if (Array.isArray(value)) return value.some((v) => containsNul(v, depth + 1));
-  return Object.entries(value).some(([k, v]) => k.includes("\u0000") || containsNul(v, depth + 1));
+// A lone UTF-16 surrogate (JSON allows `"\ud800"`) cannot be stored as UTF-8 text: PostgreSQL refuses it in
+// jsonb and text, after the caller's write may already have succeeded elsewhere. With the `u` flag a paired
+// surrogate is one code point outside this class, so only unpaired halves match.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** Why a string cannot be stored as text, or null when it can. */
+function badText(s: string): string | null {
+  if (s.includes("\u0000")) return "text may not contain NUL characters";
+  if (LONE_SURROGATE.test(s)) return "text may not contain lone UTF-16 surrogates (invalid Unicode)";
+  return null;
+}
+
+// The query parser keeps a percent-encoded sequence that is not UTF-8 (`%FF`, an encoded surrogate) as raw text
+// instead of refusing it; decodeURIComponent is strict, so it tells.
+function badUrlEncoding(url: string): string | null {
+  try {
+    decodeURIComponent(url);
+    return null;
+  } catch {
+    return "the URL holds a percent-encoded sequence that is not UTF-8";
+  }
+}
+
+function findBadText(value: unknown, depth = 0): string | null {
+  if (typeof value === "string") return badText(value);
+  if (depth > 64 || value === null || typeof value !== "object") return null;
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const bad = findBadText(v, depth + 1);
+      if (bad) return bad;
+    }
+    return null;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const bad = badText(k) ?? findBadText(v, depth + 1);
+    if (bad) return bad;
+  }
+  return null;
 }
 
 function browserRequest(request: FastifyRequest): BrowserRequest {
@@ -103,49 +136,36 @@ export function installRequestPipeline(app: App, ctx: AppContext): void {
     if (isCrossSiteWrite(browser, policy)) {
       return sendProblem(reply, request, new IgnisError("csrf_failed", "cross-site request refused"));
     }
+    // Health probes are never limited or blocked: an orchestrator must always see a live replica as live.
+    if (request.url.split("?")[0] === "/healthz" || isSelfAuthenticating(request.url)) return;
     const ipKey = `ip:${request.ip}`;
-    try {
-      // A blocked address (automatic containment) is refused before any other work, on every route.
-      const blocked = ctx.security.heldAddress(request.ip) ? 60 : await ctx.rateLimits.blockedFor(ipKey);
-      if (blocked > 0) {
-        throw new IgnisError("rate_limited", "this address is blocked pending a security review", {
-          details: { retryAfterSeconds: blocked },
-        });
-      }
-    } catch (error) {
-      return sendProblem(reply, request, toIgnisError(error));
-    }
-    if (isSelfAuthenticating(request.url)) return;
-    if (request.headers.authorization) {
-      try {
-        // Guessing keys or tokens: once the address has spent its failure budget, stop checking its guesses.
-        await ctx.rateLimits.check("auth", ipKey);
-      } catch (error) {
-        return sendProblem(reply, request, toIgnisError(error));
-      }
-    }
     try {
       request.actor = await authenticate(ctx.db, ctx.verifier, request.headers.authorization);
     } catch (error) {
       const ignis = toIgnisError(error);
-      await ctx.rateLimits.consume("auth", ipKey).catch(() => undefined);
+      // A failed credential is anonymous: the address's block and its failure budget apply to it.
+      try {
+        await refuseBlockedAddress(ctx, request.ip, ipKey);
+        if (ignis.code !== "unavailable") await ctx.rateLimits.consume("auth", ipKey);
+      } catch (limited) {
+        return sendProblem(reply, request, toIgnisError(limited));
+      }
       return sendProblem(reply, request, ignis);
     }
     const meta = metaOf(request);
     const rateClass = rateClassOf(request);
-    if (request.actor.kind === "user") {
-      // A containment decided a moment ago but not yet stored applies already.
-      const held = ctx.security.heldContainment(
-        request.actor.credential.id,
-        request.actor.userId,
-        !READ_METHODS.has(request.method),
-      );
-      if (held) return sendProblem(reply, request, new IgnisError(held, "held pending a security review"));
-    }
     try {
-      if (request.actor.kind === "user")
+      if (request.actor.kind === "user") {
+        // A containment decided a moment ago but not yet stored applies already.
+        const held = ctx.security.heldContainment(request.actor.credential.id, request.actor.userId);
+        if (held) throw new IgnisError(held, "held pending a security review");
+        // A valid credential is limited on its own budget, never by its address: an operator behind the same
+        // NAT or proxy as a scanner keeps working.
         await ctx.rateLimits.consume(rateClass, `cred:${request.actor.credential.id}`);
-      await ctx.rateLimits.consume(rateClass, ipKey);
+      } else {
+        await refuseBlockedAddress(ctx, request.ip, ipKey);
+        await ctx.rateLimits.consume(rateClass, ipKey);
+      }
     } catch (error) {
       return sendProblem(reply, request, toIgnisError(error));
     }
@@ -155,17 +175,18 @@ export function installRequestPipeline(app: App, ctx: AppContext): void {
     return undefined;
   });
 
-  // PostgreSQL text cannot hold NUL; refusing it here gives every route a clear 400 instead of a driver error.
+  // PostgreSQL text holds neither NUL nor invalid Unicode; refusing both here, before validation and before any
+  // handler writes, gives every route one clear 400 instead of a driver error halfway through a write.
   app.addHook("preValidation", async (request, reply) => {
-    if (containsNul(request.params) || containsNul(request.query) || containsNul(request.body)) {
-      return sendProblem(
-        reply,
-        request,
-        new IgnisError("bad_request", "text may not contain NUL characters"),
-      );
-    }
+    const bad =
+      badUrlEncoding(request.url) ??
+      findBadText(request.params) ??
+      findBadText(request.query) ??
+      findBadText(request.body);
+    if (bad) return sendProblem(reply, request, new IgnisError("bad_request", bad));
     return undefined;
   });
+  installStrictJsonParser(app);
 
   app.addHook("onSend", async (request, reply, payload) => {
     if (isSelfAuthenticating(request.url)) return payload;
@@ -189,6 +210,37 @@ export function installRequestPipeline(app: App, ctx: AppContext): void {
     );
     if (request.method !== "OPTIONS") ctx.security.observeRequest(signalOf(request, reply.statusCode, route));
   });
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * Replaces the JSON body parser with one that refuses bytes that are not UTF-8 (the default decodes them to
+ * U+FFFD silently) and then parses with Fastify's own parser (prototype-poisoning checks included).
+ */
+function installStrictJsonParser(app: App): void {
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    let text: string;
+    try {
+      text = UTF8.decode(body as Buffer);
+    } catch {
+      done(new IgnisError("bad_request", "the request body is not valid UTF-8"), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
+}
+
+/** Refuses an anonymous request from an address under an automatic block (or one decided a moment ago). */
+async function refuseBlockedAddress(ctx: AppContext, ip: string, ipKey: string): Promise<void> {
+  const blocked = ctx.security.heldAddress(ip) ? 60 : await ctx.rateLimits.blockedFor(ipKey);
+  if (blocked > 0) {
+    throw new IgnisError("rate_limited", "this address is blocked pending a security review", {
+      details: { retryAfterSeconds: blocked },
+    });
+  }
 }
 
 function signalOf(request: FastifyRequest, status: number, route: string): RequestSignal {

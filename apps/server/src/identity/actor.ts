@@ -5,7 +5,9 @@ export interface UserActor {
   kind: "user";
   userId: string;
   roles: readonly Role[];
-  credential: { type: "api_key"; id: string; scopes: readonly ApiKeyScope[] } | { type: "token"; id: string };
+  credential:
+    | { type: "api_key"; id: string; scopes: readonly ApiKeyScope[]; expiresAt: Date | null }
+    | { type: "token"; id: string };
   writesFrozen: boolean;
 }
 

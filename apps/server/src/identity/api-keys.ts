@@ -28,12 +28,19 @@ export async function issueApiKey(
     name: string;
     scopes?: ApiKeyScope[] | undefined;
     expiresInDays?: number | undefined;
+    /** An absolute expiry; wins over `expiresInDays` (a key bounded by the key that minted it). */
+    expiresAt?: Date | null | undefined;
   },
 ): Promise<IssuedApiKey> {
   const id = newId("key");
   const key = `${API_KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
   const scopes = [...new Set(input.scopes ?? [])];
-  const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
+  const expiresAt =
+    input.expiresAt !== undefined
+      ? input.expiresAt
+      : input.expiresInDays
+        ? new Date(Date.now() + input.expiresInDays * 86_400_000)
+        : null;
   await db
     .insertInto("api_keys")
     .values({
@@ -53,6 +60,7 @@ export interface ApiKeyIdentity {
   keyId: string;
   userId: string;
   scopes: ApiKeyScope[];
+  expiresAt: Date | null;
 }
 
 /** Resolves a presented key, refusing unknown, revoked, suspended and expired ones with distinct codes. */
@@ -76,7 +84,12 @@ export async function authenticateApiKey(db: Db, key: string, now = new Date()):
   if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > 60_000) {
     await db.updateTable("api_keys").set({ last_used_at: now }).where("id", "=", row.id).execute();
   }
-  return { keyId: row.id, userId: row.user_id, scopes: row.scopes as ApiKeyScope[] };
+  return {
+    keyId: row.id,
+    userId: row.user_id,
+    scopes: row.scopes as ApiKeyScope[],
+    expiresAt: row.expires_at,
+  };
 }
 
 /** Lists a user's keys (never the keys themselves). */

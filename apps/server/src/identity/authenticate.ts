@@ -3,7 +3,14 @@ import type { Db } from "../db/database.js";
 import { type Actor, ANONYMOUS, type UserActor } from "./actor.js";
 import { API_KEY_PREFIX, authenticateApiKey } from "./api-keys.js";
 import type { TokenVerifier } from "./token-verifier.js";
-import { bindInvitedUser, findUserById, findUserBySubject, insertUser, LOCAL_ISSUER } from "./users.js";
+import {
+  bindInvitedUser,
+  findUserById,
+  findUserBySubject,
+  insertUser,
+  LOCAL_ISSUER,
+  type User,
+} from "./users.js";
 
 /** Claim an external issuer may use to grant Ignis roles (in addition to roles an admin assigned). */
 export const ROLES_CLAIM = "ignis_roles";
@@ -23,11 +30,17 @@ export async function authenticate(
     const key = await authenticateApiKey(db, credential);
     const user = await findUserById(db, key.userId);
     if (!user) throw new IgnisError("invalid_api_key", "the API key is not valid");
+    refuseSuspended(user);
     return {
       kind: "user",
       userId: user.id,
       roles: user.roles,
-      credential: { type: "api_key", id: key.keyId, scopes: key.scopes as ApiKeyScope[] },
+      credential: {
+        type: "api_key",
+        id: key.keyId,
+        scopes: key.scopes as ApiKeyScope[],
+        expiresAt: key.expiresAt,
+      },
       writesFrozen: user.writesFrozenAt !== null,
     };
   }
@@ -40,6 +53,13 @@ export async function authenticate(
     token.claims[ROLES_CLAIM],
   );
   return user;
+}
+
+// A suspended user's every key and session is refused until an admin releases the alert that suspended them.
+function refuseSuspended(user: User): void {
+  if (user.suspendedAt) {
+    throw new IgnisError("account_suspended", "this account is suspended pending a security review");
+  }
 }
 
 async function resolveTokenUser(
@@ -66,6 +86,7 @@ async function resolveTokenUser(
           : new IgnisError("unavailable", "could not record the user", { cause: error });
     }
   }
+  refuseSuspended(user);
   const claimed = Array.isArray(rolesClaim) ? rolesClaim.filter((r) => Role.safeParse(r).success) : [];
   const roles = [...new Set([...user.roles, ...(claimed as Role[])])];
   return {

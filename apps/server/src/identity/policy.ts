@@ -29,6 +29,8 @@ export type Action =
   | "device.read"
   | "device.update"
   | "device.revoke"
+  | "device.rotate-key"
+  | "device.resolve-conflict"
   | "earnings.read"
   | "cluster.create"
   | "cluster.list"
@@ -49,9 +51,9 @@ interface Rule {
 
 const RULES: Record<Action, Rule> = {
   "me.read": { roles: [], scope: null, write: false },
-  "api-key.create": { roles: [], scope: null, write: true },
+  "api-key.create": { roles: [], scope: "keys:write", write: true },
   "api-key.read": { roles: [], scope: null, write: false },
-  "api-key.revoke": { roles: [], scope: null, write: true },
+  "api-key.revoke": { roles: [], scope: "keys:write", write: true },
   "user.create": { roles: ["admin"], scope: "admin", write: true },
   "user.read": { roles: ["admin"], scope: "admin", write: false },
   "user.update": { roles: ["admin"], scope: "admin", write: true },
@@ -74,6 +76,8 @@ const RULES: Record<Action, Rule> = {
   "device.read": { roles: [], owned: true, adminOverride: true, scope: "devices:read", write: false },
   "device.update": { roles: [], owned: true, scope: "devices:write", write: true },
   "device.revoke": { roles: [], owned: true, adminOverride: true, scope: "devices:write", write: true },
+  "device.rotate-key": { roles: [], owned: true, adminOverride: true, scope: "devices:write", write: true },
+  "device.resolve-conflict": { roles: [], owned: true, scope: "devices:write", write: true },
   "earnings.read": { roles: ["supplier", "admin"], scope: "rewards:read", write: false },
   "cluster.create": { roles: ["customer"], scope: "clusters:write", write: true },
   "cluster.list": { roles: ["customer", "admin"], scope: "clusters:read", write: false },

@@ -14,6 +14,8 @@ export interface IdentityTables {
     roles: Json<string[]>;
     password_hash: string | null;
     writes_frozen_at: Timestamp | null;
+    suspended_at: Timestamp | null;
+    suspended_reason: string | null;
     created_at: CreatedAt;
   };
   invitations: {

@@ -15,10 +15,21 @@ export interface User {
   email: string | null;
   roles: Role[];
   writesFrozenAt: Date | null;
+  /** Set while a security containment holds every credential of the user. */
+  suspendedAt: Date | null;
   createdAt: Date;
 }
 
-const USER_COLUMNS = ["id", "issuer", "subject", "email", "roles", "writes_frozen_at", "created_at"] as const;
+const USER_COLUMNS = [
+  "id",
+  "issuer",
+  "subject",
+  "email",
+  "roles",
+  "writes_frozen_at",
+  "suspended_at",
+  "created_at",
+] as const;
 type UserRow = Pick<Selectable<IdentityTables["users"]>, (typeof USER_COLUMNS)[number]>;
 
 function toUser(r: UserRow): User {
@@ -29,6 +40,7 @@ function toUser(r: UserRow): User {
     email: r.email,
     roles: r.roles as Role[],
     writesFrozenAt: r.writes_frozen_at,
+    suspendedAt: r.suspended_at,
     createdAt: r.created_at,
   };
 }
@@ -98,6 +110,16 @@ export async function setWritesFrozen(db: Db, userId: string, frozen: boolean): 
     .set({ writes_frozen_at: frozen ? new Date() : null })
     .where("id", "=", userId)
     .execute();
+}
+
+/** Suspends a user (every key and session) with a reason, or lifts it with `null`; false when no such user. */
+export async function setUserSuspended(db: Db, userId: string, reason: string | null): Promise<boolean> {
+  const r = await db
+    .updateTable("users")
+    .set({ suspended_at: reason ? new Date() : null, suspended_reason: reason })
+    .where("id", "=", userId)
+    .executeTakeFirst();
+  return r.numUpdatedRows > 0n;
 }
 
 /** The admin view of a user. */

@@ -1,7 +1,7 @@
 import type { Containment } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import { setApiKeySuspended } from "../identity/api-keys.js";
-import { setWritesFrozen } from "../identity/users.js";
+import { setUserSuspended, setWritesFrozen } from "../identity/users.js";
 import type { RateLimits } from "./rate-limits.js";
 import type { Finding } from "./signals.js";
 
@@ -19,17 +19,17 @@ export interface ContainmentDeps {
 export const DEFAULT_BLOCK_SECONDS = 900;
 
 /**
- * The containment a finding calls for: a device is quarantined, an API key suspended, a token user's writes
- * frozen (their other sessions cannot be revoked one by one), an anonymous address blocked for a while.
+ * The containment a finding calls for: a device is quarantined; a user is suspended whole, every key and
+ * session of theirs, so a thief cannot switch to another key or mint one; an anonymous address is blocked for a
+ * while. (`suspend_api_key` and `freeze_user_writes` are kept for alerts raised before containment by
+ * principal; they are still lifted on release.)
  */
 export function containmentFor(finding: Finding, blockSeconds = DEFAULT_BLOCK_SECONDS): Containment {
   const s = finding.subject;
   if (!finding.contain) return { kind: "none" };
   if (s.actorType === "device" && s.actorId)
     return { kind: "quarantine_device", deviceId: s.actorId, previousStatus: "unknown" };
-  if (s.credentialType === "api_key" && s.credentialId)
-    return { kind: "suspend_api_key", keyId: s.credentialId };
-  if (s.credentialType === "token" && s.actorId) return { kind: "freeze_user_writes", userId: s.actorId };
+  if (s.actorType === "user" && s.actorId) return { kind: "suspend_user", userId: s.actorId };
   if (s.actorType === "anonymous" && s.ip) return { kind: "block_ip", ip: s.ip, seconds: blockSeconds };
   return { kind: "none" };
 }
@@ -40,6 +40,7 @@ export function containmentTarget(c: Containment): string | null {
     case "suspend_api_key":
       return `key:${c.keyId}`;
     case "freeze_user_writes":
+    case "suspend_user":
       return `user:${c.userId}`;
     case "quarantine_device":
       return `dev:${c.deviceId}`;
@@ -58,6 +59,9 @@ export async function applyContainment(deps: ContainmentDeps, c: Containment, al
       return c;
     case "freeze_user_writes":
       await setWritesFrozen(deps.db, c.userId, true);
+      return c;
+    case "suspend_user":
+      await setUserSuspended(deps.db, c.userId, `security alert ${alertId}`);
       return c;
     case "block_ip":
       await deps.rateLimits.block(`ip:${c.ip}`, c.seconds);
@@ -91,6 +95,9 @@ export async function liftContainment(deps: ContainmentDeps, c: Containment): Pr
       return;
     case "freeze_user_writes":
       await setWritesFrozen(deps.db, c.userId, false);
+      return;
+    case "suspend_user":
+      await setUserSuspended(deps.db, c.userId, null);
       return;
     case "block_ip":
       await deps.rateLimits.unblock(`ip:${c.ip}`);

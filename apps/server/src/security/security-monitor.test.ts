@@ -44,6 +44,9 @@ describeEachDialect("security monitor", (database) => {
   });
   afterEach(() => monitor.close());
 
+  const suspended = async (userId: string) =>
+    (await findUserById(database().db, userId))?.suspendedAt != null;
+
   const surge = (user: { userId: string; keyId: string }, n: number, extra = {}) => {
     for (let i = 0; i < n; i += 1) {
       clock += 20;
@@ -53,7 +56,7 @@ describeEachDialect("security monitor", (database) => {
     }
   };
 
-  it("raises one alert for a write surge, suspends the key, and records it everywhere", async () => {
+  it("raises one alert for a write surge, suspends the user, and records it everywhere", async () => {
     const user = await createUserWithKey(database().db, ["supplier"]);
     surge(user, 40);
     await monitor.settled();
@@ -64,12 +67,10 @@ describeEachDialect("security monitor", (database) => {
       severity: "high",
       status: "open",
       credentialId: user.keyId,
-      containment: { kind: "suspend_api_key", keyId: user.keyId },
+      containment: { kind: "suspend_user", userId: user.userId },
       contained: true,
     });
-    await expect(authenticateApiKey(database().db, user.key)).rejects.toMatchObject({
-      code: "api_key_suspended",
-    });
+    expect(await suspended(user.userId)).toBe(true);
     const audit = await searchAudit(database().db, { object: alerts[0]!.id, limit: 10 });
     expect(audit[0]).toMatchObject({ action: "security.alert.raise", actorType: "system", outcome: "ok" });
     expect(counted).toContain("write_surge/high");
@@ -102,25 +103,36 @@ describeEachDialect("security monitor", (database) => {
     await Promise.all([a.settled(), b.settled()]);
     const alerts = (await listAlerts(database().db, { limit: 50 })).filter((x) => x.actorId === user.userId);
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]).toMatchObject({ rule: "write_surge", containment: { kind: "suspend_api_key" } });
-    await expect(authenticateApiKey(database().db, user.key)).rejects.toMatchObject({
-      code: "api_key_suspended",
-    });
+    expect(alerts[0]).toMatchObject({ rule: "write_surge", containment: { kind: "suspend_user" } });
+    expect(await suspended(user.userId)).toBe(true);
     await Promise.all([a.close(), b.close()]);
   });
 
-  it("holds the key in this process the moment the rule fires, before the alert is even stored", async () => {
+  it("holds the user in this process the moment the rule fires, before the alert is even stored", async () => {
     const user = await createUserWithKey(database().db, ["supplier"]);
     surge(user, 10);
-    expect(monitor.heldContainment(user.keyId, user.userId, true)).toBeNull();
+    expect(monitor.heldContainment(user.keyId, user.userId)).toBeNull();
     surge(user, 1);
-    expect(monitor.heldContainment(user.keyId, user.userId, false)).toBe("api_key_suspended");
+    // Any credential of the user, not only the one that surged.
+    expect(monitor.heldContainment("key_another", user.userId)).toBe("account_suspended");
     await monitor.settled();
-    // Stored: from here the database refuses the key, on every replica.
-    expect(monitor.heldContainment(user.keyId, user.userId, true)).toBeNull();
-    await expect(authenticateApiKey(database().db, user.key)).rejects.toMatchObject({
-      code: "api_key_suspended",
-    });
+    // Stored: from here the database refuses the user, on every replica.
+    expect(monitor.heldContainment(user.keyId, user.userId)).toBeNull();
+    expect(await suspended(user.userId)).toBe(true);
+  });
+
+  it("counts writes of all a user's keys together, so switching keys does not reset the count", async () => {
+    const user = await createUserWithKey(database().db, ["supplier"]);
+    for (let i = 0; i < 12; i += 1) {
+      clock += 20;
+      monitor.observeRequest(
+        signal({ at: clock, actorId: user.userId, credentialId: `key_k${i}`, objectId: `dev_${i}` }),
+      );
+    }
+    await monitor.settled();
+    const alerts = (await listAlerts(database().db, { limit: 50 })).filter((a) => a.actorId === user.userId);
+    expect(alerts.map((a) => a.rule)).toContain("write_surge");
+    expect(await suspended(user.userId)).toBe(true);
   });
 
   it("lifts the suspension on release and keeps it on acknowledge", async () => {
@@ -130,9 +142,7 @@ describeEachDialect("security monitor", (database) => {
     const [alert] = (await listAlerts(database().db, { limit: 50 })).filter((a) => a.actorId === user.userId);
     const acked = await monitor.acknowledge(alert!.id, "usr_admin");
     expect(acked).toMatchObject({ status: "acknowledged", acknowledgedBy: "usr_admin", contained: true });
-    await expect(authenticateApiKey(database().db, user.key)).rejects.toMatchObject({
-      code: "api_key_suspended",
-    });
+    expect(await suspended(user.userId)).toBe(true);
     const released = await monitor.release(alert!.id, "usr_admin", "rotated the key with the owner");
     expect(released).toMatchObject({
       status: "released",
@@ -140,10 +150,11 @@ describeEachDialect("security monitor", (database) => {
       contained: false,
       lifted: true,
     });
+    expect(await suspended(user.userId)).toBe(false);
     await expect(authenticateApiKey(database().db, user.key)).resolves.toMatchObject({ userId: user.userId });
   });
 
-  it("keeps a key suspended while another alert still holds it", async () => {
+  it("keeps a user suspended while another alert still holds them", async () => {
     const user = await createUserWithKey(database().db, ["supplier"]);
     // 60 distinct objects: the surge rule and the sweep rule both catch it.
     surge(user, 60);
@@ -152,19 +163,17 @@ describeEachDialect("security monitor", (database) => {
     expect(alerts.map((a) => a.rule).sort()).toEqual(["object_sweep", "write_surge"]);
     const first = await monitor.release(alerts[0]!.id, "usr_admin");
     expect(first.lifted).toBe(false);
-    await expect(authenticateApiKey(database().db, user.key)).rejects.toMatchObject({
-      code: "api_key_suspended",
-    });
+    expect(await suspended(user.userId)).toBe(true);
     const second = await monitor.release(alerts[1]!.id, "usr_admin");
     expect(second.lifted).toBe(true);
-    await expect(authenticateApiKey(database().db, user.key)).resolves.toBeDefined();
+    expect(await suspended(user.userId)).toBe(false);
   });
 
-  it("freezes the writes of a user signed in with a token", async () => {
+  it("suspends a user signed in with a token the same way", async () => {
     const user = await createUserWithKey(database().db, ["supplier"]);
     surge(user, 40, { credentialType: "token", credentialId: `tok:${user.userId}` });
     await monitor.settled();
-    expect((await findUserById(database().db, user.userId))?.writesFrozenAt).toBeInstanceOf(Date);
+    expect(await suspended(user.userId)).toBe(true);
   });
 
   it("alerts on an admin as critical without locking the operator out", async () => {
@@ -175,7 +184,7 @@ describeEachDialect("security monitor", (database) => {
       (a) => a.actorId === admin.userId,
     );
     expect(alert).toMatchObject({ severity: "critical", containment: { kind: "none" }, contained: false });
-    await expect(authenticateApiKey(database().db, admin.key)).resolves.toBeDefined();
+    expect(await suspended(admin.userId)).toBe(false);
   });
 
   it("only alerts when containment is switched off", async () => {
@@ -186,7 +195,7 @@ describeEachDialect("security monitor", (database) => {
     await monitor.settled();
     const [alert] = (await listAlerts(database().db, { limit: 50 })).filter((a) => a.actorId === user.userId);
     expect(alert).toMatchObject({ rule: "write_surge", containment: { kind: "none" } });
-    await expect(authenticateApiKey(database().db, user.key)).resolves.toBeDefined();
+    expect(await suspended(user.userId)).toBe(false);
   });
 
   it("quarantines a device whose hardware claim changes, disconnects it, and releases it offline", async () => {

@@ -8,8 +8,10 @@ import { containmentFor, containmentTarget, type DeviceDisconnector } from "./co
 import { deliverAlertWebhook, type RaiseContext, raiseAlert } from "./raise-alert.js";
 import type { RateLimits } from "./rate-limits.js";
 import { assessHardwareChange, type ClaimedHardware } from "./rules/hardware-change.js";
+import { createKeyMintingRule, type KeyMintingOptions } from "./rules/key-minting.js";
 import { createObjectSweepRule, type ObjectSweepOptions } from "./rules/object-sweep.js";
 import { createRefusalBurstRule, type RefusalBurstOptions } from "./rules/refusal-burst.js";
+import { createSustainedWritesRule, type SustainedWritesOptions } from "./rules/sustained-writes.js";
 import {
   createHandshakeRule,
   type HandshakeAttempt,
@@ -43,6 +45,8 @@ export interface SecurityMonitorOptions {
     objectSweep?: Partial<ObjectSweepOptions>;
     refusalBurst?: Partial<RefusalBurstOptions>;
     handshake?: Partial<HandshakeRuleOptions>;
+    keyMinting?: Partial<KeyMintingOptions>;
+    sustainedWrites?: Partial<SustainedWritesOptions>;
   };
   disconnectDevice?: DeviceDisconnector;
   /** Other replicas to share observations with, so each detects on the traffic of all (signal-exchange.ts). */
@@ -55,13 +59,9 @@ export interface SecurityMonitor {
   observeRequest(signal: RequestSignal): void;
   /**
    * The refusal owed to a credential whose containment was decided but may not be stored yet (this replica
-   * only, until the alert is stored): `api_key_suspended` for a key, `writes_frozen` for a user's writes.
+   * only, until the alert is stored): `account_suspended` for a suspended user, `api_key_suspended` for a key.
    */
-  heldContainment(
-    credentialId: string,
-    userId: string,
-    write: boolean,
-  ): "api_key_suspended" | "writes_frozen" | null;
+  heldContainment(credentialId: string, userId: string): "account_suspended" | "api_key_suspended" | null;
   /** True while a block of this address is decided but maybe not yet in the rate-limit store. */
   heldAddress(ip: string): boolean;
   /** For the worker domain: a device's claimed hardware changed; quarantines it on a material change. */
@@ -97,6 +97,8 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
     createWriteSurgeRule(options.rules?.writeSurge),
     createObjectSweepRule(options.rules?.objectSweep),
     createRefusalBurstRule(options.rules?.refusalBurst),
+    createKeyMintingRule(options.rules?.keyMinting),
+    createSustainedWritesRule(options.rules?.sustainedWrites),
   ];
   const handshakeRule = createHandshakeRule(options.rules?.handshake);
   const deps = { db: options.db, rateLimits: options.rateLimits, disconnectDevice: options.disconnectDevice };
@@ -180,9 +182,9 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
     heldAddress(ip) {
       return held.has(`ip:${ip}`);
     },
-    heldContainment(credentialId, userId, write) {
+    heldContainment(credentialId, userId) {
       if (held.has(`key:${credentialId}`)) return "api_key_suspended";
-      if (write && held.has(`user:${userId}`)) return "writes_frozen";
+      if (held.has(`user:${userId}`)) return "account_suspended";
       return null;
     },
     async reportHardwareChange(deviceId, before, after, context) {

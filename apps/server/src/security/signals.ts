@@ -30,7 +30,7 @@ export interface RequestSignal {
 
 /** Who a finding is about; `key` identifies it for deduplication and containment. */
 export interface AlertSubject {
-  /** `cred:<id>`, `dev:<id>`, `ip:<addr>` or `global:<class>`. */
+  /** `user:<id>`, `dev:<id>`, `ip:<addr>` or `global:<class>`. */
   key: string;
   actorType: "user" | "device" | "anonymous" | "system";
   actorId: string | null;
@@ -62,11 +62,14 @@ export interface RequestRule {
   prune(now: number): void;
 }
 
-/** The subject a request speaks for: its credential when it has one, otherwise its source IP. */
+/**
+ * The principal a request speaks for: the user behind whichever of their keys or sessions made it (so
+ * switching keys does not reset what the rules count), the device, or else the source IP.
+ */
 export function principalOf(signal: RequestSignal): AlertSubject {
   if (signal.credentialId) {
     return {
-      key: signal.actorType === "device" ? `dev:${signal.actorId}` : `cred:${signal.credentialId}`,
+      key: signal.actorType === "device" ? `dev:${signal.actorId}` : `user:${signal.actorId}`,
       actorType: signal.actorType,
       actorId: signal.actorId,
       credentialId: signal.credentialId,

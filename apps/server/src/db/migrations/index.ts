@@ -11,6 +11,7 @@ import * as m0009 from "./0009-marketplace.js";
 import * as m0010 from "./0010-uptime-covering-index.js";
 import * as m0011 from "./0011-session-address.js";
 import * as m0012 from "./0012-proof-groups.js";
+import * as m0014 from "./0014-user-suspension.js";
 
 /** Numbered migrations in order; names never change once released. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   "0010-uptime-covering-index": m0010,
   "0011-session-address": m0011,
   "0012-proof-groups": m0012,
+  "0014-user-suspension": m0014,
 };

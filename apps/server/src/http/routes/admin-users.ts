@@ -9,6 +9,7 @@ import {
 } from "@ignis/protocol";
 import { z } from "zod";
 import { issueApiKey } from "../../identity/api-keys.js";
+import { boundMintedKey } from "../../identity/key-minting.js";
 import { authorize } from "../../identity/policy.js";
 import { createUser } from "../../identity/user-admin.js";
 import { findUserById, listUsers, setWritesFrozen, toUserView } from "../../identity/users.js";
@@ -108,8 +109,9 @@ export function adminUserRoutes(app: App, ctx: AppContext): void {
       authorize(request.actor, "admin.api-key.create");
       const user = await findUserById(ctx.db, request.params.userId);
       if (!user) throw new IgnisError("not_found", "no such user");
-      const issued = await issueApiKey(ctx.db, { userId: user.id, ...request.body });
-      request.auditDetails = { keyId: issued.id };
+      const grant = boundMintedKey(request.actor, request.body);
+      const issued = await issueApiKey(ctx.db, { userId: user.id, name: request.body.name, ...grant });
+      request.auditDetails = { keyId: issued.id, scopes: issued.scopes };
       reply.code(201);
       return { ...issued, expiresAt: issued.expiresAt?.toISOString() ?? null };
     },

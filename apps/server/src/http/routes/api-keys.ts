@@ -9,6 +9,7 @@ import {
 } from "@ignis/protocol";
 import { z } from "zod";
 import { issueApiKey, listApiKeys, revokeApiKey } from "../../identity/api-keys.js";
+import { boundMintedKey } from "../../identity/key-minting.js";
 import { authorize } from "../../identity/policy.js";
 import { findUserById } from "../../identity/users.js";
 import type { App } from "../app.js";
@@ -41,8 +42,10 @@ export function apiKeyRoutes(app: App, ctx: AppContext): void {
     async (request, reply) => {
       const actor = request.actor;
       authorize(actor, "api-key.create");
-      const issued = await issueApiKey(ctx.db, { userId: actor.userId, ...request.body });
+      const grant = boundMintedKey(actor, request.body);
+      const issued = await issueApiKey(ctx.db, { userId: actor.userId, name: request.body.name, ...grant });
       request.auditObjectId = issued.id;
+      request.auditDetails = { scopes: issued.scopes, expiresAt: issued.expiresAt?.toISOString() ?? null };
       reply.code(201);
       return { ...issued, expiresAt: issued.expiresAt?.toISOString() ?? null };
     },

@@ -15,7 +15,7 @@ describe("object-sweep rule", () => {
       rule: "object_sweep",
       severity: "high",
       contain: true,
-      subject: { key: "cred:key_a" },
+      subject: { key: "user:usr_a" },
       evidence: { kind: "write", distinctObjects: 11, threshold: 10 },
     });
   });
@@ -49,7 +49,7 @@ describe("object-sweep rule", () => {
     const owner = Array.from({ length: 6 }, (_, i) =>
       rule.observe(signal({ at: T0 + i, method: "GET", write: false, objectId: `dev_${i}` })),
     ).flat();
-    expect(owner[0]).toMatchObject({ contain: false, subject: { key: "cred:key_a" } });
+    expect(owner[0]).toMatchObject({ contain: false, subject: { key: "user:usr_a" } });
   });
 
   it("ignores requests without an object", () => {

@@ -24,7 +24,7 @@ describe("refusal-burst rule", () => {
     const findings = Array.from({ length: 5 }, (_, i) =>
       rule.observe(signal({ at: T0 + i, status: 404, objectId: `dev_${i}` })),
     ).flat();
-    expect(findings.map((f) => f.subject.key).sort()).toEqual(["cred:key_a", "ip:192.0.2.10"]);
+    expect(findings.map((f) => f.subject.key).sort()).toEqual(["ip:192.0.2.10", "user:usr_a"]);
   });
 
   it("does not count successes, validation errors or rate limits", () => {

@@ -21,7 +21,7 @@ describe("write-surge rule", () => {
       rule: "write_surge",
       severity: "high",
       contain: true,
-      subject: { key: "cred:key_a", credentialType: "api_key" },
+      subject: { key: "user:usr_a", credentialType: "api_key" },
       evidence: { scope: "actor", writesInWindow: 31, threshold: 30 },
     });
   });
@@ -68,7 +68,7 @@ describe("write-surge rule", () => {
     const rule = createWriteSurgeRule({ actorFloor: 3 });
     expect(rule.observe(signal({ write: false, method: "GET" }))).toEqual([]);
     for (let i = 0; i < 3; i += 1) rule.observe(signal({ at: T0 + i }));
-    rule.forget("cred:key_a");
+    rule.forget("user:usr_a");
     expect(rule.observe(signal({ at: T0 + 10 }))).toEqual([]);
   });
 
