@@ -64,11 +64,32 @@ describe("alert webhook target checks", () => {
     "::ffff:127.0.0.1",
     "::ffff:7f00:1",
     "64:ff9b::a9fe:a9fe",
+    // 6to4 (even of a public IPv4), local-use NAT64, Teredo: relayed to an IPv4 host we cannot vet.
+    "2002:7f00:1::1",
+    "2002:0808:0808::1",
+    "64:ff9b:1::a9fe:a9fe",
+    "64:ff9b:1::808:808",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+    // IPv4-translated (RFC 6145), documentation, benchmarking, ORCHIDv2, discard, site-local, multicast.
+    "::ffff:0:7f00:1",
+    "2001:db8::1",
+    "2001:2::1",
+    "2001:20::1",
+    "100::1",
+    "fec0::1",
+    "ff02::1",
+    // IPv4 special-purpose: documentation, benchmarking, AS112, broadcast, reserved.
+    "192.0.2.1",
+    "198.18.0.1",
+    "192.175.48.1",
+    "255.255.255.255",
+    "240.0.0.1",
+    "not an address",
   ])("treats %s as non-public", (ip) => {
     expect(isPublicAddress(ip)).toBe(false);
   });
 
-  it.each(["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8"])(
+  it.each(["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"])(
     "treats %s as public",
     (ip) => {
       expect(isPublicAddress(ip)).toBe(true);

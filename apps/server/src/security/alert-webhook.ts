@@ -2,7 +2,8 @@ import { createHmac } from "node:crypto";
 import type { LookupAddress } from "node:dns";
 import { lookup as dnsLookup } from "node:dns/promises";
 import { request } from "node:https";
-import { BlockList, isIP } from "node:net";
+import { isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 
 /** The webhook as configured (`IGNIS_ALERT_WEBHOOK_URL`, `_SECRET`, `_ALLOW_PRIVATE`). */
 export interface WebhookConfig {
@@ -24,57 +25,30 @@ export interface WebhookTransport {
   timeoutMs?: number;
 }
 
-const NON_PUBLIC = new BlockList();
-for (const [net, bits] of [
-  ["0.0.0.0", 8],
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10],
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16],
-  ["172.16.0.0", 12],
-  ["192.0.0.0", 24],
-  ["192.0.2.0", 24],
-  ["192.88.99.0", 24],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15],
-  ["198.51.100.0", 24],
-  ["203.0.113.0", 24],
-  ["224.0.0.0", 4],
-  ["240.0.0.0", 4],
-] as const)
-  NON_PUBLIC.addSubnet(net, bits, "ipv4");
-for (const [net, bits] of [
-  ["::", 128],
-  ["::1", 128],
-  ["100::", 64],
-  ["2001:db8::", 32],
-  ["fc00::", 7],
-  ["fe80::", 10],
-  ["fec0::", 10],
-  ["ff00::", 8],
-] as const)
-  NON_PUBLIC.addSubnet(net, bits, "ipv6");
+/** IPv6 ranges that carry an IPv4 address in their last 32 bits: classified by that address. */
+const EMBEDS_IPV4_TAIL = new Set(["ipv4Mapped", "rfc6145"]);
+const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR("64:ff9b::/96");
 
-/** The IPv4 address embedded in an IPv4-mapped, -compatible or NAT64 IPv6 address, if any. */
-function embeddedIpv4(ip: string): string | null {
-  const m = /^(?:::ffff:(?:0:)?|::|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip);
-  if (m) {
-    const hi = Number.parseInt(m[1]!, 16);
-    const lo = Number.parseInt(m[2]!, 16);
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  }
-  const dotted = /^(?:::ffff:(?:0:)?|::|64:ff9b::)(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  return dotted ? dotted[1]! : null;
-}
-
-/** True for an address on the public internet: not loopback, private, link-local, CGNAT, reserved or multicast. */
+/**
+ * True for an address on the public internet. Classification is ipaddr.js's table of special-purpose ranges
+ * (IANA's IPv4 and IPv6 registries): anything but plain `unicast` is refused, for IPv4 (private, loopback,
+ * link-local, CGNAT, documentation, benchmarking, AS112, AMT, multicast, reserved) and IPv6 (unique-local,
+ * link-local, discard, documentation, ORCHID, multicast...). IPv4-mapped/translated addresses and the
+ * well-known NAT64 prefix 64:ff9b::/96 are judged by the IPv4 address they carry; the other transition
+ * prefixes (6to4 2002::/16, local-use NAT64 64:ff9b:1::/48, Teredo 2001::/32) reach an IPv4 host through a
+ * relay whose route we cannot check, so they are refused whatever they embed.
+ */
 export function isPublicAddress(ip: string): boolean {
-  const family = isIP(ip);
-  if (family === 4) return !NON_PUBLIC.check(ip, "ipv4");
-  if (family !== 6) return false;
-  const v4 = embeddedIpv4(ip);
-  if (v4) return isPublicAddress(v4);
-  return !NON_PUBLIC.check(ip, "ipv6");
+  if (!ipaddr.isValid(ip) || isIP(ip) === 0) return false;
+  const parsed = ipaddr.parse(ip);
+  if (parsed.kind() === "ipv4") return parsed.range() === "unicast";
+  const v6 = parsed as ipaddr.IPv6;
+  const range = v6.range();
+  if (EMBEDS_IPV4_TAIL.has(range) || (range === "rfc6052" && v6.match(NAT64_WELL_KNOWN))) {
+    const bytes = v6.toByteArray().slice(12);
+    return isPublicAddress(bytes.join("."));
+  }
+  return range === "unicast";
 }
 
 /** The signature header value: HMAC-SHA256 over `timestamp.body` with the shared secret, hex. */
