@@ -1,5 +1,6 @@
 import { generateKeyPairSync, sign } from "node:crypto";
 import { hardwareProfiles } from "@ignis/protocol";
+import { markDeviceConflict } from "../../apps/server/src/devices/session-conflict.js";
 import { insertDevices } from "../../apps/server/src/security/security-fixtures.js";
 import {
   adminOnly,
@@ -132,6 +133,24 @@ export const ROUTE_MATRIX: MatrixRow[] = [
       path: `/v1/devices/${(await insertDevices(w.db, w.owner.userId, 1))[0]}/revoke`,
     }),
     expect: ownedByOwner(200, 200),
+  },
+  {
+    route: "POST /v1/devices/:deviceId/rotate-key",
+    request: async (w) => ({
+      path: `/v1/devices/${(await insertDevices(w.db, w.owner.userId, 1))[0]}/rotate-key`,
+    }),
+    expect: ownedByOwner(202, 202),
+    why: "the owner (or an admin migrating keys) asks a device to rotate; no one else learns it exists",
+  },
+  {
+    route: "POST /v1/devices/:deviceId/resolve-conflict",
+    request: async (w) => {
+      const [id] = await insertDevices(w.db, w.owner.userId, 1);
+      await markDeviceConflict(w.db, id!, ["192.0.2.1", "192.0.2.2"]);
+      return { path: `/v1/devices/${id}/resolve-conflict`, body: { action: "keep" } };
+    },
+    expect: ownedByOwner(200, 404),
+    why: "only the owner knows which machine is theirs; an admin cannot settle it for them",
   },
   {
     route: "GET /v1/devices/:deviceId/price",

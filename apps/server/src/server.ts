@@ -139,12 +139,21 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     origins: workerOrigins(config.publicUrl, config.port),
     onRefusedHandshake: (attempt) =>
       void security.reportUnknownDeviceHandshake(attempt).catch(() => undefined),
+    onDeviceIncident: (incident) =>
+      void security
+        .reportDeviceIncident(incident)
+        .catch((error: unknown) => logger.warn({ err: error, incident }, "device incident report failed")),
   });
   security.setDeviceDisconnector((deviceId, reason) => gateway.disconnect(deviceId, reason));
   gateway.onHardwareChanged(
     (deviceId, change) =>
       void security
-        .reportHardwareChange(deviceId, change.before, change.after, { ip: change.ip, keyId: change.keyId })
+        // A claim alone never quarantines: the proof service re-verifies the device, and failed proofs do.
+        .reportHardwareChange(deviceId, change.before, change.after, {
+          ip: change.ip,
+          keyId: change.keyId,
+          contain: false,
+        })
         .catch((error: unknown) => logger.warn({ err: error, deviceId }, "hardware-change report failed")),
   );
   const proof = createProofService({

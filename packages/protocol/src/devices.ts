@@ -2,8 +2,19 @@ import { z } from "zod";
 import { DeviceId, Timestamp } from "./common.js";
 import { CoarseRegion } from "./explorer.js";
 
-/** Device status: pending (enrolled, never connected) → online ⇄ offline, plus hired, quarantined, revoked. */
-export const DeviceStatus = z.enum(["pending", "online", "offline", "hired", "quarantined", "revoked"]);
+/**
+ * Device status: pending (enrolled, never connected) → online ⇄ offline, plus hired, quarantined, revoked, and
+ * conflict (two machines hold its key; both are refused until the owner resolves it).
+ */
+export const DeviceStatus = z.enum([
+  "pending",
+  "online",
+  "offline",
+  "hired",
+  "quarantined",
+  "revoked",
+  "conflict",
+]);
 /** One device status. */
 export type DeviceStatus = z.infer<typeof DeviceStatus>;
 
@@ -136,6 +147,8 @@ export const DeviceView = z.object({
   verifiedAt: Timestamp.nullable(),
   quarantinedAt: Timestamp.nullable(),
   revokedAt: Timestamp.nullable(),
+  /** Set while two machines hold this device's key: when it was seen and the peer addresses of both sessions. */
+  conflict: z.object({ at: Timestamp, peers: z.array(z.string()) }).nullable(),
 });
 /** The full device record. */
 export type DeviceView = z.infer<typeof DeviceView>;
@@ -144,6 +157,23 @@ export type DeviceView = z.infer<typeof DeviceView>;
 export const UpdateDeviceBody = z.strictObject({
   label: shortText(64).trim().min(1).nullable(),
 });
+
+/**
+ * Body of `POST /v1/devices/{deviceId}/resolve-conflict`: `keep` (the owner stopped the other machine; the device
+ * returns and must rotate its key at its next session) or `revoke` (its key is lost; enroll the machine again).
+ */
+export const ResolveConflictBody = z.strictObject({ action: z.enum(["keep", "revoke"]) });
+/** A parsed `ResolveConflictBody`. */
+export type ResolveConflictBody = z.infer<typeof ResolveConflictBody>;
+
+/** Answer of `POST /v1/devices/{deviceId}/rotate-key`: the request is stored; `delivered` if a session got it now. */
+export const KeyRotationRequestView = z.object({
+  deviceId: DeviceId,
+  requestedAt: Timestamp,
+  delivered: z.boolean(),
+});
+/** A parsed `KeyRotationRequestView`. */
+export type KeyRotationRequestView = z.infer<typeof KeyRotationRequestView>;
 
 /** Body of `POST /v1/admin/key-migrations`: every device must rotate its key by `rotateBy`. */
 export const CreateKeyMigrationBody = z.strictObject({

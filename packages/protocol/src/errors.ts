@@ -32,6 +32,7 @@ export const ignisErrorCodes = [
   "device_quarantined",
   "handshake_failed",
   "session_replaced",
+  "device_conflict",
   "key_rotation_failed",
   // proof of GPU
   "device_offline",

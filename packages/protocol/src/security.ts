@@ -21,6 +21,8 @@ export const AlertRule = z.enum([
   "refusal_burst",
   "hardware_change",
   "unknown_device_handshake",
+  "device.duplicate_session",
+  "device.unsolicited_rotation",
   "key_minting",
   "sustained_writes",
 ]);

@@ -4,7 +4,7 @@ import { type Command, UsageError } from "../command.js";
 import { startWorker } from "../worker/worker-agent.js";
 
 /** Exit codes of `ignis worker run` a supervisor can act on. */
-export const WORKER_EXIT = { stopped: 0, revoked: 3, replaced: 4 } as const;
+export const WORKER_EXIT = { stopped: 0, revoked: 3 } as const;
 
 /** `ignis worker run`: connects, heartbeats, answers proof challenges, runs jobs, reconnects on its own. */
 export const command: Command = {
@@ -13,7 +13,8 @@ export const command: Command = {
   usage:
     "usage: ignis worker run [--state DIR] [--server URL[,URL...]]\n" +
     "  --server overrides the enrollment server; with several, each reconnect tries the next\n" +
-    "  exits 0 on SIGINT/SIGTERM, 3 when the device was revoked, 4 when another process took over the device",
+    "  exits 0 on SIGINT/SIGTERM, 3 when the device was revoked during a session; any other refusal is logged\n" +
+    "  and retried with backoff",
   async run(argv) {
     const { values } = parse(argv);
     const stateDir = values.state ?? defaultStateDir();

@@ -17,7 +17,7 @@ import { createDeviceDuties } from "./device-duties.js";
 import { type DeviceKey, signText } from "./device-key.js";
 import { createKeyRing } from "./key-ring.js";
 import { createSessionRotation } from "./session-rotation.js";
-import { readDeviceState } from "./worker-state.js";
+import { assertPrivateKeyFile, readDeviceState } from "./worker-state.js";
 
 /** How a worker runs. Everything but `stateDir` has a default. */
 export interface StartWorkerOptions {
@@ -40,20 +40,43 @@ export interface StartWorkerOptions {
   log?: (line: string) => void;
 }
 
-/** Why a worker stopped for good. */
-export type WorkerExit = { reason: "stopped" } | { reason: "revoked" | "replaced"; message: string };
+/** Why a worker stopped for good: stop(), or a live session told it the device was revoked. */
+export type WorkerExit = { reason: "stopped" } | { reason: "revoked"; message: string };
+
+/**
+ * What a refusal means, in plain words for the log. Anything else is shown as the server's message. A worker
+ * never stops on these: it retries with backoff, so a device displaced by a copy of its key comes back once the
+ * owner resolves the conflict.
+ */
+const REFUSALS: Record<string, string> = {
+  session_replaced:
+    "another session of this device took over (the same device connected again, or a copy of its key did)",
+  device_conflict:
+    "another machine is using this device's key at the same time; the server refuses both until the owner resolves the conflict in the device view (keep one machine, or revoke and re-enroll)",
+  handshake_failed:
+    "the server did not accept this device's key (an unknown, revoked or retired device, or a clock or origin mismatch); if the device was revoked, enroll it again",
+  key_rotation_failed: "the server refused a key rotation; the device keeps its current key",
+};
 
 /** A running worker. */
 export interface WorkerHandle {
   deviceId: string;
   /** Resolves at the first authenticated session; rejects if the worker stops before one. */
   connected: Promise<void>;
-  /** Resolves when the worker stops for good: stop(), revocation, or another process took over the device. */
+  /** Resolves when the worker stops for good: stop(), or revocation announced over a live session. */
   done: Promise<WorkerExit>;
   stop(): Promise<void>;
   /** Sends a message over the live session; false when there is none (tests use it to misbehave). */
   send(message: WorkerMessage): boolean;
-  stats(): { sessions: number; heartbeats: number; rttMs: number; rotations: number; online: boolean };
+  stats(): {
+    sessions: number;
+    heartbeats: number;
+    rttMs: number;
+    rotations: number;
+    /** Sessions the server ended or refused with a reason (each was logged and retried). */
+    refusals: number;
+    online: boolean;
+  };
 }
 
 /**
@@ -64,6 +87,7 @@ export interface WorkerHandle {
 export function startWorker(options: StartWorkerOptions): WorkerHandle {
   const state = readDeviceState(options.stateDir);
   if (!state) throw new Error(`no enrolled device in ${options.stateDir}; run \`ignis worker enroll\` first`);
+  assertPrivateKeyFile(options.stateDir);
   const log = options.log ?? (() => {});
   const servers = (options.server ?? state.server)
     .split(",")
@@ -75,7 +99,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
   const profile = options.profile ?? state.profile;
   const claim = profile.startsWith("sim-") ? simulatedClaim(profile, "unknown") : undefined;
   const sampler = claim ? createLoadSampler(claim) : undefined;
-  const counts = { sessions: 0, heartbeats: 0, rttMs: 0, rotations: 0 };
+  const counts = { sessions: 0, heartbeats: 0, rttMs: 0, rotations: 0, refusals: 0 };
   let socket: WebSocket | undefined;
   let online = false;
   let stopping = false;
@@ -214,15 +238,13 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       online = false;
       if (socket === ws) socket = undefined;
       if (fatal && !wasOnline) keys.handshakeFailed(usingKey, fatal.code);
-      if (fatal?.code === "device_revoked" || fatal?.code === "session_replaced") {
-        return finish({
-          reason: fatal.code === "device_revoked" ? "revoked" : "replaced",
-          message: fatal.message,
-        });
-      }
+      if (fatal?.code === "device_revoked") return finish({ reason: "revoked", message: fatal.message });
       if (stopping) return;
       const delay = backoff.next();
-      if (fatal) log(`refused: ${fatal.code}: ${fatal.message}; retrying in ${delay} ms`);
+      if (fatal) {
+        log(`refused (${fatal.code}): ${REFUSALS[fatal.code] ?? fatal.message}; retrying in ${delay} ms`);
+        counts.refusals++;
+      }
       if (fatal && !wasOnline && announcedOrigin !== origin) {
         log(
           `the server calls itself ${announcedOrigin} but was reached at ${origin}: set IGNIS_PUBLIC_URL on it`,

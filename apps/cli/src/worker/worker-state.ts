@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { type DeviceKey, keyFromPem, keyToPem } from "./device-key.js";
 
@@ -46,6 +55,24 @@ export function writeDeviceState(dir: string, state: DeviceState): void {
 /** Path of the device's private key file. */
 export function keyPath(dir: string): string {
   return join(dir, KEY_FILE);
+}
+
+/**
+ * Refuses a device key file that its group or others may read (a copied key can take the device over), saying
+ * how to fix it. POSIX modes only; Windows has none to check.
+ */
+export function assertPrivateKeyFile(dir: string): void {
+  if (process.platform === "win32") return;
+  for (const path of [keyPath(dir), join(dir, NEXT_KEY_FILE)]) {
+    if (!existsSync(path)) continue;
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw new Error(
+        `the device key ${path} is readable by others (mode ${mode.toString(8).padStart(3, "0")}); ` +
+          `make it private with \`chmod 600 ${path}\` and start the worker again`,
+      );
+    }
+  }
 }
 
 /** Saves the device key (mode 0600). */

@@ -82,7 +82,8 @@ export async function rotateDeviceKey(
       .select("id")
       .where("public_key", "=", request.newPublicKey)
       .executeTakeFirst();
-    if (taken) throw new IgnisError("key_rotation_failed", "the new public key is already registered");
+    if (taken)
+      throw new IgnisError("key_rotation_failed", "the new public key is already registered to a device");
     const old = await trx
       .updateTable("device_keys")
       .set({ state: "retiring", retire_at: overlapEnd })
@@ -101,6 +102,12 @@ export async function rotateDeviceKey(
         state: "active",
         created_at: now,
       })
+      .execute();
+    // The owner's request, if any, is answered.
+    await trx
+      .updateTable("devices")
+      .set({ rotation_requested_at: null })
+      .where("id", "=", request.deviceId)
       .execute();
     return { keyId, oldKeyRetiresAt: overlapEnd };
   });

@@ -24,6 +24,8 @@ export interface Device {
   verifiedAt: Date | null;
   quarantinedAt: Date | null;
   revokedAt: Date | null;
+  /** While in `conflict`: when it was seen and the peer addresses of both sessions. */
+  conflict: { at: Date; peers: string[] } | null;
 }
 
 function toDevice(r: DeviceRow): Device {
@@ -44,6 +46,7 @@ function toDevice(r: DeviceRow): Device {
     verifiedAt: r.verified_at,
     quarantinedAt: r.quarantined_at,
     revokedAt: r.revoked_at,
+    conflict: r.conflict_at ? { at: r.conflict_at, peers: r.conflict_peers ?? [] } : null,
   };
 }
 
@@ -122,5 +125,6 @@ export function toDeviceView(device: Device, keys: readonly KeyRow[], connected:
     verifiedAt: device.verifiedAt?.toISOString() ?? null,
     quarantinedAt: device.quarantinedAt?.toISOString() ?? null,
     revokedAt: device.revokedAt?.toISOString() ?? null,
+    conflict: device.conflict ? { at: device.conflict.at.toISOString(), peers: device.conflict.peers } : null,
   };
 }

@@ -5,14 +5,17 @@ export type { DeviceStatus };
 
 /**
  * The status machine: pending → online ⇄ offline; online/offline ⇄ hired (the marketplace); any live state →
- * quarantined (security) and back to offline on release; anything → revoked, which is final.
+ * quarantined (security) and back to offline on release; any live state → conflict (two machines answered with
+ * the device's key, session-conflict.ts) and back to offline when the owner resolves it; anything → revoked,
+ * which is final.
  */
 export const STATUS_TRANSITIONS: Readonly<Record<DeviceStatus, readonly DeviceStatus[]>> = {
-  pending: ["online", "offline", "quarantined", "revoked"],
-  online: ["offline", "hired", "quarantined", "revoked"],
-  offline: ["online", "hired", "quarantined", "revoked"],
-  hired: ["online", "offline", "quarantined", "revoked"],
+  pending: ["online", "offline", "quarantined", "conflict", "revoked"],
+  online: ["offline", "hired", "quarantined", "conflict", "revoked"],
+  offline: ["online", "hired", "quarantined", "conflict", "revoked"],
+  hired: ["online", "offline", "quarantined", "conflict", "revoked"],
   quarantined: ["offline", "revoked"],
+  conflict: ["offline", "revoked"],
   revoked: [],
 };
 
@@ -43,6 +46,7 @@ export async function setDeviceStatus(
       ...(to === "quarantined" ? { quarantined_at: at } : {}),
       ...(to === "revoked" ? { revoked_at: at } : {}),
       ...(to === "online" ? { last_seen_at: at } : {}),
+      ...(to === "conflict" ? { conflict_at: at } : { conflict_at: null, conflict_peers: null }),
     })
     .where("id", "=", deviceId)
     .where("status", "in", allowed)

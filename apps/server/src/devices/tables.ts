@@ -35,6 +35,12 @@ export interface DeviceTables {
     last_heartbeat: ColumnType<HeartbeatLoad | null, string | null | undefined, string | null>;
     /** Peer address of the latest worker session, for cluster rendezvous only; never shown to anyone. */
     session_address: ColumnType<string | null, string | null | undefined, string | null>;
+    /** When two live sessions answered with this device's key (status `conflict`); null otherwise. */
+    conflict_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+    /** The peer addresses of both sessions of the conflict, for the owner's view. */
+    conflict_peers: ColumnType<string[] | null, string | null | undefined, string | null>;
+    /** A key rotation asked for by the owner (or owed after a resolved conflict), until the next rotation. */
+    rotation_requested_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   };
   device_keys: {
     id: string;

@@ -2,7 +2,7 @@ import { IgnisError, type KeyRotateMessage, type MetadataUpdateMessage } from "@
 import { rotateDeviceKey } from "../devices/device-keys.js";
 import { applyMetadataUpdate } from "../devices/metadata.js";
 import type { SessionHub } from "./session-hub.js";
-import type { WorkerSession } from "./worker-session.js";
+import { CloseCode, type WorkerSession } from "./worker-session.js";
 
 /**
  * A metadata update over the device's own session: it may change only that device, only within the claim's
@@ -59,13 +59,36 @@ export async function handleMetadataUpdate(
   }
 }
 
-/** An in-band key rotation signed by the session's key and the new key; the session continues on the new key. */
+/** How long after a request's deadline its rotation is still taken (a worker that waited out its spread). */
+const ROTATION_GRACE_MS = 60_000;
+
+/**
+ * An in-band key rotation: taken only when the server asked this session for one (a fleet migration or the
+ * owner), signed by the session's key and the new key over this session's nonce, to a key no device uses. The
+ * session continues on the new key. An unsolicited rotation raises an alert (a copied key trying to take the
+ * device over for good); every refusal closes the session with its reason, is audited, and changes nothing.
+ */
 export async function handleKeyRotation(
   hub: SessionHub,
   session: WorkerSession,
   message: KeyRotateMessage,
 ): Promise<void> {
   const deviceId = session.info.deviceId;
+  const asked = session.rotationAsked;
+  if (!asked || hub.now() > asked.untilMs + ROTATION_GRACE_MS) {
+    hub.incident({ kind: "unsolicited_rotation", deviceId, keyId: session.keyId, ip: session.ip });
+    return refuseRotation(
+      hub,
+      session,
+      new IgnisError(
+        "key_rotation_failed",
+        "no key rotation was asked of this session; keys rotate only on request",
+        {
+          details: { reason: "not_requested" },
+        },
+      ),
+    );
+  }
   try {
     const rotated = await rotateDeviceKey(hub.db, {
       deviceId,
@@ -78,6 +101,7 @@ export async function handleKeyRotation(
       overlapSeconds: hub.keyOverlapSeconds,
     });
     const oldKeyId = session.keyId;
+    session.rotationAsked = undefined;
     session.keyId = rotated.keyId;
     session.publicKey = message.newPublicKey;
     session.keyCreatedMs = hub.now();
@@ -90,7 +114,12 @@ export async function handleKeyRotation(
       objectId: deviceId,
       outcome: "ok",
       ip: session.ip,
-      details: { oldKeyId, newKeyId: rotated.keyId, oldKeyRetiresAt: rotated.oldKeyRetiresAt.toISOString() },
+      details: {
+        oldKeyId,
+        newKeyId: rotated.keyId,
+        requestId: asked.id,
+        oldKeyRetiresAt: rotated.oldKeyRetiresAt.toISOString(),
+      },
     });
     session.send({
       type: "key.rotated",
@@ -99,22 +128,29 @@ export async function handleKeyRotation(
       oldKeyRetiresAt: rotated.oldKeyRetiresAt.toISOString(),
     });
   } catch (error) {
-    const refusal =
-      error instanceof IgnisError
-        ? error
-        : new IgnisError("key_rotation_failed", "the rotation was not stored");
-    if (!(error instanceof IgnisError)) hub.log.warn({ err: error, deviceId }, "key rotation failed");
-    hub.audit({
-      actorType: "device",
-      actorId: deviceId,
-      credentialId: session.keyId,
-      action: "device.key.rotate",
-      objectType: "device",
-      objectId: deviceId,
-      outcome: `refused:${refusal.code}`,
-      ip: session.ip,
-      details: {},
+    if (error instanceof IgnisError) return refuseRotation(hub, session, error);
+    hub.log.warn({ err: error, deviceId }, "key rotation failed");
+    session.send({
+      type: "session.error",
+      code: "key_rotation_failed",
+      message: "the rotation was not stored; retry",
+      fatal: false,
     });
-    session.send({ type: "session.error", code: refusal.code, message: refusal.message, fatal: false });
   }
+}
+
+/** Audits a refused rotation and closes the session with the reason; the device's keys are unchanged. */
+function refuseRotation(hub: SessionHub, session: WorkerSession, refusal: IgnisError): void {
+  hub.audit({
+    actorType: "device",
+    actorId: session.info.deviceId,
+    credentialId: session.keyId,
+    action: "device.key.rotate",
+    objectType: "device",
+    objectId: session.info.deviceId,
+    outcome: `refused:${refusal.code}`,
+    ip: session.ip,
+    details: { sessionId: session.id, reason: refusal.message, ...(refusal.details ?? {}) },
+  });
+  session.close(CloseCode.forbidden, refusal);
 }

@@ -5,6 +5,8 @@ import type { Bus } from "../bus/bus.js";
 import type { Db } from "../db/database.js";
 import type { KeyMigration } from "../devices/key-migrations.js";
 import { recordSessionAddress } from "../devices/session-address.js";
+import { markDeviceConflict } from "../devices/session-conflict.js";
+import { inGoodStanding } from "../devices/standing.js";
 import { setDeviceStatus } from "../devices/status.js";
 import type { Metrics } from "../observability/metrics.js";
 import { appendAudit } from "../security/audit-log.js";
@@ -13,7 +15,13 @@ import type { UptimeTracker } from "../uptime/uptime-tracker.js";
 import { createKeyMigrationBroadcast } from "./key-migration-broadcast.js";
 import { startLiveness } from "./liveness.js";
 import { createReplicaRouting } from "./replica-routing.js";
-import type { GatewayLog, HardwareChange, RefusedHandshake, SessionHub } from "./session-hub.js";
+import type {
+  DeviceIncident,
+  GatewayLog,
+  HardwareChange,
+  RefusedHandshake,
+  SessionHub,
+} from "./session-hub.js";
 import { CloseCode, type SessionInfo, WorkerSession } from "./worker-session.js";
 
 /** A live session as other modules see it. */
@@ -21,7 +29,10 @@ export type GatewaySession = Readonly<SessionInfo>;
 
 /** The worker gateway: live device sessions on this replica, and delivery to devices on any replica. */
 export interface Gateway {
-  /** Sends a message to a device's live session; false when the device has no live session anywhere. */
+  /**
+   * Sends a message to a device's live session; false when the device has no live session anywhere, or the
+   * message is a job start and the device is not in good standing (devices/standing.ts).
+   */
   send(deviceId: string, message: ServerMessage): Promise<boolean>;
   /** Registers a handler for one worker message type (proof.*, job.*), called for authenticated sessions only. */
   onMessage<T extends WorkerMessage["type"]>(
@@ -40,6 +51,8 @@ export interface Gateway {
   disconnect(deviceId: string, reason: string): Promise<void>;
   /** Accepts a new worker WebSocket from the HTTP layer. */
   accept(socket: WebSocket, meta: { ip: string }): void;
+  /** Asks the device's live session (on any replica) to rotate its key now; false when it has none. */
+  requestKeyRotation(deviceId: string): Promise<boolean>;
   /** Asks every connected device whose key predates the migration to rotate; returns how many here were asked. */
   announceKeyMigration(migration: KeyMigration): Promise<number>;
   /** Counters for metrics, benches and tests. */
@@ -63,10 +76,17 @@ export interface GatewayOptions {
   flushSeconds: number;
   /** Called for every refused handshake (the security monitor's unknown-device rule). */
   onRefusedHandshake?: ((attempt: RefusedHandshake) => void) | undefined;
+  /** Called when a session shows its key was copied: a duplicate session or an unsolicited key rotation. */
+  onDeviceIncident?: ((incident: DeviceIncident) => void) | undefined;
+  /** How long an older session has to answer a ping before a newer one takes over (default 3 s). */
+  duplicateProbeMs?: number | undefined;
   /** Origins the worker may have signed; the first is the one announced in the challenge. */
   origins: readonly string[];
   now?: () => number;
 }
+
+/** How long a device has to rotate when its owner asks (the worker spreads its answer over a quarter of it). */
+const OWNER_ROTATION_SECONDS = 20;
 
 /** Creates the gateway of one replica. */
 export function createGateway(options: GatewayOptions): Gateway {
@@ -93,6 +113,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   const closeLocal = (session: WorkerSession, reason: string) => {
     if (reason === "device_revoked") {
       session.close(CloseCode.revoked, new IgnisError("device_revoked", "this device has been revoked"));
+    } else if (reason === "device_conflict") {
+      session.close(
+        CloseCode.conflict,
+        new IgnisError(
+          "device_conflict",
+          "another machine answered with this device's key; both are refused until the owner resolves it",
+        ),
+      );
     } else if (reason === "session_replaced") {
       session.close(
         CloseCode.replaced,
@@ -118,8 +146,65 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (s) closeLocal(s, reason);
       },
       deviceIds: () => sessions.keys(),
+      async probe(deviceId, timeoutMs) {
+        const s = sessions.get(deviceId);
+        return s ? { alive: await s.probe(timeoutMs), ip: s.ip } : undefined;
+      },
     },
   });
+
+  const probeMs = options.duplicateProbeMs ?? 3000;
+
+  /** The device's current session, here or on another replica, if one exists: does it still answer? */
+  const olderSession = async (deviceId: string, newer: WorkerSession) => {
+    const previous = sessions.get(deviceId);
+    if (previous && previous !== newer) {
+      return {
+        alive: await previous.probe(probeMs),
+        ip: previous.ip,
+        close: (reason: string) => closeLocal(previous, reason),
+      };
+    }
+    if (!previous && routing.isRemote(deviceId)) {
+      const answer = await routing.probeRemote(deviceId, probeMs);
+      if (answer) {
+        return {
+          alive: answer.alive,
+          ip: answer.ip,
+          close: (reason: string) => void routing.disconnectRemote(deviceId, reason),
+        };
+      }
+    }
+    return undefined;
+  };
+
+  /** Both sessions answered with the same key: the device goes to `conflict`, both are closed, alerts go out. */
+  const refuseDuplicate = async (
+    session: WorkerSession,
+    older: { ip: string; close(reason: string): void },
+  ) => {
+    const deviceId = session.info.deviceId;
+    const peers: [string, string] = [older.ip, session.ip];
+    try {
+      await markDeviceConflict(db, deviceId, peers);
+    } catch (error) {
+      log.error({ err: error, deviceId }, "could not mark the device in conflict");
+    }
+    closeLocal(session, "device_conflict");
+    older.close("device_conflict");
+    hub.audit({
+      actorType: "device",
+      actorId: deviceId,
+      credentialId: session.keyId,
+      action: "device.duplicate_session",
+      objectType: "device",
+      objectId: deviceId,
+      outcome: "refused:device_conflict",
+      ip: session.ip,
+      details: { sessionId: session.id, peers },
+    });
+    hub.incident({ kind: "duplicate_session", deviceId, keyId: session.keyId, peers });
+  };
 
   const migrations = createKeyMigrationBroadcast({
     bus: options.bus,
@@ -140,6 +225,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     now,
     async register(session, device) {
       const deviceId = device.deviceId;
+      session.info.deviceId = deviceId;
+      // A second session with a key whose session still answers is a copy of the key, not a reconnect.
+      const older = await olderSession(deviceId, session);
+      if (session.phase !== "verifying") return;
+      if (older?.alive) return refuseDuplicate(session, older);
+      session.activate();
       const previous = sessions.get(deviceId);
       sessions.set(deviceId, session);
       recentlyClosed.delete(deviceId);
@@ -166,6 +257,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (device.rotateFor) {
         const m = device.rotateFor;
         session.send({ type: "key.rotate-request", migrationId: m.id, rotateBy: m.rotateBy.toISOString() });
+      } else if (device.rotationRequestedAt) {
+        session.send(ownerRotationRequest());
       }
       for (const l of opened) safely("session-opened listener", () => l(session.info));
     },
@@ -191,6 +284,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         log.warn({ err: error, action: entry.action }, "audit append failed"),
       );
     },
+    incident(incident) {
+      if (options.onDeviceIncident)
+        safely("device-incident listener", () => options.onDeviceIncident!(incident));
+    },
     refusedHandshake(attempt) {
       if (options.onRefusedHandshake)
         safely("refused-handshake listener", () => options.onRefusedHandshake!(attempt));
@@ -206,8 +303,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   };
 
+  const ownerRotationRequest = (): ServerMessage => ({
+    type: "key.rotate-request",
+    migrationId: "owner",
+    rotateBy: new Date(now() + OWNER_ROTATION_SECONDS * 1000).toISOString(),
+  });
+
   return {
     async send(deviceId, message) {
+      if (message.type === "job.start" && !(await inGoodStanding(db, deviceId))) {
+        // A customer's command and variables go only to a device in good standing (not in conflict, proof current).
+        log.warn(
+          { deviceId, jobId: message.jobId },
+          "job start withheld: the device is not in good standing",
+        );
+        return false;
+      }
       const local = sessions.get(deviceId);
       if (local) return local.send(message);
       return routing.sendRemote(deviceId, message);
@@ -228,6 +339,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     accept(socket, meta) {
       new WorkerSession(hub, socket, meta.ip);
+    },
+    async requestKeyRotation(deviceId) {
+      const local = sessions.get(deviceId);
+      if (local) return local.send(ownerRotationRequest());
+      return routing.sendRemote(deviceId, ownerRotationRequest());
     },
     announceKeyMigration: (migration) => migrations.announce(migration),
     stats: () => ({ sessions: sessions.size, ...counters }),

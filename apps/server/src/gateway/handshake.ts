@@ -21,13 +21,24 @@ export interface AuthenticatedDevice {
   keyCreatedAt: Date;
   publicKey: string;
   rotateFor: KeyMigration | undefined;
+  /** A rotation the owner asked for after this key was made, still owed. */
+  rotationRequestedAt: Date | null;
+}
+
+/** The one answer every refused opener gets: unknown, revoked and wrong-key devices are told the same thing. */
+export function handshakeRefusal(reason: string, details: Record<string, unknown> = {}): IgnisError {
+  return new IgnisError("handshake_failed", "the device could not be authenticated", {
+    details: { reason, ...details },
+  });
 }
 
 /**
  * Checks a session opener against the registered keys: the device exists and is not revoked, the key is one
  * of its usable keys, the signature covers this session's fresh nonce and one of the server's own origins, and
- * no expired fleet migration has retired the key. Every failure is the same `handshake_failed` to the worker
- * except revocation, which it must know to stop retrying.
+ * no expired fleet migration has retired the key. Every failure is the same `handshake_failed` with the same
+ * message (the reason goes to the audit log only), so answers say nothing about which devices exist or were
+ * revoked. A device in `conflict` is refused with `device_conflict`, but only once the signature proves the
+ * caller holds its key.
  */
 export async function authenticateSession(
   db: Db,
@@ -37,26 +48,27 @@ export async function authenticateSession(
   const now = context.now ?? new Date();
   const device = await db
     .selectFrom("devices")
-    .select(["id", "status"])
+    .select(["id", "status", "rotation_requested_at"])
     .where("id", "=", auth.deviceId)
     .executeTakeFirst();
-  if (!device) throw new IgnisError("handshake_failed", "unknown device or key");
-  if (device.status === "revoked") throw new IgnisError("device_revoked", "this device has been revoked");
-  const key = await findUsableKey(db, auth.deviceId, auth.publicKey, now);
-  if (!key) throw new IgnisError("handshake_failed", "unknown device or key", { details: { reason: "key" } });
+  const key = device ? await findUsableKey(db, auth.deviceId, auth.publicKey, now) : undefined;
+  // Verified whatever the outcome, so an unknown device costs the same time as a known one.
   const signed = context.origins.some((origin) =>
     verifyEd25519(auth.publicKey, sessionSigningText(context.nonce, auth.deviceId, origin), auth.signature),
   );
-  if (!signed) {
-    throw new IgnisError("invalid_signature", "the session signature does not match this session", {
-      details: { reason: "signature" },
-    });
-  }
+  if (!device) throw handshakeRefusal("unknown_device");
+  if (device.status === "revoked") throw handshakeRefusal("revoked_device");
+  if (!key) throw handshakeRefusal("unknown_key");
+  if (!signed) throw handshakeRefusal("bad_signature");
   const migration = await migrationStateOfKey(db, key.createdAt, now);
   if (migration.kind === "expired") {
-    throw new IgnisError("handshake_failed", "this key was retired by a fleet key migration; re-enroll", {
-      details: { reason: "migration", migrationId: migration.migration.id },
-    });
+    throw handshakeRefusal("migration_expired", { migrationId: migration.migration.id });
+  }
+  if (device.status === "conflict") {
+    throw new IgnisError(
+      "device_conflict",
+      "another machine is using this device's key; the owner must resolve the conflict (keep one machine, or revoke and re-enroll)",
+    );
   }
   return {
     deviceId: device.id,
@@ -65,13 +77,19 @@ export async function authenticateSession(
     keyCreatedAt: key.createdAt,
     publicKey: auth.publicKey,
     rotateFor: migration.kind === "rotate" ? migration.migration : undefined,
+    rotationRequestedAt:
+      device.rotation_requested_at && device.rotation_requested_at > key.createdAt
+        ? device.rotation_requested_at
+        : null,
   };
 }
 
-/** The monitor's name for each refusal a worker can be given. */
-const REFUSAL_REASONS: Record<string, RefusedHandshake["reason"]> = {
-  device_revoked: "revoked_device",
-  invalid_signature: "bad_signature",
+/** The monitor's name for each refusal reason; other reasons (a conflict, a retired key) are not guesses. */
+const MONITORED_REASONS: Record<string, RefusedHandshake["reason"]> = {
+  unknown_device: "unknown_device",
+  unknown_key: "unknown_device",
+  revoked_device: "revoked_device",
+  bad_signature: "bad_signature",
 };
 
 /**
@@ -85,13 +103,10 @@ export async function reportRefusedHandshake(
   deviceId: string,
   error: unknown,
 ): Promise<IgnisError> {
-  const refusal = isIgnisError(error) ? error : new IgnisError("handshake_failed", "could not authenticate");
+  const refusal = isIgnisError(error) ? error : handshakeRefusal("internal");
   if (!isIgnisError(error)) hub.log.error({ err: error }, "worker handshake failed unexpectedly");
-  hub.refusedHandshake({
-    deviceId,
-    ip: session.ip,
-    reason: REFUSAL_REASONS[refusal.code] ?? "unknown_device",
-  });
+  const monitored = MONITORED_REASONS[String(refusal.details?.reason)];
+  if (monitored) hub.refusedHandshake({ deviceId, ip: session.ip, reason: monitored });
   if (await hub.noteFailedHandshake(session.ip)) {
     hub.audit({
       actorType: "anonymous",

@@ -2,10 +2,12 @@ import {
   decodeServerFrame,
   encodeFrame,
   type ServerMessage,
+  sessionSigningText,
   WORKER_SESSION_PATH,
   type WorkerMessage,
 } from "@ignis/protocol";
 import WebSocket from "ws";
+import { type DeviceKey, signText } from "../../../cli/src/worker/device-key.js";
 
 /**
  * A bare worker WebSocket for tests that must misbehave (replays, forged signatures, floods), which the real
@@ -22,9 +24,17 @@ export interface RawWorkerSocket {
   closed: Promise<number>;
 }
 
-/** Opens a socket to the server's worker endpoint. */
-export async function openRawWorkerSocket(serverUrl: string): Promise<RawWorkerSocket> {
-  const ws = new WebSocket(`${serverUrl.replace(/^http/, "ws")}${WORKER_SESSION_PATH}`);
+/**
+ * Opens a socket to the server's worker endpoint. `autoPong: false` makes a peer that stopped answering pings
+ * (a half-open connection the server has not noticed yet).
+ */
+export async function openRawWorkerSocket(
+  serverUrl: string,
+  options: { autoPong?: boolean } = {},
+): Promise<RawWorkerSocket> {
+  const ws = new WebSocket(`${serverUrl.replace(/^http/, "ws")}${WORKER_SESSION_PATH}`, {
+    autoPong: options.autoPong ?? true,
+  });
   const queue: ServerMessage[] = [];
   const waiters: Array<(m: ServerMessage) => void> = [];
   ws.on("message", (data) => {
@@ -62,4 +72,25 @@ export async function openRawWorkerSocket(serverUrl: string): Promise<RawWorkerS
     },
     closed,
   };
+}
+
+/**
+ * Opens a socket and authenticates it as the device with `key`; resolves with the socket, the session's nonce
+ * and the server's first answer (`session.hello`, or the `session.error` that refused it).
+ */
+export async function openDeviceSession(
+  serverUrl: string,
+  deviceId: string,
+  key: DeviceKey,
+  options: { autoPong?: boolean } = {},
+): Promise<{ raw: RawWorkerSocket; nonce: string; answer: ServerMessage }> {
+  const raw = await openRawWorkerSocket(serverUrl, options);
+  const { nonce } = await raw.nextOf("session.challenge");
+  raw.send({
+    type: "session.auth",
+    deviceId,
+    publicKey: key.publicKey,
+    signature: signText(key, sessionSigningText(nonce, deviceId, serverUrl)),
+  });
+  return { raw, nonce, answer: await raw.next() };
 }

@@ -13,13 +13,16 @@ export interface LocalSessions {
   disconnect(deviceId: string, reason: string): void;
   /** Device ids with a live session here. */
   deviceIds(): Iterable<string>;
+  /** Pings the device's local session: whether it answered in time and its peer address; undefined if none. */
+  probe(deviceId: string, timeoutMs: number): Promise<{ alive: boolean; ip: string } | undefined>;
 }
 
 /** Messages on a device's subject. */
 type DevicePayload =
   | { kind: "send"; message: ServerMessage; replyTo: string; msgId: number }
   | { kind: "replace"; sessionId: string }
-  | { kind: "disconnect"; reason: string };
+  | { kind: "disconnect"; reason: string }
+  | { kind: "probe"; timeoutMs: number; replyTo: string; msgId: number };
 
 /** Presence announcements: which replica holds which devices. */
 type PresencePayload = { replicaId: string; up?: string[]; down?: string[]; gone?: boolean };
@@ -41,6 +44,11 @@ export interface ReplicaRouting {
   isRemote(deviceId: string): boolean;
   /** Delivers through the replica holding the device; false when none acknowledges in time. */
   sendRemote(deviceId: string, message: ServerMessage): Promise<boolean>;
+  /**
+   * Asks the replica holding the device to ping its session: whether it answered and its peer address, or
+   * undefined when no replica holds it (or none replies in time).
+   */
+  probeRemote(deviceId: string, timeoutMs: number): Promise<{ alive: boolean; ip: string } | undefined>;
   disconnectRemote(deviceId: string, reason: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -56,7 +64,7 @@ export function createReplicaRouting(options: {
   const replySubject = `ignis.gateway.reply.${replicaId}`;
   const deviceSubs = new Map<string, BusSubscription>();
   const remote = new Map<string, string>();
-  const waiting = new Map<number, (ok: boolean) => void>();
+  const waiting = new Map<number, (reply: Record<string, unknown> | undefined) => void>();
   const fixed: BusSubscription[] = [];
   let nextMsgId = 1;
   /** Set once `gone` is announced: sessions still closing after it need no `down` of their own. */
@@ -73,6 +81,10 @@ export function createReplicaRouting(options: {
     if (p.kind === "send") {
       if (local.deliver(deviceId, p.message))
         void publish(p.replyTo, { msgId: p.msgId }).catch(() => undefined);
+    } else if (p.kind === "probe") {
+      void local.probe(deviceId, p.timeoutMs).then((answer) => {
+        if (answer) void publish(p.replyTo, { msgId: p.msgId, ...answer }).catch(() => undefined);
+      });
     } else if (p.kind === "replace") local.replace(deviceId, p.sessionId);
     else if (p.kind === "disconnect") local.disconnect(deviceId, p.reason);
   };
@@ -92,12 +104,37 @@ export function createReplicaRouting(options: {
     if (chunk.length > 0) await announce({ up: chunk });
   };
 
+  /** Publishes a request on the device's subject and waits for the holder's reply (undefined on timeout). */
+  const request = async (
+    deviceId: string,
+    payload: (msgId: number) => DevicePayload,
+    timeoutMs: number,
+  ): Promise<Record<string, unknown> | undefined> => {
+    const msgId = nextMsgId++;
+    const replied = new Promise<Record<string, unknown> | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      waiting.set(msgId, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+    });
+    try {
+      await publish(deviceSubject(deviceId), payload(msgId));
+    } catch {
+      waiting.delete(msgId);
+      return undefined;
+    }
+    const reply = await replied;
+    waiting.delete(msgId);
+    return reply;
+  };
+
   return {
     async start() {
       fixed.push(
         bus.subscribe(replySubject, (raw) => {
-          const { msgId } = raw as { msgId: number };
-          waiting.get(msgId)?.(true);
+          const reply = raw as { msgId: number };
+          waiting.get(reply.msgId)?.(reply);
         }),
         bus.subscribe(PRESENCE, (raw) => {
           const p = raw as PresencePayload;
@@ -136,25 +173,25 @@ export function createReplicaRouting(options: {
     async sendRemote(deviceId, message) {
       const holder = remote.get(deviceId);
       if (!holder) return false;
-      const msgId = nextMsgId++;
-      const acked = new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), ACK_TIMEOUT_MS);
-        waiting.set(msgId, (ok) => {
-          clearTimeout(timer);
-          resolve(ok);
-        });
-      });
-      try {
-        await publish(deviceSubject(deviceId), { kind: "send", message, replyTo: replySubject, msgId });
-      } catch {
-        waiting.delete(msgId);
-        return false;
-      }
-      const ok = await acked;
-      waiting.delete(msgId);
+      const ok =
+        (await request(
+          deviceId,
+          (msgId) => ({ kind: "send", message, replyTo: replySubject, msgId }),
+          ACK_TIMEOUT_MS,
+        )) !== undefined;
       // No acknowledgement: the holder is gone or lost the session; forget the stale presence.
       if (!ok && remote.get(deviceId) === holder) remote.delete(deviceId);
       return ok;
+    },
+    async probeRemote(deviceId, timeoutMs) {
+      if (!remote.has(deviceId)) return undefined;
+      const reply = await request(
+        deviceId,
+        (msgId) => ({ kind: "probe", timeoutMs, replyTo: replySubject, msgId }),
+        timeoutMs + ACK_TIMEOUT_MS,
+      );
+      if (!reply) return undefined;
+      return { alive: reply.alive === true, ip: String(reply.ip ?? "") };
     },
     async disconnectRemote(deviceId, reason) {
       await publish(deviceSubject(deviceId), { kind: "disconnect", reason }).catch(() => undefined);
@@ -164,7 +201,7 @@ export function createReplicaRouting(options: {
       await announce({ gone: true });
       for (const sub of [...fixed, ...deviceSubs.values()]) sub.unsubscribe();
       deviceSubs.clear();
-      for (const resolve of waiting.values()) resolve(false);
+      for (const resolve of waiting.values()) resolve(undefined);
       waiting.clear();
     },
   };

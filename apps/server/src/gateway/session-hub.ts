@@ -37,11 +37,21 @@ export interface SessionHub {
   hardwareChanged(deviceId: string, change: HardwareChange): void;
   /** Appends an audit record without holding up the session; failures are logged. */
   audit(entry: AuditEntry): void;
+  /** Tells the security monitor that a device's key looks copied (it raises an alert). */
+  incident(incident: DeviceIncident): void;
   /** Tells the security monitor about a refused handshake (unknown device or key, revoked device, bad signature). */
   refusedHandshake(attempt: RefusedHandshake): void;
   /** Counts a failed handshake from an address; false when the address is over its failure budget. */
   noteFailedHandshake(ip: string): Promise<boolean>;
 }
+
+/**
+ * Signs that a device's key is held by someone else: two live sessions answered with it (both peer addresses,
+ * older first), or a session rotated without being asked.
+ */
+export type DeviceIncident =
+  | { kind: "duplicate_session"; deviceId: string; keyId: string; peers: [string, string] }
+  | { kind: "unsolicited_rotation"; deviceId: string; keyId: string; ip: string };
 
 /** A refused handshake as the security monitor's handshake rule counts it. */
 export interface RefusedHandshake {

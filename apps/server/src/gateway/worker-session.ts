@@ -20,6 +20,8 @@ export const CloseCode = {
   normal: 1000,
   replaced: 4001,
   forbidden: 4003,
+  /** Two machines hold the device's key; both are refused until the owner resolves it. */
+  conflict: 4009,
   timeout: 4008,
   protocol: 4400,
   unauthenticated: 4401,
@@ -51,6 +53,8 @@ export class WorkerSession {
   lastHeartbeatMs = 0;
   openedMs: number;
   markedOffline = false;
+  /** The rotation the server asked this session for (a fleet migration or the owner), until its deadline. */
+  rotationAsked: { id: string; untilMs: number } | undefined;
   private invalidFrames = 0;
   private throttleNoticeMs = 0;
   private uptime: UptimeMark | undefined;
@@ -87,6 +91,9 @@ export class WorkerSession {
   /** Sends a message if the socket is open; false when it is not. */
   send(message: ServerMessage): boolean {
     if (this.socket.readyState !== 1) return false;
+    if (message.type === "key.rotate-request") {
+      this.rotationAsked = { id: message.migrationId, untilMs: Date.parse(message.rotateBy) };
+    }
     this.socket.send(encodeFrame(message));
     return true;
   }
@@ -108,6 +115,32 @@ export class WorkerSession {
     this.socket.ping();
   }
   private pingSentMs = 0;
+
+  /** Asks the peer for a pong: true when it answers within `timeoutMs`, false when it is silent or gone. */
+  probe(timeoutMs: number): Promise<boolean> {
+    if (this.phase === "closed" || this.socket.readyState !== 1) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const answered = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.socket.off("pong", answered);
+        resolve(false);
+      }, timeoutMs);
+      this.socket.once("pong", answered);
+      this.socket.ping();
+    });
+  }
+
+  /** Binds the authenticated session to its device: heartbeats count from now on. Called by the hub. */
+  activate(): void {
+    if (this.phase !== "verifying") return;
+    this.uptime = this.hub.uptime.track(this.info.deviceId);
+    this.bound = true;
+    this.lastHeartbeatMs = this.hub.now();
+    this.phase = "live";
+  }
 
   private onPong(): void {
     if (this.pingSentMs === 0) return;
@@ -136,7 +169,7 @@ export class WorkerSession {
         this.phase = "verifying";
         void this.authenticate(message, now);
       } else {
-        this.fail(new IgnisError("handshake_failed", "authenticate first, once"));
+        this.refuseOutOfOrder(message.type);
       }
       return;
     }
@@ -214,11 +247,28 @@ export class WorkerSession {
     this.send({ type: "session.error", code: error.code, message: error.message, fatal: false });
   }
 
+  /** A frame before authentication (or a second opener): audited within the address's budget, then closed. */
+  private refuseOutOfOrder(type: string): void {
+    void this.hub.noteFailedHandshake(this.ip).then((withinBudget) => {
+      if (!withinBudget) return;
+      this.hub.audit({
+        actorType: "anonymous",
+        action: "device.session.frame",
+        objectType: "device",
+        objectId: null,
+        outcome: "refused:handshake_failed",
+        ip: this.ip,
+        details: { sessionId: this.id, type, reason: "frame before authentication" },
+      });
+    });
+    this.fail(new IgnisError("handshake_failed", "authenticate first, once"));
+  }
+
   private fail(error: IgnisError): void {
     const code =
-      error.code === "device_revoked"
-        ? CloseCode.revoked
-        : error.code === "handshake_failed" || error.code === "invalid_signature"
+      error.code === "device_conflict"
+        ? CloseCode.conflict
+        : error.code === "handshake_failed"
           ? CloseCode.unauthenticated
           : CloseCode.protocol;
     this.close(code, error);
@@ -237,10 +287,7 @@ export class WorkerSession {
       this.keyId = device.keyId;
       this.publicKey = device.publicKey;
       this.keyCreatedMs = device.keyCreatedAt.getTime();
-      this.uptime = this.hub.uptime.track(device.deviceId);
-      this.bound = true;
-      this.lastHeartbeatMs = this.hub.now();
-      this.phase = "live";
+      // The hub activates the session once no other live session holds the device (a duplicate is refused).
       await this.hub.register(this, device);
     } catch (error) {
       this.fail(await reportRefusedHandshake(this.hub, this, auth.deviceId, error));

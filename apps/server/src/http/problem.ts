@@ -30,6 +30,7 @@ const STATUS: Record<IgnisErrorCode, number> = {
   device_quarantined: 403,
   handshake_failed: 401,
   session_replaced: 409,
+  device_conflict: 409,
   key_rotation_failed: 400,
   device_offline: 409,
   device_hired: 409,

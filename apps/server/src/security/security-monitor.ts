@@ -7,6 +7,7 @@ import { type AlertRecord, findAlert } from "./alerts.js";
 import { containmentFor, containmentTarget, type DeviceDisconnector } from "./containment.js";
 import { deliverAlertWebhook, type RaiseContext, raiseAlert } from "./raise-alert.js";
 import type { RateLimits } from "./rate-limits.js";
+import { assessDeviceIncident, type DeviceIncidentReport } from "./rules/device-incident.js";
 import { assessHardwareChange, type ClaimedHardware } from "./rules/hardware-change.js";
 import { createKeyMintingRule, type KeyMintingOptions } from "./rules/key-minting.js";
 import { createObjectSweepRule, type ObjectSweepOptions } from "./rules/object-sweep.js";
@@ -64,13 +65,18 @@ export interface SecurityMonitor {
   heldContainment(credentialId: string, userId: string): "account_suspended" | "api_key_suspended" | null;
   /** True while a block of this address is decided but maybe not yet in the rate-limit store. */
   heldAddress(ip: string): boolean;
-  /** For the worker domain: a device's claimed hardware changed; quarantines it on a material change. */
+  /**
+   * For the worker domain: a device's claimed hardware changed; alerts on a material change, and quarantines
+   * unless `contain: false` (a claim over a session, which triggers a fresh proof instead).
+   */
   reportHardwareChange(
     deviceId: string,
     before: ClaimedHardware,
     after: ClaimedHardware,
-    context?: { ip?: string | null; keyId?: string | null },
+    context?: { ip?: string | null; keyId?: string | null; contain?: boolean },
   ): Promise<AlertRecord | null>;
+  /** For the gateway: a device's key looks copied (duplicate session, unsolicited rotation); raises an alert. */
+  reportDeviceIncident(incident: DeviceIncidentReport): Promise<AlertRecord | null>;
   /** For the gateway: a handshake or heartbeat for an unknown or revoked device, or with a bad signature. */
   reportUnknownDeviceHandshake(attempt: {
     deviceId: string | null;
@@ -190,6 +196,9 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
     async reportHardwareChange(deviceId, before, after, context) {
       const finding = assessHardwareChange(deviceId, before, after, context);
       return finding ? enqueue(finding) : null;
+    },
+    async reportDeviceIncident(incident) {
+      return enqueue(assessDeviceIncident(incident));
     },
     async reportUnknownDeviceHandshake(attempt) {
       const observed = { ...attempt, at: now() };

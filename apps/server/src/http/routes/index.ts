@@ -6,6 +6,7 @@ import { apiKeyRoutes } from "./api-keys.js";
 import { authConfigRoutes } from "./auth-config.js";
 import { clusterRoutes } from "./clusters.js";
 import { creditRoutes } from "./credits.js";
+import { deviceIdentityRoutes } from "./device-identity.js";
 import { deviceRoutes } from "./devices.js";
 import { deviceEnrollmentRoutes } from "./devices-enrollment.js";
 import { deviceKeyMigrationRoutes } from "./devices-key-migrations.js";
@@ -29,6 +30,7 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   apiKeyRoutes(app, ctx);
   adminUserRoutes(app, ctx);
   deviceRoutes(app, ctx);
+  deviceIdentityRoutes(app, ctx);
   deviceEnrollmentRoutes(app, ctx);
   deviceKeyMigrationRoutes(app, ctx);
   await workerSocketRoutes(app, ctx);

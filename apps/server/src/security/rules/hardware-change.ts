@@ -30,20 +30,22 @@ function same(a: unknown, b: unknown): boolean {
 
 /**
  * A device whose claimed hardware changes without re-verification: the counterfeit-GPU pattern (verify as an
- * A100, then claim eight). Returns a finding that quarantines the device until an admin reviews it, or null
- * when no material field changed.
+ * A100, then claim eight). Returns a finding, or null when no material field changed. With `contain: false`
+ * (a claim a worker session reported: the gateway has already reset verification and scheduled a fresh proof)
+ * it only alerts, since a claim alone, perhaps sent by a copy of the key, must not quarantine the device; failed
+ * proofs do that.
  */
 export function assessHardwareChange(
   deviceId: string,
   before: ClaimedHardware,
   after: ClaimedHardware,
-  context: { ip?: string | null; keyId?: string | null } = {},
+  context: { ip?: string | null; keyId?: string | null; contain?: boolean } = {},
 ): Finding | null {
   const changed = MATERIAL_HARDWARE_FIELDS.filter((field) => !same(at(before, field), at(after, field)));
   if (changed.length === 0) return null;
   return {
     rule: "hardware_change",
-    severity: "high",
+    severity: context.contain === false ? "medium" : "high",
     subject: {
       key: `dev:${deviceId}`,
       actorType: "device",
@@ -52,7 +54,7 @@ export function assessHardwareChange(
       credentialType: "device",
       ip: context.ip ?? null,
     },
-    contain: true,
+    contain: context.contain !== false,
     objectType: "device",
     objectId: deviceId,
     evidence: {

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { generateDeviceKey } from "../../../cli/src/worker/device-key.js";
+import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
+import { describeEachDialect } from "../testing/dialects.js";
+import { startTestServer, type TestServer } from "../testing/test-server.js";
+import { openDeviceSession } from "./raw-worker-socket.js";
+import { call, cleanupStateDirs, enrollSimulated, eventually, userWithKey } from "./worker-fixture.js";
+
+describeEachDialect("handshake refusals", (database) => {
+  let t: TestServer;
+  let supplier: { userId: string; key: string };
+  beforeAll(async () => {
+    t = await startTestServer({ database: database() });
+    supplier = await userWithKey(t);
+  });
+  afterAll(async () => {
+    await t.stop();
+    cleanupStateDirs();
+  });
+
+  /** Opens a session as `deviceId` with `key`; returns what the worker is told and the close code. */
+  const attempt = async (deviceId: string, key: ReturnType<typeof generateDeviceKey>) => {
+    const { raw, answer } = await openDeviceSession(t.url, deviceId, key);
+    return { answer, closeCode: await raw.closed };
+  };
+  const reasonsFor = (deviceId: string) =>
+    eventually(async () => {
+      const rows = await t.server.ctx.db
+        .selectFrom("audit_log")
+        .select(["outcome", "details"])
+        .where("action", "=", "device.session.open")
+        .where("object_id", "=", deviceId)
+        .execute();
+      return rows.length > 0 ? rows : undefined;
+    });
+
+  it("answers unknown, revoked and wrong-key devices identically, and audits the real reason", async () => {
+    const revoked = await enrollSimulated(t, supplier.key);
+    expect((await call(t, "POST", `/v1/devices/${revoked.deviceId}/revoke`, supplier.key)).status).toBe(200);
+    const known = await enrollSimulated(t, supplier.key);
+    const unknownId = "dev_00000000000000000000000000";
+
+    const answers = [
+      await attempt(unknownId, generateDeviceKey()),
+      await attempt(revoked.deviceId, readDeviceKey(revoked.stateDir)),
+      await attempt(known.deviceId, generateDeviceKey()),
+    ];
+    for (const a of answers) expect(a).toEqual(answers[0]);
+    expect(answers[0]).toEqual({
+      answer: {
+        type: "session.error",
+        code: "handshake_failed",
+        message: "the device could not be authenticated",
+        fatal: true,
+      },
+      closeCode: 4401,
+    });
+
+    expect(await reasonsFor(unknownId)).toEqual([
+      { outcome: "refused:handshake_failed", details: expect.objectContaining({ reason: "unknown_device" }) },
+    ]);
+    expect(await reasonsFor(revoked.deviceId)).toEqual([
+      { outcome: "refused:handshake_failed", details: expect.objectContaining({ reason: "revoked_device" }) },
+    ]);
+    expect(await reasonsFor(known.deviceId)).toEqual([
+      { outcome: "refused:handshake_failed", details: expect.objectContaining({ reason: "unknown_key" }) },
+    ]);
+  });
+});
