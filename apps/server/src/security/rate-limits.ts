@@ -2,7 +2,7 @@ import { IgnisError } from "@ignis/protocol";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 
 /** The budget classes; each has its own limiter so a flood of one kind cannot starve another. */
-export const RATE_CLASSES = ["read", "write", "auth", "enroll", "heartbeat", "explorer"] as const;
+export const RATE_CLASSES = ["read", "write", "auth", "enroll", "heartbeat", "explorer", "signin"] as const;
 export type RateClass = (typeof RATE_CLASSES)[number];
 
 /** A budget: points per window. */
@@ -20,6 +20,8 @@ export const DEFAULT_BUDGETS: Record<RateClass, Budget> = {
   enroll: { points: 600, durationSeconds: 60 },
   heartbeat: { points: 10, durationSeconds: 10 },
   explorer: { points: 300, durationSeconds: 60 },
+  // Failed sign-ins per (e-mail, client address): sign-in-throttle.ts adds growing delays past the first few.
+  signin: { points: 10, durationSeconds: 900 },
 };
 
 /**
@@ -36,6 +38,7 @@ export const IP_BUDGETS: Record<RateClass, Budget> = {
   enroll: { points: 1200, durationSeconds: 60 },
   heartbeat: { points: 2000, durationSeconds: 10 },
   explorer: { points: 300, durationSeconds: 60 },
+  signin: { points: 30, durationSeconds: 900 },
 };
 
 /** Makes one limiter; the name is unique per limiter and becomes its key prefix in a shared store. */
@@ -45,9 +48,10 @@ export type LimiterFactory = (name: string, points: number, durationSeconds: num
 export interface RateLimits {
   /**
    * Spends points of a class for a key (`ip:<addr>` keys use the per-IP budgets, all others the
-   * per-credential ones); throws `rate_limited` with the seconds to wait.
+   * per-credential ones); throws `rate_limited` with the seconds to wait. Returns the points the key has spent
+   * in the current window (0 when budgets are off).
    */
-  consume(rateClass: RateClass, key: string, points?: number): Promise<void>;
+  consume(rateClass: RateClass, key: string, points?: number): Promise<number>;
   /** Throws `rate_limited` when the key has already spent its budget, without spending anything. */
   check(rateClass: RateClass, key: string): Promise<void>;
   /** Refuses every request of the key for some seconds (automatic containment); works even when budgets are off. */
@@ -98,9 +102,9 @@ export function createRateLimits(
 
   return {
     async consume(rateClass, key, points = 1) {
-      if (!enabled) return;
+      if (!enabled) return 0;
       try {
-        await limiterFor(rateClass, key).consume(key, points);
+        return (await limiterFor(rateClass, key).consume(key, points)).consumedPoints;
       } catch (error) {
         if (error instanceof RateLimiterRes) throw rateLimited(rateClass, error.msBeforeNext);
         throw storeDown(error);

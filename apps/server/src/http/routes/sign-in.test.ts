@@ -7,8 +7,11 @@ import { startTestServer, type TestServer } from "../../testing/test-server.js";
 describeEachDialect("sign-in pages", (database) => {
   let t: TestServer;
   beforeAll(async () => {
-    // Real budgets here: the auth class allows 20 attempts a minute per IP and per e-mail.
-    t = await startTestServer({ database: database(), env: { IGNIS_RATE_LIMITS: "on" } });
+    // Real budgets here, behind a trusted proxy so each test browser can be its own client address.
+    t = await startTestServer({
+      database: database(),
+      env: { IGNIS_RATE_LIMITS: "on", IGNIS_TRUST_PROXY: "127.0.0.1" },
+    });
     const res = await fetch(`${t.url}/v1/admin/users`, {
       method: "POST",
       headers: { authorization: `Bearer ${t.adminKey}`, "content-type": "application/json" },
@@ -73,17 +76,64 @@ describeEachDialect("sign-in pages", (database) => {
     expect(echoed.body).toContain("&quot;&gt;&lt;script&gt;");
   });
 
-  it("rate-limits repeated attempts on one e-mail with 429", async () => {
-    const browser = createTestBrowser();
+  /** The audit outcome and reason of the newest sign-in attempt from a client address. */
+  const lastSignInAudit = async (ip: string) =>
+    database()
+      .db.selectFrom("audit_log")
+      .select(["outcome", "details"])
+      .where("action", "=", "user.sign-in")
+      .where("ip", "=", ip)
+      .orderBy("seq", "desc")
+      .executeTakeFirst();
+
+  it("delays a client's repeated failures on one e-mail, growing each time, and audits the refusal", async () => {
+    const browser = createTestBrowser(() => false, { "x-forwarded-for": "198.51.100.31" });
     const page = await loginPage(browser);
     const statuses: number[] = [];
+    for (let i = 0; i < 8 && statuses.at(-1) !== 429; i++) {
+      statuses.push(
+        (await browser.submit(page, { email: "target@example.com", password: `guess ${i}` })).status,
+      );
+    }
+    // Three free failures, then delays: refused while a delay runs (1 s, then 2 s, 4 s...).
+    expect(statuses.slice(0, 4)).toEqual([401, 401, 401, 401]);
+    expect(statuses.at(-1)).toBe(429);
+    const refused = await browser.submit(page, { email: "target@example.com", password: "again" });
+    expect(refused.status).toBe(429);
+    expect(refused.body).toContain("Too many attempts");
+    expect(await lastSignInAudit("198.51.100.31")).toMatchObject({
+      outcome: "refused:error",
+      details: { reason: "rate_limited" },
+    });
+  });
+
+  it("does not let a guesser elsewhere lock the owner out", async () => {
+    const attacker = createTestBrowser(() => false, { "x-forwarded-for": "203.0.113.41" });
+    const attackPage = await loginPage(attacker);
+    let last = 0;
+    for (let i = 0; i < 12 && last !== 429; i++) {
+      last = (await attacker.submit(attackPage, { email: "known@example.com", password: `guess ${i}` }))
+        .status;
+    }
+    expect(last).toBe(429);
+    const owner = createTestBrowser((url) => url.startsWith(`${t.url}/auth/callback`), {
+      "x-forwarded-for": "192.0.2.42",
+    });
+    await owner.submit(await loginPage(owner), {
+      email: "known@example.com",
+      password: "the right password",
+    });
+    expect(owner.stoppedAt).toContain("code=");
+  });
+
+  it("caps one client's attempts over all e-mails with its own budget", async () => {
+    const sprayer = createTestBrowser(() => false, { "x-forwarded-for": "203.0.113.42" });
+    const page = await loginPage(sprayer);
+    const statuses: number[] = [];
     for (let i = 0; i < 22; i++) {
-      const res = await browser.submit(page, { email: "target@example.com", password: `guess ${i}` });
+      const res = await sprayer.submit(page, { email: `user${i}@example.com`, password: "Winter2026!" });
       statuses.push(res.status);
-      if (res.status === 429) {
-        expect(res.body).toContain("Too many attempts");
-        break;
-      }
+      if (res.status === 429) break;
     }
     expect(statuses.at(-1)).toBe(429);
     expect(statuses.slice(0, -1).every((s) => s === 401)).toBe(true);

@@ -7,6 +7,7 @@ import { sameOriginPost } from "../../identity/oidc/form-csrf.js";
 import { verifyLocalLogin } from "../../identity/oidc/local-accounts.js";
 import { STYLESHEET, STYLESHEET_PATH } from "../../identity/oidc/pages/layout.js";
 import { errorPage, loginPage } from "../../identity/oidc/pages/sign-in-pages.js";
+import { createSignInThrottle } from "../../security/sign-in-throttle.js";
 import type { App } from "../app.js";
 import type { AppContext } from "../context.js";
 import { acceptHtmlForms, FormField, sendPage } from "./html-forms.js";
@@ -40,6 +41,7 @@ export async function signInRoutes(app: App, ctx: AppContext): Promise<void> {
 
 function interactionRoutes(app: App, ctx: AppContext, oidc: EmbeddedOidc): void {
   const { provider } = oidc;
+  const throttle = createSignInThrottle(ctx.rateLimits);
   /** The interaction named by the URL, provided the browser holds its signed cookie; undefined when stale. */
   const loadInteraction = async (request: FastifyRequest, reply: FastifyReply, uid: string) => {
     try {
@@ -107,8 +109,7 @@ function interactionRoutes(app: App, ctx: AppContext, oidc: EmbeddedOidc): void 
         );
       }
       try {
-        await ctx.rateLimits.consume("auth", `ip:${request.ip}`);
-        await ctx.rateLimits.consume("auth", `email:${email.trim().toLowerCase()}`);
+        await throttle.before(email, request.ip);
       } catch (error) {
         if (!isIgnisError(error) || error.code !== "rate_limited") throw error;
         const wait = error.details?.retryAfterSeconds;
@@ -116,14 +117,16 @@ function interactionRoutes(app: App, ctx: AppContext, oidc: EmbeddedOidc): void 
         request.auditDetails = { reason: "rate_limited" };
         return renderLogin(reply, 429, interaction, {
           email,
-          error: "Too many attempts. Wait a minute and try again.",
+          error: "Too many attempts. Wait a little and try again.",
         });
       }
       const user = await verifyLocalLogin(ctx.db, email, password);
       if (!user) {
+        await throttle.failed(email, request.ip);
         request.auditDetails = { reason: "bad_credentials" };
         return renderLogin(reply, 401, interaction, { email, error: "The e-mail or password is not right." });
       }
+      await throttle.succeeded(email, request.ip);
       request.auditObjectId = user.id;
       request.auditDetails = { client: interaction.params.client_id };
       const returnTo = await provider.interactionResult(

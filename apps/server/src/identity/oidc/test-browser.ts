@@ -15,8 +15,14 @@ export interface TestBrowser {
   stoppedAt: string | undefined;
 }
 
-/** Creates a test browser; `stopAt` marks URLs it must not follow (an app's redirect URI). */
-export function createTestBrowser(stopAt: (url: string) => boolean = () => false): TestBrowser {
+/**
+ * Creates a test browser; `stopAt` marks URLs it must not follow (an app's redirect URI), `headers` go with
+ * every request (an `x-forwarded-for` naming the client behind a trusted proxy, for example).
+ */
+export function createTestBrowser(
+  stopAt: (url: string) => boolean = () => false,
+  headers: Record<string, string> = {},
+): TestBrowser {
   const jar = new Map<string, { name: string; value: string; path: string }>();
 
   const cookieHeader = (url: URL) =>
@@ -54,6 +60,7 @@ export function createTestBrowser(stopAt: (url: string) => boolean = () => false
           method,
           redirect: "manual",
           headers: {
+            ...headers,
             accept: "text/html",
             cookie: cookieHeader(url),
             ...(body !== undefined ? { "content-type": "application/x-www-form-urlencoded" } : {}),
