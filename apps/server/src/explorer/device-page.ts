@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import { dayStartMs, epochAt } from "./epoch-window.js";
 import { HIDDEN_STATUSES, PUBLIC_DEVICE_COLUMNS, type PublicDeviceRow } from "./public-device.js";
+import { publishedHour } from "./published-time.js";
 import { type UptimeSums, uptimeWindows } from "./uptime-history.js";
 
 /** Proof-of-GPU checks shown on a device page. */
@@ -25,8 +26,9 @@ function pairs(value: Pairs): [string | number, string | number][] {
 
 /**
  * Reads a shown device and its uptime sums and decided proof-of-GPU checks in one query: the device page is
- * polled by every viewer, so it costs one round trip and one plan. The checks carry the outcome and the time
- * only (never seeds, timings, reasons or replicas); a missed deadline counts as a failure.
+ * polled by every viewer, so it costs one round trip and one plan. The checks carry the outcome and the hour
+ * only (never seeds, timings, reasons or replicas), from completed hours (published-time.ts); a missed deadline
+ * counts as a failure.
  */
 export async function readDevicePage(
   db: Db,
@@ -67,9 +69,9 @@ export async function readDevicePage(
       byDay: new Map(pairs(days).map(([day, up]) => [Number(day), Number(up)])),
       byEpoch: new Map(pairs(recent).map(([epoch, up]) => [Number(epoch), Number(up)])),
     },
-    history: pairs(history).map(([at, outcome]) => ({
-      at: new Date(at).toISOString(),
-      result: outcome === "pass" ? "pass" : "fail",
-    })),
+    history: pairs(history).flatMap(([at, outcome]) => {
+      const hour = publishedHour(at, now);
+      return hour ? [{ at: hour, result: outcome === "pass" ? ("pass" as const) : ("fail" as const) }] : [];
+    }),
   };
 }

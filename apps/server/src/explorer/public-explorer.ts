@@ -12,6 +12,7 @@ import { createEpochTotals } from "./epoch-totals.js";
 import { computeNetworkStats } from "./network-stats.js";
 import { toPublicDevice } from "./public-device.js";
 import { lastPublishedRoot } from "./published-roots.js";
+import { publishedHour } from "./published-time.js";
 import { refreshingValue } from "./refreshing-value.js";
 import { uptimeHistory } from "./uptime-history.js";
 
@@ -66,7 +67,7 @@ export function createPublicExplorer(options: {
         ...toPublicDevice(row, uptime.uptime24h),
         uptime7d: uptime.uptime7d,
         uptime30d: uptime.uptime30d,
-        verifiedAt: row.verified_at ? new Date(row.verified_at).toISOString() : null,
+        verifiedAt: row.verified_at ? publishedHour(row.verified_at, at) : null,
         uptimeDaily: uptime.daily,
         uptimeEpochs: uptime.epochs,
         verificationHistory: history,

@@ -97,4 +97,36 @@ describeEachDialect("group challenge slots and members", (database) => {
     ]);
     groups.stop();
   });
+
+  it("challenges each member of a group at its own random moment within the spread", async () => {
+    const db = database().db;
+    const bus = createInProcessBus();
+    const owner = await createUserWithKey(db, ["supplier"]);
+    const [caller, ...members] = await insertDevices(db, owner.userId, 4, { status: "online" });
+    const draws = [0.9, 0.1, 0.5];
+    const at = new Map<string, number>();
+    const start = Date.now();
+    const groups = startGroupChallenges({
+      db,
+      bus,
+      log: { info: () => undefined, warn: () => undefined },
+      intervalMs: 60_000,
+      now: () => Date.now() + 7_200_000,
+      spreadMs: 300,
+      random: () => draws.shift() ?? 0,
+      challenge: (id) => {
+        at.set(id, Date.now() - start);
+        return true;
+      },
+    });
+    await groups.scheduled({ ownerId: owner.userId, address: null, except: caller! });
+    for (let i = 0; i < 100 && at.size < members.length; i += 1) await new Promise((r) => setTimeout(r, 20));
+    groups.stop();
+    expect([...at.keys()].sort()).toEqual([...members].sort());
+    // Three distinct moments, at 0.1, 0.5 and 0.9 of the 300 ms spread: about 120 ms apart, not one instant.
+    const times = [...at.values()].sort((a, b) => a - b);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(100);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(100);
+    expect(times[2]!).toBeLessThan(2_000);
+  });
 });

@@ -5,6 +5,12 @@ import type { Db } from "../db/database.js";
 export const GROUP_SUBJECT = "ignis.proof.group";
 /** Most devices one group challenge reaches (those beyond it wait for the next group). */
 export const MAX_GROUP = 256;
+/**
+ * Each member of a group is challenged at its own random moment within this spread, not all at one instant, so
+ * nothing observable (a public time, a device page flipping) lines an owner's devices up. The spread stays below
+ * the shortest challenge deadline, so the challenges still overlap and one GPU cannot answer several in turn.
+ */
+export const GROUP_SPREAD_MS = 1_000;
 
 /** A group challenge as it travels between replicas: whose devices, and which one already has its challenge. */
 export interface GroupCall {
@@ -17,7 +23,7 @@ export interface GroupCall {
  * Group challenges answer one GPU posing as several devices. Independent re-checks come at random times, so
  * one real GPU behind eight enrolled "H100"s answers each in turn and passes them all. Now and then a device's
  * scheduled re-check becomes a group: every online device of the same owner, or behind the same session
- * address, is challenged at that moment too. Each real GPU answers its own in time; a shared one answers one
+ * address, is challenged within the next second too, each at its own random moment. Each real GPU answers its own in time; a shared one answers one
  * and misses the other deadlines, and its retries (a fixed delay after the same deadline) coincide again.
  *
  * Claims the right to call a group for `key` (`owner:<id>` or `address:<ip>`) now: true for one caller at most
@@ -84,15 +90,34 @@ export function startGroupChallenges(options: {
   now: () => number;
   /** Challenges one device now if this replica holds its session; true when it does. */
   challenge(deviceId: string): boolean;
+  /** Members are challenged at independent uniform offsets in [0, spreadMs) (default {@link GROUP_SPREAD_MS}). */
+  spreadMs?: number;
+  /** A uniform draw in [0, 1) (tests pass a fixed sequence). */
+  random?: () => number;
 }) {
   const { db, bus, log } = options;
+  const spreadMs = options.spreadMs ?? GROUP_SPREAD_MS;
+  const random = options.random ?? Math.random;
+  const timers = new Set<NodeJS.Timeout>();
   let prunedAt = 0;
+  const challengeLater = (deviceId: string) => {
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        options.challenge(deviceId);
+      },
+      Math.floor(random() * spreadMs),
+    );
+    timer.unref();
+    timers.add(timer);
+  };
   const subscription = bus.subscribe(GROUP_SUBJECT, async (raw) => {
     const call = raw as GroupCall;
     try {
       const members = await membersOf(db, call);
-      const here = members.filter((id) => options.challenge(id)).length;
-      if (here > 0) log.info({ ownerId: call.ownerId, challenged: here }, "proof of GPU: group challenge");
+      for (const id of members) challengeLater(id);
+      if (members.length > 0)
+        log.info({ ownerId: call.ownerId, members: members.length }, "proof of GPU: group challenge");
     } catch (error) {
       log.warn({ err: error }, "proof of GPU: group challenge failed");
     }
@@ -122,6 +147,8 @@ export function startGroupChallenges(options: {
     },
     stop(): void {
       subscription.unsubscribe();
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
     },
   };
 }
