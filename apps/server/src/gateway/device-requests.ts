@@ -150,7 +150,7 @@ function refuseRotation(hub: SessionHub, session: WorkerSession, refusal: IgnisE
     objectId: session.info.deviceId,
     outcome: `refused:${refusal.code}`,
     ip: session.ip,
-    details: { sessionId: session.id, reason: refusal.message, ...(refusal.details ?? {}) },
+    details: { sessionId: session.id, message: refusal.message, ...(refusal.details ?? {}) },
   });
   session.close(CloseCode.forbidden, refusal);
 }

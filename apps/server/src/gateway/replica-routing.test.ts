@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import type { Bus } from "../bus/bus.js";
 import { createInProcessBus } from "../bus/in-process-bus.js";
 import { loadConfig } from "../config.js";
@@ -10,6 +11,7 @@ import { ADMIN_KEY_FILE } from "../identity/bootstrap-admin.js";
 import { createServer } from "../server.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { freePort, type TestServer } from "../testing/test-server.js";
+import { openDeviceSession } from "./raw-worker-socket.js";
 import {
   call,
   cleanupStateDirs,
@@ -100,13 +102,36 @@ describeEachDialect("two replicas over one bus", (database) => {
     ).toBe(false);
   });
 
-  it("ends the older session when the device connects again through the other replica", async () => {
+  it("puts a device in conflict when a copy of its key connects through the other replica while it answers", async () => {
     const { stateDir } = await enrollSimulated(a, supplier.key);
-    const first = await startTestWorker(a, supplier.key, { stateDir });
-    const second = await startTestWorker(b, supplier.key, { stateDir });
-    expect((await first.handle.done).reason).toBe("replaced");
-    expect(b.server.ctx.gateway.isConnected(second.deviceId)).toBe(true);
-    await second.handle.stop();
+    const real = await startTestWorker(a, supplier.key, { stateDir });
+    await eventually(() => b.server.ctx.gateway.isConnected(real.deviceId));
+    const copy = await startTestWorker(b, supplier.key, { stateDir, waitOnline: false });
+    await eventually(
+      () =>
+        real.received.some((m) => m.type === "session.error" && m.code === "device_conflict") &&
+        copy.received.some((m) => m.type === "session.error" && m.code === "device_conflict"),
+    );
+    const row = await a.server.ctx.db
+      .selectFrom("devices")
+      .select(["status", "conflict_peers"])
+      .where("id", "=", real.deviceId)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: "conflict", conflict_peers: ["127.0.0.1", "127.0.0.1"] });
+    await eventually(() => !a.server.ctx.gateway.isConnected(real.deviceId));
+    await real.handle.stop();
+    await copy.handle.stop();
+  });
+
+  it("lets a session on the other replica take over from one that no longer answers pings", async () => {
+    const { deviceId, stateDir } = await enrollSimulated(a, supplier.key);
+    const stale = await openDeviceSession(a.url, deviceId, readDeviceKey(stateDir), { autoPong: false });
+    expect(stale.answer.type).toBe("session.hello");
+    await eventually(() => b.server.ctx.gateway.isConnected(deviceId));
+    const fresh = await startTestWorker(b, supplier.key, { stateDir });
+    expect(await stale.raw.nextOf("session.error")).toMatchObject({ code: "session_replaced" });
+    expect(fresh.handle.stats().online).toBe(true);
+    await fresh.handle.stop();
   });
 
   it("closes a session on the other replica at once when the device is revoked", async () => {

@@ -100,9 +100,14 @@ describeEachDialect("device routes", (database) => {
     const list = await call<{ items: DeviceBody[] }>(t, "GET", "/v1/devices", alice.key);
     expect(list.body.items.find((d) => d.id === w.deviceId)?.status).toBe("revoked");
 
+    // Reconnecting, it is told only what an unknown device is told (no oracle), and keeps retrying until stopped.
     const again = await startTestWorker(t, alice.key, { stateDir: w.stateDir, waitOnline: false });
-    await expect(again.handle.connected).rejects.toThrow(/revoked/);
-    expect((await again.handle.done).reason).toBe("revoked");
+    await eventually(() => again.handle.stats().refusals >= 2);
+    expect(again.received.filter((m) => m.type === "session.error").map((m) => m.code)).toContain(
+      "handshake_failed",
+    );
+    expect(again.handle.stats().sessions).toBe(0);
+    await again.handle.stop();
     const keys = await t.server.ctx.db
       .selectFrom("device_keys")
       .select("state")
