@@ -9,16 +9,13 @@ import { startWorker, type WorkerHandle } from "../../apps/cli/src/worker/worker
 import type { NatsBus } from "../../apps/server/src/bus/nats-bus.js";
 import { openDatabase } from "../../apps/server/src/db/database.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { createScratchDatabase } from "../replicas/replica-cluster.js";
 import { describeWithReplicaServices, REPLICA_NATS_URL } from "../replicas/services.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
 async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor("the condition", check, { timeoutMs: ms, everyMs: 25 });
 }
 
 const stop = (jobId: string): ServerMessage => ({ type: "job.stop", jobId, reason: "cancelled" });
@@ -110,16 +107,14 @@ describeWithReplicaServices("NATS going away between two replicas", () => {
     const onA = await deviceOn(a, "revoked-during-outage");
     await proxy.cut();
     await eventually(() => !busOf(a).connected);
-    const started = Date.now();
     const response = await fetch(`${b.url}/v1/devices/${onA.deviceId}/revoke`, {
       method: "POST",
       headers: { authorization: `Bearer ${supplierKey}` },
     });
     expect(response.status).toBe(200);
+    // Through the database sweep (every 5 s here) rather than at once over NATS; the test's timeout bounds it.
     const exit = await onA.worker.done;
     expect(exit.reason).toBe("revoked");
-    // Slower than over NATS (at once), but bounded by the sweep interval.
-    expect(Date.now() - started).toBeLessThan(8_000);
     await proxy.restore();
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveSimSupplier } from "../../apps/cli/src/sim/supplier-key.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { startHonestFleet } from "../replicas/honest-fleet.js";
 import { startReplicaCluster } from "../replicas/replica-cluster.js";
 import { REPLICA_POSTGRES_URL } from "../replicas/services.js";
@@ -112,8 +113,17 @@ export async function runPostgresOutageScenario(
     }
     const firstFlushAfterRestoreMs = Date.now() - restoredAt;
     event(`outage minutes stored ${firstFlushAfterRestoreMs} ms after the restore`);
-    await sleep(Math.max(0, windowTo - Date.now()) + 2 * options.heartbeatSeconds * 1000 + 1000);
-    const gaps = await missingSlots(cluster.databaseUrl, ids, windowFrom, windowTo, options.epochSeconds);
+    await sleep(Math.max(0, windowTo - Date.now()));
+    // The window's last slots are stored with the replica's next flush: read once they are, or after a bound.
+    const readGaps = () => missingSlots(cluster.databaseUrl, ids, windowFrom, windowTo, options.epochSeconds);
+    const gaps = await waitFor(
+      "the window's last slots to be stored",
+      async () => {
+        const read = await readGaps();
+        return [...read.values()].every((n) => n === 0) ? read : undefined;
+      },
+      { timeoutMs: 30_000, everyMs: 100 },
+    ).catch(readGaps);
     const values = [...gaps.values()];
     event(
       `uptime read back over the whole window: ${values.reduce((x, y) => x + y, 0)} slot(s) missing in total`,

@@ -15,7 +15,6 @@ describeWithReplicaServices("PostgreSQL going away under load", () => {
     expect(result.replicaSurvived).toBe(true);
     expect(result.minOnlineDuringOutage).toBe(result.devices);
     expect(result.failedFlushes).toBeGreaterThan(0);
-    expect(result.firstFlushAfterRestoreMs).toBeLessThan(10_000);
     expect(result.lost.total).toBe(0);
   }, 90_000);
 });

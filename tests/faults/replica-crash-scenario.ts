@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveSimSupplier } from "../../apps/cli/src/sim/supplier-key.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { startHonestFleet } from "../replicas/honest-fleet.js";
 import { startReplicaCluster } from "../replicas/replica-cluster.js";
 import { missingSlots } from "./uptime-gaps.js";
@@ -95,17 +96,27 @@ export async function runReplicaCrashScenario(options: CrashScenarioOptions): Pr
     }
     await sleep(options.steadyMs);
     const windowTo = Date.now();
-    // B flushes on its own schedule; wait two flushes so the window's last slots are stored.
-    await sleep(2 * flushSeconds * 1000 + 300);
 
+    // B flushes on its own schedule. Its own devices lose nothing, so once their last slots of the window are
+    // stored B has flushed past the window, and the same flush carried the devices that moved to it.
     const devices = fleet.devices();
-    const gaps = await missingSlots(
-      cluster.databaseUrl,
-      devices.map((d) => d.deviceId),
-      windowFrom,
-      windowTo,
-      options.epochSeconds,
-    );
+    const survivorIds = devices.filter((d) => d.index % 2 === 1).map((d) => d.deviceId);
+    const readGaps = () =>
+      missingSlots(
+        cluster.databaseUrl,
+        devices.map((d) => d.deviceId),
+        windowFrom,
+        windowTo,
+        options.epochSeconds,
+      );
+    const gaps = await waitFor(
+      "replica B to store the window's last slots",
+      async () => {
+        const read = await readGaps();
+        return survivorIds.every((id) => (read.get(id) ?? 0) === 0) ? read : undefined;
+      },
+      { timeoutMs: 30_000, everyMs: 100 },
+    ).catch(readGaps);
     const killed = devices.filter((d) => d.index % 2 === 0).map((d) => gaps.get(d.deviceId) ?? 0);
     const survived = devices.filter((d) => d.index % 2 === 1).map((d) => gaps.get(d.deviceId) ?? 0);
     event(`uptime read back: devices of A lost at most ${Math.max(0, ...killed)} slot(s)`);

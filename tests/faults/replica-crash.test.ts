@@ -12,8 +12,8 @@ describeWithReplicaServices("kill -9 of one replica under load", () => {
     });
 
     expect(result.devicesOnKilled).toBe(10);
+    // How soon they are back is measured by bench/fault-replica-crash.ts; here they must come back at all.
     expect(result.allBackAfterMs).toBeDefined();
-    expect(result.allBackAfterMs!).toBeLessThan(5_000);
     // Lost: the reconnect gap plus what the dead replica had buffered but not yet flushed, in whole slots.
     const gapSlots =
       Math.ceil((result.allBackAfterMs! / 1000 + result.flushSeconds) / result.slotSeconds) + 1;

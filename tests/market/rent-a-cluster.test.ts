@@ -13,6 +13,7 @@ import { chargeFor, feeOn } from "../../apps/server/src/market/billing.js";
 import { marketAccounts } from "../../apps/server/src/market/escrow.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { RENDEZVOUS_SCRIPT } from "./rendezvous-job.js";
 
 const PRICE = 1_200_000n; // per GPU-hour: 20,000 per one-second billing minute
@@ -50,19 +51,8 @@ describeEachDialect("renting a cluster of simulated devices", (database) => {
   };
   const cluster = async (id: string) =>
     (await call("GET", `/v1/clusters/${id}`, customerKey)).body as unknown as ClusterView;
-  const until = async <T>(
-    what: string,
-    probe: () => Promise<T | undefined>,
-    timeoutMs = 60_000,
-  ): Promise<T> => {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
+  const until = <T>(what: string, probe: () => Promise<T | undefined>) =>
+    waitFor(what, probe, { timeoutMs: 60_000, everyMs: 200 });
   const logsOf = async (id: string) => {
     const page = (await call("GET", `/v1/clusters/${id}/logs?limit=1000`, customerKey)).body as {
       items: { rank: number; jobId: string; data: string }[];

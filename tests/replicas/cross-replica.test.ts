@@ -8,16 +8,13 @@ import { resolveSimSupplier } from "../../apps/cli/src/sim/supplier-key.js";
 import { startWorker, type WorkerHandle } from "../../apps/cli/src/worker/worker-agent.js";
 import { openDatabase } from "../../apps/server/src/db/database.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { createScratchDatabase } from "./replica-cluster.js";
 import { describeWithReplicaServices, REPLICA_NATS_URL } from "./services.js";
 
 /** Polls until `check` holds, failing after `ms`. */
 async function eventually(check: () => boolean | Promise<boolean>, ms = 8_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor("the condition", check, { timeoutMs: ms, everyMs: 25 });
 }
 
 describeWithReplicaServices("two replicas over one PostgreSQL and NATS", () => {

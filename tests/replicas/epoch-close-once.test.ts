@@ -5,6 +5,7 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Fleet } from "../../apps/cli/src/sim/fleet.js";
 import { resolveSimSupplier } from "../../apps/cli/src/sim/supplier-key.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { startHonestFleet } from "./honest-fleet.js";
 import { type ReplicaCluster, startReplicaCluster } from "./replica-cluster.js";
 import { describeWithReplicaServices } from "./services.js";
@@ -63,16 +64,16 @@ describeWithReplicaServices("epoch close across two replica processes", () => {
   });
 
   it("closes each epoch exactly once, with one root and one set of reward rows, while both replicas run", async () => {
-    const deadline = Date.now() + (EPOCHS_TO_WATCH + 3) * EPOCH_SECONDS * 1000;
-    let paid: Array<{ epoch: string; root: string | null; devices: number }> = [];
-    while (Date.now() < deadline) {
-      paid = (
-        await db.query("select epoch, root, devices from reward_epochs where devices > 0 order by epoch")
-      ).rows;
-      if (paid.length >= EPOCHS_TO_WATCH) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    expect(paid.length).toBeGreaterThanOrEqual(EPOCHS_TO_WATCH);
+    const paid = await waitFor(
+      `${EPOCHS_TO_WATCH} paid epochs`,
+      async () => {
+        const { rows } = await db.query<{ epoch: string; root: string | null; devices: number }>(
+          "select epoch, root, devices from reward_epochs where devices > 0 order by epoch",
+        );
+        return rows.length >= EPOCHS_TO_WATCH ? rows : undefined;
+      },
+      { timeoutMs: (EPOCHS_TO_WATCH + 3) * EPOCH_SECONDS * 1000, everyMs: 250 },
+    );
     expect(cluster.replicas.every((r) => r.running)).toBe(true);
 
     const epochs = (await db.query("select epoch from reward_epochs order by epoch")).rows.map((r) =>
@@ -86,10 +87,9 @@ describeWithReplicaServices("epoch close across two replica processes", () => {
         .flat()
         .filter((epoch) => epoch <= last)
         .sort((x, y) => x - y);
-    const logDeadline = Date.now() + 10_000;
-    while (loggedUpTo().length < epochs.length && Date.now() < logDeadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor("the close log lines of those epochs", () => loggedUpTo().length >= epochs.length, {
+      timeoutMs: 10_000,
+    });
     // Every closed epoch was closed by one replica, once: no replica logged an epoch the other also logged.
     expect(loggedUpTo()).toEqual(epochs);
 

@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort } from "../../apps/server/src/testing/test-server.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { REPLICA_NATS_URL, REPLICA_POSTGRES_URL } from "./services.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -69,20 +70,22 @@ export async function createScratchDatabase(): Promise<{ url: string; drop(): Pr
 }
 
 async function waitHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`replica exited during start (${child.exitCode ?? child.signalCode}):\n${output()}`);
-    }
-    try {
+  let exited = "";
+  await waitFor(
+    `the replica at ${url} to answer /healthz`,
+    async () => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        exited = `replica exited during start (${child.exitCode ?? child.signalCode}):\n${output()}`;
+        return true;
+      }
       const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`replica at ${url} not healthy within 30 s:\n${output()}`);
+      return response.ok;
+    },
+    { timeoutMs: 60_000, everyMs: 150 },
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}:\n${output()}`);
+  });
+  if (exited) throw new Error(exited);
 }
 
 /** Spawns `node apps/server/bin/ignis-server.js` with the given environment and waits for /healthz. */

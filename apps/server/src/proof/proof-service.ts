@@ -28,6 +28,8 @@ export interface ProofService {
   release(deviceId: string, adminId: string, note: string | null): Promise<{ cleared: boolean }>;
   /** Resolves when every write and decision so far has been made (tests). */
   settled(): Promise<void>;
+  /** The next challenge this replica has timed for the device, if any (tests wait on it instead of sleeping). */
+  nextChallenge(deviceId: string): { atMs: number; trigger: ChallengeTrigger } | undefined;
   /** Stops timers and cancels challenges in flight (they count for nothing); call before the gateway closes. */
   stop(): Promise<void>;
 }
@@ -255,6 +257,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     async settled() {
       while (chains.size > 0) await Promise.all([...chains.values()]);
     },
+    nextChallenge: (deviceId) => scheduler.nextAt(deviceId),
     async stop() {
       if (stopped) return;
       for (const exchange of [...exchanges.values()]) exchange.abandon("cancelled", "server_stopped");
