@@ -78,7 +78,10 @@ describeWithReplicaServices("two replicas over one PostgreSQL and NATS", () => {
     // What A hears on the device's subject: the order from B, not A's own database sweep (every 5 s here), must
     // be what ends the session, however long either takes on a loaded machine.
     const heard: unknown[] = [];
-    const listening = a.server.ctx.bus.subscribe(deviceSubject(deviceId), (payload) => void heard.push(payload));
+    const listening = a.server.ctx.bus.subscribe(
+      deviceSubject(deviceId),
+      (payload) => void heard.push(payload),
+    );
 
     const response = await fetch(`${b.url}/v1/devices/${deviceId}/revoke`, {
       method: "POST",
