@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DeviceId, Timestamp } from "./common.js";
 import { CoarseRegion } from "./explorer.js";
+import { SandboxReport } from "./job-sandbox.js";
 
 /**
  * Device status: pending (enrolled, never connected) → online ⇄ offline, plus hired, quarantined, revoked, and
@@ -67,6 +68,11 @@ export const HardwareClaim = z.strictObject({
   }),
   /** A continent-level region (never a precise location). */
   region: CoarseRegion,
+  /**
+   * The job sandbox of the device (engine, version, OCI runtime), or why it has none. Devices report it in a
+   * metadata update when their worker starts; the market hires only devices whose jobs run in a container.
+   */
+  sandbox: SandboxReport.optional(),
 });
 /** A hardware claim. */
 export type HardwareClaim = z.infer<typeof HardwareClaim>;

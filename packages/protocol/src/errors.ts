@@ -52,7 +52,11 @@ export const ignisErrorCodes = [
   "invalid_price",
   "job_spec_too_large",
   "invalid_env_name",
+  "invalid_env_value",
   "reserved_env_name",
+  "invalid_image",
+  "invalid_job_args",
+  "job_privileges_refused",
   // infrastructure
   "unavailable",
   "internal",

@@ -6,6 +6,7 @@ export * from "./errors.js";
 export * from "./explorer.js";
 export * from "./hardware-profiles.js";
 export * from "./identity.js";
+export * from "./job-sandbox.js";
 export * from "./market.js";
 export * from "./market-jobs.js";
 export * from "./problem.js";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { JobEndReason, JobLimits } from "./job-sandbox.js";
 import { ClusterId, JobId } from "./market.js";
 
 /** Largest log chunk a worker sends in one message (UTF-8 bytes of `data`). */
@@ -22,6 +23,8 @@ export const JobStartMessage = z.object({
   deadline: z.string(),
   /** Output the worker may stream for this job before it truncates. */
   logLimitBytes: z.number().int().min(0),
+  /** What the rental gives the job (from the device's claim); the worker applies these or its own lower caps. */
+  limits: JobLimits.optional(),
 });
 /** A job start order. */
 export type JobStartMessage = z.infer<typeof JobStartMessage>;
@@ -46,7 +49,10 @@ export const JobLogMessage = z.strictObject({
 /** A job log chunk. */
 export type JobLogMessage = z.infer<typeof JobLogMessage>;
 
-/** Worker → server: a job changed state. `exited` carries the exit code; `failed` means it could not run. */
+/**
+ * Worker → server: a job changed state. `exited` carries the exit code; `failed` means it could not run or the
+ * sandbox ended it, with `reason` (`oom`, `scratch_limit`, `sandbox_unavailable`, ...).
+ */
 export const JobStatusMessage = z.strictObject({
   type: z.literal("job.status"),
   jobId: JobId,
@@ -54,8 +60,15 @@ export const JobStatusMessage = z.strictObject({
   exitCode: z.number().int().nullable().optional(),
   signal: z.string().max(20).nullable().optional(),
   error: z.string().max(500).nullable().optional(),
-  /** How the job ran: `container:docker`, `container:podman` or `subprocess`. */
+  /** Why the sandbox failed or ended the job, when it did. */
+  reason: JobEndReason.optional(),
+  /** How the job ran: `container:podman`, `container:docker`, `unsafe-subprocess` or `simulated-subprocess`. */
   runner: z.string().max(40).optional(),
+  /**
+   * Set on a final status when cleaning up found something of the job still alive after its end (a process or
+   * its container) and had to kill it: the sandbox did not hold as it should. The server logs it as an alert.
+   */
+  alert: z.string().max(500).optional(),
 });
 /** A job state report. */
 export type JobStatusMessage = z.infer<typeof JobStatusMessage>;

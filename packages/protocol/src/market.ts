@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DeviceId, MicroUnits, Timestamp, UserId } from "./common.js";
+import { ImageReference } from "./job-sandbox.js";
 
 /** A cluster identifier: random, unguessable. */
 export const ClusterId = z.string().regex(/^cls_[a-z0-9]{26}$/);
@@ -16,19 +17,6 @@ export const JobState = z.enum(["assigned", "starting", "running", "exited", "fa
 /** A job's lifecycle state; `exited` carries an exit code, `lost` means the device dropped. */
 export type JobState = z.infer<typeof JobState>;
 
-/** Rendezvous variables the server sets for every rank; customers may not set any IGNIS_* name. */
-export const RENDEZVOUS_VARIABLES = [
-  "IGNIS_CLUSTER_ID",
-  "IGNIS_RANK",
-  "IGNIS_WORLD_SIZE",
-  "IGNIS_HEAD_ADDR",
-  "IGNIS_HEAD_HOST",
-  "IGNIS_HEAD_PORT",
-] as const;
-
-/** A valid environment variable name for a job. */
-export const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
-
 /** Fixed bounds of a job spec that do not depend on server configuration. */
 export const JOB_LIMITS = Object.freeze({
   commandChars: 4096,
@@ -40,23 +28,38 @@ export const JOB_LIMITS = Object.freeze({
   specBytes: 64 * 1024,
 });
 
-/**
- * A job spec as clients send it. Bounds that deserve their own error code (sizes, env names) are checked by
- * the market domain, so the schema only fixes the shape.
- */
+/** A job spec as clients send it: what runs in the job's container on every rank. */
 export const JobSpec = z.strictObject({
   command: z.string().min(1),
   args: z.array(z.string()).optional(),
+  /** Variables for the job: names `[A-Z_][A-Z0-9_]*`, none reserved (RENDEZVOUS_VARIABLES, IGNIS_*), one line each. */
   env: z.record(z.string(), z.string()).optional(),
-  image: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._\-/:@]{0,254}$/i, "a container image reference")
-    .optional(),
+  /** The container image; without one the job runs in the supplier's default job image. */
+  image: ImageReference.optional(),
   /** A working directory as a base64 tar.gz, unpacked into the job's scratch directory. */
   archive: z.string().optional(),
 });
 /** A job spec. */
 export type JobSpec = z.infer<typeof JobSpec>;
+
+/**
+ * A job spec as the API receives it. The shape is loose on purpose: the market checks every field and answers
+ * a specific code (`invalid_job_args`, `invalid_image`, `invalid_env_name`, `job_privileges_refused`, ...)
+ * rather than a generic validation failure. The accepted shape is `JobSpec`.
+ */
+export const JobSpecInput = z
+  .looseObject({
+    command: z.string().min(1),
+    args: z.unknown().optional(),
+    env: z.unknown().optional(),
+    image: z.unknown().optional(),
+    archive: z.string().optional(),
+  })
+  .describe(
+    "command (string), args (array of strings), env (object of NAME: value strings), image (an image reference), archive (base64 tar.gz)",
+  );
+/** A job spec as received, before the market's checks. */
+export type JobSpecInput = z.infer<typeof JobSpecInput>;
 
 /**
  * A price or amount in integer micro-units, as a decimal string or a safe integer. The shape is loose on purpose:
@@ -69,10 +72,15 @@ export const CreateClusterBody = z.strictObject({
   gpuModel: z.string().min(1).max(100),
   count: z.number().int(),
   hours: z.number().int(),
-  job: JobSpec,
+  job: JobSpecInput,
   /** Most the customer pays per device-hour, in micro-units. */
   maxPricePerHour: MicroUnitsInput.optional(),
   region: z.string().min(1).max(64).optional(),
+  /**
+   * Also hire devices whose worker runs jobs without a sandbox (`--unsafe-subprocess-jobs`, developer machines).
+   * Without it, only devices that run every job in a container are hired.
+   */
+  allowUnsandboxed: z.boolean().optional(),
 });
 /** Body of `POST /v1/clusters`. */
 export type CreateClusterBody = z.infer<typeof CreateClusterBody>;
@@ -116,6 +124,8 @@ export const ClusterView = z.object({
     image: z.string().nullable(),
     archiveBytes: z.number().int(),
   }),
+  /** Whether unsandboxed devices could be hired for it. */
+  allowUnsandboxed: z.boolean(),
   escrow: z.object({ held: MicroUnits, charged: MicroUnits, refunded: MicroUnits, remaining: MicroUnits }),
   devices: z.array(ClusterDeviceView),
   createdAt: Timestamp,

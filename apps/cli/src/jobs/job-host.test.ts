@@ -5,6 +5,8 @@ import { gzipSync } from "node:zlib";
 import type { JobLogMessage, JobStartMessage, JobStatusMessage, JobWorkerMessage } from "@ignis/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { createJobHost } from "./job-host.js";
+import { type JobRuntimeChoice, noJobRuntime } from "./job-runtime.js";
+import { createSimulatedDeviceRunner } from "./subprocess-runtime.js";
 import { tarOf } from "./tar-pack.js";
 
 const workDir = mkdtempSync(join(tmpdir(), "ignis-jobhost-"));
@@ -35,29 +37,30 @@ function startMessage(over: Partial<JobStartMessage>): JobStartMessage {
   };
 }
 
-function harness() {
+function harness(runtime: JobRuntimeChoice = createSimulatedDeviceRunner()) {
   const sent: JobWorkerMessage[] = [];
-  const host = createJobHost({ send: (m) => sent.push(m), workDir, mode: "subprocess" });
-  const finalStatus = async (id: string, timeoutMs = 20_000): Promise<JobStatusMessage> => {
+  const host = createJobHost({ send: (m) => sent.push(m), workDir, runtime });
+  const status = async (id: string, final: boolean, timeoutMs = 20_000): Promise<JobStatusMessage> => {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      const done = sent.find(
-        (m): m is JobStatusMessage => m.type === "job.status" && m.jobId === id && m.state !== "running",
+      const found = sent.find(
+        (m): m is JobStatusMessage =>
+          m.type === "job.status" && m.jobId === id && (m.state !== "running") === final,
       );
-      if (done) {
-        await new Promise((r) => setTimeout(r, 50));
-        return done;
-      }
+      if (found) return found;
       await new Promise((r) => setTimeout(r, 25));
     }
-    throw new Error(`job ${id} did not finish`);
+    throw new Error(`job ${id} did not report ${final ? "its end" : "running"}`);
   };
+  // The final status is sent once the job is cleaned up and its last output flushed.
+  const finalStatus = (id: string, timeoutMs?: number) => status(id, true, timeoutMs);
+  const runningStatus = (id: string) => status(id, false);
   const output = (id: string, stream = "stdout") =>
     sent
       .filter((m): m is JobLogMessage => m.type === "job.log" && m.jobId === id && m.stream === stream)
       .map((m) => m.data)
       .join("");
-  return { sent, host, finalStatus, output };
+  return { sent, host, finalStatus, runningStatus, output };
 }
 
 describe("the worker's job host", () => {
@@ -72,7 +75,7 @@ describe("the worker's job host", () => {
     });
     h.host.handle(msg);
     const status = await h.finalStatus(msg.jobId);
-    expect(status).toMatchObject({ state: "exited", exitCode: 3, runner: "subprocess" });
+    expect(status).toMatchObject({ state: "exited", exitCode: 3, runner: "simulated-subprocess" });
     expect(h.output(msg.jobId)).toBe("rank 2 of 4\n");
     const seqs = h.sent
       .filter((m) => m.type === "job.log" && m.jobId === msg.jobId)
@@ -115,15 +118,35 @@ describe("the worker's job host", () => {
     const h = harness();
     const forever = ["-e", "setInterval(() => {}, 1000)"];
     const stopped = startMessage({ args: forever });
-    const expiring = startMessage({ args: forever, deadline: new Date(Date.now() + 800).toISOString() });
+    // Whether the deadline passes while the job runs or before it could start, it ends the job as stopped.
+    const expiring = startMessage({ args: forever, deadline: new Date(Date.now() + 1500).toISOString() });
     h.host.handle(stopped);
     h.host.handle(expiring);
-    await new Promise((r) => setTimeout(r, 400));
+    await h.runningStatus(stopped.jobId);
     h.host.handle({ type: "job.stop", jobId: stopped.jobId, reason: "cancelled" });
     expect(await h.finalStatus(stopped.jobId)).toMatchObject({ state: "stopped", signal: "SIGTERM" });
-    expect(await h.finalStatus(expiring.jobId)).toMatchObject({ state: "stopped" });
+    expect(await h.finalStatus(expiring.jobId)).toMatchObject({ state: "stopped", reason: "rental_ended" });
     expect(h.output(expiring.jobId, "system")).toContain("rental_ended");
     expect(h.host.running()).toEqual([]);
+  });
+
+  it("reports a stop that arrives before the job could start as stopped, not failed", async () => {
+    const h = harness();
+    const msg = startMessage({ args: ["-e", "setInterval(() => {}, 1000)"] });
+    h.host.handle(msg);
+    h.host.handle({ type: "job.stop", jobId: msg.jobId, reason: "cancelled" });
+    expect(await h.finalStatus(msg.jobId)).toMatchObject({ state: "stopped" });
+  });
+
+  it("runs no job on a device without a sandbox and says why", async () => {
+    const h = harness(noJobRuntime("podman is not installed"));
+    const msg = startMessage({});
+    h.host.handle(msg);
+    expect(await h.finalStatus(msg.jobId)).toMatchObject({
+      state: "failed",
+      reason: "sandbox_unavailable",
+      error: expect.stringContaining("podman is not installed"),
+    });
   });
 
   it("caps the output it forwards and says so", async () => {
@@ -149,7 +172,7 @@ describe("the worker's job host", () => {
     expect(h.sent.slice(before)).toEqual([status]);
   });
 
-  it("refuses an image job on a device without a container engine", async () => {
+  it("refuses an image job on the simulated-device runner, which has no container engine", async () => {
     const h = harness();
     const msg = startMessage({ image: "python:3.12" });
     h.host.handle(msg);
@@ -157,5 +180,12 @@ describe("the worker's job host", () => {
       state: "failed",
       error: expect.stringContaining("no container engine"),
     });
+  });
+
+  it("refuses a start order whose image could be read as an engine flag", async () => {
+    const h = harness();
+    const msg = startMessage({ image: "--privileged" });
+    h.host.handle(msg);
+    expect(await h.finalStatus(msg.jobId)).toMatchObject({ state: "failed", reason: "invalid_job" });
   });
 });

@@ -1,66 +1,102 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp } from "node:fs/promises";
+import { isIP } from "node:net";
 import { join } from "node:path";
-import type { JobServerMessage, JobStartMessage, JobStatusMessage, JobWorkerMessage } from "@ignis/protocol";
+import {
+  isImageReference,
+  type JobEndReason,
+  type JobServerMessage,
+  type JobStartMessage,
+  type JobStatusMessage,
+  type JobWorkerMessage,
+} from "@ignis/protocol";
 import { unpackArchive } from "./archive.js";
-import { type JobProcess, type ProcessLimits, startJobProcess } from "./job-process.js";
+import { isJobRuntime, type JobEnd, type JobRuntimeChoice, type StartedJob } from "./job-runtime.js";
+import { effectiveLimits, type LimitCaps, type MachineFacts, machineFacts } from "./limits.js";
 import { LogStream } from "./log-stream.js";
-import { type JobPlatform, probeJobPlatform } from "./runtime-probe.js";
 
 /** How the worker runs jobs. */
 export interface JobHostOptions {
   /** Sends a message to the server over the worker's session. */
   send: (message: JobWorkerMessage) => void;
-  /** Folder under which each job gets a fresh scratch directory, removed when the job ends. */
+  /** Folder under which each job gets a fresh scratch directory, wiped when the job ends. */
   workDir: string;
-  /** `subprocess` never uses a container engine (simulated devices); `auto` probes for one. */
-  mode?: "auto" | "subprocess";
-  limits?: Partial<ProcessLimits>;
+  /** What runs the jobs: the worker's sandbox, the simulated-device runner, or why there is none. */
+  runtime: JobRuntimeChoice;
+  /** The supplier's caps on a job's resources. */
+  caps?: LimitCaps;
   /** Most bytes an archive may unpack to. */
   unpackLimitBytes?: number;
+  /** The worker's own log (alerts go there too). */
+  log?: (line: string) => void;
+  /** What the machine has (tests pass a fixed one). */
+  machine?: () => Promise<MachineFacts>;
 }
 
 /** Runs the jobs the server sends and reports their output and state. */
 export interface JobHost {
   /** Handles a `job.start` or `job.stop` from the server. */
   handle(message: JobServerMessage): void;
-  /** Stops every running job (the worker is shutting down) and waits for them to end. */
+  /** Stops every running job (the worker is shutting down) and waits for them to end and be cleaned up. */
   stopAll(): Promise<void>;
   /** Ids of the jobs running now. */
   running(): string[];
 }
 
-const DEFAULT_LIMITS: ProcessLimits = {
-  openFiles: 4096,
-  fileBytes: 8 * 1024 ** 3,
-  memoryBytes: null,
-  killGraceSeconds: 5,
-};
-
 interface RunningJob {
-  process: JobProcess | null;
+  started: StartedJob | null;
   stopReason: string | null;
   done: Promise<void>;
 }
 
+/** A job that cannot run, with the reason reported to the server. */
+class JobRefused extends Error {
+  constructor(
+    readonly reason: JobEndReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const ENGINE_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Refuses a start order the sandbox must not take, whatever the server checked: a bad image or variable. */
+export function checkStartOrder(message: JobStartMessage): void {
+  if (message.image !== null && !isImageReference(message.image)) {
+    throw new JobRefused("invalid_job", "the image is not a container image reference");
+  }
+  for (const [name, value] of Object.entries(message.env)) {
+    if (!ENGINE_ENV_NAME.test(name) || /[\r\n\0]/.test(value)) {
+      throw new JobRefused("invalid_job", `the variable ${name.slice(0, 64)} cannot be passed to a job`);
+    }
+  }
+}
+
+/** Where rank 0 listens and where the other ranks reach it, from the rendezvous variables. */
+function rendezvous(message: JobStartMessage): {
+  publish: number[];
+  reach: { host: string; port: number }[];
+} {
+  const port = Number(message.env.IGNIS_HEAD_PORT);
+  const host = message.env.IGNIS_HEAD_HOST ?? "";
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) return { publish: [], reach: [] };
+  if (message.rank === 0) return { publish: message.worldSize > 1 ? [port] : [], reach: [] };
+  return { publish: [], reach: isIP(host) !== 0 ? [{ host, port }] : [] };
+}
+
 /** Creates the job host a worker dispatches `job.*` messages to. */
 export function createJobHost(options: JobHostOptions): JobHost {
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const jobs = new Map<string, RunningJob>();
   const finished = new Map<string, JobStatusMessage>();
-  let platform: Promise<JobPlatform> | undefined;
-  const platformOf = () => {
-    platform ??= probeJobPlatform().then((p) =>
-      options.mode === "subprocess" ? { ...p, container: null } : p,
-    );
-    return platform;
-  };
+  const runtime = options.runtime;
+  const machine = options.machine ?? (() => machineFacts(options.workDir));
 
   const start = (message: JobStartMessage) => {
     if (jobs.has(message.jobId)) return;
     const last = finished.get(message.jobId);
     // A repeated start (a redelivery after reconnecting) gets the final state again instead of a second run.
     if (last) return options.send(last);
-    const job: RunningJob = { process: null, stopReason: null, done: Promise.resolve() };
+    const job: RunningJob = { started: null, stopReason: null, done: Promise.resolve() };
     jobs.set(message.jobId, job);
     job.done = run(message, job).finally(() => jobs.delete(message.jobId));
   };
@@ -71,60 +107,99 @@ export function createJobHost(options: JobHostOptions): JobHost {
       send: options.send,
       limitBytes: message.logLimitBytes,
     });
-    const report = (status: Omit<JobStatusMessage, "type" | "jobId">) => {
-      const full: JobStatusMessage = { type: "job.status", jobId: message.jobId, ...status };
-      if (status.state !== "running") {
-        finished.set(message.jobId, full);
-        // Remember recent outcomes only: enough to answer a redelivered start, never growing without bound.
-        if (finished.size > 256) finished.delete(finished.keys().next().value!);
-      }
-      options.send(full);
-    };
+    const runner = isJobRuntime(runtime) ? runtime.runner : undefined;
+    let final: Omit<JobStatusMessage, "type" | "jobId"> | undefined;
     let scratch: string | undefined;
+    const stoppedBeforeStart = (why: string) => {
+      log.system(`[ignis] job stopped before it started (${why})`);
+      final = {
+        state: "stopped",
+        exitCode: null,
+        signal: null,
+        ...(why === "rental_ended" ? { reason: "rental_ended" as const } : {}),
+      };
+    };
     try {
-      const remainingMs = Date.parse(message.deadline) - Date.now();
-      if (!(remainingMs > 0)) throw new Error("the rental has already ended");
+      if (!isJobRuntime(runtime)) {
+        throw new JobRefused("sandbox_unavailable", `this device cannot run jobs: ${runtime.unavailable}`);
+      }
+      checkStartOrder(message);
+      const deadline = Date.parse(message.deadline);
+      if (!(deadline > Date.now())) {
+        stoppedBeforeStart("rental_ended");
+        return;
+      }
       await mkdir(options.workDir, { recursive: true, mode: 0o700 });
       scratch = await mkdtemp(join(options.workDir, `${message.jobId}-`));
+      await chmod(scratch, 0o700);
       if (message.archive) await unpackArchive(message.archive, scratch, options.unpackLimitBytes);
-      const p = await platformOf();
-      if (message.image && !p.container)
-        throw new Error("this device has no container engine for image jobs");
-      if (job.stopReason) throw new Error(`stopped before it started (${job.stopReason})`);
-      const proc = startJobProcess({ ...message, scratchDir: scratch }, p, limits);
-      job.process = proc;
-      proc.child.stdout?.on("data", (b: Buffer) => log.write("stdout", b));
-      proc.child.stderr?.on("data", (b: Buffer) => log.write("stderr", b));
-      const spawned = await Promise.race([
-        new Promise<Error>((resolve) => proc.child.once("error", resolve)),
-        new Promise<null>((resolve) => proc.child.once("spawn", () => resolve(null))),
-      ]);
-      if (spawned) throw spawned;
-      log.system(`[ignis] rank ${message.rank}/${message.worldSize} started (${proc.runner})`);
-      report({ state: "running", runner: proc.runner });
-      const deadline = setTimeout(() => {
-        job.stopReason = "rental_ended";
-        proc.stop();
-      }, remainingMs);
-      deadline.unref();
-      const { code, signal } = await proc.exited;
-      clearTimeout(deadline);
-      proc.reap();
-      await Promise.race([proc.closed, new Promise((r) => setTimeout(r, 2000).unref())]);
       if (job.stopReason) {
-        log.system(`[ignis] job stopped (${job.stopReason})`);
-        report({ state: "stopped", exitCode: code, signal, runner: proc.runner });
-      } else {
-        log.system(`[ignis] job exited with ${code ?? signal}`);
-        report({ state: "exited", exitCode: code, signal, runner: proc.runner });
+        stoppedBeforeStart(job.stopReason);
+        return;
       }
+      const limits = effectiveLimits(message.limits, options.caps ?? {}, await machine());
+      const meet = rendezvous(message);
+      const started = await runtime.start({
+        jobId: message.jobId,
+        rank: message.rank,
+        command: message.command,
+        args: message.args,
+        env: message.env,
+        image: message.image,
+        scratchDir: scratch,
+        limits,
+        deadline,
+        publishPorts: meet.publish,
+        reach: meet.reach,
+      });
+      job.started = started;
+      if (job.stopReason) started.stop();
+      started.stdout.on("data", (b: Buffer) => log.write("stdout", b));
+      started.stderr.on("data", (b: Buffer) => log.write("stderr", b));
+      log.system(`[ignis] rank ${message.rank}/${message.worldSize} started (${runtime.runner})`);
+      options.send({ type: "job.status", jobId: message.jobId, state: "running", runner: runtime.runner });
+      const timer = setTimeout(
+        () => {
+          job.stopReason ??= "rental_ended";
+          started.stop();
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      timer.unref();
+      const end: JobEnd = await started.ended;
+      clearTimeout(timer);
+      await Promise.race([started.closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+      final = outcome(end, job.stopReason, log);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      log.system(`[ignis] job could not run: ${reason}`);
-      report({ state: "failed", error: reason.slice(0, 500) });
+      const reason = error instanceof JobRefused ? error.reason : undefined;
+      const text = error instanceof Error ? error.message : String(error);
+      log.system(`[ignis] job could not run: ${text}`);
+      final = { state: "failed", error: text.slice(0, 500), ...(reason ? { reason } : {}) };
     } finally {
+      // Nothing of the job may outlive it: the runtime removes it, looks for survivors and wipes the scratch.
+      let alert: string | undefined;
+      if (isJobRuntime(runtime)) {
+        const report = await runtime
+          .cleanup(message.jobId, scratch ?? "")
+          .catch((e: unknown) => ({ survivors: [`cleanup failed: ${(e as Error).message}`] }));
+        if (report.survivors.length > 0) {
+          alert = `killed after the job's end: ${report.survivors.join("; ")}`.slice(0, 500);
+          log.system(`[ignis] ALERT ${alert}`);
+          options.log?.(`ALERT job ${message.jobId}: ${alert}`);
+        }
+      }
       log.close();
-      if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+      const status: JobStatusMessage = {
+        type: "job.status",
+        jobId: message.jobId,
+        ...(final ?? { state: "failed", error: "the job host stopped" }),
+        ...(runner ? { runner } : {}),
+        ...(alert ? { alert } : {}),
+      };
+      finished.set(message.jobId, status);
+      // Remember recent outcomes only: enough to answer a redelivered start, never growing without bound.
+      if (finished.size > 256) finished.delete(finished.keys().next().value!);
+      options.send(status);
     }
   };
 
@@ -133,16 +208,46 @@ export function createJobHost(options: JobHostOptions): JobHost {
       if (message.type === "job.start") return start(message);
       const job = jobs.get(message.jobId);
       if (!job) return;
-      job.stopReason = message.reason;
-      job.process?.stop();
+      job.stopReason ??= message.reason;
+      job.started?.stop();
     },
     async stopAll() {
       for (const job of jobs.values()) {
         job.stopReason ??= "worker_shutdown";
-        job.process?.stop();
+        job.started?.stop();
       }
       await Promise.all([...jobs.values()].map((j) => j.done));
     },
     running: () => [...jobs.keys()],
   };
+}
+
+/** The final state of a job that ran: stopped on request, ended by the sandbox, or exited on its own. */
+function outcome(
+  end: JobEnd,
+  stopReason: string | null,
+  log: LogStream,
+): Omit<JobStatusMessage, "type" | "jobId"> {
+  if (end.reason === "oom" || end.reason === "scratch_limit") {
+    const text = `${end.reason}: ${end.detail ?? "the sandbox ended the job"}`;
+    log.system(`[ignis] job failed (${text})`);
+    return {
+      state: "failed",
+      reason: end.reason,
+      error: text.slice(0, 500),
+      exitCode: end.code,
+      signal: end.signal,
+    };
+  }
+  if (stopReason) {
+    log.system(`[ignis] job stopped (${stopReason})`);
+    return {
+      state: "stopped",
+      exitCode: end.code,
+      signal: end.signal,
+      ...(stopReason === "rental_ended" ? { reason: "rental_ended" as const } : {}),
+    };
+  }
+  log.system(`[ignis] job exited with ${end.code ?? end.signal}`);
+  return { state: "exited", exitCode: end.code, signal: end.signal };
 }

@@ -7,6 +7,9 @@ import {
   type WorkerMessage,
 } from "@ignis/protocol";
 import { createJobHost, type JobHost } from "../jobs/job-host.js";
+import { isJobRuntime, type JobRuntimeChoice, noJobRuntime } from "../jobs/job-runtime.js";
+import type { LimitCaps } from "../jobs/limits.js";
+import { createSimulatedDeviceRunner } from "../jobs/subprocess-runtime.js";
 import type { Prover } from "../prover/prover.js";
 import { selectProver } from "../prover/select-prover.js";
 
@@ -28,6 +31,9 @@ export function createDeviceDuties(options: {
   send: (message: WorkerMessage) => void;
   log: (line: string) => void;
   proverOverride?: Prover | undefined;
+  /** What runs jobs; without one, simulated devices use the simulated-device runner and others run none. */
+  jobs?: JobRuntimeChoice | undefined;
+  jobCaps?: LimitCaps | undefined;
 }): DeviceDuties {
   const { send, log } = options;
   let prover: Promise<Prover> | undefined;
@@ -62,7 +68,9 @@ export function createDeviceDuties(options: {
       jobs ??= createJobHost({
         send: (m: JobWorkerMessage) => send(m),
         workDir: join(options.stateDir, "jobs"),
-        mode: profile.simulated ? "subprocess" : "auto",
+        runtime: jobRuntimeFor(profile.simulated, options.jobs),
+        caps: options.jobCaps,
+        log,
       });
       jobs.handle(message);
     },
@@ -72,4 +80,18 @@ export function createDeviceDuties(options: {
       if (prover) await (await prover).close();
     },
   };
+}
+
+/**
+ * The job runtime of a device: the one given, where it may serve this device. The simulated-device runner (no
+ * sandbox) runs only the jobs of simulated profiles, and is their default; a device with real hardware and no
+ * runtime runs no jobs. `ignis worker run` always passes its sandbox (or why it has none).
+ */
+export function jobRuntimeFor(simulated: boolean, given: JobRuntimeChoice | undefined): JobRuntimeChoice {
+  if (!given)
+    return simulated ? createSimulatedDeviceRunner() : noJobRuntime("the worker has no job sandbox");
+  if (isJobRuntime(given) && given.simulatedOnly && !simulated) {
+    return noJobRuntime("the simulated-device runner runs the jobs of simulated devices only");
+  }
+  return given;
 }

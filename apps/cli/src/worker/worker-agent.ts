@@ -1,6 +1,7 @@
 import {
   decodeServerFrame,
   encodeFrame,
+  type HardwareClaim,
   MAX_WORKER_MESSAGE_BYTES,
   originOf,
   type ServerMessage,
@@ -11,6 +12,8 @@ import {
 import WebSocket from "ws";
 import { simulatedClaim } from "../hardware/detect.js";
 import { createLoadSampler } from "../hardware/load-sampler.js";
+import type { JobRuntimeChoice } from "../jobs/job-runtime.js";
+import type { LimitCaps } from "../jobs/limits.js";
 import type { Prover } from "../prover/prover.js";
 import { Backoff } from "./backoff.js";
 import { createDeviceDuties } from "./device-duties.js";
@@ -35,6 +38,12 @@ export interface StartWorkerOptions {
   proverOverride?: Prover;
   /** Sees every message from the server, after the worker handled it. */
   onMessage?: (message: ServerMessage) => void;
+  /** What runs jobs (`ignis worker run` passes its sandbox); see jobRuntimeFor for the default. */
+  jobs?: JobRuntimeChoice;
+  /** The supplier's caps on a job's resources. */
+  jobCaps?: LimitCaps;
+  /** A claim to send as a metadata update after each handshake (the sandbox report rides in it). */
+  metadata?: HardwareClaim;
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
   log?: (line: string) => void;
@@ -126,6 +135,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     send,
     log,
     proverOverride: options.proverOverride,
+    jobs: options.jobs,
+    jobCaps: options.jobCaps,
   });
 
   const connect = () => {
@@ -195,6 +206,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
           beat(intervalMs);
           heartbeat = setInterval(() => beat(intervalMs), intervalMs);
           markConnected();
+          // The device's metadata (its sandbox report) is current on the server whenever it can be hired.
+          if (options.metadata) send({ type: "metadata.update", hardware: options.metadata });
           log(`online as ${message.deviceId} (heartbeat every ${intervalMs / 1000} s)`);
           break;
         }

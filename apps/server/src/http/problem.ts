@@ -47,7 +47,11 @@ const STATUS: Record<IgnisErrorCode, number> = {
   invalid_price: 400,
   job_spec_too_large: 400,
   invalid_env_name: 400,
+  invalid_env_value: 400,
   reserved_env_name: 400,
+  invalid_image: 400,
+  invalid_job_args: 400,
+  job_privileges_refused: 400,
   unavailable: 503,
   internal: 500,
 };

@@ -144,6 +144,7 @@ export async function clusterViews(db: Db, clusters: ClusterRow[]): Promise<Clus
         image: c.job.image,
         archiveBytes: c.archive_bytes,
       },
+      allowUnsandboxed: c.job.allowUnsandboxed === true,
       escrow: {
         held: held.toString(),
         charged: charged.toString(),

@@ -34,11 +34,17 @@ export async function createCluster(
     body.maxPricePerHour === undefined
       ? null
       : parseMicroUnits(body.maxPricePerHour, "invalid_price", { allowZero: true });
-  const job = checkJobSpec(body.job, s);
+  const job = checkJobSpec(body.job, s, { allowUnsandboxed: body.allowUnsandboxed });
   const region = body.region ?? null;
   const ranked = await rankCandidates(
     ctx.db,
-    { gpuModel, region, maxPricePerGpuHour: maxPrice, maxRatePerHour: null },
+    {
+      gpuModel,
+      region,
+      maxPricePerGpuHour: maxPrice,
+      maxRatePerHour: null,
+      allowUnsandboxed: body.allowUnsandboxed === true,
+    },
     schedulingOptions(ctx),
   );
   const id = newId("cls");

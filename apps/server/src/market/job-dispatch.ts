@@ -1,9 +1,30 @@
-import type { JobStartMessage } from "@ignis/protocol";
+import type { JobLimits, JobStartMessage } from "@ignis/protocol";
 import { rendezvousEnv } from "./job-spec.js";
 import type { Effects, MarketContext } from "./market-context.js";
 
 /** When rank 0 has never had a session, or had one before addresses were recorded. */
 export const UNKNOWN_HEAD_HOST = "127.0.0.1";
+
+const GIB = 1024 ** 3;
+/** Processes and threads a rented job may run at once (data loaders fork many; a fork bomb stops here). */
+export const RENTAL_PIDS = 32_768;
+
+/**
+ * What a rental of a device gives its job, from the device's claim: its cores, its memory, and half its disk
+ * for scratch. The worker applies these or its own lower caps (it keeps some memory for itself).
+ */
+export function rentalLimits(hardware: Record<string, unknown>): JobLimits {
+  const cpu = hardware.cpu as { cores?: unknown } | undefined;
+  const cores = typeof cpu?.cores === "number" && cpu.cores >= 1 ? cpu.cores : undefined;
+  const ramGb = typeof hardware.ramGb === "number" && hardware.ramGb >= 1 ? hardware.ramGb : undefined;
+  const diskGb = typeof hardware.diskGb === "number" && hardware.diskGb >= 2 ? hardware.diskGb : undefined;
+  return {
+    ...(cores ? { cpus: cores } : {}),
+    ...(ramGb ? { memoryBytes: ramGb * GIB } : {}),
+    pids: RENTAL_PIDS,
+    ...(diskGb ? { scratchBytes: Math.floor(diskGb / 2) * GIB } : {}),
+  };
+}
 
 /**
  * Builds the start orders of some jobs: the customer's command and variables, the rendezvous variables of the
@@ -14,7 +35,9 @@ export async function startMessages(ctx: MarketContext, jobIds: string[]): Promi
   const jobs = await ctx.db
     .selectFrom("cluster_jobs as j")
     .innerJoin("clusters as c", "c.id", "j.cluster_id")
+    .innerJoin("devices as d", "d.id", "j.device_id")
     .select([
+      "d.hardware",
       "j.id",
       "j.rank",
       "j.device_id",
@@ -64,6 +87,7 @@ export async function startMessages(ctx: MarketContext, jobIds: string[]): Promi
       archive: j.archive,
       deadline: new Date(j.ends_at).toISOString(),
       logLimitBytes: ctx.settings.logMaxBytesPerJob,
+      limits: rentalLimits(j.hardware),
     } satisfies JobStartMessage;
   });
 }

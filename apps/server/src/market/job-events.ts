@@ -26,6 +26,13 @@ export async function applyJobStatus(
     ctx.log.warn({ deviceId, jobId: message.jobId }, "job report for a job this device does not hold");
     return;
   }
+  if (message.alert) {
+    // The worker found part of a job alive after its end and killed it: its sandbox did not hold.
+    ctx.log.error(
+      { deviceId, jobId: message.jobId, clusterId: owner.cluster_id, alert: message.alert },
+      "sandbox alert: a job outlived its end on the device",
+    );
+  }
   const effects: Effects = noEffects();
   await ctx.db.transaction().execute(async (trx) => {
     const cluster = await lockCluster(trx, owner.cluster_id);

@@ -106,6 +106,7 @@ async function hireReplacement(
       region: cluster.region,
       maxPricePerGpuHour: cluster.max_price_per_hour === null ? null : BigInt(cluster.max_price_per_hour),
       maxRatePerHour: BigInt(cluster.hold_price_per_hour),
+      allowUnsandboxed: cluster.job.allowUnsandboxed === true,
     },
     schedulingOptions(ctx),
   );

@@ -26,7 +26,16 @@ describe("job specs", () => {
         expect.objectContaining({ code: "invalid_env_name" }),
       );
     }
-    for (const name of ["IGNIS_RANK", "IGNIS_HEAD_ADDR", "IGNIS_ANYTHING"]) {
+    for (const name of [
+      "IGNIS_RANK",
+      "IGNIS_HEAD_ADDR",
+      "IGNIS_ANYTHING",
+      "RANK",
+      "WORLD_SIZE",
+      "LOCAL_RANK",
+      "MASTER_ADDR",
+      "MASTER_PORT",
+    ]) {
       expect(() => checkJobSpec({ command: "x", env: { [name]: "v" } }, limits), name).toThrow(
         expect.objectContaining({ code: "reserved_env_name" }),
       );
@@ -35,6 +44,64 @@ describe("job specs", () => {
       _OK: "1",
       A1_B: "2",
     });
+  });
+
+  it("refuses an image that could be read as an engine flag or holds odd characters", () => {
+    for (const image of [
+      "--privileged",
+      "-v=/:/host",
+      "--volume=/:/host",
+      "python 3",
+      "a;rm -rf /",
+      "Ubuntu",
+      "",
+      "x".repeat(300),
+    ]) {
+      expect(() => checkJobSpec({ command: "x", image }, limits), image).toThrow(
+        expect.objectContaining({ code: "invalid_image" }),
+      );
+    }
+    expect(() => checkJobSpec({ command: "x", image: 42 }, limits)).toThrow(
+      expect.objectContaining({ code: "invalid_image" }),
+    );
+    for (const image of [
+      "python:3.12",
+      "ghcr.io/org/app:v1",
+      "localhost:5000/team/img",
+      `busybox@sha256:${"a".repeat(64)}`,
+    ]) {
+      expect(checkJobSpec({ command: "x", image }, limits).spec.image).toBe(image);
+    }
+  });
+
+  it("refuses args that are not an array of strings", () => {
+    for (const args of ["--privileged", [1, 2], [["nested"]], { 0: "a" }, null]) {
+      expect(() => checkJobSpec({ command: "x", args }, limits), JSON.stringify(args)).toThrow(
+        expect.objectContaining({ code: "invalid_job_args" }),
+      );
+    }
+  });
+
+  it("refuses env values of more than one line: they reach the engine through an env file", () => {
+    for (const value of ["a\nb", "a\rb", "a\u0000b"]) {
+      expect(() => checkJobSpec({ command: "x", env: { SECRET: value } }, limits)).toThrow(
+        expect.objectContaining({ code: "invalid_env_value" }),
+      );
+    }
+    expect(() => checkJobSpec({ command: "x", env: { N: 1 } }, limits)).toThrow(
+      expect.objectContaining({ code: "invalid_env_value" }),
+    );
+  });
+
+  it("refuses a spec asking for devices, privileges, mounts or another network, and any other unknown field", () => {
+    for (const key of ["privileged", "devices", "capAdd", "volumes", "network", "user", "securityOpt"]) {
+      expect(() => checkJobSpec({ command: "x", [key]: true }, limits), key).toThrow(
+        expect.objectContaining({ code: "job_privileges_refused" }),
+      );
+    }
+    expect(() => checkJobSpec({ command: "x", colour: "blue" }, limits)).toThrow(
+      expect.objectContaining({ code: "unknown_field" }),
+    );
   });
 
   it("refuses archives over the cap, that are not base64, or that are not gzip", () => {
@@ -70,6 +137,11 @@ describe("job specs", () => {
       IGNIS_HEAD_ADDR: "10.0.0.5:23456",
       IGNIS_HEAD_HOST: "10.0.0.5",
       IGNIS_HEAD_PORT: "23456",
+      RANK: "2",
+      WORLD_SIZE: "3",
+      LOCAL_RANK: "0",
+      MASTER_ADDR: "10.0.0.5",
+      MASTER_PORT: "23456",
     });
   });
 

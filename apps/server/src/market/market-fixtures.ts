@@ -1,4 +1,4 @@
-import type { JobServerMessage } from "@ignis/protocol";
+import type { JobServerMessage, SandboxReport } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import { newId } from "../db/new-id.js";
 import { insertUser } from "../identity/users.js";
@@ -90,6 +90,8 @@ export async function insertDevices(
     price?: bigint | null;
     verification?: "verified" | "unverified";
     status?: "online" | "offline";
+    /** The job sandbox the device's worker reported: a container engine unless a test says otherwise. */
+    sandbox?: "container" | "unsafe-subprocess" | "unavailable" | "none";
   },
 ): Promise<string[]> {
   const ids: string[] = [];
@@ -108,7 +110,7 @@ export async function insertDevices(
         gpu_model: input.model ?? FIXTURE_MODEL,
         gpu_count: 1,
         vram_gb: 80,
-        hardware: JSON.stringify({}),
+        hardware: JSON.stringify(sandboxHardware(input.sandbox ?? "container")),
         min_price_per_hour: input.price === undefined || input.price === null ? null : input.price.toString(),
         last_seen_at: new Date(input.seenAt),
         // As the gateway records it when the device's session opens (10.0.0.1, 10.0.0.2, ...).
@@ -117,6 +119,34 @@ export async function insertDevices(
       .execute();
   }
   return ids;
+}
+
+/** The metadata a device's worker reports about its sandbox, as the fixtures store it. */
+export function sandboxHardware(kind: "container" | "unsafe-subprocess" | "unavailable" | "none"): {
+  sandbox?: SandboxReport;
+} {
+  switch (kind) {
+    case "container":
+      return {
+        sandbox: {
+          kind,
+          engine: "podman",
+          version: "4.3.1",
+          runtime: "runc",
+          rootless: false,
+          network: "filtered",
+          gpus: "nvidia-cdi",
+        },
+      };
+    case "unsafe-subprocess":
+      return {
+        sandbox: { kind, reason: "unsafe_subprocess_jobs", message: "started with --unsafe-subprocess-jobs" },
+      };
+    case "unavailable":
+      return { sandbox: { kind, reason: "sandbox_unavailable", message: "no container engine found" } };
+    case "none":
+      return {};
+  }
 }
 
 /** Marks devices as heartbeating at the harness's current time. */

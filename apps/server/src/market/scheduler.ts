@@ -1,5 +1,7 @@
-import { IgnisError } from "@ignis/protocol";
+import { hardwareProfiles, IgnisError } from "@ignis/protocol";
+import { type ExpressionBuilder, sql } from "kysely";
 import type { Db } from "../db/database.js";
+import type { Database } from "../db/schema.js";
 import { deviceRatePerHour } from "./billing.js";
 import type { MarketContext } from "./market-context.js";
 import type { PriceBook } from "./price-book.js";
@@ -13,6 +15,26 @@ export interface DeviceRequest {
   maxPricePerGpuHour: bigint | null;
   /** Most per device-hour (a replacement must fit the escrow already held), or null. */
   maxRatePerHour: bigint | null;
+  /** The customer asked that devices running jobs without a sandbox may be hired too. */
+  allowUnsandboxed?: boolean;
+}
+
+/** Simulated profiles: their devices run simulated jobs (`ignis sim`), so they need no sandbox report. */
+const SIMULATED_PROFILES = hardwareProfiles.filter((p) => p.simulated).map((p) => p.id);
+
+/**
+ * The devices that may run a customer's job: those whose worker reported a working container sandbox in its
+ * metadata (`hardware.sandbox.kind` = `container`), simulated devices, and, only when the customer asked,
+ * devices whose worker runs jobs unsandboxed. A device without a report (an older worker, or one whose engine
+ * is missing: `sandbox_unavailable`) is never hired.
+ */
+export function sandboxedEnough(allowUnsandboxed: boolean) {
+  const kinds = allowUnsandboxed ? ["container", "unsafe-subprocess"] : ["container"];
+  return (eb: ExpressionBuilder<Database, "devices">) =>
+    eb.or([
+      eb("profile", "in", SIMULATED_PROFILES),
+      eb(sql<string>`hardware->'sandbox'->>'kind'`, "in", kinds),
+    ]);
 }
 
 /** A device that could be hired, with its price and reliability. */
@@ -74,6 +96,7 @@ export async function rankCandidates(
     .where("status", "=", "online")
     .where("verification", "=", "verified")
     .where("last_seen_at", ">=", new Date(options.nowMs - options.freshWithinMs))
+    .where(sandboxedEnough(request.allowUnsandboxed === true))
     .orderBy("id")
     .limit(CANDIDATE_POOL * 4);
   if (request.region) q = q.where("region", "=", request.region);

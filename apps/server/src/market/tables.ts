@@ -12,6 +12,8 @@ export interface StoredJobSpec {
   args: string[];
   env: Record<string, string>;
   image: string | null;
+  /** The customer asked that devices without a sandbox (`--unsafe-subprocess-jobs`) may be hired too. */
+  allowUnsandboxed?: boolean;
 }
 
 /** Marketplace tables: clusters, their per-rank jobs, metered minutes and job logs. */

@@ -1,0 +1,102 @@
+import type { Readable } from "node:stream";
+import type { JobEndReason } from "@ignis/protocol";
+
+/** The resource limits a job runs under (the lower of the rental's and the worker's caps). */
+export interface EffectiveLimits {
+  cpus: number;
+  memoryBytes: number;
+  pids: number;
+  scratchBytes: number;
+  /** Size of the job's /tmp (a tmpfs, counted in its memory). */
+  tmpBytes: number;
+  /** Open files per process. */
+  openFiles: number;
+  /** Seconds between SIGTERM and SIGKILL when a job is stopped. */
+  killGraceSeconds: number;
+}
+
+/** One rank's job as a runtime starts it. */
+export interface JobLaunch {
+  jobId: string;
+  rank: number;
+  command: string;
+  args: string[];
+  /** The customer's variables and the rendezvous variables; never put on a command line or in a log. */
+  env: Record<string, string>;
+  /** The image to run, or null for the supplier's default job image. */
+  image: string | null;
+  /** The job's scratch folder on the host (its working directory), already holding the unpacked archive. */
+  scratchDir: string;
+  limits: EffectiveLimits;
+  /** When the rental ends (epoch ms): the runtime makes sure nothing of the job outlives it for long. */
+  deadline: number;
+  /** TCP ports the job listens on for the other ranks (the head's rendezvous port on rank 0). */
+  publishPorts: number[];
+  /** Host and TCP port the job must reach even inside a blocked range (the head, for the other ranks). */
+  reach: { host: string; port: number }[];
+}
+
+/** How a job's process ended. */
+export interface JobEnd {
+  code: number | null;
+  signal: string | null;
+  /** Set when the sandbox ended the job (memory, scratch). */
+  reason?: JobEndReason | undefined;
+  detail?: string | undefined;
+}
+
+/** A job a runtime has started. */
+export interface StartedJob {
+  stdout: Readable;
+  stderr: Readable;
+  /** Resolves when the job's main process has ended (its output may still be draining). */
+  ended: Promise<JobEnd>;
+  /** Resolves when both output streams have closed. */
+  closed: Promise<void>;
+  /** Asks the job to stop (SIGTERM), then kills it after the grace period. Idempotent. */
+  stop(): void;
+}
+
+/** What cleaning up after a job found. */
+export interface CleanupReport {
+  /** What was still alive after the job's end and had to be killed: each one is an alert. */
+  survivors: string[];
+}
+
+/** How a worker runs jobs: a container engine, or (never on a real worker) a plain subprocess. */
+export interface JobRuntime {
+  /** How jobs run, as reported in `job.status` (`container:podman`, `simulated-subprocess`, ...). */
+  readonly runner: string;
+  /** True when jobs run in an isolated sandbox. */
+  readonly sandboxed: boolean;
+  /** True for the runner of simulated devices, which a device with real hardware must never use. */
+  readonly simulatedOnly: boolean;
+  /** Starts a job; rejects when it cannot (bad image, engine error). */
+  start(launch: JobLaunch): Promise<StartedJob>;
+  /**
+   * Ends everything of a job (on exit, stop, deadline or failure), checks that nothing of it survives, kills
+   * and reports whatever did, and wipes its scratch folder. Safe to call more than once and for jobs that
+   * never started.
+   */
+  cleanup(jobId: string, scratchDir: string): Promise<CleanupReport>;
+  /** Removes what an earlier worker process left behind (its jobs' containers); returns what it removed. */
+  sweep(): Promise<string[]>;
+}
+
+/** A worker that cannot run jobs, and why (reported as `sandbox_unavailable`). */
+export interface NoJobRuntime {
+  readonly unavailable: string;
+}
+
+/** What a device runs its jobs with: a runtime, or the reason it has none. */
+export type JobRuntimeChoice = JobRuntime | NoJobRuntime;
+
+/** The choice of a worker with no usable sandbox. */
+export function noJobRuntime(reason: string): NoJobRuntime {
+  return { unavailable: reason };
+}
+
+/** True when the choice is a usable runtime. */
+export function isJobRuntime(choice: JobRuntimeChoice): choice is JobRuntime {
+  return !("unavailable" in choice);
+}

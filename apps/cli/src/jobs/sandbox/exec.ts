@@ -1,0 +1,98 @@
+import { spawn } from "node:child_process";
+
+/** What a finished command printed and how it exited. */
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Set when the command could not be started (not installed). */
+  error?: Error;
+}
+
+/** Runs a command without a shell; what it reads on stdin is `input`. */
+export type CommandRunner = (
+  bin: string,
+  args: readonly string[],
+  options?: { input?: string | Buffer; timeoutMs?: number },
+) => Promise<CommandResult>;
+
+/**
+ * Variables of the worker's environment that configure the container engine itself. The engine gets these and
+ * nothing else of the worker's environment; a job gets none of them (engines pass only what is asked for).
+ */
+const ENGINE_ENV = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "LANG",
+  "XDG_RUNTIME_DIR",
+  "XDG_CONFIG_HOME",
+  "XDG_DATA_HOME",
+  "DBUS_SESSION_BUS_ADDRESS",
+  "CONTAINERS_CONF",
+  "CONTAINERS_STORAGE_CONF",
+  "CONTAINERS_REGISTRIES_CONF",
+  "CONTAINER_HOST",
+  "DOCKER_HOST",
+  "DOCKER_CONFIG",
+  "DOCKER_CONTEXT",
+];
+
+/** The environment the engine's commands run with: its own settings from the worker's, nothing else. */
+export function engineEnv(from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ENGINE_ENV) {
+    const value = from[name];
+    if (value !== undefined) env[name] = value;
+  }
+  env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  return env;
+}
+
+/** The real runner: spawn (no shell), the engine's environment, a timeout, output capped at 4 MiB. */
+export const runCommand: CommandRunner = (bin, args, options = {}) =>
+  new Promise((resolve) => {
+    const child = spawn(bin, [...args], { env: engineEnv(), stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    const keep = (into: Buffer[]) => (b: Buffer) => {
+      size += b.length;
+      if (size <= 4 * 1024 * 1024) into.push(b);
+    };
+    child.stdout.on("data", keep(out));
+    child.stderr.on("data", keep(err));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    timer.unref();
+    let failed: Error | undefined;
+    child.once("error", (e) => {
+      failed = e;
+    });
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(options.input ?? "");
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        ...(failed ? { error: failed } : {}),
+      });
+    });
+  });
+
+/** Runs a command and returns its stdout; throws with its stderr when it fails. */
+export async function mustRun(
+  run: CommandRunner,
+  bin: string,
+  args: readonly string[],
+  options?: { input?: string | Buffer; timeoutMs?: number },
+): Promise<string> {
+  const result = await run(bin, args, options);
+  if (result.code !== 0) {
+    const why = result.error?.message ?? (result.stderr.trim() || `exit code ${result.code}`);
+    throw new Error(`${bin} ${args[0] ?? ""}: ${why.split("\n").slice(-3).join(" ").slice(0, 400)}`);
+  }
+  return result.stdout;
+}
