@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -67,6 +67,17 @@ describeEachDialect("ignis worker enroll and run", (database) => {
     expect(await device()).toMatchObject({ profile: "sim-a100", gpu: { model: "NVIDIA A100 (simulated)" } });
     worker.kill("SIGTERM");
     expect(await exited).toBe(0);
+  }, 60_000);
+
+  it("refuses to run with a key file others can read, and says how to fix it", async () => {
+    const key = join(stateDir, "device-key.pem");
+    chmodSync(key, 0o644);
+    const refused = await run(process.execPath, [IGNIS, "worker", "run", "--state", stateDir]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    chmodSync(key, 0o600);
+    expect((refused as { code: number }).code).toBe(1);
+    expect((refused as { stderr: string }).stderr).toContain(`chmod 600 ${key}`);
   }, 60_000);
 
   it("refuses a reused code with a clear message and a failing exit code", async () => {

@@ -53,7 +53,8 @@ describeEachDialect("duplicate sessions", (database) => {
     w.received.some((m) => m.type === "session.error" && m.code === code);
 
   it("puts a device in conflict when a copy of its key runs beside the real worker: both refused, an alert, no credit", async () => {
-    const real = await startTestWorker(t, supplier.key);
+    const lines: string[] = [];
+    const real = await startTestWorker(t, supplier.key, { log: (line) => lines.push(line) });
     await eventually(async () => (await device(real.deviceId)).status === "online");
     const copy = await startTestWorker(t, supplier.key, { stateDir: real.stateDir, waitOnline: false });
 
@@ -66,6 +67,7 @@ describeEachDialect("duplicate sessions", (database) => {
     expect(refusedWith(real, "device_conflict")).toBe(true);
     expect(refusedWith(copy, "device_conflict")).toBe(true);
     expect(copy.handle.stats().sessions).toBe(0);
+    expect(lines.some((l) => l.includes("another machine is using this device's key"))).toBe(true);
 
     const alert = await eventually(async () =>
       (await alertsOf(real.deviceId)).find((a) => a.rule === "device.duplicate_session"),
