@@ -70,6 +70,10 @@ export async function buildApp(
     ajv: { customOptions: { allErrors: false } },
     routerOptions: { maxParamLength: 200 },
     forceCloseConnections: "idle",
+    // A request (a worker's upgrade included) must send its headers within 10 s and finish within 60 s, so a
+    // slow-loris client cannot hold sockets open; the check runs every second.
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
     // Only behind a configured proxy is X-Forwarded-For believed; otherwise the socket address is the IP.
     trustProxy: trustProxyOption(ctx.config.trustProxy),
   }).withTypeProvider<ZodTypeProvider>();
@@ -135,6 +139,11 @@ export async function buildApp(
   await registerRoutes(app, ctx);
   return app;
 }
+
+/** Longest a client may take to send a request's headers (the worker socket's upgrade request included). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** Longest a client may take to send a whole request. */
+export const REQUEST_TIMEOUT_MS = 60_000;
 
 function trustProxyOption(
   value: boolean | number | readonly string[],

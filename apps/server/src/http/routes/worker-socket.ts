@@ -1,17 +1,30 @@
 import fastifyWebsocket from "@fastify/websocket";
-import { MAX_WORKER_MESSAGE_BYTES, WORKER_SESSION_PATH } from "@ignis/protocol";
+import { IgnisError, MAX_WORKER_MESSAGE_BYTES, WORKER_SESSION_PATH } from "@ignis/protocol";
+import { appendAudit } from "../../security/audit-log.js";
+import { BoundedMap } from "../../security/signals.js";
+import { createSocketAdmission } from "../../security/socket-admission.js";
 import type { App } from "../app.js";
+import { sendProblem } from "../app.js";
 import type { AppContext } from "../context.js";
+
+const HELLO = '"type":"session.hello"';
+
+/** A flood of refused sockets from one address leaves one audit record a minute, not one per socket. */
+const REFUSAL_AUDIT_EVERY_MS = 60_000;
 
 /**
  * The worker WebSocket. Paths under /v1/worker/ skip the HTTP credential pipeline: the session authenticates
- * in-band with the device key (gateway/handshake.ts). Frames above the protocol's cap close the socket (1009);
- * compression is off, which keeps per-session memory small.
+ * in-band with the device key (gateway/handshake.ts), within the gateway's handshake deadline. Before the
+ * upgrade, an address already holding its cap of sockets still in their handshake is refused with 429
+ * (security/socket-admission.ts). Frames above the protocol's cap close the socket (1009); compression is off,
+ * which keeps per-session memory small.
  */
 export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<void> {
   await app.register(fastifyWebsocket, {
     options: { maxPayload: MAX_WORKER_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: true },
   });
+  const admission = createSocketAdmission();
+  const audited = new BoundedMap<string, number>(10_000);
   app.get(
     WORKER_SESSION_PATH,
     {
@@ -21,7 +34,50 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
         tags: ["worker"],
         summary: "Worker session (WebSocket): challenge, signed hello, heartbeats",
       },
+      preValidation: async (request, reply) => {
+        if (admission.mayOpen(request.ip)) return;
+        const now = Date.now();
+        if (now - (audited.get(request.ip) ?? 0) >= REFUSAL_AUDIT_EVERY_MS) {
+          audited.set(request.ip, now);
+          await appendAudit(ctx.db, {
+            actorType: "anonymous",
+            action: "worker.socket.open",
+            outcome: "refused:rate_limited",
+            requestId: request.id,
+            ip: request.ip,
+            details: { pendingSockets: admission.pending(request.ip) },
+          }).catch((error: unknown) => request.log.warn({ err: error }, "audit append failed"));
+        }
+        return sendProblem(
+          reply,
+          request,
+          new IgnisError(
+            "rate_limited",
+            "too many worker sockets from this address are still in their handshake",
+            {
+              details: { retryAfterSeconds: 10 },
+            },
+          ),
+        );
+      },
     },
-    (socket, request) => ctx.gateway.accept(socket, { ip: request.ip }),
+    (socket, request) => {
+      const authenticated = admission.track(request.ip, socket);
+      // The gateway greets an authenticated session with `session.hello` (protocol v1: challenge, auth, hello):
+      // from then on the socket no longer counts against its address. Only the first frames are looked at.
+      const send = socket.send.bind(socket);
+      let looked = 0;
+      socket.send = ((data: unknown, ...rest: unknown[]) => {
+        if (looked < 4 && typeof data === "string") {
+          looked += 1;
+          if (data.includes(HELLO)) {
+            looked = 4;
+            authenticated();
+          }
+        }
+        return (send as (...args: unknown[]) => void)(data, ...rest);
+      }) as typeof socket.send;
+      ctx.gateway.accept(socket, { ip: request.ip });
+    },
   );
 }

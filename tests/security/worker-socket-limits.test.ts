@@ -1,0 +1,73 @@
+import { connect } from "node:net";
+import { WORKER_SESSION_PATH } from "@ignis/protocol";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { SOCKET_ADMISSION_DEFAULTS } from "../../apps/server/src/security/socket-admission.js";
+import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
+import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+
+/** Opens a worker socket as `ip` (behind the trusted proxy): the open socket, or the HTTP status refusing it. */
+function openSocket(t: TestServer, ip: string): Promise<WebSocket | number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${t.url.replace("http", "ws")}${WORKER_SESSION_PATH}`, {
+      headers: { "x-forwarded-for": ip },
+    });
+    ws.once("open", () => resolve(ws));
+    ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+    ws.once("error", reject);
+  });
+}
+
+describeEachDialect("worker socket limits", (database) => {
+  let t: TestServer;
+  const sockets: WebSocket[] = [];
+
+  beforeAll(async () => {
+    t = await startTestServer({ database: database(), env: { IGNIS_TRUST_PROXY: "127.0.0.1" } });
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of sockets) s.terminate();
+    await t?.stop();
+  });
+
+  it("refuses an address's socket beyond its cap of unauthenticated sockets, audited, and admits others", async () => {
+    const flooder = "203.0.113.90";
+    for (let i = 0; i < SOCKET_ADMISSION_DEFAULTS.maxPendingPerAddress; i += 1) {
+      const s = await openSocket(t, flooder);
+      expect(s).toBeInstanceOf(WebSocket);
+      sockets.push(s as WebSocket);
+    }
+    expect(await openSocket(t, flooder)).toBe(429);
+    const other = await openSocket(t, "198.51.100.91");
+    expect(other).toBeInstanceOf(WebSocket);
+    sockets.push(other as WebSocket);
+    const audit = await database()
+      .db.selectFrom("audit_log")
+      .select(["outcome", "ip"])
+      .where("action", "=", "worker.socket.open")
+      .execute();
+    expect(audit).toEqual([{ outcome: "refused:rate_limited", ip: flooder }]);
+  });
+
+  it("closes a socket that does not authenticate within the handshake deadline", {
+    timeout: 20_000,
+  }, async () => {
+    const s = (await openSocket(t, "192.0.2.92")) as WebSocket;
+    const code = await new Promise<number>((resolve) => s.once("close", (c) => resolve(c)));
+    expect(code).toBe(4401);
+  });
+
+  it("cuts off an upgrade request whose headers never finish", { timeout: 20_000 }, async () => {
+    const socket = connect(Number(new URL(t.url).port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(`GET ${WORKER_SESSION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n`);
+    const started = Date.now();
+    let answer = "";
+    socket.on("data", (d) => {
+      answer += d.toString();
+    });
+    await new Promise((resolve) => socket.once("close", resolve));
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(answer === "" || answer.startsWith("HTTP/1.1 408")).toBe(true);
+  });
+});
