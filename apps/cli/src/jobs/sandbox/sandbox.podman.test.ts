@@ -1,0 +1,267 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { USERNS_SIZE } from "./container-args.js";
+import { uidBaseFor } from "./container-runtime.js";
+import { runCommand } from "./exec.js";
+import { hostAddresses } from "./fence.js";
+import { findJobProcesses } from "./host-procs.js";
+import {
+  openPodmanSandbox,
+  type PodmanSandbox,
+  podmanMissing,
+  sandboxHost,
+  testJobId,
+} from "./podman-fixture.js";
+
+const missing = await podmanMissing();
+if (missing) console.log(`skipping the podman sandbox tests: ${missing}`);
+
+describe.skipIf(missing !== null)("a rented job in the podman sandbox", () => {
+  let sandbox: PodmanSandbox;
+  let h: ReturnType<typeof sandboxHost>;
+  let service: Server;
+  let servicePort = 0;
+  const workerSecret = `worker-secret-${randomBytes(8).toString("hex")}`;
+  const hostDir = mkdtempSync(join(tmpdir(), "ignis-host-"));
+  const hostFile = join(hostDir, "host-secret.txt");
+  const hostFileText = `host-file-${randomBytes(8).toString("hex")}`;
+
+  beforeAll(async () => {
+    // What the worker holds and a job must never see: its environment, its key, a host file, a host service.
+    process.env.IGNIS_TEST_WORKER_SECRET = workerSecret;
+    sandbox = await openPodmanSandbox();
+    writeFileSync(join(sandbox.stateDir, "device-key.pem"), "-----BEGIN PRIVATE KEY----- the device key\n", {
+      mode: 0o600,
+    });
+    writeFileSync(hostFile, hostFileText);
+    service = createServer((_req, res) => res.end("host service"));
+    await new Promise<void>((r) => service.listen(0, "0.0.0.0", r));
+    servicePort = (service.address() as { port: number }).port;
+    h = sandboxHost(sandbox);
+  }, 120_000);
+
+  afterAll(async () => {
+    delete process.env.IGNIS_TEST_WORKER_SECRET;
+    service?.close();
+    await sandbox?.close();
+  });
+
+  it("runs as a non-root uid in a user namespace, without capabilities or new privileges, under seccomp, with a read-only root and a writable /tmp", async () => {
+    const { status, stdout, stderr } = await h.runScript(
+      "id -u; head -n1 /proc/self/uid_map; grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; " +
+        "touch /rootfile; echo x > /tmp/x && echo tmp-writable; touch /work/x && echo work-writable",
+    );
+    expect(status).toMatchObject({ state: "exited", exitCode: 0, runner: "container:podman" });
+    const [uid, uidMap] = stdout.split("\n");
+    expect(uid).toBe("1000");
+    expect(uidMap?.trim().split(/\s+/)).toEqual([
+      "0",
+      String(uidBaseFor(sandbox.deviceId)),
+      String(USERNS_SIZE),
+    ]);
+    expect(stdout).toMatch(/CapEff:\s+0000000000000000/);
+    expect(stdout).toMatch(/CapBnd:\s+0000000000000000/);
+    expect(stdout).toMatch(/NoNewPrivs:\s+1/);
+    expect(stdout).toMatch(/Seccomp:\s+2/);
+    expect(stderr).toContain("Read-only file system");
+    expect(stdout).toContain("tmp-writable");
+    expect(stdout).toContain("work-writable");
+  });
+
+  it("cannot read the device key, the state folder, a host file or the worker's environment, and gets its own variables", async () => {
+    const { status, stdout, stderr } = await h.runScript(
+      `cat ${sandbox.stateDir}/device-key.pem; ls ${sandbox.stateDir}; cat ${hostFile}; ` +
+        `cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c ${workerSecret}; env; ` +
+        "find / -xdev -name 'device-key*' 2>/dev/null; echo token=$MY_TOKEN",
+      { env: { MY_TOKEN: "customer-token" } },
+    );
+    expect(status.state).toBe("exited");
+    const all = stdout + stderr;
+    expect(all).not.toContain("the device key");
+    expect(all).not.toContain(hostFileText);
+    expect(all).not.toContain(workerSecret);
+    expect(stderr).toContain("No such file or directory");
+    expect(stdout).toContain("token=customer-token");
+    // The customer's value went through a 0600 env file, never an engine command line.
+    expect(sandbox.commands.some((c) => c.argv.join(" ").includes("customer-token"))).toBe(false);
+    expect(readdirSync(join(sandbox.stateDir, "job-env"))).toEqual([]);
+  });
+
+  it("sees only its own processes", async () => {
+    const marker = spawn("sleep", ["313"], { stdio: "ignore" });
+    try {
+      const { stdout } = await h.runScript("ps -o pid,args; echo count=$(ls /proc | grep -c '^[0-9]')");
+      expect(stdout).not.toContain("sleep 313");
+      expect(Number(/count=(\d+)/.exec(stdout)?.[1])).toBeLessThan(8);
+    } finally {
+      marker.kill();
+    }
+  });
+
+  it("cannot reach a service on the host, through any of the host's addresses or its gateway", async () => {
+    const targets = [...hostAddresses().filter((a) => !a.includes(":")), "127.0.0.1", "169.254.169.254"];
+    const { stdout } = await h.runScript(
+      `gw=$(ip route | awk '/default/ {print $3}'); for a in ${targets.join(" ")} $gw; do ` +
+        `if nc -w 2 $a ${servicePort} </dev/null 2>/dev/null; then echo reached=$a; else echo blocked=$a; fi; done`,
+    );
+    expect(stdout).not.toContain("reached=");
+    expect(stdout.match(/blocked=/g)?.length).toBe(targets.length + 1);
+    // The service answers the host itself, and the same probe reaches it where allowed (next test): a hole shows.
+    const res = await fetch(`http://127.0.0.1:${servicePort}/`);
+    expect(await res.text()).toBe("host service");
+  });
+
+  it("reaches a private range the supplier allowed, and only that", async () => {
+    const gateway = (
+      await runCommand("podman", [
+        "network",
+        "inspect",
+        "podman",
+        "--format",
+        "{{range .Subnets}}{{.Gateway}}{{end}}",
+      ])
+    ).stdout.trim();
+    const allowed = await openPodmanSandbox({ allowNetworks: [`${gateway}/32`] });
+    try {
+      const { stdout } = await sandboxHost(allowed).runScript(
+        `nc -w 2 ${gateway} ${servicePort} </dev/null && echo reached; ` +
+          "nc -w 2 169.254.169.254 80 </dev/null || echo metadata-blocked",
+      );
+      expect(stdout).toContain("reached");
+      expect(stdout).toContain("metadata-blocked");
+    } finally {
+      await allowed.close();
+    }
+  });
+
+  it("leaves nothing behind: a setsid child dies with the job, its container is gone and its scratch wiped", async () => {
+    const { status, jobId } = await h.runScript("setsid sh -c 'sleep 617' & sleep 0.3; echo left a child");
+    expect(status).toMatchObject({ state: "exited", exitCode: 0 });
+    expect(status.alert).toBeUndefined();
+    const left = await runCommand("podman", [
+      "ps",
+      "--all",
+      "--quiet",
+      "--filter",
+      `label=ignis.job=${jobId}`,
+    ]);
+    expect(left.stdout.trim()).toBe("");
+    const procs = await findJobProcesses({
+      uidRange: { first: uidBaseFor(sandbox.deviceId), count: USERNS_SIZE },
+    });
+    expect(procs).toEqual([]);
+    expect(readdirSync(join(sandbox.stateDir, "jobs")).filter((d) => d.startsWith(jobId))).toEqual([]);
+  });
+
+  it("leaves no file for the next tenant", async () => {
+    await h.runScript("echo secret > /work/left; echo secret > /tmp/left; echo secret > /dev/shm/left");
+    const { stdout } = await h.runScript(
+      "ls /work /tmp /dev/shm; cat /work/left /tmp/left /dev/shm/left 2>&1",
+    );
+    expect(stdout).not.toContain("secret");
+  });
+
+  it("stops a fork bomb at its process limit", async () => {
+    const { status, stdout } = await h.runScript(
+      "bomb() { bomb | bomb & }; bomb 2>/dev/null; sleep 2; echo count=$(ls /proc | grep -c '^[0-9]')",
+    );
+    expect(status.state).toBe("exited");
+    expect(Number(/count=(\d+)/.exec(stdout)?.[1])).toBeLessThanOrEqual(64);
+  });
+
+  it("ends a job that goes over its memory limit with reason oom", async () => {
+    const { status } = await h.runScript('x=aaaaaaaa; while true; do x="$x$x"; done');
+    expect(status).toMatchObject({ state: "failed", reason: "oom" });
+    expect(status.error).toMatch(/^oom: /);
+  });
+
+  it("ends a job whose scratch grows past its limit with reason scratch_limit", async () => {
+    const small = sandboxHost(sandbox, { scratchBytes: 8 * 1024 ** 2 });
+    const { status } = await small.runScript(
+      "for i in 1 2 3 4 5 6; do dd if=/dev/zero of=/work/f$i bs=1M count=4 2>/dev/null; done; sleep 30",
+    );
+    expect(status).toMatchObject({ state: "failed", reason: "scratch_limit" });
+  });
+
+  it("kills the whole container on a stop request and at the rental's deadline", async () => {
+    const stopped = testJobId();
+    h.host.handle({
+      type: "job.start",
+      jobId: stopped,
+      clusterId: `cls_${"a".repeat(26)}`,
+      rank: 0,
+      worldSize: 1,
+      command: "sh",
+      args: ["-c", "trap '' TERM; sleep 600"],
+      env: {},
+      image: null,
+      archive: null,
+      deadline: new Date(Date.now() + 120_000).toISOString(),
+      logLimitBytes: 4096,
+    });
+    await h.running(stopped);
+    h.host.handle({ type: "job.stop", jobId: stopped, reason: "cancelled" });
+    expect(await h.finalStatus(stopped)).toMatchObject({ state: "stopped" });
+    const expiring = await h.runScript("sleep 600", { deadline: new Date(Date.now() + 3000).toISOString() });
+    expect(expiring.status).toMatchObject({ state: "stopped", reason: "rental_ended" });
+    for (const id of [stopped, expiring.jobId]) {
+      const left = await runCommand("podman", [
+        "ps",
+        "--all",
+        "--quiet",
+        "--filter",
+        `label=ignis.job=${id}`,
+      ]);
+      expect(left.stdout.trim()).toBe("");
+    }
+  });
+
+  it("kills a process of the job's uids found alive after its end, and reports it as an alert", async () => {
+    // A process running as one of the job's host uids outside any container: what an escape would leave.
+    const uid = uidBaseFor(sandbox.deviceId) + 1000;
+    const escaped = spawn("sleep", ["619"], { uid, gid: uid, stdio: "ignore" });
+    await new Promise((r) => escaped.once("spawn", r));
+    const exited = new Promise((r) => escaped.once("exit", r));
+    const report = await sandbox.runtime.cleanup(testJobId(), join(sandbox.stateDir, "jobs", "none"));
+    expect(report.survivors.join(" ")).toContain(`${escaped.pid}`);
+    await exited;
+    expect(existsSync(`/proc/${escaped.pid}`)).toBe(false);
+  });
+
+  it("removes what an earlier run of the worker left: its device's containers", async () => {
+    const stale = await runCommand("podman", [
+      "run",
+      "--detach",
+      "--runtime",
+      "runc",
+      "--ulimit",
+      "nofile=1024:1024",
+      "--ulimit",
+      "nproc=1024:1024",
+      "--label",
+      "ignis.job=job_stale",
+      "--label",
+      `ignis.device=${sandbox.deviceId}`,
+      sandbox.image,
+      "sleep",
+      "600",
+    ]);
+    expect(stale.code).toBe(0);
+    const removed = await sandbox.runtime.sweep();
+    expect(removed.join(" ")).toContain(stale.stdout.trim().slice(0, 12));
+    const left = await runCommand("podman", [
+      "ps",
+      "--all",
+      "--quiet",
+      "--filter",
+      `label=ignis.device=${sandbox.deviceId}`,
+    ]);
+    expect(left.stdout.trim()).toBe("");
+    expect(readFileSync(hostFile, "utf8")).toBe(hostFileText);
+  });
+});
