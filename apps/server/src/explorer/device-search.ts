@@ -2,7 +2,7 @@ import { DeviceId, type ExplorerDevicePage, type ExplorerDeviceQuery, IgnisError
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import { overlapSlots, share } from "./epoch-window.js";
-import { HIDDEN_STATUSES, PUBLIC_DEVICE_COLUMNS, toPublicDevice } from "./public-device.js";
+import { HIDDEN_STATUSES, PUBLIC_DEVICE_COLUMNS, storedStatuses, toPublicDevice } from "./public-device.js";
 import { uptimeWindows } from "./uptime-history.js";
 
 const ID_PREFIX = "dev_";
@@ -72,7 +72,7 @@ export async function searchPublicDevices(
       .where("id", "<", prefixUpperBound(prefix))
       .where("id", "like", `${prefix.replaceAll("_", "\\_")}%`);
   }
-  if (query.status) select = select.where("status", "=", query.status);
+  if (query.status) select = select.where("status", "in", storedStatuses(query.status));
   if (query.model) select = select.where("gpu_model", "=", query.model);
   if (query.vendor) select = select.where("gpu_vendor", "=", query.vendor);
   if (after) select = select.where("id", ">", after);

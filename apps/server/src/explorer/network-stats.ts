@@ -4,7 +4,7 @@ import type { Db } from "../db/database.js";
 import { coarseRegion } from "./coarse-region.js";
 import type { EpochTotals } from "./epoch-totals.js";
 import { epochAt, epochStartMs, firstEpochOfMonth } from "./epoch-window.js";
-import { HIDDEN_STATUSES } from "./public-device.js";
+import { HIDDEN_STATUSES, publicStatus } from "./public-device.js";
 import type { PublishedRoot } from "./published-roots.js";
 
 /** Epochs in the overview chart. */
@@ -68,7 +68,7 @@ export async function computeNetworkStats(src: NetworkStatsSources, now: number)
     add(gpusByModel, g.gpu_model, gpus);
     add(gpusByVendor, g.gpu_vendor, gpus);
     add(gpusByRegion, coarseRegion(g.region), gpus);
-    add(devicesByStatus, g.status, devices);
+    add(devicesByStatus, publicStatus(g.status), devices);
     const key = `${g.gpu_vendor}\u0000${g.gpu_model}`;
     const m = models.get(key) ?? { model: g.gpu_model, vendor: g.gpu_vendor, devices: 0, online: 0, gpus: 0 };
     m.devices += devices;

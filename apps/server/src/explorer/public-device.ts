@@ -1,4 +1,4 @@
-import type { PublicDevice, PublicDeviceStatus } from "@ignis/protocol";
+import type { DeviceStatus, PublicDevice, PublicDeviceStatus } from "@ignis/protocol";
 import { coarseRegion } from "./coarse-region.js";
 
 /**
@@ -39,11 +39,24 @@ export interface PublicDeviceRow {
 /** Statuses the public never sees: a revoked device is gone from the explorer, as if it never existed. */
 export const HIDDEN_STATUSES = ["revoked"] as const;
 
+/**
+ * The status the public sees: a device in `conflict` (its key is held by two machines) shows as `offline`, as it
+ * serves no one, without announcing a compromised key to the world.
+ */
+export function publicStatus(status: string): PublicDeviceStatus {
+  return (status === "conflict" ? "offline" : status) as PublicDeviceStatus;
+}
+
+/** Statuses stored for one public status (the explorer's status filter). */
+export function storedStatuses(status: PublicDeviceStatus): DeviceStatus[] {
+  return status === "offline" ? ["offline", "conflict"] : [status];
+}
+
 /** Builds the public view by picking fields one by one; the label appears only when its owner made it public. */
 export function toPublicDevice(row: PublicDeviceRow, uptime24h: number): PublicDevice {
   return {
     id: row.id,
-    status: row.status as PublicDeviceStatus,
+    status: publicStatus(row.status),
     verification: row.verification as PublicDevice["verification"],
     vendor: row.gpu_vendor,
     gpu: { model: row.gpu_model, count: row.gpu_count, vramGb: row.vram_gb },

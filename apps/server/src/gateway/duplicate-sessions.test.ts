@@ -61,6 +61,9 @@ describeEachDialect("duplicate sessions", (database) => {
     await eventually(async () => (await device(real.deviceId)).status === "conflict");
     const view = await device(real.deviceId);
     expect(view.conflict?.peers).toEqual(["127.0.0.1", "127.0.0.1"]);
+    // The public sees an offline device, not a compromised key.
+    const publicView = await call<{ status: string }>(t, "GET", `/v1/explorer/devices/${real.deviceId}`);
+    expect(publicView.body.status).toBe("offline");
     await eventually(() => !t.server.ctx.gateway.isConnected(real.deviceId));
     // Both were told why, in the same words, and both keep retrying (neither exits), refused each time.
     await eventually(() => real.handle.stats().refusals >= 3 && copy.handle.stats().refusals >= 3);

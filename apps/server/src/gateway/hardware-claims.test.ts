@@ -54,7 +54,7 @@ describeEachDialect("hardware claims over a session", (database) => {
         .executeTakeFirst(),
     );
     // Verification was reset by the claim, so the device could not be hired until the new proof passed.
-    expect(audit.details).toMatchObject({ verificationReset: true });
+    expect(audit?.details).toMatchObject({ verificationReset: true });
     await w.handle.stop();
   });
 });

@@ -197,7 +197,7 @@ describeEachDialect("key rotation", (database) => {
       const rows = await rotationAudit(s.deviceId);
       return rows.length === 2 ? rows : undefined;
     });
-    expect(audited.map((r) => r.outcome)).toEqual([
+    expect(audited?.map((r) => r.outcome)).toEqual([
       "refused:key_rotation_failed",
       "refused:key_rotation_failed",
     ]);

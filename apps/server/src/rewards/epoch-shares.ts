@@ -33,7 +33,7 @@ export async function loadEpochShares(trx: Db, epoch: number, season: Season): P
     .select(["u.device_id", "d.owner_id", "d.profile", weight.as("weight"), upMinutes.as("up_minutes")])
     .where("u.epoch", "=", String(epoch))
     .where("d.verification", "=", "verified")
-    .where("d.status", "not in", ["quarantined", "revoked"])
+    .where("d.status", "not in", ["quarantined", "revoked", "conflict"])
     .where(weight, ">", 0)
     .where(upMinutes, ">=", season.minUpMinutes)
     .orderBy(sql`u.device_id collate "C"`);
