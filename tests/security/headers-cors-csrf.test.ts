@@ -25,7 +25,8 @@ describe("security headers, CORS and CSRF", () => {
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
       expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
       expect(res.headers.get("strict-transport-security")).toMatch(/max-age=\d+/);
-      expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+      // same-origin, not no-referrer: a same-origin form post must carry its real Origin (app.ts).
+      expect(res.headers.get("referrer-policy")).toBe("same-origin");
       expect(res.headers.get("cross-origin-opener-policy")).toBe("same-origin");
       expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");
       expect(res.headers.get("x-powered-by")).toBeNull();

@@ -85,6 +85,10 @@ export async function buildApp(
   app.decorateRequest("auditObjectId", undefined);
 
   await app.register(fastifyHelmet, {
+    // Not helmet's `no-referrer`: under it a browser sends `Origin: null` with a same-origin form post (the
+    // device-code page oidc-provider renders, our sign-in forms), which the CSRF check must refuse. Same-origin
+    // requests carry the real origin; other sites get no referrer at all.
+    referrerPolicy: { policy: "same-origin" },
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
