@@ -89,6 +89,11 @@ describeEachDialect("access token verification", (database) => {
       "invalid_token",
     ],
     [
+      "a DPoP-bound token presented as a plain Bearer token",
+      () => issuer.token("mallory", { cnf: { jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" } }),
+      "invalid_token",
+    ],
+    [
       "a token whose signature was tampered with",
       async () => {
         const [header, payload, signature = ""] = (await issuer.token("mallory")).split(".");

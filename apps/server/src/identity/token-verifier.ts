@@ -4,6 +4,8 @@ import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtV
 /** Only asymmetric algorithms: `none` and HMAC (the public-key-as-secret confusion) can never verify. */
 export const ALLOWED_JWT_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"] as const;
 
+class SenderConstrained extends Error {}
+
 /** The identity an access token carries once verified. */
 export interface VerifiedToken {
   /** Where the subject lives: the issuer URL, or LOCAL_ISSUER for the embedded provider's accounts. */
@@ -39,6 +41,9 @@ export function createTokenVerifier(options: {
           requiredClaims: ["sub", "exp", "iss", "aud"],
           clockTolerance: 5,
         });
+        // A sender-constrained token (DPoP, RFC 9449 `cnf.jkt`; mTLS `cnf.x5t#S256`) is only good with proof of
+        // its key, which a Bearer request does not carry: presented as Bearer it is a stolen token, refused.
+        if (payload.cnf !== undefined) throw new SenderConstrained();
         return {
           issuer: options.accountIssuer ?? options.issuer,
           subject: String(payload.sub),
@@ -47,6 +52,11 @@ export function createTokenVerifier(options: {
           claims: payload,
         };
       } catch (error) {
+        if (error instanceof SenderConstrained)
+          throw new IgnisError(
+            "invalid_token",
+            "a sender-constrained (DPoP) token cannot be used as a Bearer token",
+          );
         if (error instanceof errors.JWTExpired)
           throw new IgnisError("token_expired", "the access token has expired");
         throw new IgnisError("invalid_token", "the access token is not valid", { cause: error });
