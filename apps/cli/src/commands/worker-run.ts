@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { defaultStateDir } from "../auth/state-dir.js";
 import { type Command, UsageError } from "../command.js";
+import { prepareWorkerJobs } from "../jobs/worker-jobs.js";
 import { startWorker } from "../worker/worker-agent.js";
 
 /** Exit codes of `ignis worker run` a supervisor can act on. */
@@ -11,15 +12,37 @@ export const command: Command = {
   path: ["worker", "run"],
   summary: "run the enrolled device: session, heartbeats, proofs, jobs",
   usage:
-    "usage: ignis worker run [--state DIR] [--server URL[,URL...]]\n" +
+    "usage: ignis worker run [--state DIR] [--server URL[,URL...]] [--job-image IMAGE] [--engine podman|docker]\n" +
+    "                        [--runtime runc|crun] [--allow-network CIDR ...] [--unsafe-subprocess-jobs]\n" +
     "  --server overrides the enrollment server; with several, each reconnect tries the next\n" +
+    "  jobs run in containers (podman or docker, see <state>/sandbox.json); --job-image is the image of jobs\n" +
+    "  that name none (make one offline with `ignis worker image build`); --allow-network lets jobs reach a\n" +
+    "  private range; --unsafe-subprocess-jobs (developers only) runs jobs with NO sandbox\n" +
     "  exits 0 on SIGINT/SIGTERM, 3 when the device was revoked during a session; any other refusal is logged\n" +
     "  and retried with backoff",
   async run(argv) {
     const { values } = parse(argv);
     const stateDir = values.state ?? defaultStateDir();
     const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-    const worker = startWorker({ stateDir, log, ...(values.server ? { server: values.server } : {}) });
+    const jobs = await prepareWorkerJobs({
+      stateDir,
+      log,
+      flags: {
+        jobImage: values["job-image"],
+        engine: values.engine,
+        runtime: values.runtime,
+        allowNetwork: values["allow-network"],
+        unsafeSubprocessJobs: values["unsafe-subprocess-jobs"],
+      },
+    });
+    const worker = startWorker({
+      stateDir,
+      log,
+      jobs: jobs.jobs,
+      jobCaps: jobs.jobCaps,
+      metadata: jobs.metadata,
+      ...(values.server ? { server: values.server } : {}),
+    });
     log(`device ${worker.deviceId}: connecting`);
     const stop = () => void worker.stop();
     process.once("SIGINT", stop);
@@ -36,7 +59,15 @@ function parse(argv: string[]) {
   try {
     return parseArgs({
       args: argv,
-      options: { state: { type: "string" }, server: { type: "string" } },
+      options: {
+        state: { type: "string" },
+        server: { type: "string" },
+        "job-image": { type: "string" },
+        engine: { type: "string" },
+        runtime: { type: "string" },
+        "allow-network": { type: "string", multiple: true },
+        "unsafe-subprocess-jobs": { type: "boolean" },
+      },
       strict: true,
     });
   } catch (error) {

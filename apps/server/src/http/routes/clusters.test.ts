@@ -199,6 +199,17 @@ describeEachDialect("cluster, credit and price routes", (database) => {
       [{ job: { command: "x", env: { IGNIS_HEAD_ADDR: "evil:1" } } }, 400, "reserved_env_name"],
       [{ job: { command: "x", archive: "H4sI".repeat(1_420_000) } }, 400, "job_spec_too_large"],
       [{ job: { command: "x" }, owner: "usr_x" }, 400, "unknown_field"],
+      [{ job: { command: "x", image: "--privileged" } }, 400, "invalid_image"],
+      [{ job: { command: "x", image: "-v=/:/host" } }, 400, "invalid_image"],
+      [{ job: { command: "x", image: "python:3.12 --net=host" } }, 400, "invalid_image"],
+      [{ job: { command: "x", args: "--privileged" } }, 400, "invalid_job_args"],
+      [{ job: { command: "x", args: [1, "two"] } }, 400, "invalid_job_args"],
+      [{ job: { command: "x", env: { MASTER_ADDR: "evil" } } }, 400, "reserved_env_name"],
+      [{ job: { command: "x", env: { RANK: "0" } } }, 400, "reserved_env_name"],
+      [{ job: { command: "x", env: { KEY: "line\nbreak" } } }, 400, "invalid_env_value"],
+      [{ job: { command: "x", privileged: true } }, 400, "job_privileges_refused"],
+      [{ job: { command: "x", devices: ["/dev/kvm"] } }, 400, "job_privileges_refused"],
+      [{ job: { command: "x", volumes: ["/:/host"] } }, 400, "job_privileges_refused"],
       [{ count: 1, hours: 720 }, 402, "insufficient_credit"],
     ];
     const before = await json(await call("GET", "/v1/credits", keys.alice));
@@ -214,5 +225,49 @@ describeEachDialect("cluster, credit and price routes", (database) => {
       .where("status", "=", "hired")
       .execute();
     expect(hired).toEqual([]);
+    // Every refusal is audited with its code.
+    const refused = await t.server.ctx.db
+      .selectFrom("audit_log")
+      .select("outcome")
+      .where("actor_id", "=", ids.alice!)
+      .where("action", "=", "cluster.create")
+      .execute();
+    for (const code of ["invalid_image", "invalid_job_args", "job_privileges_refused", "invalid_env_value"]) {
+      expect(refused.map((r) => r.outcome)).toContain(`refused:${code}`);
+    }
+  });
+
+  it("hires only devices whose worker runs jobs in a sandbox, and unsandboxed ones only when asked", async () => {
+    const model = "NVIDIA H100 SXM 80GB";
+    const profile = "nvidia-h100-sxm";
+    for (const sandbox of ["none", "unavailable", "unsafe-subprocess"] as const) {
+      await insertDevices(t.server.ctx.db, {
+        ownerId: ids.eve!,
+        count: 1,
+        seenAt: Date.now(),
+        model,
+        profile,
+        sandbox,
+      });
+    }
+    const rent = (over: Record<string, unknown> = {}) =>
+      call("POST", "/v1/clusters", keys.bob, {
+        gpuModel: profile,
+        count: 1,
+        hours: 1,
+        job: { command: "x" },
+        ...over,
+      });
+    await call("POST", "/v1/admin/credits", t.adminKey, { userId: ids.bob, amount: "100000000" });
+    expect((await json(await rent())).body).toMatchObject({ code: "no_capacity", available: 0 });
+    const unsafe = await json(await rent({ allowUnsandboxed: true }));
+    expect(unsafe).toMatchObject({ status: 201, body: { allowUnsandboxed: true } });
+    const device = await t.server.ctx.db
+      .selectFrom("cluster_jobs")
+      .innerJoin("devices", "devices.id", "cluster_jobs.device_id")
+      .select("devices.hardware")
+      .where("cluster_jobs.cluster_id", "=", unsafe.body.id as string)
+      .executeTakeFirstOrThrow();
+    expect(device.hardware).toMatchObject({ sandbox: { kind: "unsafe-subprocess" } });
   });
 });
