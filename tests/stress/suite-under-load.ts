@@ -35,16 +35,21 @@ function startLoad(): { name: string; child: ChildProcess } {
   return { name: `${cores} node busy loops`, child };
 }
 
-/** Kills a child's whole process group and waits until the child is gone. */
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((resolve) => child.once("exit", resolve));
+/** Kills a child's whole process group; true when there was one to kill. */
+function kill(child: ChildProcess): boolean {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return false;
   try {
     process.kill(-child.pid, "SIGKILL");
+    return true;
   } catch {
-    return; // Already gone.
+    return false; // Already gone.
   }
-  await gone;
+}
+
+/** Kills a child's whole process group and waits until the child is gone. */
+async function stop(child: ChildProcess): Promise<void> {
+  const gone = new Promise((resolve) => child.once("exit", resolve));
+  if (kill(child)) await gone;
 }
 
 /** One run of the suite; resolves with its exit code and the path of its JSON report. */
@@ -72,9 +77,13 @@ const cleanUp = async () => {
   await Promise.all([stop(load.child), current ? stop(current) : undefined]);
   rmSync(scratch, { recursive: true, force: true });
 };
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void cleanUp().then(() => process.exit(130)));
-}
+// However this process ends (tsx's own signal relay may exit it first), the load and the suite end with it.
+process.on("exit", () => {
+  kill(load.child);
+  if (current) kill(current);
+  rmSync(scratch, { recursive: true, force: true });
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
 const failures = new Map<string, { failed: FailedTest; runs: number[] }>();
 const problems: string[] = [];
