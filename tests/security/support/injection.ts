@@ -19,9 +19,13 @@ export const CLASSIC_PAYLOADS = [
   "../../etc/passwd",
   '{"$ne": null}',
   "𝕴𝖌𝖓𝖎𝖘 ' --",
+  // Invalid Unicode: lone surrogates (valid JSON escapes, unstorable text) must be a 400, never a 5xx.
+  "up\ud800grade",
+  "\udc00",
+  "k\ude00'--",
 ];
 
-const META = ["'", '"', ";", "--", "/*", "*/", "\\", "%", "_", "\u0000", "$1", ")", "(", "\n", "`"];
+const META = ["'", '"', ";", "--", "/*", "*/", "\\", "%", "_", "\u0000", "$1", ")", "(", "\n", "`", "\ud800"];
 
 /** Injection payloads: the classics, and random strings salted with SQL metacharacters. */
 export const payloadArb: fc.Arbitrary<string> = fc.oneof(
@@ -33,6 +37,26 @@ export const payloadArb: fc.Arbitrary<string> = fc.oneof(
       .map((parts) => parts.join("")),
   },
 );
+
+/**
+ * Percent-encodes a path segment; a lone surrogate (which encodeURIComponent refuses) goes out as its WTF-8
+ * bytes (`%ED%A0%80`), exactly the invalid UTF-8 a hostile client can send.
+ */
+function encodeSegment(p: string): string {
+  let out = "";
+  for (let i = 0; i < p.length; i += 1) {
+    const c = p.charCodeAt(i);
+    const high = c >= 0xd800 && c <= 0xdbff;
+    if (high && i + 1 < p.length && (p.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      out += encodeURIComponent(p.slice(i, i + 2));
+      i += 1;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const hex = (b: number) => `%${b.toString(16).toUpperCase()}`;
+      out += hex(0xe0 | (c >> 12)) + hex(0x80 | ((c >> 6) & 0x3f)) + hex(0x80 | (c & 0x3f));
+    } else out += encodeURIComponent(p[i]!);
+  }
+  return out;
+}
 
 /** One place a request carries a caller-chosen string. */
 export interface Slot {
@@ -73,7 +97,7 @@ export function slotsOf(route: string, base: CellRequest, queryParams: string[])
       name: part,
       inject: (p) => ({
         ...base,
-        path: pathParts.map((seg, j) => (j === i ? encodeURIComponent(p) : seg)).join("/"),
+        path: pathParts.map((seg, j) => (j === i ? encodeSegment(p) : seg)).join("/"),
       }),
     });
   });
