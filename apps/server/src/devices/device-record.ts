@@ -98,6 +98,15 @@ export async function setDeviceLabel(db: Db, deviceId: string, label: string | n
   return toDevice(row);
 }
 
+/** Sets whether the explorer shows the device's label (the owner's explicit choice; explorer/label-visibility.ts). */
+export async function setDeviceLabelVisibility(
+  db: Db,
+  deviceId: string,
+  labelPublic: boolean,
+): Promise<void> {
+  await db.updateTable("devices").set({ label_public: labelPublic }).where("id", "=", deviceId).execute();
+}
+
 /** The full record for the owner or an admin; `connected` comes from the gateway. */
 export function toDeviceView(device: Device, keys: readonly KeyRow[], connected: boolean): DeviceView {
   return {

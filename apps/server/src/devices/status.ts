@@ -53,3 +53,16 @@ export async function setDeviceStatus(
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+/**
+ * Marks offline every `online` device not seen since `seenBefore`: the backstop for devices whose replica died
+ * before it could mark them. One statement.
+ */
+export async function markSilentDevicesOffline(db: Db, seenBefore: Date): Promise<void> {
+  await db
+    .updateTable("devices")
+    .set({ status: "offline" })
+    .where("status", "=", "online")
+    .where((eb) => eb.or([eb("last_seen_at", "is", null), eb("last_seen_at", "<", seenBefore)]))
+    .execute();
+}

@@ -1,4 +1,5 @@
 import type { Db } from "../db/database.js";
+import { setDeviceLabelVisibility } from "../devices/device-record.js";
 
 /** A device's owner and whether its label is public, or undefined when there is no such device. */
 export async function labelVisibilityOf(
@@ -18,5 +19,5 @@ export async function labelVisibilityOf(
  * after hosts and places, so showing one is an explicit choice, made here and nowhere else.
  */
 export async function setLabelVisibility(db: Db, deviceId: string, labelPublic: boolean): Promise<void> {
-  await db.updateTable("devices").set({ label_public: labelPublic }).where("id", "=", deviceId).execute();
+  await setDeviceLabelVisibility(db, deviceId, labelPublic);
 }

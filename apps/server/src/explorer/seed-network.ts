@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/database.js";
 import { newId } from "../db/new-id.js";
+import { insertDeviceRows } from "../testing/device-rows.js";
 import { epochAt, slotsPerEpoch } from "./epoch-window.js";
 
 /** A seeded device with the facts a privacy or explorer test checks against. */
@@ -75,9 +76,8 @@ export async function seedNetwork(
       const lat = (48 + u + d / 10).toFixed(5);
       const lon = (11 + u + d / 10).toFixed(5);
       const id = newId("dev");
-      await db
-        .insertInto("devices")
-        .values({
+      await insertDeviceRows(db, [
+        {
           id,
           owner_id: userId,
           label,
@@ -99,8 +99,8 @@ export async function seedNetwork(
           created_at: new Date(now - (10 + u + d) * 86_400_000),
           revoked_at: status === "revoked" ? new Date(now - 3 * 86_400_000) : null,
           verified_at: d % 3 === 2 ? null : new Date(now - 86_400_000),
-        })
-        .execute();
+        },
+      ]);
       out.devices.push({ id, ownerId: userId, label, labelPublic, status, model: m.model, vendor: m.vendor });
       out.secrets.push(ip, hostname, lat, lon);
       if (!labelPublic) out.secrets.push(label);

@@ -1,7 +1,6 @@
 import { IgnisError } from "@ignis/protocol";
-import { sql } from "kysely";
 import type { Db } from "../db/database.js";
-import { setDeviceStatus } from "../devices/status.js";
+import { markSilentDevicesOffline, setDeviceStatus } from "../devices/status.js";
 import type { GatewayLog } from "./session-hub.js";
 import { CloseCode, type WorkerSession } from "./worker-session.js";
 
@@ -89,10 +88,7 @@ export function startLiveness(options: {
       const s = sessions.get(id);
       if (s) options.closeRevoked(s);
     }
-    await sql`
-      update devices set status = 'offline'
-      where status = 'online' and (last_seen_at is null or last_seen_at < ${new Date(t - backstopGraceMs).toISOString()}::timestamptz)
-    `.execute(db);
+    await markSilentDevicesOffline(db, new Date(t - backstopGraceMs));
   };
 
   const timer = setInterval(() => {

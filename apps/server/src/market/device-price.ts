@@ -1,6 +1,7 @@
 import { IgnisError } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import { setMinPrice } from "../devices/hiring.js";
 import { parseMicroUnits } from "./billing.js";
 import type { PriceBook } from "./price-book.js";
 
@@ -37,7 +38,7 @@ export async function devicePrice(db: Db, prices: PriceBook, deviceId: string): 
 export async function setDevicePrice(db: Db, deviceId: string, price: string | number | null): Promise<void> {
   const value =
     price === null ? null : parseMicroUnits(price, "invalid_price", { allowZero: true }).toString();
-  await db.updateTable("devices").set({ min_price_per_hour: value }).where("id", "=", deviceId).execute();
+  await setMinPrice(db, deviceId, value);
 }
 
 /** What the market offers now for one model: free devices and the lowest ask. */

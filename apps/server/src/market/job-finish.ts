@@ -1,6 +1,7 @@
 import { IgnisError, type JobState } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import { newId } from "../db/new-id.js";
+import { returnToPool } from "../devices/hiring.js";
 import {
   CLUSTER_COLUMNS,
   type ClusterRow,
@@ -77,12 +78,7 @@ export async function finishJob(
     .execute();
   // Back to the pool. A device that really dropped is already offline (its session closed), and a silent one
   // is not scheduled again until it heartbeats: the scheduler only picks devices seen recently.
-  await trx
-    .updateTable("devices")
-    .set({ status: "online" })
-    .where("id", "=", job.device_id)
-    .where("status", "=", "hired")
-    .execute();
+  await returnToPool(trx, job.device_id);
   let replaced = false;
   if (options.replace && outcome.state === "lost" && nowMs < new Date(cluster.ends_at).getTime()) {
     replaced = await hireReplacement(trx, ctx, cluster, job, effects);

@@ -3,6 +3,7 @@ import type { Db } from "../db/database.js";
 import { newId } from "../db/new-id.js";
 import { insertUser } from "../identity/users.js";
 import { ledgerImbalance } from "../ledger/balances.js";
+import { insertDeviceRows, updateDeviceRows } from "../testing/device-rows.js";
 import { grantCredits } from "./credits.js";
 import type { MarketContext, MarketSettings } from "./market-context.js";
 import { createPriceBook } from "./price-book.js";
@@ -98,9 +99,8 @@ export async function insertDevices(
   for (let i = 0; i < input.count; i++) {
     const id = newId("dev");
     ids.push(id);
-    await db
-      .insertInto("devices")
-      .values({
+    await insertDeviceRows(db, [
+      {
         id,
         owner_id: input.ownerId,
         status: input.status ?? "online",
@@ -115,8 +115,8 @@ export async function insertDevices(
         last_seen_at: new Date(input.seenAt),
         // As the gateway records it when the device's session opens (10.0.0.1, 10.0.0.2, ...).
         session_address: `10.0.0.${i + 1}`,
-      })
-      .execute();
+      },
+    ]);
   }
   return ids;
 }
@@ -152,11 +152,7 @@ export function sandboxHardware(kind: "container" | "unsafe-subprocess" | "unava
 /** Marks devices as heartbeating at the harness's current time. */
 export async function heartbeat(h: MarketHarness, deviceIds: string[]): Promise<void> {
   if (deviceIds.length === 0) return;
-  await h.ctx.db
-    .updateTable("devices")
-    .set({ last_seen_at: new Date(h.clock.ms) })
-    .where("id", "in", deviceIds)
-    .execute();
+  await updateDeviceRows(h.ctx.db, deviceIds, { last_seen_at: new Date(h.clock.ms) });
 }
 
 /** Asserts the ledger's global invariant: every transaction balanced. */

@@ -2,6 +2,7 @@ import { hardwareProfiles, IgnisError } from "@ignis/protocol";
 import { type ExpressionBuilder, sql } from "kysely";
 import type { Db } from "../db/database.js";
 import type { Database } from "../db/schema.js";
+import { hireDevices } from "../devices/hiring.js";
 import { deviceRatePerHour } from "./billing.js";
 import type { MarketContext } from "./market-context.js";
 import type { PriceBook } from "./price-book.js";
@@ -154,17 +155,10 @@ export async function reserveDevices(trx: Db, ranked: Candidate[], count: number
   const free = new Set(lockable.map((r) => r.id));
   const chosen = ranked.filter((c) => free.has(c.deviceId)).slice(0, count);
   if (chosen.length < count) throw noCapacity(count, chosen.length);
-  const flipped = await trx
-    .updateTable("devices")
-    .set({ status: "hired" })
-    .where(
-      "id",
-      "in",
-      chosen.map((c) => c.deviceId),
-    )
-    .where("status", "=", "online")
-    .returning("id")
-    .execute();
+  const flipped = await hireDevices(
+    trx,
+    chosen.map((c) => c.deviceId),
+  );
   if (flipped.length < count) throw noCapacity(count, flipped.length);
   return chosen;
 }

@@ -1,6 +1,7 @@
 import { hardwareProfiles } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import { insertDeviceSeries } from "../testing/device-rows.js";
 import { epochStartMs } from "./epoch-clock.js";
 import { createSeason } from "./seasons.js";
 
@@ -18,15 +19,7 @@ export async function seedRewardNetwork(
   await sql`insert into users (id, issuer, subject, email, roles)
     select 'usr_' || substr(md5('u' || i), 1, 26), 'bench', 'u' || i, null, '["supplier"]'::jsonb
     from generate_series(1, ${owners}) as i`.execute(db);
-  await sql`insert into devices (id, owner_id, status, verification, profile, gpu_vendor, gpu_model, gpu_count,
-      vram_gb, hardware)
-    select 'dev_' || substr(md5('d' || i), 1, 26),
-      'usr_' || substr(md5('u' || (1 + i % ${owners})), 1, 26),
-      case when i % 100 = 7 then 'quarantined' else 'online' end,
-      case when i % 20 = 3 then 'unverified' else 'verified' end,
-      (${profiles}::text[])[1 + i % ${profiles.length}],
-      'nvidia', 'bench', 1, 80, '{}'::jsonb
-    from generate_series(1, ${devices}) as i`.execute(db);
+  await insertDeviceSeries(db, devices, owners, profiles);
   await sql`analyze users, devices`.execute(db);
   return { devices, owners };
 }

@@ -1,6 +1,7 @@
 import type { Db } from "../db/database.js";
 import { newId } from "../db/new-id.js";
 import type { DeviceStatus, Verification } from "../devices/tables.js";
+import { insertDeviceRows } from "../testing/device-rows.js";
 import { SLOTS_PER_EPOCH } from "./epoch-clock.js";
 
 // Fixtures for reward tests: suppliers, devices and stored up-minutes, written the way the uptime tracker
@@ -23,9 +24,8 @@ export async function insertDevice(
   options: { profile?: string; status?: DeviceStatus; verification?: Verification } = {},
 ): Promise<string> {
   const id = newId("dev");
-  await db
-    .insertInto("devices")
-    .values({
+  await insertDeviceRows(db, [
+    {
       id,
       owner_id: ownerId,
       profile: options.profile ?? "sim-a100",
@@ -36,8 +36,8 @@ export async function insertDevice(
       gpu_count: 1,
       vram_gb: 80,
       hardware: JSON.stringify({}),
-    })
-    .execute();
+    },
+  ]);
   return id;
 }
 

@@ -1,5 +1,6 @@
 import type { Containment } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
+import { quarantineDevice, releaseQuarantine } from "../devices/quarantine.js";
 import { setApiKeySuspended } from "../identity/api-keys.js";
 import { setUserSuspended, setWritesFrozen } from "../identity/users.js";
 import type { RateLimits } from "./rate-limits.js";
@@ -67,18 +68,9 @@ export async function applyContainment(deps: ContainmentDeps, c: Containment, al
       await deps.rateLimits.block(`ip:${c.ip}`, c.seconds);
       return c;
     case "quarantine_device": {
-      const device = await deps.db
-        .selectFrom("devices")
-        .select(["status"])
-        .where("id", "=", c.deviceId)
-        .executeTakeFirst();
-      if (!device || device.status === "revoked") return { kind: "none" } as const;
-      const previousStatus = device.status === "quarantined" ? c.previousStatus : device.status;
-      await deps.db
-        .updateTable("devices")
-        .set({ status: "quarantined", quarantined_at: new Date() })
-        .where("id", "=", c.deviceId)
-        .execute();
+      const status = await quarantineDevice(deps.db, c.deviceId);
+      if (!status) return { kind: "none" } as const;
+      const previousStatus = status === "quarantined" ? c.previousStatus : status;
       await deps.disconnectDevice?.(c.deviceId, "quarantined pending a security review");
       return { ...c, previousStatus };
     }
@@ -103,13 +95,7 @@ export async function liftContainment(deps: ContainmentDeps, c: Containment): Pr
       await deps.rateLimits.unblock(`ip:${c.ip}`);
       return;
     case "quarantine_device": {
-      const back = ["online", "hired", "unknown"].includes(c.previousStatus) ? "offline" : c.previousStatus;
-      await deps.db
-        .updateTable("devices")
-        .set({ status: back as "offline", quarantined_at: null })
-        .where("id", "=", c.deviceId)
-        .where("status", "=", "quarantined")
-        .execute();
+      await releaseQuarantine(deps.db, c.deviceId, c.previousStatus === "pending" ? "pending" : "offline");
       return;
     }
     default:

@@ -3,6 +3,7 @@ import type { Db } from "../db/database.js";
 import { newId } from "../db/new-id.js";
 import { issueApiKey } from "../identity/api-keys.js";
 import { insertUser } from "../identity/users.js";
+import { insertDeviceRows } from "../testing/device-rows.js";
 
 /** A user made for a security test, with one API key. */
 export interface FixtureUser {
@@ -38,23 +39,21 @@ export async function insertDevices(
     gpu: { vendor: "nvidia", model: "NVIDIA A100 (simulated)", count: 1, vramGb: 80, driver: null },
   };
   for (let i = 0; i < ids.length; i += 200) {
-    await db
-      .insertInto("devices")
-      .values(
-        ids.slice(i, i + 200).map((id, j) => ({
-          id,
-          owner_id: ownerId,
-          label: `${options.labelPrefix ?? "rack"}-${i + j}`,
-          status: options.status ?? "offline",
-          profile: "sim-a100",
-          gpu_vendor: "nvidia",
-          gpu_model: "NVIDIA A100 (simulated)",
-          gpu_count: 1,
-          vram_gb: 80,
-          hardware: JSON.stringify(hardware),
-        })),
-      )
-      .execute();
+    await insertDeviceRows(
+      db,
+      ids.slice(i, i + 200).map((id, j) => ({
+        id,
+        owner_id: ownerId,
+        label: `${options.labelPrefix ?? "rack"}-${i + j}`,
+        status: options.status ?? "offline",
+        profile: "sim-a100",
+        gpu_vendor: "nvidia",
+        gpu_model: "NVIDIA A100 (simulated)",
+        gpu_count: 1,
+        vram_gb: 80,
+        hardware: JSON.stringify(hardware),
+      })),
+    );
   }
   return ids;
 }

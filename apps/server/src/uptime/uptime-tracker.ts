@@ -1,7 +1,8 @@
 import type { HeartbeatLoad } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
+import { type SeenRow, writeLastSeen } from "../devices/last-seen.js";
 import { epochOf, maskToString, popcount32, slotOf } from "./minute-slots.js";
-import { mergeUptime, type SeenRow, type UptimeRow, writeLastSeen } from "./uptime-store.js";
+import { mergeUptime, type UptimeRow } from "./uptime-store.js";
 
 /** A session's handle on its device's up-minutes: marking costs no lookup and allocates nothing. */
 export interface UptimeMark {
