@@ -102,6 +102,15 @@ export const ROUTE_MATRIX: MatrixRow[] = [
     }),
     expect: adminOnly(201),
   },
+  {
+    route: "POST /v1/admin/users/:userId/oidc-clients",
+    request: (w) => ({
+      path: `/v1/admin/users/${w.customer.userId}/oidc-clients`,
+      body: { name: `machine-${unique()}` },
+    }),
+    expect: adminOnly(201),
+    why: "a machine client acts as the user it is made for: only an admin makes one",
+  },
 
   // --- devices
   {

@@ -2,6 +2,7 @@ import { type ApiKeyScope, IgnisError, isIgnisError, Role } from "@ignis/protoco
 import type { Db } from "../db/database.js";
 import { type Actor, ANONYMOUS, type UserActor } from "./actor.js";
 import { API_KEY_PREFIX, authenticateApiKey } from "./api-keys.js";
+import { MACHINE_CLIENT_PREFIX, machineClientUser } from "./oidc/machine-clients.js";
 import type { TokenVerifier } from "./token-verifier.js";
 import {
   bindInvitedUser,
@@ -70,6 +71,11 @@ async function resolveTokenUser(
   rolesClaim: unknown,
 ): Promise<UserActor> {
   let user = await findUserBySubject(db, issuer, subject);
+  // A machine client's token (client-credentials grant) names the client; it acts as the user it was made for.
+  if (!user && issuer === LOCAL_ISSUER && subject.startsWith(MACHINE_CLIENT_PREFIX)) {
+    const userId = await machineClientUser(db, subject);
+    user = userId ? await findUserById(db, userId) : undefined;
+  }
   // Local accounts exist before their first token: a token for an unknown one (deleted since) is refused.
   if (!user && issuer === LOCAL_ISSUER)
     throw new IgnisError("invalid_token", "the access token is not valid");

@@ -11,6 +11,7 @@ export type Action =
   | "user.read"
   | "user.update"
   | "admin.api-key.create"
+  | "admin.oidc-client.create"
   | "admin.audit.read"
   | "admin.alerts.read"
   | "admin.alerts.update"
@@ -58,6 +59,7 @@ const RULES: Record<Action, Rule> = {
   "user.read": { roles: ["admin"], scope: "admin", write: false },
   "user.update": { roles: ["admin"], scope: "admin", write: true },
   "admin.api-key.create": { roles: ["admin"], scope: "admin", write: true },
+  "admin.oidc-client.create": { roles: ["admin"], scope: "admin", write: true },
   "admin.audit.read": { roles: ["admin"], scope: "admin", write: false },
   "admin.alerts.read": { roles: ["admin"], scope: "admin", write: false },
   "admin.alerts.update": { roles: ["admin"], scope: "admin", write: true },

@@ -1,5 +1,6 @@
 import type { App } from "../app.js";
 import type { AppContext } from "../context.js";
+import { adminMachineClientRoutes } from "./admin-machine-clients.js";
 import { adminSecurityRoutes } from "./admin-security.js";
 import { adminUserRoutes } from "./admin-users.js";
 import { apiKeyRoutes } from "./api-keys.js";
@@ -29,6 +30,7 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   openApiRoutes(app);
   apiKeyRoutes(app, ctx);
   adminUserRoutes(app, ctx);
+  adminMachineClientRoutes(app, ctx);
   deviceRoutes(app, ctx);
   deviceIdentityRoutes(app, ctx);
   deviceEnrollmentRoutes(app, ctx);

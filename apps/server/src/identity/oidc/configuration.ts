@@ -5,6 +5,7 @@ import type { Db } from "../../db/database.js";
 import { API_SCOPE, WEB_CALLBACK_PATH } from "../embedded-oidc.js";
 import { findUserById } from "../users.js";
 import { findLocalAccount } from "./local-accounts.js";
+import { MACHINE_CLIENT_PREFIX, MACHINE_USER_FIELD } from "./machine-clients.js";
 import {
   deviceCodeConfirmPage,
   deviceCodeInputPage,
@@ -80,8 +81,9 @@ export function providerConfiguration(deps: {
     claims: { openid: ["sub"], email: ["email", "email_verified"] },
     scopes: ["openid", "offline_access", "email"],
     responseTypes: ["code"],
-    // Both our clients are public (PKCE / device code); no client secrets exist to authenticate with.
-    clientAuthMethods: ["none"],
+    // Our two apps are public clients (PKCE / device code); machine clients (machine-clients.ts) have secrets.
+    clientAuthMethods: ["none", "client_secret_basic", "client_secret_post"],
+    extraClientMetadata: { properties: [MACHINE_USER_FIELD] },
     pkce: { required: () => true },
     clientBasedCORS: (_ctx: unknown, origin: string) => origin === publicOrigin,
     interactions: {
@@ -94,7 +96,15 @@ export function providerConfiguration(deps: {
     },
     features: {
       devInteractions: { enabled: false },
-      userinfo: { enabled: false },
+      // For tokens of an `openid` sign-in without the API scope: API tokens are for the API, not for userinfo.
+      userinfo: { enabled: true },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Resource servers authenticate as machine clients; public clients (our apps) may not introspect.
+        allowedPolicy: async (_ctx: unknown, client: { clientId: string }) =>
+          client.clientId.startsWith(MACHINE_CLIENT_PREFIX),
+      },
       revocation: {
         enabled: true,
         // A client may revoke only its own tokens; for a public client a foreign token is silently ignored.
@@ -135,7 +145,11 @@ export function providerConfiguration(deps: {
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => resource,
+        // A JWT for the API when the API scope is asked for; otherwise an opaque token (userinfo, introspection).
+        defaultResource: async (ctx: KoaContextWithOIDC) => {
+          const scope = String((ctx.oidc.params as { scope?: unknown } | undefined)?.scope ?? "");
+          return scope.split(" ").includes(API_SCOPE) ? resource : undefined;
+        },
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx: unknown, indicator: string) => {
           if (indicator !== resource) throw new errors.InvalidTarget();
@@ -151,6 +165,7 @@ export function providerConfiguration(deps: {
     },
     ttl: {
       AccessToken: ACCESS_TOKEN_TTL_SECONDS,
+      ClientCredentials: ACCESS_TOKEN_TTL_SECONDS,
       AuthorizationCode: 60,
       DeviceCode: 10 * 60,
       IdToken: 60 * 60,

@@ -44,7 +44,15 @@ describeEachDialect("embedded OpenID provider", (database) => {
     expect(doc.device_authorization_endpoint).toBe(`${t.url}/oidc/device/auth`);
     expect(doc.token_endpoint).toBe(`${t.url}/oidc/token`);
     expect(doc.code_challenge_methods_supported).toEqual(["S256"]);
-    expect(doc.token_endpoint_auth_methods_supported).toEqual(["none"]);
+    // Public apps use none; machine clients (client credentials, introspection) use their secret.
+    expect(doc.token_endpoint_auth_methods_supported).toEqual([
+      "none",
+      "client_secret_basic",
+      "client_secret_post",
+    ]);
+    expect(doc.grant_types_supported).toContain("client_credentials");
+    expect(doc.userinfo_endpoint).toBe(`${t.url}/oidc/me`);
+    expect(doc.introspection_endpoint).toBe(`${t.url}/oidc/token/introspection`);
     const auth = (await (await fetch(`${t.url}/v1/auth/config`)).json()) as Record<string, unknown>;
     expect(auth).toMatchObject({
       issuer: `${t.url}/oidc`,
@@ -126,6 +134,38 @@ describeEachDialect("embedded OpenID provider", (database) => {
     expect(refreshed.status).toBe(200);
     const again = (await refreshed.json()) as { access_token: string };
     expect((await me(again.access_token)).status).toBe(200);
+  });
+
+  it("answers userinfo for a sign-in without the API scope, and refuses an API token there", async () => {
+    await invitedUser("userinfo@example.com", "a userinfo password");
+    const started = await fetch(
+      `${t.url}/oidc/device/auth`,
+      form({ client_id: "ignis-cli", scope: "openid email" }),
+    );
+    const device = (await started.json()) as {
+      device_code: string;
+      user_code: string;
+      verification_uri: string;
+    };
+    const browser = createTestBrowser();
+    const input = await browser.open(device.verification_uri);
+    const confirm = await browser.submit(input, { user_code: device.user_code }, "op.deviceInputForm");
+    const login = await browser.submit(confirm, {}, "op.deviceConfirmForm");
+    await browser.submit(login, { email: "userinfo@example.com", password: "a userinfo password" });
+    const tokenRes = await fetch(
+      `${t.url}/oidc/token`,
+      form({
+        grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+        device_code: device.device_code,
+        client_id: "ignis-cli",
+      }),
+    );
+    const { access_token } = (await tokenRes.json()) as { access_token: string };
+    const info = await fetch(`${t.url}/oidc/me`, { headers: { authorization: `Bearer ${access_token}` } });
+    expect(info.status).toBe(200);
+    expect(await info.json()).toMatchObject({ email: "userinfo@example.com" });
+    // That token is not for the API, and the API's own tokens are not for userinfo.
+    expect((await me(access_token)).status).toBe(401);
   });
 
   it("signs the web UI in with authorization code + PKCE, back to a path under /auth/callback", async () => {
