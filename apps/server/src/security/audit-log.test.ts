@@ -33,6 +33,23 @@ describeEachDialect("audit log chain", (database) => {
     expect(await verifyAuditChain(db)).toEqual({ ok: true, rows: 8 });
   });
 
+  it("stores a record whose details hold NUL or a lone surrogate, replaced, and keeps the chain valid", async () => {
+    const db = database().db;
+    await appendAudit(db, {
+      actorType: "device",
+      action: "device.metadata.update",
+      outcome: "ok",
+      details: { label: "a\u0000b\ud800c", "k\udc00": "\ud83d\ude80 paired" },
+    });
+    const row = await db
+      .selectFrom("audit_log")
+      .select("details")
+      .where("action", "=", "device.metadata.update")
+      .executeTakeFirstOrThrow();
+    expect(row.details).toEqual({ label: "a\uFFFDb\uFFFDc", "k\uFFFD": "\ud83d\ude80 paired" });
+    expect((await verifyAuditChain(db)).ok).toBe(true);
+  });
+
   it("refuses to update, delete or truncate audit rows", async () => {
     const db = database().db;
     await expect(

@@ -69,9 +69,12 @@ function canonicalJson(value: unknown): string {
 
 const AUDIT_LOCK_KEY = 0x1a0d17;
 
-// An attacker's input must never make its own audit record unstorable: PostgreSQL text and jsonb reject NUL.
+// An attacker's input must never make its own audit record unstorable: PostgreSQL text and jsonb reject NUL
+// and lone UTF-16 surrogates (a worker frame or an upstream claim can carry them past the HTTP input check).
 function storable(value: string | null | undefined): string | null {
-  return value === null || value === undefined ? null : value.replaceAll("\u0000", "\uFFFD");
+  return value === null || value === undefined
+    ? null
+    : value.replaceAll("\u0000", "\uFFFD").replace(/[\uD800-\uDFFF]/gu, "\uFFFD");
 }
 
 function storableJson(value: unknown): unknown {
