@@ -28,7 +28,14 @@ describeEachDialect("job reports of one device", (database) => {
   beforeAll(async () => {
     t = await startTestServer({
       database: database(),
-      env: { IGNIS_HEARTBEAT_SECONDS: "0.5", IGNIS_EPOCH_SECONDS: "60", IGNIS_UPTIME_FLUSH_SECONDS: "0.5" },
+      // Billing minutes of ten minutes: however slow the machine, both reports fall in a rental's first minute,
+      // so exactly one minute is metered when both count and none when the end overtakes the start.
+      env: {
+        IGNIS_HEARTBEAT_SECONDS: "0.5",
+        IGNIS_EPOCH_SECONDS: "60",
+        IGNIS_UPTIME_FLUSH_SECONDS: "0.5",
+        IGNIS_BILLING_MINUTE_SECONDS: "600",
+      },
     });
     const supplier = await userWithKey(t, ["supplier"]);
     const customer = await userWithKey(t, ["customer"]);
