@@ -155,6 +155,11 @@ export const DeviceView = z.object({
   revokedAt: Timestamp.nullable(),
   /** Set while two machines hold this device's key: when it was seen and the peer addresses of both sessions. */
   conflict: z.object({ at: Timestamp, peers: z.array(z.string()) }).nullable(),
+  /**
+   * The latest refused session openers of this device (single-device reads only): when, and why. The worker is
+   * told only `handshake_failed`; the owner learns the reason (revoked device, unknown key, bad signature, ...).
+   */
+  refusedSessions: z.array(z.object({ at: Timestamp, reason: z.string() })).optional(),
 });
 /** The full device record. */
 export type DeviceView = z.infer<typeof DeviceView>;

@@ -34,7 +34,7 @@ describeEachDialect("handshake refusals", (database) => {
       return rows.length > 0 ? rows : undefined;
     });
 
-  it("answers unknown, revoked and wrong-key devices identically, and audits the real reason", async () => {
+  it("answers unknown, revoked and wrong-key devices identically, and gives the real reason to the audit log and the owner", async () => {
     const revoked = await enrollSimulated(t, supplier.key);
     expect((await call(t, "POST", `/v1/devices/${revoked.deviceId}/revoke`, supplier.key)).status).toBe(200);
     const known = await enrollSimulated(t, supplier.key);
@@ -65,5 +65,17 @@ describeEachDialect("handshake refusals", (database) => {
     expect(await reasonsFor(known.deviceId)).toEqual([
       { outcome: "refused:handshake_failed", details: expect.objectContaining({ reason: "unknown_key" }) },
     ]);
+    // The owner of a known device learns why its openers were refused.
+    const ownerView = async (id: string) =>
+      (
+        await call<{ refusedSessions: Array<{ reason: string }> }>(
+          t,
+          "GET",
+          `/v1/devices/${id}`,
+          supplier.key,
+        )
+      ).body.refusedSessions;
+    expect(await ownerView(revoked.deviceId)).toEqual([{ at: expect.any(String), reason: "revoked_device" }]);
+    expect(await ownerView(known.deviceId)).toEqual([{ at: expect.any(String), reason: "unknown_key" }]);
   });
 });

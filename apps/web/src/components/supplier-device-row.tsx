@@ -7,7 +7,10 @@ import { useAction, useApi } from "../lib/use-api";
 import { StatusBadge, VerificationBadge } from "./badges";
 import { ErrorState } from "./states";
 
-/** One of the supplier's devices, with its uptime (from the explorer), a rename form and a revoke button. */
+/**
+ * One of the supplier's devices, with its uptime (from the explorer), a rename form, key rotation and revoke
+ * buttons, and, while two machines hold its key, the conflict and how to resolve it.
+ */
 export function SupplierDeviceRow({ device, onChanged }: { device: DeviceView; onChanged: () => void }) {
   const shown = device.status !== "revoked";
   const uptime = useApi<PublicDeviceDetail>(shown ? `/v1/explorer/devices/${device.id}` : null, {
@@ -28,6 +31,14 @@ export function SupplierDeviceRow({ device, onChanged }: { device: DeviceView; o
   const labelIsPublic = device.label !== null && (uptime.data?.label ?? null) !== null;
   const revoke = useAction(async () => {
     await api(`/v1/devices/${device.id}/revoke`, { method: "POST", body: {} });
+    return true;
+  });
+  const keep = useAction(async () => {
+    await api(`/v1/devices/${device.id}/resolve-conflict`, { method: "POST", body: { action: "keep" } });
+    return true;
+  });
+  const rotate = useAction(async () => {
+    await api(`/v1/devices/${device.id}/rotate-key`, { method: "POST", body: {} });
     return true;
   });
 
@@ -88,6 +99,23 @@ export function SupplierDeviceRow({ device, onChanged }: { device: DeviceView; o
         ) : null}
         {rename.error ? <ErrorState error={rename.error} title="Rename failed" /> : null}
         {revoke.error ? <ErrorState error={revoke.error} title="Revoke failed" /> : null}
+        {device.conflict ? (
+          <div className="notice bad" role="alert" data-testid="device-conflict">
+            Another machine answered with this device's key at the same time (from{" "}
+            {device.conflict.peers.join(" and ")}). Both are refused until you choose: keep this machine once
+            you have stopped the other (its key then rotates), or revoke the device and enroll it again.{" "}
+            <button
+              type="button"
+              className="button small primary"
+              disabled={keep.pending}
+              onClick={async () => (await keep.perform()) && onChanged()}
+            >
+              Keep one machine
+            </button>
+          </div>
+        ) : null}
+        {keep.error ? <ErrorState error={keep.error} title="Could not resolve the conflict" /> : null}
+        {rotate.error ? <ErrorState error={rotate.error} title="Could not ask for a key rotation" /> : null}
       </td>
       <td data-label="GPU">
         <span>
@@ -110,6 +138,17 @@ export function SupplierDeviceRow({ device, onChanged }: { device: DeviceView; o
             <button type="button" className="button small secondary" onClick={() => setEditing(true)}>
               Rename
             </button>
+            {device.status !== "conflict" ? (
+              <button
+                type="button"
+                className="button small secondary"
+                disabled={rotate.pending}
+                title="The device makes a new key and retires this one after the overlap window"
+                onClick={async () => (await rotate.perform()) && onChanged()}
+              >
+                Rotate key
+              </button>
+            ) : null}
             <button
               type="button"
               className="button small danger"

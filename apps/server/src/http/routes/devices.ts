@@ -17,6 +17,7 @@ import {
   toDeviceView,
 } from "../../devices/device-record.js";
 import { createEnrollmentCode } from "../../devices/enrollment-code.js";
+import { latestRefusedSessions } from "../../devices/refused-sessions.js";
 import { revokeDevice } from "../../devices/revoke.js";
 import { authorize } from "../../identity/policy.js";
 import type { App } from "../app.js";
@@ -102,7 +103,11 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
     async (request) => {
       const device = await findDevice(ctx.db, request.params.deviceId);
       authorize(request.actor, "device.read", owned(device));
-      return view(device!);
+      const refused = await latestRefusedSessions(ctx.db, device!.id);
+      return {
+        ...(await view(device!)),
+        refusedSessions: refused.map((r) => ({ at: r.at.toISOString(), reason: r.reason })),
+      };
     },
   );
 
