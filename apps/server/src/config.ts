@@ -60,6 +60,12 @@ const EnvSchema = z.object({
     .min(1)
     .max(30 * 86_400)
     .default(86_400),
+  /** A device whose key is older than this is asked to rotate when its session opens; 0 (the default): never. */
+  IGNIS_KEY_MAX_AGE_SECONDS: z.coerce
+    .number()
+    .min(0)
+    .max(10 * 365 * 86_400)
+    .default(0),
   IGNIS_BILLING_MINUTE_SECONDS: z.coerce.number().min(0.05).max(3600).optional(),
   IGNIS_NETWORK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
   IGNIS_CLUSTER_MAX_DEVICES: z.coerce.number().int().min(1).max(10_000).default(64),
@@ -117,7 +123,7 @@ export type Config = Readonly<{
   replicaId: string;
   webDir: string | undefined;
   /** Worker sessions: how often buffered up-minutes are written, how long a rotated-out key keeps working. */
-  worker: Readonly<{ uptimeFlushSeconds: number; keyOverlapSeconds: number }>;
+  worker: Readonly<{ uptimeFlushSeconds: number; keyOverlapSeconds: number; keyMaxAgeSeconds: number }>;
   /** Marketplace: billing clock, network fee (basis points) and the bounds of a rental. */
   market: Readonly<{
     billingMinuteSeconds: number;
@@ -225,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
           ),
         ),
       keyOverlapSeconds: e.IGNIS_KEY_OVERLAP_SECONDS,
+      keyMaxAgeSeconds: e.IGNIS_KEY_MAX_AGE_SECONDS,
     }),
     market: Object.freeze({
       // One billing minute is one uptime minute slot (an epoch has 60), so shortening epochs for a test or a

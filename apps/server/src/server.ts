@@ -135,6 +135,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     replicaId: config.replicaId,
     heartbeatSeconds: config.heartbeatSeconds,
     keyOverlapSeconds: config.worker.keyOverlapSeconds,
+    keyMaxAgeSeconds: config.worker.keyMaxAgeSeconds,
     flushSeconds: config.worker.uptimeFlushSeconds,
     origins: workerOrigins(config.publicUrl, config.port),
     onRefusedHandshake: (attempt) =>

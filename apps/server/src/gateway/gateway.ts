@@ -73,6 +73,8 @@ export interface GatewayOptions {
   replicaId: string;
   heartbeatSeconds: number;
   keyOverlapSeconds: number;
+  /** Keys older than this are asked to rotate when their session opens (0: never). */
+  keyMaxAgeSeconds?: number | undefined;
   flushSeconds: number;
   /** Called for every refused handshake (the security monitor's unknown-device rule). */
   onRefusedHandshake?: ((attempt: RefusedHandshake) => void) | undefined;
@@ -85,7 +87,7 @@ export interface GatewayOptions {
   now?: () => number;
 }
 
-/** How long a device has to rotate when its owner asks (the worker spreads its answer over a quarter of it). */
+/** How long a device has to rotate when its owner or the age policy asks (the worker spreads its answer over a quarter). */
 const OWNER_ROTATION_SECONDS = 20;
 
 /** Creates the gateway of one replica. */
@@ -258,7 +260,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         const m = device.rotateFor;
         session.send({ type: "key.rotate-request", migrationId: m.id, rotateBy: m.rotateBy.toISOString() });
       } else if (device.rotationRequestedAt) {
-        session.send(ownerRotationRequest());
+        session.send(rotationRequest("owner"));
+      } else if (keyMaxAgeMs > 0 && now() - device.keyCreatedAt.getTime() > keyMaxAgeMs) {
+        session.send(rotationRequest("policy"));
       }
       for (const l of opened) safely("session-opened listener", () => l(session.info));
     },
@@ -303,9 +307,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   };
 
-  const ownerRotationRequest = (): ServerMessage => ({
+  const keyMaxAgeMs = (options.keyMaxAgeSeconds ?? 0) * 1000;
+  /** A rotation asked by the owner (or owed after a conflict) or by the key-age policy, due within seconds. */
+  const rotationRequest = (id: "owner" | "policy"): ServerMessage => ({
     type: "key.rotate-request",
-    migrationId: "owner",
+    migrationId: id,
     rotateBy: new Date(now() + OWNER_ROTATION_SECONDS * 1000).toISOString(),
   });
 
@@ -342,8 +348,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     async requestKeyRotation(deviceId) {
       const local = sessions.get(deviceId);
-      if (local) return local.send(ownerRotationRequest());
-      return routing.sendRemote(deviceId, ownerRotationRequest());
+      if (local) return local.send(rotationRequest("owner"));
+      return routing.sendRemote(deviceId, rotationRequest("owner"));
     },
     announceKeyMigration: (migration) => migrations.announce(migration),
     stats: () => ({ sessions: sessions.size, ...counters }),
