@@ -4,11 +4,19 @@
  * The fixture is computed with the slow reference product, independent of any prover's fast path.
  */
 import { writeFileSync } from "node:fs";
+import {
+  B_MATRIX_INDEX,
+  entryAt,
+  leafHash,
+  merkleLevels,
+  merkleProof,
+  merkleRoot,
+  referenceProductRow,
+  rowKey,
+  seedState,
+  toHex,
+} from "@ignis/protocol/proof";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { B_MATRIX_INDEX, entryAt, rowKey, seedState } from "../packages/protocol/src/proof/generator.js";
-import { toHex } from "../packages/protocol/src/proof/hex.js";
-import { leafHash, merkleLevels, merkleProof, merkleRoot } from "../packages/protocol/src/proof/merkle.js";
-import { referenceProductRow } from "../packages/protocol/src/proof/reference-product.js";
 
 interface CaseSpec {
   name: string;

@@ -7,6 +7,15 @@
  *    virtual time, with lognormal timing noise, each given one retry: how many are quarantined.
  */
 
+import {
+  leafHash,
+  nodeHash,
+  type ProofRevealMessage,
+  type ProofRevealRequestMessage,
+  proofRevealMessage,
+  sizeChallenge,
+  toHex,
+} from "@ignis/protocol/proof";
 import { deadlineFittingProver, rateCappedProver } from "../apps/cli/src/prover/adversary-provers.js";
 import { challengeMatrices, productRow } from "../apps/cli/src/prover/cpu-product.js";
 import { createCpuProver } from "../apps/cli/src/prover/cpu-prover.js";
@@ -27,15 +36,6 @@ import {
   hardwareProfiles,
   profileOpsPerSecond,
 } from "../packages/protocol/src/hardware-profiles.js";
-import {
-  leafHash,
-  nodeHash,
-  type ProofRevealMessage,
-  type ProofRevealRequestMessage,
-  proofRevealMessage,
-  sizeChallenge,
-  toHex,
-} from "../packages/protocol/src/proof/index.js";
 
 const quick = process.argv.includes("--quick");
 const TYPICAL_RTT_MS = 50;

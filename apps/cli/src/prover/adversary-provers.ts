@@ -3,11 +3,7 @@
  * counterfeit or overclaimed device could try to pass a challenge; the server must catch every one
  * (apps/server/src/proof/adversaries.test.ts, bench/proof-verify.ts).
  */
-import { IgnisError } from "../../../../packages/protocol/src/errors.js";
-import {
-  type HardwareProfile,
-  profileOpsPerSecond,
-} from "../../../../packages/protocol/src/hardware-profiles.js";
+
 import {
   fmix32,
   type ProofChallengeMessage,
@@ -16,7 +12,12 @@ import {
   type ProofRevealRequestMessage,
   type Sha256,
   toHex,
-} from "../../../../packages/protocol/src/proof/index.js";
+} from "@ignis/protocol/proof";
+import { IgnisError } from "../../../../packages/protocol/src/errors.js";
+import {
+  type HardwareProfile,
+  profileOpsPerSecond,
+} from "../../../../packages/protocol/src/hardware-profiles.js";
 import { challengeMatrices, productRow } from "./cpu-product.js";
 import { createCpuProver } from "./cpu-prover.js";
 import { nodeSha256 } from "./node-sha256.js";

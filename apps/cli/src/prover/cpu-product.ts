@@ -5,7 +5,7 @@ import {
   type ProofChallengeMessage,
   type SeedState,
   seedState,
-} from "../../../../packages/protocol/src/proof/index.js";
+} from "@ignis/protocol/proof";
 
 /** The generated inputs of one challenge, ready for row products on the CPU. */
 export interface ChallengeMatrices {

@@ -1,10 +1,6 @@
+import { nobleSha256, type ProofChallengeMessage, proofTestVectors } from "@ignis/protocol/proof";
 import { describe, expect, it } from "vitest";
 import { IgnisError } from "../../../../packages/protocol/src/errors.js";
-import {
-  nobleSha256,
-  type ProofChallengeMessage,
-  proofTestVectors,
-} from "../../../../packages/protocol/src/proof/index.js";
 import { createCpuProver } from "./cpu-prover.js";
 
 const challengeOf = (v: (typeof proofTestVectors)[number]): ProofChallengeMessage => ({

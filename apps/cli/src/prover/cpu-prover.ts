@@ -1,12 +1,12 @@
-import { IgnisError } from "../../../../packages/protocol/src/errors.js";
 import type {
   ProofChallengeMessage,
   ProofCommitMessage,
   ProofRevealMessage,
   ProofRevealRequestMessage,
   Sha256,
-} from "../../../../packages/protocol/src/proof/index.js";
-import { challengeWorkOps, toHex } from "../../../../packages/protocol/src/proof/index.js";
+} from "@ignis/protocol/proof";
+import { challengeWorkOps, toHex } from "@ignis/protocol/proof";
+import { IgnisError } from "../../../../packages/protocol/src/errors.js";
 import { type ChallengeMatrices, challengeMatrices, productRow } from "./cpu-product.js";
 import { nodeSha256 } from "./node-sha256.js";
 import type { Prover } from "./prover.js";

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { type ProofTestVector, proofTestVectors } from "@ignis/protocol/proof";
 import { describe, expect, it } from "vitest";
-import { type ProofTestVector, proofTestVectors } from "../../../../packages/protocol/src/proof/index.js";
 import { createCudaProver, cudaBinaryPresent, defaultCudaBinaryPath } from "./cuda-prover.js";
 import type { Prover } from "./prover.js";
 

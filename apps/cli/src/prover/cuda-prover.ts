@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import type { ProofRevealMessage } from "@ignis/protocol/proof";
 import type { z } from "zod";
 import { IgnisError } from "../../../../packages/protocol/src/errors.js";
-import type { ProofRevealMessage } from "../../../../packages/protocol/src/proof/index.js";
 import {
   type CudaInfoResponse,
   cudaCommitResponse,

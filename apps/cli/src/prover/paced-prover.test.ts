@@ -1,5 +1,5 @@
+import { challengeWorkOps, proofTestVectors } from "@ignis/protocol/proof";
 import { describe, expect, it } from "vitest";
-import { challengeWorkOps, proofTestVectors } from "../../../../packages/protocol/src/proof/index.js";
 import { createCpuProver } from "./cpu-prover.js";
 import { pacedProver } from "./paced-prover.js";
 import { createVirtualClock } from "./prover-clock.js";

@@ -1,7 +1,4 @@
-import {
-  challengeWorkOps,
-  type ProofChallengeMessage,
-} from "../../../../packages/protocol/src/proof/index.js";
+import { challengeWorkOps, type ProofChallengeMessage } from "@ignis/protocol/proof";
 import type { Prover } from "./prover.js";
 import type { ProverClock } from "./prover-clock.js";
 

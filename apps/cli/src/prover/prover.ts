@@ -3,7 +3,7 @@ import type {
   ProofCommitMessage,
   ProofRevealMessage,
   ProofRevealRequestMessage,
-} from "../../../../packages/protocol/src/proof/index.js";
+} from "@ignis/protocol/proof";
 
 /**
  * A proof-of-GPU backend: answers a challenge with a commitment, then opens the rows the server names.

@@ -1,4 +1,3 @@
-import { IgnisError } from "../../../../packages/protocol/src/errors.js";
 import {
   leafHash,
   merkleLevels,
@@ -9,7 +8,8 @@ import {
   type RevealedRow,
   type Sha256,
   toHex,
-} from "../../../../packages/protocol/src/proof/index.js";
+} from "@ignis/protocol/proof";
+import { IgnisError } from "../../../../packages/protocol/src/errors.js";
 
 /** Supplies product row `row` of matrix `matrix` (honestly computed or, for adversaries, not). */
 export type RowSource = (matrix: number, row: number) => Int32Array;

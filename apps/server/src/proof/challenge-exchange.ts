@@ -3,7 +3,7 @@ import type {
   ProofCommitMessage,
   ProofRevealMessage,
   ProofRevealRequestMessage,
-} from "../../../../packages/protocol/src/proof/index.js";
+} from "@ignis/protocol/proof";
 import type { IssuedChallenge } from "./challenge.js";
 import type { RandomSource } from "./random-source.js";
 import { chooseRevealRows } from "./reveal-selection.js";

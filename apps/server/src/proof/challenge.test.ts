@@ -1,10 +1,6 @@
+import { proofChallengeMessage, sizeChallenge, toHex } from "@ignis/protocol/proof";
 import { describe, expect, it } from "vitest";
 import { findHardwareProfile } from "../../../../packages/protocol/src/hardware-profiles.js";
-import {
-  proofChallengeMessage,
-  sizeChallenge,
-  toHex,
-} from "../../../../packages/protocol/src/proof/index.js";
 import { createChallenge } from "./challenge.js";
 import { seededRandom } from "./random-source.js";
 import { chooseRevealRows } from "./reveal-selection.js";

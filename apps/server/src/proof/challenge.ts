@@ -1,4 +1,3 @@
-import type { HardwareProfile } from "../../../../packages/protocol/src/hardware-profiles.js";
 import {
   type ChallengeSize,
   type ProofChallengeMessage,
@@ -6,7 +5,8 @@ import {
   seedState,
   sizeChallenge,
   toHex,
-} from "../../../../packages/protocol/src/proof/index.js";
+} from "@ignis/protocol/proof";
+import type { HardwareProfile } from "../../../../packages/protocol/src/hardware-profiles.js";
 import { cryptoRandom, type RandomSource } from "./random-source.js";
 import type { VerifierKey, VerifierKeyring } from "./verifier-key.js";
 

@@ -6,7 +6,7 @@ import {
   proofCommitMessage,
   proofRevealMessage,
   type Sha256,
-} from "../../../../packages/protocol/src/proof/index.js";
+} from "@ignis/protocol/proof";
 import type { IssuedChallenge } from "./challenge.js";
 import { nodeSha256 } from "./node-sha256.js";
 import { cryptoRandom, type RandomSource } from "./random-source.js";

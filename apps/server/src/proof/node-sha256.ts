@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Sha256 } from "../../../../packages/protocol/src/proof/index.js";
+import type { Sha256 } from "@ignis/protocol/proof";
 
 /** SHA-256 through node:crypto: the verifier hashes every opened row, ~17× faster than the portable hash. */
 export const nodeSha256: Sha256 = (...parts) => {

@@ -1,8 +1,5 @@
+import type { ProofCommitMessage, ProofRevealRequestMessage } from "@ignis/protocol/proof";
 import { IgnisError } from "../../../../packages/protocol/src/errors.js";
-import type {
-  ProofCommitMessage,
-  ProofRevealRequestMessage,
-} from "../../../../packages/protocol/src/proof/index.js";
 import type { IssuedChallenge } from "./challenge.js";
 import { cryptoRandom, type RandomSource, randomBelow } from "./random-source.js";
 

@@ -1,4 +1,4 @@
-import { revealRowsFor } from "../../../../packages/protocol/src/proof/index.js";
+import { revealRowsFor } from "@ignis/protocol/proof";
 import { type CreateChallengeInput, createChallenge, type IssuedChallenge } from "./challenge.js";
 
 /**

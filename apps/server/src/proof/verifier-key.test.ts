@@ -1,5 +1,5 @@
+import { fillBRow, seedState } from "@ignis/protocol/proof";
 import { describe, expect, it } from "vitest";
-import { fillBRow, seedState } from "../../../../packages/protocol/src/proof/index.js";
 import { seededRandom } from "./random-source.js";
 import { createVerifierKey, createVerifierKeyring } from "./verifier-key.js";
 

@@ -1,8 +1,4 @@
-import {
-  freivaldsVector,
-  multiplyBByVector,
-  seedState,
-} from "../../../../packages/protocol/src/proof/index.js";
+import { freivaldsVector, multiplyBByVector, seedState } from "@ignis/protocol/proof";
 import { cryptoRandom, type RandomSource } from "./random-source.js";
 
 /**

@@ -1,10 +1,6 @@
+import { type ProofRevealMessage, sizeChallenge, toHex } from "@ignis/protocol/proof";
 import { describe, expect, it } from "vitest";
 import { findHardwareProfile } from "../../../../packages/protocol/src/hardware-profiles.js";
-import {
-  type ProofRevealMessage,
-  sizeChallenge,
-  toHex,
-} from "../../../../packages/protocol/src/proof/index.js";
 import { challengeMatrices, productRow } from "../../../cli/src/prover/cpu-product.js";
 import { createCpuProver } from "../../../cli/src/prover/cpu-prover.js";
 import { nodeSha256 } from "../../../cli/src/prover/node-sha256.js";

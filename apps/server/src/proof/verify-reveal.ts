@@ -10,7 +10,7 @@ import {
   rowDot,
   rowWithinBounds,
   type Sha256,
-} from "../../../../packages/protocol/src/proof/index.js";
+} from "@ignis/protocol/proof";
 import type { IssuedChallenge } from "./challenge.js";
 import { nodeSha256 } from "./node-sha256.js";
 
