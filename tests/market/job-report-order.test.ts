@@ -1,5 +1,7 @@
 import type { ClusterView, JobStartMessage } from "@ignis/protocol";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
+import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import {
   call,
   cleanupStateDirs,
@@ -7,9 +9,7 @@ import {
   startTestWorker,
   type TestWorker,
   userWithKey,
-} from "../../apps/server/src/gateway/worker-fixture.js";
-import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
-import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+} from "../../apps/server/src/testing/worker-fixture.js";
 
 const PRICE = 1_200_000n;
 const RENTALS = 8;

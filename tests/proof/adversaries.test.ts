@@ -13,8 +13,8 @@ import {
 import { systemClock } from "../../apps/cli/src/prover/prover-clock.js";
 import { startFleet } from "../../apps/cli/src/sim/fleet.js";
 import { readServerView } from "../../apps/cli/src/sim/fleet-status.js";
-import { call, eventually } from "../../apps/server/src/gateway/worker-fixture.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
+import { call, eventually } from "../../apps/server/src/testing/worker-fixture.js";
 import { caught, claimOf, type ProofWorld, startProofWorld, verified } from "./proof-fixture.js";
 
 /**

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createInProcessBus } from "../../apps/server/src/bus/in-process-bus.js";
+import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
+import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import {
   cleanupStateDirs,
   eventually,
   startTestWorker,
   type TestWorker,
   userWithKey,
-} from "../../apps/server/src/gateway/worker-fixture.js";
-import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
-import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+} from "../../apps/server/src/testing/worker-fixture.js";
 
 /**
  * A group reaches an owner's devices wherever their sessions are: one device on each of two replicas (one

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { randomRootProver } from "../../apps/cli/src/prover/adversary-provers.js";
-import { call, eventually } from "../../apps/server/src/gateway/worker-fixture.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
+import { call, eventually } from "../../apps/server/src/testing/worker-fixture.js";
 import {
   caught,
   claimOf,

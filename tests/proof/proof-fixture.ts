@@ -12,13 +12,13 @@ import { systemClock } from "../../apps/cli/src/prover/prover-clock.js";
 import { enrollDevice } from "../../apps/cli/src/worker/enroll.js";
 import { startWorker, type WorkerHandle } from "../../apps/cli/src/worker/worker-agent.js";
 import type { OpenDatabase } from "../../apps/server/src/db/database.js";
+import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import {
   call,
   enrollmentCode,
   eventually,
   userWithKey,
-} from "../../apps/server/src/gateway/worker-fixture.js";
-import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+} from "../../apps/server/src/testing/worker-fixture.js";
 
 /**
  * Support for the proof-of-GPU end-to-end suites: a real server whose retry comes after a fraction of a second,

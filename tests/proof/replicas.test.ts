@@ -7,8 +7,8 @@ import { enrollSimDevice } from "../../apps/cli/src/sim/sim-device.js";
 import { resolveSimSupplier } from "../../apps/cli/src/sim/supplier-key.js";
 import { startWorker, type WorkerHandle } from "../../apps/cli/src/worker/worker-agent.js";
 import { openDatabase } from "../../apps/server/src/db/database.js";
-import { call, eventually } from "../../apps/server/src/gateway/worker-fixture.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { call, eventually } from "../../apps/server/src/testing/worker-fixture.js";
 import { createScratchDatabase } from "../replicas/replica-cluster.js";
 import { describeWithReplicaServices, REPLICA_NATS_URL } from "../replicas/services.js";
 

@@ -2,16 +2,16 @@ import { enrollmentSigningText, sessionSigningText } from "@ignis/protocol";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { signText } from "../../apps/cli/src/worker/device-key.js";
 import { readDeviceKey } from "../../apps/cli/src/worker/worker-state.js";
-import { openRawWorkerSocket } from "../../apps/server/src/gateway/raw-worker-socket.js";
+import { createUserWithKey, type FixtureUser } from "../../apps/server/src/security/security-fixtures.js";
+import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
+import { openRawWorkerSocket } from "../../apps/server/src/testing/raw-worker-socket.js";
+import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import {
   cleanupStateDirs,
   enrollmentCode,
   enrollSimulated,
   eventually,
-} from "../../apps/server/src/gateway/worker-fixture.js";
-import { createUserWithKey, type FixtureUser } from "../../apps/server/src/security/security-fixtures.js";
-import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
-import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+} from "../../apps/server/src/testing/worker-fixture.js";
 
 const HARDWARE = {
   profile: "sim-a100",

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createInProcessBus } from "../../apps/server/src/bus/in-process-bus.js";
+import { WRITE_SURGE_DEFAULTS } from "../../apps/server/src/security/rules/write-surge.js";
+import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
+import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import {
   call,
   cleanupStateDirs,
   enrollSimulated,
   eventually,
   userWithKey,
-} from "../../apps/server/src/gateway/worker-fixture.js";
-import { WRITE_SURGE_DEFAULTS } from "../../apps/server/src/security/rules/write-surge.js";
-import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
-import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+} from "../../apps/server/src/testing/worker-fixture.js";
 
 /** Writes sent to each replica: together past the per-actor floor, each share well under it. */
 const PER_REPLICA = 20;

@@ -5,14 +5,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
+import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import {
   call,
   enrollmentCode,
   eventually,
   userWithKey,
-} from "../../apps/server/src/gateway/worker-fixture.js";
-import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
-import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+} from "../../apps/server/src/testing/worker-fixture.js";
 
 const IGNIS = fileURLToPath(new URL("../../apps/cli/bin/ignis.js", import.meta.url));
 const run = promisify(execFile);

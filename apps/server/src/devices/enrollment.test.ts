@@ -4,15 +4,15 @@ import { enrollmentSigningText } from "@ignis/protocol";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { simulatedClaim } from "../../../cli/src/hardware/detect.js";
 import { generateDeviceKey, signText } from "../../../cli/src/worker/device-key.js";
+import { describeEachDialect } from "../testing/dialects.js";
+import { startTestServer, type TestServer } from "../testing/test-server.js";
 import {
   call,
   cleanupStateDirs,
   enrollmentCode,
   enrollSimulated,
   userWithKey,
-} from "../gateway/worker-fixture.js";
-import { describeEachDialect } from "../testing/dialects.js";
-import { startTestServer, type TestServer } from "../testing/test-server.js";
+} from "../testing/worker-fixture.js";
 import { createEnrollmentCode, hashEnrollmentCode } from "./enrollment-code.js";
 
 describeEachDialect("enrollment", (database) => {

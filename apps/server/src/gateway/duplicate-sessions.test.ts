@@ -2,8 +2,8 @@ import type { DeviceView } from "@ignis/protocol";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { openDeviceSession } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import { openDeviceSession } from "./raw-worker-socket.js";
 import {
   call,
   cleanupStateDirs,
@@ -12,7 +12,7 @@ import {
   startTestWorker,
   type TestWorker,
   userWithKey,
-} from "./worker-fixture.js";
+} from "../testing/worker-fixture.js";
 
 describeEachDialect("duplicate sessions", (database) => {
   let t: TestServer;

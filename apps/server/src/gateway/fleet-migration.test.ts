@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEachDialect } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import { slotsOfMask } from "../uptime/minute-slots.js";
 import {
   call,
   cleanupStateDirs,
@@ -10,7 +9,8 @@ import {
   startTestWorker,
   type TestWorker,
   userWithKey,
-} from "./worker-fixture.js";
+} from "../testing/worker-fixture.js";
+import { slotsOfMask } from "../uptime/minute-slots.js";
 
 const DEVICES = 200;
 const EPOCH_SECONDS = 600; // 60 slots of 10 s: room for a loaded 2-core machine

@@ -2,9 +2,15 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { generateDeviceKey } from "../../../cli/src/worker/device-key.js";
 import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { openDeviceSession } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import { openDeviceSession } from "./raw-worker-socket.js";
-import { call, cleanupStateDirs, enrollSimulated, eventually, userWithKey } from "./worker-fixture.js";
+import {
+  call,
+  cleanupStateDirs,
+  enrollSimulated,
+  eventually,
+  userWithKey,
+} from "../testing/worker-fixture.js";
 
 describeEachDialect("handshake refusals", (database) => {
   let t: TestServer;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { simulatedClaim } from "../../../cli/src/hardware/detect.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import { cleanupStateDirs, eventually, startTestWorker, userWithKey } from "./worker-fixture.js";
+import { cleanupStateDirs, eventually, startTestWorker, userWithKey } from "../testing/worker-fixture.js";
 
 describeEachDialect("hardware claims over a session", (database) => {
   let t: TestServer;

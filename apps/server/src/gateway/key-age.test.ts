@@ -8,7 +8,7 @@ import {
   eventually,
   startTestWorker,
   userWithKey,
-} from "./worker-fixture.js";
+} from "../testing/worker-fixture.js";
 
 const MAX_AGE_SECONDS = 3600;
 

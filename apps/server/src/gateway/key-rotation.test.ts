@@ -3,8 +3,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { type DeviceKey, generateDeviceKey, signText } from "../../../cli/src/worker/device-key.js";
 import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { openDeviceSession, openRawWorkerSocket } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import { openDeviceSession, openRawWorkerSocket } from "./raw-worker-socket.js";
 import {
   call,
   cleanupStateDirs,
@@ -12,7 +12,7 @@ import {
   eventually,
   startTestWorker,
   userWithKey,
-} from "./worker-fixture.js";
+} from "../testing/worker-fixture.js";
 
 const OVERLAP_SECONDS = 3;
 

@@ -10,8 +10,8 @@ import type { OpenDatabase } from "../db/database.js";
 import { ADMIN_KEY_FILE } from "../identity/bootstrap-admin.js";
 import { createServer } from "../server.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { openDeviceSession } from "../testing/raw-worker-socket.js";
 import { freePort, type TestServer } from "../testing/test-server.js";
-import { openDeviceSession } from "./raw-worker-socket.js";
 import {
   call,
   cleanupStateDirs,
@@ -19,7 +19,7 @@ import {
   eventually,
   startTestWorker,
   userWithKey,
-} from "./worker-fixture.js";
+} from "../testing/worker-fixture.js";
 
 /** One replica: its own port and replica id, the shared database, the shared bus. */
 async function startReplica(

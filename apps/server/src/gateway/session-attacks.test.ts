@@ -2,7 +2,13 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { simulatedClaim } from "../../../cli/src/hardware/detect.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import { call, cleanupStateDirs, eventually, startTestWorker, userWithKey } from "./worker-fixture.js";
+import {
+  call,
+  cleanupStateDirs,
+  eventually,
+  startTestWorker,
+  userWithKey,
+} from "../testing/worker-fixture.js";
 
 const load = { cpuPercent: 1, memUsedGb: 1, gpus: [], busy: false };
 

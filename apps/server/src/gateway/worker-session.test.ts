@@ -3,9 +3,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { signText } from "../../../cli/src/worker/device-key.js";
 import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { openRawWorkerSocket } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import { epochOf, slotsOfMask } from "../uptime/minute-slots.js";
-import { openRawWorkerSocket } from "./raw-worker-socket.js";
 import {
   call,
   cleanupStateDirs,
@@ -13,7 +12,8 @@ import {
   eventually,
   startTestWorker,
   userWithKey,
-} from "./worker-fixture.js";
+} from "../testing/worker-fixture.js";
+import { epochOf, slotsOfMask } from "../uptime/minute-slots.js";
 
 describeEachDialect("worker sessions", (database) => {
   let t: TestServer;

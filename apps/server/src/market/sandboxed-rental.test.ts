@@ -8,7 +8,7 @@ import { noJobRuntime } from "../../../cli/src/jobs/job-runtime.js";
 import { openPodmanSandbox, podmanMissing } from "../../../cli/src/jobs/sandbox/podman-fixture.js";
 import { enrollDevice } from "../../../cli/src/worker/enroll.js";
 import { startWorker, type WorkerHandle } from "../../../cli/src/worker/worker-agent.js";
-import { call, enrollmentCode, eventually, userWithKey } from "../gateway/worker-fixture.js";
+import { call, enrollmentCode, eventually, userWithKey } from "../testing/worker-fixture.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
 

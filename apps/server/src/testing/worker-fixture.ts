@@ -8,7 +8,7 @@ import {
   startWorker,
   type WorkerHandle,
 } from "../../../cli/src/worker/worker-agent.js";
-import type { TestServer } from "../testing/test-server.js";
+import type { TestServer } from "./test-server.js";
 
 /**
  * Test support for worker sessions: suppliers with API keys, enrolled simulated devices and in-process workers

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeEachDialect } from "../../testing/dialects.js";
+import { startTestServer, type TestServer } from "../../testing/test-server.js";
 import {
   call,
   cleanupStateDirs,
@@ -6,9 +8,7 @@ import {
   eventually,
   startTestWorker,
   userWithKey,
-} from "../../gateway/worker-fixture.js";
-import { describeEachDialect } from "../../testing/dialects.js";
-import { startTestServer, type TestServer } from "../../testing/test-server.js";
+} from "../../testing/worker-fixture.js";
 
 type DeviceBody = { id: string; ownerId: string; label: string | null; status: string; code?: string };
 
