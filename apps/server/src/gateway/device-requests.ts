@@ -1,8 +1,8 @@
 import { IgnisError, type KeyRotateMessage, type MetadataUpdateMessage } from "@ignis/protocol";
 import { rotateDeviceKey } from "../devices/device-keys.js";
 import { applyMetadataUpdate } from "../devices/metadata.js";
-import type { SessionHub } from "./session-hub.js";
-import { CloseCode, type WorkerSession } from "./worker-session.js";
+import { CloseCode } from "./close-codes.js";
+import type { HubSession, SessionHub } from "./session-hub.js";
 
 /**
  * A metadata update over the device's own session: it may change only that device, only within the claim's
@@ -10,7 +10,7 @@ import { CloseCode, type WorkerSession } from "./worker-session.js";
  */
 export async function handleMetadataUpdate(
   hub: SessionHub,
-  session: WorkerSession,
+  session: HubSession,
   message: MetadataUpdateMessage,
 ): Promise<void> {
   const deviceId = session.info.deviceId;
@@ -70,7 +70,7 @@ const ROTATION_GRACE_MS = 60_000;
  */
 export async function handleKeyRotation(
   hub: SessionHub,
-  session: WorkerSession,
+  session: HubSession,
   message: KeyRotateMessage,
 ): Promise<void> {
   const deviceId = session.info.deviceId;
@@ -140,7 +140,7 @@ export async function handleKeyRotation(
 }
 
 /** Audits a refused rotation and closes the session with the reason; the device's keys are unchanged. */
-function refuseRotation(hub: SessionHub, session: WorkerSession, refusal: IgnisError): void {
+function refuseRotation(hub: SessionHub, session: HubSession, refusal: IgnisError): void {
   hub.audit({
     actorType: "device",
     actorId: session.info.deviceId,

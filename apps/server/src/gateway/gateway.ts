@@ -12,6 +12,7 @@ import type { Metrics } from "../observability/metrics.js";
 import { appendAudit } from "../security/audit-log.js";
 import type { RateLimits } from "../security/rate-limits.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
+import { CloseCode } from "./close-codes.js";
 import { createKeyMigrationBroadcast } from "./key-migration-broadcast.js";
 import { startLiveness } from "./liveness.js";
 import { createReplicaRouting } from "./replica-routing.js";
@@ -19,10 +20,12 @@ import type {
   DeviceIncident,
   GatewayLog,
   HardwareChange,
+  HubSession,
   RefusedHandshake,
   SessionHub,
+  SessionInfo,
 } from "./session-hub.js";
-import { CloseCode, type SessionInfo, WorkerSession } from "./worker-session.js";
+import { WorkerSession } from "./worker-session.js";
 
 /** A live session as other modules see it. */
 export type GatewaySession = Readonly<SessionInfo>;
@@ -94,7 +97,7 @@ const OWNER_ROTATION_SECONDS = 20;
 export function createGateway(options: GatewayOptions): Gateway {
   const { db, log } = options;
   const now = options.now ?? Date.now;
-  const sessions = new Map<string, WorkerSession>();
+  const sessions = new Map<string, HubSession>();
   const handlers = new Map<string, Array<(s: GatewaySession, m: never) => void | Promise<void>>>();
   const opened: Array<(s: GatewaySession) => void> = [];
   const closed: Array<(deviceId: string) => void> = [];
@@ -112,7 +115,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   };
 
-  const closeLocal = (session: WorkerSession, reason: string) => {
+  const closeLocal = (session: HubSession, reason: string) => {
     if (reason === "device_revoked") {
       session.close(CloseCode.revoked, new IgnisError("device_revoked", "this device has been revoked"));
     } else if (reason === "device_conflict") {
@@ -158,7 +161,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const probeMs = options.duplicateProbeMs ?? 3000;
 
   /** The device's current session, here or on another replica, if one exists: does it still answer? */
-  const olderSession = async (deviceId: string, newer: WorkerSession) => {
+  const olderSession = async (deviceId: string, newer: HubSession) => {
     const previous = sessions.get(deviceId);
     if (previous && previous !== newer) {
       return {
@@ -181,10 +184,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   /** Both sessions answered with the same key: the device goes to `conflict`, both are closed, alerts go out. */
-  const refuseDuplicate = async (
-    session: WorkerSession,
-    older: { ip: string; close(reason: string): void },
-  ) => {
+  const refuseDuplicate = async (session: HubSession, older: { ip: string; close(reason: string): void }) => {
     const deviceId = session.info.deviceId;
     const peers: [string, string] = [older.ip, session.ip];
     try {

@@ -2,27 +2,14 @@ import { IgnisError, isIgnisError, sessionSigningText } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import { findUsableKey } from "../devices/device-keys.js";
 import { verifyEd25519 } from "../devices/ed25519.js";
-import { type KeyMigration, migrationStateOfKey } from "../devices/key-migrations.js";
-import type { DeviceStatus } from "../devices/status.js";
-import type { RefusedHandshake, SessionHub } from "./session-hub.js";
+import { migrationStateOfKey } from "../devices/key-migrations.js";
+import type { AuthenticatedDevice, RefusedHandshake, SessionHub } from "./session-hub.js";
 
 /** What a worker's `session.auth` claims. */
 export interface SessionAuth {
   deviceId: string;
   publicKey: string;
   signature: string;
-}
-
-/** A verified session opener: the device, the key it used, and a migration asking that key to rotate. */
-export interface AuthenticatedDevice {
-  deviceId: string;
-  status: DeviceStatus;
-  keyId: string;
-  keyCreatedAt: Date;
-  publicKey: string;
-  rotateFor: KeyMigration | undefined;
-  /** A rotation the owner asked for after this key was made, still owed. */
-  rotationRequestedAt: Date | null;
 }
 
 /** The one answer every refused opener gets: unknown, revoked and wrong-key devices are told the same thing. */

@@ -1,7 +1,6 @@
 import type { Bus, BusSubscription } from "../bus/bus.js";
 import type { KeyMigration } from "../devices/key-migrations.js";
-import type { GatewayLog } from "./session-hub.js";
-import type { WorkerSession } from "./worker-session.js";
+import type { GatewayLog, HubSession } from "./session-hub.js";
 
 const MIGRATION_SUBJECT = "ignis.gateway.key-migration";
 
@@ -22,7 +21,7 @@ export function createKeyMigrationBroadcast(options: {
   bus: Bus;
   replicaId: string;
   log: GatewayLog;
-  sessions: ReadonlyMap<string, WorkerSession>;
+  sessions: ReadonlyMap<string, HubSession>;
 }) {
   const { bus, replicaId, log, sessions } = options;
   let subscription: BusSubscription | undefined;

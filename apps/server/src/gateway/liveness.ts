@@ -1,8 +1,8 @@
 import { IgnisError } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import { markSilentDevicesOffline, setDeviceStatus } from "../devices/status.js";
-import type { GatewayLog } from "./session-hub.js";
-import { CloseCode, type WorkerSession } from "./worker-session.js";
+import { CloseCode } from "./close-codes.js";
+import type { GatewayLog, HubSession } from "./session-hub.js";
 
 /**
  * Liveness of devices: a device is offline after two heartbeat intervals without a heartbeat. Checked on this
@@ -17,10 +17,10 @@ export function startLiveness(options: {
   now: () => number;
   heartbeatSeconds: number;
   flushSeconds: number;
-  sessions: Map<string, WorkerSession>;
+  sessions: Map<string, HubSession>;
   recentlyClosed: Map<string, number>;
   isRemote: (deviceId: string) => boolean;
-  closeRevoked: (session: WorkerSession) => void;
+  closeRevoked: (session: HubSession) => void;
 }): () => void {
   const { db, log, now, sessions, recentlyClosed } = options;
   const intervalMs = options.heartbeatSeconds * 1000;

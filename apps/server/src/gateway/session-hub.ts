@@ -1,10 +1,10 @@
-import type { WorkerMessage } from "@ignis/protocol";
+import type { IgnisError, ServerMessage, WorkerMessage } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
+import type { KeyMigration } from "../devices/key-migrations.js";
+import type { DeviceStatus } from "../devices/status.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { AuditEntry } from "../security/audit-log.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
-import type { AuthenticatedDevice } from "./handshake.js";
-import type { WorkerSession } from "./worker-session.js";
 
 /** A minimal structured logger (pino's shape). */
 export interface GatewayLog {
@@ -28,11 +28,11 @@ export interface SessionHub {
   readonly origins: readonly string[];
   now(): number;
   /** Binds an authenticated session to its device: replaces an older session, marks the device online. */
-  register(session: WorkerSession, device: AuthenticatedDevice): Promise<void>;
+  register(session: HubSession, device: AuthenticatedDevice): Promise<void>;
   /** Forgets a closed session. */
-  unregister(session: WorkerSession): void;
+  unregister(session: HubSession): void;
   /** Hands a message to the handlers other modules registered for its type. */
-  dispatch(session: WorkerSession, message: WorkerMessage): void;
+  dispatch(session: HubSession, message: WorkerMessage): void;
   /** Tells other modules that the device's GPU claim changed (its verification was reset). */
   hardwareChanged(deviceId: string, change: HardwareChange): void;
   /** Appends an audit record without holding up the session; failures are logged. */
@@ -66,4 +66,58 @@ export interface HardwareChange {
   after: Record<string, unknown>;
   ip: string;
   keyId: string;
+}
+
+/** A verified session opener: the device, the key it used, and a migration asking that key to rotate. */
+export interface AuthenticatedDevice {
+  deviceId: string;
+  status: DeviceStatus;
+  keyId: string;
+  keyCreatedAt: Date;
+  publicKey: string;
+  rotateFor: KeyMigration | undefined;
+  /** A rotation the owner asked for after this key was made, still owed. */
+  rotationRequestedAt: Date | null;
+}
+
+/** Where a session is in its life: challenged, verifying its opener, live (bound to a device) or closed. */
+export type SessionPhase = "challenged" | "verifying" | "live" | "closed";
+
+/** The part of a session other modules see: its device and its latest round-trip time. */
+export interface SessionInfo {
+  deviceId: string;
+  rttMs: number;
+}
+
+/**
+ * A worker session as the hub, the request handlers and the liveness sweep use it (worker-session.ts is the
+ * one implementation), so that none of them depends on the session class.
+ */
+export interface HubSession {
+  readonly id: string;
+  readonly ip: string;
+  readonly nonce: string;
+  readonly info: SessionInfo;
+  readonly phase: SessionPhase;
+  keyId: string;
+  publicKey: string;
+  keyCreatedMs: number;
+  lastHeartbeatMs: number;
+  markedOffline: boolean;
+  /** The rotation the server asked this session for (a fleet migration, the owner, the age policy). */
+  rotationAsked: { id: string; untilMs: number } | undefined;
+  /** The session's budget of metadata updates. */
+  readonly metadata: { take(nowMs: number): boolean };
+  /** Sends a message if the socket is open; false when it is not. */
+  send(message: ServerMessage): boolean;
+  /** Sends an error and closes the socket with a code the worker acts on. */
+  close(code: number, error: IgnisError): void;
+  /** Measures the round trip with a WebSocket ping. */
+  ping(): void;
+  /** Pings the peer: true when it answers within `timeoutMs`. */
+  probe(timeoutMs: number): Promise<boolean>;
+  /** Binds the authenticated session to its device. */
+  activate(): void;
+  /** Refuses, audits and closes a message naming another device. */
+  crossDevice(action: string, named: string): void;
 }

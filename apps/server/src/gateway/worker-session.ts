@@ -10,43 +10,23 @@ import {
 } from "@ignis/protocol";
 import type { WebSocket } from "ws";
 import type { UptimeMark } from "../uptime/uptime-tracker.js";
+import { CloseCode } from "./close-codes.js";
 import { handleKeyRotation, handleMetadataUpdate } from "./device-requests.js";
 import { authenticateSession, reportRefusedHandshake } from "./handshake.js";
-import type { SessionHub } from "./session-hub.js";
+import type { HubSession, SessionHub, SessionInfo, SessionPhase } from "./session-hub.js";
 import { TokenBucket } from "./token-bucket.js";
-
-/** WebSocket close codes the worker acts on. */
-export const CloseCode = {
-  normal: 1000,
-  replaced: 4001,
-  forbidden: 4003,
-  /** Two machines hold the device's key; both are refused until the owner resolves it. */
-  conflict: 4009,
-  timeout: 4008,
-  protocol: 4400,
-  unauthenticated: 4401,
-  revoked: 4403,
-} as const;
 
 /** Invalid frames a session may send before it is closed. */
 const MAX_INVALID_FRAMES = 10;
 /** How long a connection may wait before authenticating. */
 const AUTH_TIMEOUT_MS = 10_000;
 
-type Phase = "challenged" | "verifying" | "live" | "closed";
-
-/** The part of a session other modules see: its device and its latest round-trip time. */
-export interface SessionInfo {
-  deviceId: string;
-  rttMs: number;
-}
-
 /** One worker connection: challenge, authentication, then heartbeats and device messages bound to one device. */
-export class WorkerSession {
+export class WorkerSession implements HubSession {
   readonly id = randomBytes(12).toString("base64url");
   readonly nonce = randomBytes(32).toString("base64url");
   readonly info: SessionInfo = { deviceId: "", rttMs: 0 };
-  phase: Phase = "challenged";
+  phase: SessionPhase = "challenged";
   keyId = "";
   publicKey = "";
   keyCreatedMs = 0;
