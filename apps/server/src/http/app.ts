@@ -46,6 +46,8 @@ declare module "fastify" {
     /** Extra facts for the audit record (for example the old label, so an admin can revert). */
     auditDetails: Record<string, unknown> | undefined;
     auditObjectId: string | undefined;
+    /** Set once the request's audit record was written in its write's own transaction (audited-write.ts). */
+    auditedWithWrite: boolean;
   }
   interface FastifyContextConfig {
     meta?: RouteMeta;
@@ -83,6 +85,7 @@ export async function buildApp(
   app.decorateRequest("actor", null as never);
   app.decorateRequest("auditDetails", undefined);
   app.decorateRequest("auditObjectId", undefined);
+  app.decorateRequest("auditedWithWrite", false);
 
   await app.register(fastifyHelmet, {
     // Not helmet's `no-referrer`: under it a browser sends `Origin: null` with a same-origin form post (the

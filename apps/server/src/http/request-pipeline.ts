@@ -2,7 +2,7 @@ import { IgnisError } from "@ignis/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ANONYMOUS, actorId, credentialId } from "../identity/actor.js";
 import { authenticate } from "../identity/authenticate.js";
-import { appendAudit } from "../security/audit-log.js";
+import { type AuditEntry, appendAudit } from "../security/audit-log.js";
 import {
   type BrowserRequest,
   corsDecision,
@@ -198,6 +198,8 @@ export function installRequestPipeline(app: App, ctx: AppContext): void {
     // Read routes that declare an action (admin reads of the audit log, for example) are audited too.
     const auditedRead = metaOf(request)?.action !== undefined;
     if (!write && !refusedAuth && !probe && !auditedRead) return payload;
+    // Recorded already, in the write's own transaction (audited-write.ts).
+    if (request.auditedWithWrite && status < 400) return payload;
     await auditRequest(ctx, request, reply, payload);
     return payload;
   });
@@ -263,8 +265,24 @@ function signalOf(request: FastifyRequest, status: number, route: string): Reque
   };
 }
 
-async function auditRequest(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+/** The audit record of a request with the given outcome (`ok`, `refused:<code>`, `failed:<code>`). */
+export function auditEntryOf(request: FastifyRequest, status: number, outcome: string): AuditEntry {
   const meta = metaOf(request);
+  return {
+    actorType: request.actor.kind === "anonymous" ? "anonymous" : request.actor.kind,
+    actorId: actorId(request.actor),
+    credentialId: credentialId(request.actor),
+    action: meta?.action ?? `${request.method} ${request.routeOptions.url ?? "unmatched"}`,
+    objectType: objectTypeOf(request),
+    objectId: objectIdOf(request),
+    outcome,
+    requestId: request.id,
+    ip: request.ip,
+    details: { status, ...(request.auditDetails ?? {}) },
+  };
+}
+
+async function auditRequest(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, payload: unknown) {
   const status = reply.statusCode;
   let outcome = "ok";
   if (status >= 400) {
@@ -279,18 +297,7 @@ async function auditRequest(ctx: AppContext, request: FastifyRequest, reply: Fas
     outcome = `${status >= 500 ? "failed" : "refused"}:${code}`;
   }
   try {
-    await appendAudit(ctx.db, {
-      actorType: request.actor.kind === "anonymous" ? "anonymous" : request.actor.kind,
-      actorId: actorId(request.actor),
-      credentialId: credentialId(request.actor),
-      action: meta?.action ?? `${request.method} ${request.routeOptions.url ?? "unmatched"}`,
-      objectType: objectTypeOf(request),
-      objectId: objectIdOf(request),
-      outcome,
-      requestId: request.id,
-      ip: request.ip,
-      details: { status, ...(request.auditDetails ?? {}) },
-    });
+    await appendAudit(ctx.db, auditEntryOf(request, status, outcome));
   } catch (error) {
     // A write whose audit record cannot be stored must not look successful to the caller.
     request.log.error({ err: error }, "audit append failed");

@@ -90,41 +90,48 @@ function storableJson(value: unknown): unknown {
  * replicas sharing one PostgreSQL still build a single chain.
  */
 export async function appendAudit(db: Db, entries: AuditEntry | AuditEntry[]): Promise<void> {
+  await db.transaction().execute((trx) => appendAuditWithin(trx, entries));
+}
+
+/**
+ * Appends records inside the caller's open transaction, so a write and its audit record commit together or
+ * not at all (http/audited-write.ts). The chain's advisory lock is held until that transaction ends: call it
+ * as the transaction's last step.
+ */
+export async function appendAuditWithin(trx: Db, entries: AuditEntry | AuditEntry[]): Promise<void> {
   const list = Array.isArray(entries) ? entries : [entries];
   if (list.length === 0) return;
-  await db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
-    const last = await trx
-      .selectFrom("audit_log")
-      .select(["seq", "hash"])
-      .orderBy("seq", "desc")
-      .limit(1)
-      .executeTakeFirst();
-    let seq = BigInt(last?.seq ?? 0);
-    let prevHash = last?.hash ?? GENESIS_HASH;
-    const rows = list.map((e) => {
-      seq += 1n;
-      const row: HashedAuditRow = {
-        seq: seq.toString(),
-        at: new Date().toISOString(),
-        actor_type: e.actorType,
-        actor_id: storable(e.actorId),
-        credential_id: storable(e.credentialId),
-        action: storable(e.action)!,
-        object_type: storable(e.objectType),
-        object_id: storable(e.objectId),
-        outcome: storable(e.outcome)!,
-        request_id: storable(e.requestId),
-        ip: storable(e.ip),
-        details: storableJson(e.details ?? {}) as Record<string, unknown>,
-      };
-      const hash = auditRowHash(prevHash, row);
-      const stored = { ...row, details: JSON.stringify(row.details), prev_hash: prevHash, hash };
-      prevHash = hash;
-      return stored;
-    });
-    await trx.insertInto("audit_log").values(rows).execute();
+  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
+  const last = await trx
+    .selectFrom("audit_log")
+    .select(["seq", "hash"])
+    .orderBy("seq", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  let seq = BigInt(last?.seq ?? 0);
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const rows = list.map((e) => {
+    seq += 1n;
+    const row: HashedAuditRow = {
+      seq: seq.toString(),
+      at: new Date().toISOString(),
+      actor_type: e.actorType,
+      actor_id: storable(e.actorId),
+      credential_id: storable(e.credentialId),
+      action: storable(e.action)!,
+      object_type: storable(e.objectType),
+      object_id: storable(e.objectId),
+      outcome: storable(e.outcome)!,
+      request_id: storable(e.requestId),
+      ip: storable(e.ip),
+      details: storableJson(e.details ?? {}) as Record<string, unknown>,
+    };
+    const hash = auditRowHash(prevHash, row);
+    const stored = { ...row, details: JSON.stringify(row.details), prev_hash: prevHash, hash };
+    prevHash = hash;
+    return stored;
   });
+  await trx.insertInto("audit_log").values(rows).execute();
 }
 
 /** Result of checking the whole chain. */

@@ -4,6 +4,7 @@ import { registerMachineClient } from "../../identity/oidc/machine-clients.js";
 import { authorize } from "../../identity/policy.js";
 import { findUserById } from "../../identity/users.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 
 const Body = z.strictObject({ name: z.string().trim().min(1).max(80) });
@@ -45,9 +46,12 @@ export function adminMachineClientRoutes(app: App, ctx: AppContext): void {
       authorize(request.actor, "admin.oidc-client.create");
       const user = await findUserById(ctx.db, request.params.userId);
       if (!user) throw new IgnisError("not_found", "no such user");
-      const client = await registerMachineClient(ctx.db, { name: request.body.name, userId: user.id });
-      request.auditDetails = { clientId: client.clientId };
       reply.code(201);
+      const client = await auditedWrite(ctx, request, reply, async (trx) => {
+        const made = await registerMachineClient(trx, { name: request.body.name, userId: user.id });
+        request.auditDetails = { clientId: made.clientId };
+        return made;
+      });
       return {
         ...client,
         tokenEndpoint: `${issuer}/token`,

@@ -14,6 +14,7 @@ import { authorize } from "../../identity/policy.js";
 import { createUser } from "../../identity/user-admin.js";
 import { findUserById, listUsers, setWritesFrozen, toUserView } from "../../identity/users.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 
 const UserParams = z.object({ userId: UserId });
@@ -110,9 +111,12 @@ export function adminUserRoutes(app: App, ctx: AppContext): void {
       const user = await findUserById(ctx.db, request.params.userId);
       if (!user) throw new IgnisError("not_found", "no such user");
       const grant = boundMintedKey(request.actor, request.body);
-      const issued = await issueApiKey(ctx.db, { userId: user.id, name: request.body.name, ...grant });
-      request.auditDetails = { keyId: issued.id, scopes: issued.scopes };
       reply.code(201);
+      const issued = await auditedWrite(ctx, request, reply, async (trx) => {
+        const key = await issueApiKey(trx, { userId: user.id, name: request.body.name, ...grant });
+        request.auditDetails = { keyId: key.id, scopes: key.scopes };
+        return key;
+      });
       return { ...issued, expiresAt: issued.expiresAt?.toISOString() ?? null };
     },
   );

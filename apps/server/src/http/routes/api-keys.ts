@@ -13,6 +13,7 @@ import { boundMintedKey } from "../../identity/key-minting.js";
 import { authorize } from "../../identity/policy.js";
 import { findUserById } from "../../identity/users.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 
 /** `GET /v1/me` and the caller's own API keys. */
@@ -43,10 +44,13 @@ export function apiKeyRoutes(app: App, ctx: AppContext): void {
       const actor = request.actor;
       authorize(actor, "api-key.create");
       const grant = boundMintedKey(actor, request.body);
-      const issued = await issueApiKey(ctx.db, { userId: actor.userId, name: request.body.name, ...grant });
-      request.auditObjectId = issued.id;
-      request.auditDetails = { scopes: issued.scopes, expiresAt: issued.expiresAt?.toISOString() ?? null };
       reply.code(201);
+      const issued = await auditedWrite(ctx, request, reply, async (trx) => {
+        const key = await issueApiKey(trx, { userId: actor.userId, name: request.body.name, ...grant });
+        request.auditObjectId = key.id;
+        request.auditDetails = { scopes: key.scopes, expiresAt: key.expiresAt?.toISOString() ?? null };
+        return key;
+      });
       return { ...issued, expiresAt: issued.expiresAt?.toISOString() ?? null };
     },
   );
@@ -87,10 +91,13 @@ export function apiKeyRoutes(app: App, ctx: AppContext): void {
     async (request, reply) => {
       const actor = request.actor;
       authorize(actor, "api-key.revoke");
-      if (!(await revokeApiKey(ctx.db, actor.userId, request.params.keyId))) {
-        throw new IgnisError("not_found", "no such API key");
-      }
-      return reply.code(204).send(null);
+      reply.code(204);
+      await auditedWrite(ctx, request, reply, async (trx) => {
+        if (!(await revokeApiKey(trx, actor.userId, request.params.keyId))) {
+          throw new IgnisError("not_found", "no such API key");
+        }
+      });
+      return reply.send(null);
     },
   );
 }
