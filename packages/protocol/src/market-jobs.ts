@@ -56,7 +56,8 @@ export type JobLogMessage = z.infer<typeof JobLogMessage>;
 export const JobStatusMessage = z.strictObject({
   type: z.literal("job.status"),
   jobId: JobId,
-  state: z.enum(["running", "exited", "failed", "stopped"]),
+  /** `starting`: the order is taken and the job is being prepared (archive, image pull, container). */
+  state: z.enum(["starting", "running", "exited", "failed", "stopped"]),
   exitCode: z.number().int().nullable().optional(),
   signal: z.string().max(20).nullable().optional(),
   error: z.string().max(500).nullable().optional(),

@@ -45,7 +45,9 @@ function harness(runtime: JobRuntimeChoice = createSimulatedDeviceRunner()) {
     while (Date.now() < until) {
       const found = sent.find(
         (m): m is JobStatusMessage =>
-          m.type === "job.status" && m.jobId === id && (m.state !== "running") === final,
+          m.type === "job.status" &&
+          m.jobId === id &&
+          (final ? !["starting", "running"].includes(m.state) : m.state === "running"),
       );
       if (found) return found;
       await new Promise((r) => setTimeout(r, 25));

@@ -129,6 +129,8 @@ export function createJobHost(options: JobHostOptions): JobHost {
         stoppedBeforeStart("rental_ended");
         return;
       }
+      // The order is taken: preparing (the archive, an image pull, the container) may take a while.
+      options.send({ type: "job.status", jobId: message.jobId, state: "starting", runner: runtime.runner });
       await mkdir(options.workDir, { recursive: true, mode: 0o700 });
       scratch = await mkdtemp(join(options.workDir, `${message.jobId}-`));
       await chmod(scratch, 0o700);

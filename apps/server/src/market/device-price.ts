@@ -4,6 +4,7 @@ import type { Db } from "../db/database.js";
 import { setMinPrice } from "../devices/hiring.js";
 import { parseMicroUnits } from "./billing.js";
 import type { PriceBook } from "./price-book.js";
+import { sandboxedEnough } from "./scheduler.js";
 
 /** A device's price as its owner sees it, per GPU-hour in micro-units. */
 export interface DevicePriceView {
@@ -49,7 +50,7 @@ export interface Offer {
   defaultPricePerHour: string | null;
 }
 
-/** Free (online, verified) devices per model with the lowest effective price per GPU-hour. */
+/** Free (online, verified, sandboxed) devices per model with the lowest effective price per GPU-hour. */
 export async function marketOffers(db: Db, prices: PriceBook): Promise<Offer[]> {
   const rows = await db
     .selectFrom("devices")
@@ -62,6 +63,8 @@ export async function marketOffers(db: Db, prices: PriceBook): Promise<Offer[]> 
     ])
     .where("status", "=", "online")
     .where("verification", "=", "verified")
+    // Only what a rental can get: devices whose jobs run in a sandbox (see the scheduler).
+    .where(sandboxedEnough(false))
     .groupBy(["gpu_model", "profile"])
     .execute();
   const byModel = new Map<string, { available: number; lowest: bigint | null }>();

@@ -46,8 +46,15 @@ export async function applyJobStatus(
     const job = normalizeJob(row);
     const nowMs = ctx.now();
     const minute = billingMinute(nowMs, cluster);
-    if (message.state === "running") {
+    if (message.state === "starting") {
+      // The worker took the order and is preparing the job (pulling a large image can take minutes): it is no
+      // longer a start that nobody acknowledged.
       if (job.state !== "assigned") return;
+      await trx.updateTable("cluster_jobs").set({ state: "starting" }).where("id", "=", job.id).execute();
+      return;
+    }
+    if (message.state === "running") {
+      if (job.state !== "assigned" && job.state !== "starting") return;
       await trx
         .updateTable("cluster_jobs")
         .set({ state: "running", started_at: new Date(nowMs), runner: message.runner ?? null })
@@ -59,7 +66,7 @@ export async function applyJobStatus(
         .select(sql<string>`count(*)::text`.as("n"))
         .where("cluster_id", "=", cluster.id)
         .where("active", "=", true)
-        .where("state", "=", "assigned")
+        .where("state", "in", ["assigned", "starting"])
         .executeTakeFirstOrThrow();
       if (Number(waiting.n) === 0 && cluster.status === "pending") {
         await trx.updateTable("clusters").set({ status: "running" }).where("id", "=", cluster.id).execute();

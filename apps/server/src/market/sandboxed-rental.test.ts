@@ -8,9 +8,9 @@ import { noJobRuntime } from "../../../cli/src/jobs/job-runtime.js";
 import { openPodmanSandbox, podmanMissing } from "../../../cli/src/jobs/sandbox/podman-fixture.js";
 import { enrollDevice } from "../../../cli/src/worker/enroll.js";
 import { startWorker, type WorkerHandle } from "../../../cli/src/worker/worker-agent.js";
-import { call, enrollmentCode, eventually, userWithKey } from "../testing/worker-fixture.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
+import { call, enrollmentCode, eventually, userWithKey } from "../testing/worker-fixture.js";
 
 const MODEL = "Generic CPU (TypeScript prover, one core)";
 
@@ -37,7 +37,11 @@ describeEachDialect("renting a device whose jobs run in the sandbox", (database)
   const workers: WorkerHandle[] = [];
 
   beforeAll(async () => {
-    t = await startTestServer({ database: database(), env: { IGNIS_HEARTBEAT_SECONDS: "0.5" } });
+    // Heartbeats reach last_seen_at every second: a device is a candidate only while seen within 6 s.
+    t = await startTestServer({
+      database: database(),
+      env: { IGNIS_HEARTBEAT_SECONDS: "1", IGNIS_EPOCH_SECONDS: "60", IGNIS_UPTIME_FLUSH_SECONDS: "1" },
+    });
     supplierKey = (await userWithKey(t, ["supplier"])).key;
     const customer = await userWithKey(t, ["customer"]);
     customerKey = customer.key;
@@ -72,6 +76,7 @@ describeEachDialect("renting a device whose jobs run in the sandbox", (database)
       );
       return view.body.hardware.sandbox?.kind === sandbox.kind;
     });
+    // The test vouches for the device once its metadata is stored (this suite is about jobs, not proofs).
     await t.server.ctx.db
       .updateTable("devices")
       .set({ verification: "verified" })
@@ -109,7 +114,7 @@ describeEachDialect("renting a device whose jobs run in the sandbox", (database)
     async () => {
       const sandbox = await openPodmanSandbox();
       try {
-        await device(
+        const { deviceId } = await device(
           {
             kind: "container",
             engine: "podman",
@@ -122,16 +127,32 @@ describeEachDialect("renting a device whose jobs run in the sandbox", (database)
           sandbox.runtime,
           sandbox.stateDir,
         );
-        const created = await rent({
-          command: "sh",
-          args: ["-c", 'echo "uid $(id -u) rank $RANK of $WORLD_SIZE"; ls /work'],
-        });
+        // Rentable once its heartbeats have reached the database (a candidate is a device seen recently).
+        const created = (await eventually(async () => {
+          // Proofs are not this suite's subject: the test keeps vouching for the device while it waits.
+          await t.server.ctx.db
+            .updateTable("devices")
+            .set({ verification: "verified" })
+            .where("id", "=", deviceId)
+            .execute();
+          const res = await rent({
+            command: "sh",
+            args: ["-c", 'echo "uid $(id -u) rank $RANK of $WORLD_SIZE"; ls /work'],
+          });
+          if (res.status === 201) return res;
+          const row = await t.server.ctx.db
+            .selectFrom("devices")
+            .select(["status", "verification", "last_seen_at", "hardware"])
+            .where("id", "=", deviceId)
+            .executeTakeFirstOrThrow();
+          throw new Error(`${res.body.code}: ${JSON.stringify({ ...row, now: new Date() })}`);
+        }, 30_000))!;
         expect(created.status).toBe(201);
         const done = (await eventually(async () => {
           const c = await call<ClusterView>(t, "GET", `/v1/clusters/${created.body.id}`, customerKey);
           return c.body.status === "completed" || c.body.status === "failed" ? c.body : undefined;
         }, 60_000)) as ClusterView;
-        expect(done.devices.map((d) => [d.state, d.exitCode])).toEqual([["exited", 0]]);
+        expect(done.devices.map((d) => [d.state, d.exitCode, d.error])).toEqual([["exited", 0, null]]);
         const logs = await call<z.infer<typeof ClusterLogs>>(
           t,
           "GET",

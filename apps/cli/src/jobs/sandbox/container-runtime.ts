@@ -16,7 +16,7 @@ import {
 import type { Engine } from "./engine.js";
 import { type CommandRunner, engineEnv, mustRun, runCommand } from "./exec.js";
 import { applyFence, type FenceTool, hostAddresses, resolversOf } from "./fence.js";
-import { findJobProcesses, killAll, memoryCgroupOf, oomKills } from "./host-procs.js";
+import { findJobProcesses, killAll, memoryCgroupOf, memoryPeak, oomKills } from "./host-procs.js";
 
 /** How a worker's container runtime is set up. */
 export interface ContainerRuntimeOptions {
@@ -59,6 +59,8 @@ interface JobState {
   network: string | null;
   cgroup: { dir: string; v2: boolean } | null;
   oom: number;
+  /** Highest memory use seen, in bytes. */
+  peak: number;
   envFile: string | null;
   timers: NodeJS.Timeout[];
 }
@@ -173,6 +175,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
       network: null,
       cgroup: null,
       oom: 0,
+      peak: 0,
       envFile: null,
       timers: [],
     };
@@ -219,18 +222,23 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
       // docker's holder container has them already.
       let netns: string;
       let pid: number;
+      let resolvConfPath: string;
       if (podman) {
         await mustRun(run, bin, ["init", state.id], { timeoutMs: 60_000 });
-        const [pidText, sandboxKey] = (
-          await inspect(state.id, "{{.State.Pid}}\t{{.NetworkSettings.SandboxKey}}")
+        const [pidText = "", sandboxKey, resolv = ""] = (
+          await inspect(state.id, "{{.State.Pid}}\t{{.NetworkSettings.SandboxKey}}\t{{.ResolvConfPath}}")
         ).split("\t");
         pid = Number(pidText);
         netns = sandboxKey || `/proc/${pid}/ns/net`;
+        resolvConfPath = resolv;
       } else {
-        pid = Number(await inspect(state.holder!, "{{.State.Pid}}"));
+        const [pidText = "", resolv = ""] = (
+          await inspect(state.holder!, "{{.State.Pid}}\t{{.ResolvConfPath}}")
+        ).split("\t");
+        pid = Number(pidText);
         netns = `/proc/${pid}/ns/net`;
+        resolvConfPath = resolv;
       }
-      const resolvConfPath = await inspect(podman ? state.id : state.holder!, "{{.ResolvConfPath}}");
       const resolvers = resolversOf(await readFile(resolvConfPath, "utf8").catch(() => ""));
       await applyFence(
         run,
@@ -269,11 +277,12 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
     };
     const sampleOom = async () => {
       if (!state.cgroup) return;
-      const n = await oomKills(state.cgroup);
+      const [n, peak] = await Promise.all([oomKills(state.cgroup), memoryPeak(state.cgroup)]);
       if (n !== null && n > state.oom) state.oom = n;
+      if (peak !== null && peak > state.peak) state.peak = peak;
     };
-    // The cgroup disappears with the container, so its OOM count is sampled while the job runs.
-    const oomTimer = setInterval(() => void sampleOom(), 250);
+    // The cgroup disappears with the container, so its OOM count and peak use are sampled while the job runs.
+    const oomTimer = setInterval(() => void sampleOom(), 100);
     oomTimer.unref();
     state.timers.push(oomTimer);
     const scratchTimer = setInterval(() => {
@@ -307,7 +316,10 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
       ).split("\t");
       const code = codeText === "" || Number(codeText) < 0 ? attachCode : Number(codeText);
       const end = exitOf(code);
-      if (!sandboxReason && (oomText === "true" || (state.oom > 0 && code !== 0))) {
+      // The kernel's OOM kill shows as the engine's flag, the cgroup's counter, or (when the counter vanished with
+      // the cgroup before its last read) a SIGKILL nobody sent to a job that had reached its memory limit.
+      const killedAtLimit = code === 137 && !stopping && state.peak >= launch.limits.memoryBytes * 0.9;
+      if (!sandboxReason && (oomText === "true" || (state.oom > 0 && code !== 0) || killedAtLimit)) {
         sandboxReason = "oom";
         sandboxDetail = `the job went over its memory limit of ${launch.limits.memoryBytes} bytes`;
       }

@@ -202,6 +202,7 @@ export async function applyFence(
   };
   if (tool === "nft") {
     await must("nft", ["-f", "-"], nftRuleset(plan));
+    // Read back after the commit (a `list` in the same file would show the table before its rules land).
     const listed = await must("nft", ["list", "table", "inet", "ignis_job"]);
     if (!listed.includes("reject")) throw new Error("network fence: the rules did not take");
     return;

@@ -88,3 +88,17 @@ export async function oomKills(cgroup: { dir: string; v2: boolean }): Promise<nu
     return null;
   }
 }
+
+/** The most memory a cgroup has used so far (v1 max_usage_in_bytes, v2 memory.peak or memory.current), or null. */
+export async function memoryPeak(cgroup: { dir: string; v2: boolean }): Promise<number | null> {
+  const files = cgroup.v2 ? ["memory.peak", "memory.current"] : ["memory.max_usage_in_bytes"];
+  for (const f of files) {
+    try {
+      const n = Number((await readFile(`${cgroup.dir}/${f}`, "utf8")).trim());
+      if (Number.isFinite(n)) return n;
+    } catch {
+      // not on this kernel, or the cgroup is gone
+    }
+  }
+  return null;
+}

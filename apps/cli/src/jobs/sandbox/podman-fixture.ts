@@ -95,7 +95,8 @@ export function sandboxHost(sandbox: PodmanSandbox, caps: LimitCaps = {}) {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       const done = sent.find(
-        (m): m is JobStatusMessage => m.type === "job.status" && m.jobId === id && m.state !== "running",
+        (m): m is JobStatusMessage =>
+          m.type === "job.status" && m.jobId === id && !["starting", "running"].includes(m.state),
       );
       if (done) return done;
       await new Promise((r) => setTimeout(r, 25));
@@ -105,7 +106,7 @@ export function sandboxHost(sandbox: PodmanSandbox, caps: LimitCaps = {}) {
   const running = async (id: string, timeoutMs = 60_000) => {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      if (sent.some((m) => m.type === "job.status" && m.jobId === id)) return;
+      if (sent.some((m) => m.type === "job.status" && m.jobId === id && m.state === "running")) return;
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new Error(`job ${id} did not start`);
