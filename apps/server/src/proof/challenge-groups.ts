@@ -23,8 +23,8 @@ export interface GroupCall {
  * Group challenges answer one GPU posing as several devices. Independent re-checks come at random times, so
  * one real GPU behind eight enrolled "H100"s answers each in turn and passes them all. Now and then a device's
  * scheduled re-check becomes a group: every online device of the same owner, or behind the same session
- * address, is challenged within the next second too, each at its own random moment. Each real GPU answers its own in time; a shared one answers one
- * and misses the other deadlines, and its retries (a fixed delay after the same deadline) coincide again.
+ * address, is challenged within the next second too, each at its own random moment. Each real GPU answers its
+ * own in time; a shared one answers one and misses the other deadlines, and its retries (a fixed delay after the same deadline) coincide again.
  *
  * Claims the right to call a group for `key` (`owner:<id>` or `address:<ip>`) now: true for one caller at most
  * once per `intervalMs`, across replicas (one conditional upsert), so an owner with a thousand devices is grouped
@@ -94,22 +94,27 @@ export function startGroupChallenges(options: {
   spreadMs?: number;
   /** A uniform draw in [0, 1) (tests pass a fixed sequence). */
   random?: () => number;
+  /** Runs `run` after `ms` and returns a cancel function (a timer; tests record the delays instead). */
+  wait?: (ms: number, run: () => void) => () => void;
 }) {
   const { db, bus, log } = options;
   const spreadMs = options.spreadMs ?? GROUP_SPREAD_MS;
   const random = options.random ?? Math.random;
-  const timers = new Set<NodeJS.Timeout>();
+  const wait =
+    options.wait ??
+    ((ms: number, run: () => void) => {
+      const timer = setTimeout(run, ms);
+      timer.unref();
+      return () => clearTimeout(timer);
+    });
+  const pending = new Set<() => void>();
   let prunedAt = 0;
   const challengeLater = (deviceId: string) => {
-    const timer = setTimeout(
-      () => {
-        timers.delete(timer);
-        options.challenge(deviceId);
-      },
-      Math.floor(random() * spreadMs),
-    );
-    timer.unref();
-    timers.add(timer);
+    const cancel = wait(Math.floor(random() * spreadMs), () => {
+      pending.delete(cancel);
+      options.challenge(deviceId);
+    });
+    pending.add(cancel);
   };
   const subscription = bus.subscribe(GROUP_SUBJECT, async (raw) => {
     const call = raw as GroupCall;
@@ -147,8 +152,8 @@ export function startGroupChallenges(options: {
     },
     stop(): void {
       subscription.unsubscribe();
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
+      for (const cancel of pending) cancel();
+      pending.clear();
     },
   };
 }
