@@ -12,6 +12,7 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import type { Actor } from "../identity/actor.js";
+import type { Action } from "../identity/policy.js";
 import type { AppContext } from "./context.js";
 import { problemFor, toIgnisError } from "./problem.js";
 import { installRequestPipeline } from "./request-pipeline.js";
@@ -31,8 +32,8 @@ export type App = FastifyInstance<
 export interface RouteMeta {
   /** `public` routes need no credential; all others need a user. */
   access: "public" | "user";
-  /** Audit action name; every non-GET route must have one. */
-  action?: string;
+  /** Audit action name, one of the policy's actions; every non-GET route must have one. */
+  action?: Action;
   /** Rate-limit class; derived from the method when absent. */
   rateClass?: import("../security/rate-limits.js").RateClass;
   /** Path parameter naming the object acted on, for the audit record. */

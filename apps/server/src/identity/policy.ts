@@ -1,8 +1,19 @@
 import { type ApiKeyScope, IgnisError, type Role } from "@ignis/protocol";
 import type { Actor, UserActor } from "./actor.js";
 
-/** Every action the policy decides on. */
-export type Action =
+/**
+ * Actions taken without a signed-in user: their routes check a credential of their own (a password, an invite
+ * token, an enrollment code, a device key, the embedded IdP), so `authorize` never decides them.
+ */
+export type PublicAction =
+  | "device.enroll"
+  | "oidc.request"
+  | "user.set-password"
+  | "user.sign-in"
+  | "worker.socket.open";
+
+/** Every action the policy decides on for a signed-in user; a route's audit action is one of these. */
+export type UserAction =
   | "me.read"
   | "api-key.create"
   | "api-key.read"
@@ -12,14 +23,17 @@ export type Action =
   | "user.update"
   | "admin.api-key.create"
   | "admin.oidc-client.create"
-  | "admin.audit.read"
+  | "admin.audit.search"
+  | "admin.audit.verify"
   | "admin.alerts.read"
-  | "admin.alerts.update"
-  | "admin.maintenance"
+  | "admin.alerts.acknowledge"
+  | "admin.alerts.release"
+  | "admin.maintenance-window.create"
   | "admin.maintenance.read"
-  | "admin.rewards.seasons"
+  | "admin.rewards.season.create"
+  | "admin.rewards.season.end"
   | "admin.earnings.read"
-  | "admin.migration"
+  | "admin.key-migration.create"
   | "admin.credits.grant"
   | "admin.devices.read"
   | "admin.proof.read"
@@ -29,6 +43,8 @@ export type Action =
   | "device.list"
   | "device.read"
   | "device.update"
+  | "device.price.update"
+  | "device.label-visibility"
   | "device.revoke"
   | "device.rotate-key"
   | "device.resolve-conflict"
@@ -38,6 +54,9 @@ export type Action =
   | "cluster.read"
   | "cluster.cancel"
   | "balance.read";
+
+/** Every action name: what `RouteMeta.action` and so the route's audit records carry. */
+export type Action = UserAction | PublicAction;
 
 interface Rule {
   /** Roles any one of which allows the action; empty means any signed-in user. */
@@ -50,7 +69,7 @@ interface Rule {
   write: boolean;
 }
 
-const RULES: Record<Action, Rule> = {
+const RULES: Record<UserAction, Rule> = {
   "me.read": { roles: [], scope: null, write: false },
   "api-key.create": { roles: [], scope: "keys:write", write: true },
   "api-key.read": { roles: [], scope: null, write: false },
@@ -60,14 +79,17 @@ const RULES: Record<Action, Rule> = {
   "user.update": { roles: ["admin"], scope: "admin", write: true },
   "admin.api-key.create": { roles: ["admin"], scope: "admin", write: true },
   "admin.oidc-client.create": { roles: ["admin"], scope: "admin", write: true },
-  "admin.audit.read": { roles: ["admin"], scope: "admin", write: false },
+  "admin.audit.search": { roles: ["admin"], scope: "admin", write: false },
+  "admin.audit.verify": { roles: ["admin"], scope: "admin", write: false },
   "admin.alerts.read": { roles: ["admin"], scope: "admin", write: false },
-  "admin.alerts.update": { roles: ["admin"], scope: "admin", write: true },
-  "admin.maintenance": { roles: ["admin"], scope: "admin", write: true },
+  "admin.alerts.acknowledge": { roles: ["admin"], scope: "admin", write: true },
+  "admin.alerts.release": { roles: ["admin"], scope: "admin", write: true },
+  "admin.maintenance-window.create": { roles: ["admin"], scope: "admin", write: true },
   "admin.maintenance.read": { roles: ["admin"], scope: "admin", write: false },
-  "admin.rewards.seasons": { roles: ["admin"], scope: "admin", write: true },
+  "admin.rewards.season.create": { roles: ["admin"], scope: "admin", write: true },
+  "admin.rewards.season.end": { roles: ["admin"], scope: "admin", write: true },
   "admin.earnings.read": { roles: ["admin"], scope: "admin", write: false },
-  "admin.migration": { roles: ["admin"], scope: "admin", write: true },
+  "admin.key-migration.create": { roles: ["admin"], scope: "admin", write: true },
   "admin.credits.grant": { roles: ["admin"], scope: "admin", write: true },
   "admin.devices.read": { roles: ["admin"], scope: "admin", write: false },
   "admin.proof.read": { roles: ["admin"], scope: "admin", write: false },
@@ -77,6 +99,8 @@ const RULES: Record<Action, Rule> = {
   "device.list": { roles: ["supplier", "admin"], scope: "devices:read", write: false },
   "device.read": { roles: [], owned: true, adminOverride: true, scope: "devices:read", write: false },
   "device.update": { roles: [], owned: true, scope: "devices:write", write: true },
+  "device.price.update": { roles: [], owned: true, scope: "devices:write", write: true },
+  "device.label-visibility": { roles: [], owned: true, scope: "devices:write", write: true },
   "device.revoke": { roles: [], owned: true, adminOverride: true, scope: "devices:write", write: true },
   "device.rotate-key": { roles: [], owned: true, adminOverride: true, scope: "devices:write", write: true },
   "device.resolve-conflict": { roles: [], owned: true, scope: "devices:write", write: true },
@@ -99,7 +123,7 @@ export interface OwnedObject {
  */
 export function authorize(
   actor: Actor,
-  action: Action,
+  action: UserAction,
   object?: OwnedObject | null,
 ): asserts actor is UserActor {
   const rule = RULES[action];
@@ -125,6 +149,6 @@ export function authorize(
 }
 
 /** True when the action changes state (used by the audit and rate-limit layers). */
-export function isWriteAction(action: Action): boolean {
+export function isWriteAction(action: UserAction): boolean {
   return RULES[action].write;
 }

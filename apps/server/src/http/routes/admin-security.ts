@@ -61,7 +61,7 @@ export function adminSecurityRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      authorize(request.actor, "admin.alerts.update");
+      authorize(request.actor, "admin.alerts.acknowledge");
       const alert = await ctx.security.acknowledge(
         request.params.alertId,
         request.actor.userId,
@@ -87,7 +87,7 @@ export function adminSecurityRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      authorize(request.actor, "admin.alerts.update");
+      authorize(request.actor, "admin.alerts.release");
       const alert = await ctx.security.release(
         request.params.alertId,
         request.actor.userId,
@@ -115,7 +115,7 @@ export function adminSecurityRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      authorize(request.actor, "admin.audit.read");
+      authorize(request.actor, "admin.audit.search");
       const { actor, action, object, since } = request.query;
       request.auditDetails = { filter: { actor, action, object, since } };
       const items = await searchAudit(ctx.db, request.query);
@@ -135,7 +135,7 @@ export function adminSecurityRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      authorize(request.actor, "admin.audit.read");
+      authorize(request.actor, "admin.audit.verify");
       const result = await verifyAuditChain(ctx.db);
       request.auditDetails = { ...result };
       return result;

@@ -22,7 +22,7 @@ export function deviceKeyMigrationRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      authorize(request.actor, "admin.migration");
+      authorize(request.actor, "admin.key-migration.create");
       const rotateBy = new Date(request.body.rotateBy);
       const now = Date.now();
       if (rotateBy.getTime() <= now || rotateBy.getTime() > now + MAX_MIGRATION_DAYS * 86_400_000) {

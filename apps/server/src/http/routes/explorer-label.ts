@@ -29,7 +29,7 @@ export function explorerLabelRoutes(app: App, ctx: AppContext): void {
     async (request) => {
       const { deviceId } = request.params;
       const current = await labelVisibilityOf(ctx.db, deviceId);
-      authorize(request.actor, "device.update", current ? { ownerId: current.ownerId } : null);
+      authorize(request.actor, "device.label-visibility", current ? { ownerId: current.ownerId } : null);
       if (!current) throw new IgnisError("not_found", "no such device");
       await setLabelVisibility(ctx.db, deviceId, request.body.public);
       request.auditDetails = { before: current.labelPublic, after: request.body.public };

@@ -37,7 +37,7 @@ export function maintenanceWindowRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      authorize(request.actor, "admin.maintenance");
+      authorize(request.actor, "admin.maintenance-window.create");
       const window = await declareMaintenanceWindow(ctx.db, request.body, {
         epochSeconds: ctx.rewards.timing.epochSeconds,
         createdBy: request.actor.userId,

@@ -57,7 +57,7 @@ export function marketRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      authorize(request.actor, "device.update", await ownerOf(request.params.deviceId));
+      authorize(request.actor, "device.price.update", await ownerOf(request.params.deviceId));
       const before = await devicePrice(ctx.db, prices, request.params.deviceId);
       await setDevicePrice(ctx.db, request.params.deviceId, request.body.minPricePerHour);
       const after = await devicePrice(ctx.db, prices, request.params.deviceId);

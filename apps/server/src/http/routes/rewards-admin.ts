@@ -36,7 +36,7 @@ export function rewardAdminRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      authorize(request.actor, "admin.rewards.seasons");
+      authorize(request.actor, "admin.rewards.season.create");
       const season = await createSeason(ctx.db, request.body, {
         knownProfiles: ctx.rewards.knownProfiles,
         epochSeconds: ctx.rewards.timing.epochSeconds,
@@ -69,7 +69,7 @@ export function rewardAdminRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      authorize(request.actor, "admin.rewards.seasons");
+      authorize(request.actor, "admin.rewards.season.end");
       const endsAt = await endSeason(ctx.db, request.params.seasonId, Date.parse(request.body.at), {
         epochSeconds: ctx.rewards.timing.epochSeconds,
         nowMs: ctx.rewards.now(),
