@@ -1,9 +1,8 @@
-import { DeviceId, IgnisError, LabelVisibility, LabelVisibilityBody } from "@ignis/protocol";
-import { z } from "zod";
-import { labelVisibilityOf, setLabelVisibility } from "../../explorer/label-visibility.js";
-import { authorize } from "../../identity/policy.js";
-import type { App } from "../app.js";
-import type { AppContext } from "../context.js";
+import { IgnisError, LabelVisibility, LabelVisibilityBody } from "@ignis/protocol";
+import { labelVisibilityOf, setLabelVisibility } from "../../../explorer/label-visibility.js";
+import type { App } from "../../app.js";
+import type { AppContext } from "../../context.js";
+import { DeviceParams, ownedDevice } from "./owned-device.js";
 
 /** `PUT /v1/devices/{deviceId}/label-visibility`: the owner chooses whether the explorer shows the label. */
 export function explorerLabelRoutes(app: App, ctx: AppContext): void {
@@ -21,16 +20,16 @@ export function explorerLabelRoutes(app: App, ctx: AppContext): void {
       schema: {
         tags: ["devices"],
         summary: "Show the device's label on the public explorer, or hide it again (hidden by default)",
-        params: z.object({ deviceId: DeviceId }),
+        params: DeviceParams,
         body: LabelVisibilityBody,
         response: { 200: LabelVisibility },
       },
     },
     async (request) => {
       const { deviceId } = request.params;
+      await ownedDevice(ctx, request.actor, deviceId, "device.label-visibility");
       const current = await labelVisibilityOf(ctx.db, deviceId);
-      authorize(request.actor, "device.label-visibility", current ? { ownerId: current.ownerId } : null);
-      if (!current) throw new IgnisError("not_found", "no such device");
+      if (!current) throw new IgnisError("not_found", "no such object");
       await setLabelVisibility(ctx.db, deviceId, request.body.public);
       request.auditDetails = { before: current.labelPublic, after: request.body.public };
       return { deviceId, labelPublic: request.body.public };

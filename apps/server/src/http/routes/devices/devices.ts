@@ -15,17 +15,14 @@ import {
   listOwnedDevices,
   setDeviceLabel,
   toDeviceView,
-} from "../../devices/device-record.js";
-import { createEnrollmentCode } from "../../devices/enrollment-code.js";
-import { latestRefusedSessions } from "../../devices/refused-sessions.js";
-import { revokeDevice } from "../../devices/revoke.js";
-import { authorize } from "../../identity/policy.js";
-import type { App } from "../app.js";
-import type { AppContext } from "../context.js";
-
-// Any string is accepted as an id: a malformed id, a missing device and another owner's device all get the same
-// 404, so answers say nothing about which ids exist.
-const DeviceParams = z.object({ deviceId: z.string().max(200) });
+} from "../../../devices/device-record.js";
+import { createEnrollmentCode } from "../../../devices/enrollment-code.js";
+import { latestRefusedSessions } from "../../../devices/refused-sessions.js";
+import { revokeDevice } from "../../../devices/revoke.js";
+import { authorize } from "../../../identity/policy.js";
+import type { App } from "../../app.js";
+import type { AppContext } from "../../context.js";
+import { DeviceParams, ownedDevice } from "./owned-device.js";
 
 /** Enrollment codes and the owner's view of their devices: list, read, label, revoke. */
 export function deviceRoutes(app: App, ctx: AppContext): void {
@@ -33,7 +30,6 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
     const keys = await keysOfDevices(ctx.db, [device.id]);
     return toDeviceView(device, keys.get(device.id) ?? [], ctx.gateway.isConnected(device.id));
   };
-  const owned = (device: Device | undefined) => (device ? { ownerId: device.ownerId } : null);
 
   app.post(
     "/v1/enrollment-codes",
@@ -101,11 +97,10 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const device = await findDevice(ctx.db, request.params.deviceId);
-      authorize(request.actor, "device.read", owned(device));
-      const refused = await latestRefusedSessions(ctx.db, device!.id);
+      const device = await ownedDevice(ctx, request.actor, request.params.deviceId, "device.read");
+      const refused = await latestRefusedSessions(ctx.db, device.id);
       return {
-        ...(await view(device!)),
+        ...(await view(device)),
         refusedSessions: refused.map((r) => ({ at: r.at.toISOString(), reason: r.reason })),
       };
     },
@@ -126,10 +121,9 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const device = await findDevice(ctx.db, request.params.deviceId);
-      authorize(request.actor, "device.update", owned(device));
-      const updated = await setDeviceLabel(ctx.db, device!.id, request.body.label);
-      request.auditDetails = { before: { label: device!.label }, after: { label: updated.label } };
+      const device = await ownedDevice(ctx, request.actor, request.params.deviceId, "device.update");
+      const updated = await setDeviceLabel(ctx.db, device.id, request.body.label);
+      request.auditDetails = { before: { label: device.label }, after: { label: updated.label } };
       return view(updated);
     },
   );
@@ -148,12 +142,11 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const device = await findDevice(ctx.db, request.params.deviceId);
-      authorize(request.actor, "device.revoke", owned(device));
-      const changed = await revokeDevice(ctx.db, device!.id);
-      await ctx.gateway.disconnect(device!.id, "device_revoked");
-      request.auditDetails = { before: { status: device!.status }, alreadyRevoked: !changed };
-      const after = await findDevice(ctx.db, device!.id);
+      const device = await ownedDevice(ctx, request.actor, request.params.deviceId, "device.revoke");
+      const changed = await revokeDevice(ctx.db, device.id);
+      await ctx.gateway.disconnect(device.id, "device_revoked");
+      request.auditDetails = { before: { status: device.status }, alreadyRevoked: !changed };
+      const after = await findDevice(ctx.db, device.id);
       if (!after) throw new IgnisError("not_found", "no such object");
       return view(after);
     },

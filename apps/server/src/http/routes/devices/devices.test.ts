@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeEachDialect } from "../../testing/dialects.js";
-import { startTestServer, type TestServer } from "../../testing/test-server.js";
+import { describeEachDialect } from "../../../testing/dialects.js";
+import { startTestServer, type TestServer } from "../../../testing/test-server.js";
 import {
   call,
   cleanupStateDirs,
@@ -8,7 +8,7 @@ import {
   eventually,
   startTestWorker,
   userWithKey,
-} from "../../testing/worker-fixture.js";
+} from "../../../testing/worker-fixture.js";
 
 type DeviceBody = { id: string; ownerId: string; label: string | null; status: string; code?: string };
 

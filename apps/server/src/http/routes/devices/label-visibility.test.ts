@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { newId } from "../../db/new-id.js";
-import { describeEachDialect } from "../../testing/dialects.js";
-import { startTestServer, type TestServer } from "../../testing/test-server.js";
+import { newId } from "../../../db/new-id.js";
+import { describeEachDialect } from "../../../testing/dialects.js";
+import { startTestServer, type TestServer } from "../../../testing/test-server.js";
 
 describeEachDialect("label visibility on the explorer", (database) => {
   let t: TestServer;

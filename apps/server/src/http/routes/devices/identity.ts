@@ -1,18 +1,13 @@
 import { DeviceView, IgnisError, KeyRotationRequestView, ResolveConflictBody } from "@ignis/protocol";
-import { z } from "zod";
-import { type Device, findDevice, keysOfDevices, toDeviceView } from "../../devices/device-record.js";
-import { revokeDevice } from "../../devices/revoke.js";
-import { requestKeyRotation, resolveConflictKeepingOne } from "../../devices/session-conflict.js";
-import { authorize } from "../../identity/policy.js";
-import type { App } from "../app.js";
-import type { AppContext } from "../context.js";
-
-// The same 404 for a malformed id, a missing device and another owner's device (see devices.ts).
-const DeviceParams = z.object({ deviceId: z.string().max(200) });
+import { findDevice, keysOfDevices, toDeviceView } from "../../../devices/device-record.js";
+import { revokeDevice } from "../../../devices/revoke.js";
+import { requestKeyRotation, resolveConflictKeepingOne } from "../../../devices/session-conflict.js";
+import type { App } from "../../app.js";
+import type { AppContext } from "../../context.js";
+import { DeviceParams, ownedDevice } from "./owned-device.js";
 
 /** The owner's say over a device's identity: ask for a key rotation, resolve a duplicate-session conflict. */
 export function deviceIdentityRoutes(app: App, ctx: AppContext): void {
-  const owned = (device: Device | undefined) => (device ? { ownerId: device.ownerId } : null);
   const view = async (deviceId: string) => {
     const device = await findDevice(ctx.db, deviceId);
     if (!device) throw new IgnisError("not_found", "no such object");
@@ -34,18 +29,17 @@ export function deviceIdentityRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const device = await findDevice(ctx.db, request.params.deviceId);
-      authorize(request.actor, "device.rotate-key", owned(device));
-      if (device!.status === "revoked") throw new IgnisError("device_revoked", "the device is revoked");
-      if (device!.status === "conflict") {
+      const device = await ownedDevice(ctx, request.actor, request.params.deviceId, "device.rotate-key");
+      if (device.status === "revoked") throw new IgnisError("device_revoked", "the device is revoked");
+      if (device.status === "conflict") {
         throw new IgnisError("device_conflict", "resolve the device's conflict first (keep or revoke)");
       }
       const requestedAt = new Date();
-      await requestKeyRotation(ctx.db, device!.id, requestedAt);
-      const delivered = await ctx.gateway.requestKeyRotation(device!.id);
+      await requestKeyRotation(ctx.db, device.id, requestedAt);
+      const delivered = await ctx.gateway.requestKeyRotation(device.id);
       request.auditDetails = { delivered };
       reply.code(202);
-      return { deviceId: device!.id, requestedAt: requestedAt.toISOString(), delivered };
+      return { deviceId: device.id, requestedAt: requestedAt.toISOString(), delivered };
     },
   );
 
@@ -70,18 +64,22 @@ export function deviceIdentityRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const device = await findDevice(ctx.db, request.params.deviceId);
-      authorize(request.actor, "device.resolve-conflict", owned(device));
-      if (device!.status !== "conflict") throw new IgnisError("conflict", "the device is not in conflict");
-      const before = { status: device!.status, peers: device!.conflict?.peers ?? [] };
+      const device = await ownedDevice(
+        ctx,
+        request.actor,
+        request.params.deviceId,
+        "device.resolve-conflict",
+      );
+      if (device.status !== "conflict") throw new IgnisError("conflict", "the device is not in conflict");
+      const before = { status: device.status, peers: device.conflict?.peers ?? [] };
       if (request.body.action === "keep") {
-        await resolveConflictKeepingOne(ctx.db, device!.id);
+        await resolveConflictKeepingOne(ctx.db, device.id);
       } else {
-        await revokeDevice(ctx.db, device!.id);
-        await ctx.gateway.disconnect(device!.id, "device_revoked");
+        await revokeDevice(ctx.db, device.id);
+        await ctx.gateway.disconnect(device.id, "device_revoked");
       }
       request.auditDetails = { action: request.body.action, before };
-      return view(device!.id);
+      return view(device.id);
     },
   );
 }
