@@ -1,7 +1,7 @@
 import { IgnisError } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
-import { packedColumn } from "../rewards/packed-columns.js";
+import { packedColumn } from "../db/packed-columns.js";
 
 /** Kinds of accounts owned by someone (a user, or an object such as a cluster for escrow). */
 export type OwnedAccountKind = "supplier_earnings" | "customer_balance" | "escrow";

@@ -1,8 +1,8 @@
 import { sql } from "kysely";
 import { beforeAll, expect, it } from "vitest";
 import type { Db } from "../db/database.js";
-import { insertSupplier } from "../rewards/reward-fixtures.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { insertSupplier } from "../testing/user-rows.js";
 import { accountOf, lockAccounts, systemAccount } from "./accounts.js";
 import { balanceOf, balancesOf, ledgerImbalance } from "./balances.js";
 import { postTransaction } from "./post-transaction.js";

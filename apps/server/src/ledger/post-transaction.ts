@@ -2,7 +2,7 @@ import { IgnisError } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import { newId } from "../db/new-id.js";
-import { packedColumn } from "../rewards/packed-columns.js";
+import { packedColumn } from "../db/packed-columns.js";
 import { type AccountId, ensureAccounts } from "./accounts.js";
 
 /** One leg of a transaction: a signed amount of micro-units on one account. */

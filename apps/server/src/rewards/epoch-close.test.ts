@@ -6,10 +6,11 @@ import type { Db } from "../db/database.js";
 import { accountOf, systemAccount } from "../ledger/accounts.js";
 import { balanceOf, ledgerImbalance } from "../ledger/balances.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { insertSupplier } from "../testing/user-rows.js";
 import { epochStartMs } from "./epoch-clock.js";
 import { type CloseStage, closeEpoch } from "./epoch-close.js";
 import { recomputeEpoch } from "./epoch-recompute.js";
-import { insertDevice, insertSupplier, recordUptime, slots } from "./reward-fixtures.js";
+import { insertDevice, recordUptime, slots } from "./reward-fixtures.js";
 import { createSeason } from "./seasons.js";
 
 const EPOCH_SECONDS = 60;

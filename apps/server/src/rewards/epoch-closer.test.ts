@@ -2,9 +2,10 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type OpenDatabase, openDatabase } from "../db/database.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { insertSupplier } from "../testing/user-rows.js";
 import { epochEndMs, epochStartMs } from "./epoch-clock.js";
 import { type EpochCloserOptions, runEpochCloseTick } from "./epoch-closer.js";
-import { insertDevice, insertSupplier, recordUptime, slots } from "./reward-fixtures.js";
+import { insertDevice, recordUptime, slots } from "./reward-fixtures.js";
 import { createSeason } from "./seasons.js";
 
 const EPOCH_SECONDS = 60;

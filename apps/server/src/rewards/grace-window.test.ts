@@ -2,11 +2,12 @@ import { sql } from "kysely";
 import { beforeAll, expect, it } from "vitest";
 import type { Db } from "../db/database.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { insertSupplier } from "../testing/user-rows.js";
 import { epochStartMs } from "./epoch-clock.js";
 import { closeEpoch } from "./epoch-close.js";
 import { closeDueEpochs, epochClosableAtMs } from "./epoch-schedule.js";
 import { declareMaintenanceWindow } from "./maintenance-windows.js";
-import { insertDevice, insertSupplier, recordUptime, slots } from "./reward-fixtures.js";
+import { insertDevice, recordUptime, slots } from "./reward-fixtures.js";
 import { createSeason } from "./seasons.js";
 
 const HOUR = 3600;

@@ -4,18 +4,8 @@ import type { DeviceStatus, Verification } from "../devices/tables.js";
 import { insertDeviceRows } from "../testing/device-rows.js";
 import { SLOTS_PER_EPOCH } from "./epoch-clock.js";
 
-// Fixtures for reward tests: suppliers, devices and stored up-minutes, written the way the uptime tracker
-// writes them (a slot bitmask per device per epoch).
-
-/** Inserts a supplier and returns its id. */
-export async function insertSupplier(db: Db): Promise<string> {
-  const id = newId("usr");
-  await db
-    .insertInto("users")
-    .values({ id, issuer: "test", subject: id, email: null, roles: JSON.stringify(["supplier"]) })
-    .execute();
-  return id;
-}
+// Fixtures for reward tests: devices and stored up-minutes, written the way the uptime tracker writes them (a
+// slot bitmask per device per epoch). Suppliers come from testing/user-rows.ts.
 
 /** Inserts a device of the given owner and profile, verified and online unless told otherwise. */
 export async function insertDevice(

@@ -1,11 +1,11 @@
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import { packedColumn } from "../db/packed-columns.js";
 import { accountOf, systemAccount } from "../ledger/accounts.js";
 import { type Posting, postTransaction } from "../ledger/post-transaction.js";
 import type { EpochShare } from "./epoch-shares.js";
 import type { Keccak } from "./leaf-hash.js";
 import { growRewardTree, leafPosition, type RewardLeafInput, type RewardTree } from "./merkle-tree.js";
-import { packedColumn } from "./packed-columns.js";
 import type { Season } from "./seasons.js";
 import { cutTreePages } from "./tree-pages.js";
 

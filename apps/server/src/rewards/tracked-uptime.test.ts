@@ -2,10 +2,11 @@ import { sql } from "kysely";
 import { beforeAll, expect, it } from "vitest";
 import type { Db } from "../db/database.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { insertSupplier } from "../testing/user-rows.js";
 import { createUptimeTracker } from "../uptime/uptime-tracker.js";
 import { epochEndMs, epochStartMs } from "./epoch-clock.js";
 import { closeDueEpochs } from "./epoch-schedule.js";
-import { insertDevice, insertSupplier } from "./reward-fixtures.js";
+import { insertDevice } from "./reward-fixtures.js";
 import { createSeason } from "./seasons.js";
 
 const EPOCH_SECONDS = 60; // a one-second slot
