@@ -14,7 +14,7 @@ import {
   WORK_DIR,
 } from "./container-args.js";
 import type { Engine } from "./engine.js";
-import { type CommandRunner, engineEnv, mustRun, runCommand } from "./exec.js";
+import { type CommandRunner, engineCwd, engineEnv, mustRun, runCommand } from "./exec.js";
 import { applyFence, type FenceTool, hostAddresses, resolversOf } from "./fence.js";
 import { findJobProcesses, killAll, memoryCgroupOf, memoryPeak, oomKills } from "./host-procs.js";
 
@@ -260,6 +260,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
 
     const id = state.id!;
     const attach = spawn(bin, ["start", "--attach", id], {
+      cwd: engineCwd(),
       env: engineEnv(),
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -309,10 +310,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
       await sampleOom();
       for (const t of state.timers) clearInterval(t);
       const [codeText = "", oomText = ""] = (
-        await inspect(
-          id,
-          podman ? "{{.State.ExitCode}}\t{{.State.OOMKilled}}" : "{{.State.ExitCode}}\t{{.State.OOMKilled}}",
-        ).catch(() => "")
+        await inspect(id, "{{.State.ExitCode}}\t{{.State.OOMKilled}}").catch(() => "")
       ).split("\t");
       const code = codeText === "" || Number(codeText) < 0 ? attachCode : Number(codeText);
       const end = exitOf(code);

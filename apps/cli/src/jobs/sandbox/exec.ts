@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** What a finished command printed and how it exited. */
 export interface CommandResult {
@@ -50,10 +53,25 @@ export function engineEnv(from: NodeJS.ProcessEnv = process.env): Record<string,
   return env;
 }
 
+/**
+ * The folder the engine's commands run in. conmon (podman's monitor, before 2.1.13) creates an empty `oom` file in
+ * its working directory when a container is OOM-killed (containers/conmon#504), so it must not inherit the
+ * worker's: that would litter wherever the worker was started.
+ */
+export function engineCwd(): string {
+  const dir = join(tmpdir(), "ignis-engine");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
 /** The real runner: spawn (no shell), the engine's environment, a timeout, output capped at 4 MiB. */
 export const runCommand: CommandRunner = (bin, args, options = {}) =>
   new Promise((resolve) => {
-    const child = spawn(bin, [...args], { env: engineEnv(), stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(bin, [...args], {
+      cwd: engineCwd(),
+      env: engineEnv(),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;

@@ -181,6 +181,8 @@ describe.skipIf(missing !== null)("a rented job in the podman sandbox", () => {
     const { status } = await h.runScript('x=aaaaaaaa; while true; do x="$x$x"; done');
     expect(status).toMatchObject({ state: "failed", reason: "oom" });
     expect(status.error).toMatch(/^oom: /);
+    // conmon marks an OOM kill with an empty `oom` file in its working directory: never the worker's.
+    expect(existsSync(join(process.cwd(), "oom"))).toBe(false);
   });
 
   it("ends a job whose scratch grows past its limit with reason scratch_limit", async () => {
