@@ -69,14 +69,23 @@ describeEachDialect("group challenges", (database) => {
       expect(decided.filter((c) => c.outcome === "fail")).toEqual([]);
       expect(await w.until(device.deviceId, verified, 60_000)).toMatchObject({ verification: "verified" });
     }
-    // Operators see the verdicts by trigger in /metrics.
-    const res = await fetch(`${w.t.url}/metrics`, { headers: { authorization: `Bearer ${w.t.adminKey}` } });
-    const text = await res.text();
-    expect(text).toMatch(
-      /ignis_proof_verdicts_total\{[^}]*trigger="group",outcome="(pass|timeout)"[^}]*\} [1-9]/,
+    // Operators see the verdicts by trigger in /metrics. A group challenge found above may still be pending (its
+    // members are challenged at random moments), so this waits for the first group verdict to be counted.
+    const verdicts = (trigger: string) =>
+      new RegExp(
+        `ignis_proof_verdicts_total\\{[^}]*trigger="${trigger}",outcome="(pass|timeout)"[^}]*\\} [1-9]`,
+      );
+    const text = await waitFor(
+      "a group verdict in /metrics",
+      async () => {
+        const res = await fetch(`${w.t.url}/metrics`, {
+          headers: { authorization: `Bearer ${w.t.adminKey}` },
+        });
+        const body = await res.text();
+        return verdicts("group").test(body) ? body : undefined;
+      },
+      { timeoutMs: 60_000, everyMs: 250 },
     );
-    expect(text).toMatch(
-      /ignis_proof_verdicts_total\{[^}]*trigger="connect",outcome="(pass|timeout)"[^}]*\} [1-9]/,
-    );
+    expect(text).toMatch(verdicts("connect"));
   }, 120_000);
 });
