@@ -3,14 +3,11 @@ import {
   Cursor,
   DeviceView,
   EnrollmentCodeView,
-  IgnisError,
   PageSize,
   UpdateDeviceBody,
 } from "@ignis/protocol";
 import { z } from "zod";
 import {
-  type Device,
-  findDevice,
   keysOfDevices,
   listOwnedDevices,
   setDeviceLabel,
@@ -22,15 +19,10 @@ import { revokeDevice } from "../../../devices/revoke.js";
 import { authorize } from "../../../identity/policy.js";
 import type { App } from "../../app.js";
 import type { AppContext } from "../../context.js";
-import { DeviceParams, ownedDevice } from "./owned-device.js";
+import { DeviceParams, ownedDevice, ownerView, reloadedOwnerView } from "./owned-device.js";
 
 /** Enrollment codes and the owner's view of their devices: list, read, label, revoke. */
 export function deviceRoutes(app: App, ctx: AppContext): void {
-  const view = async (device: Device) => {
-    const keys = await keysOfDevices(ctx.db, [device.id]);
-    return toDeviceView(device, keys.get(device.id) ?? [], ctx.gateway.isConnected(device.id));
-  };
-
   app.post(
     "/v1/enrollment-codes",
     {
@@ -100,7 +92,7 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
       const device = await ownedDevice(ctx, request.actor, request.params.deviceId, "device.read");
       const refused = await latestRefusedSessions(ctx.db, device.id);
       return {
-        ...(await view(device)),
+        ...(await ownerView(ctx, device)),
         refusedSessions: refused.map((r) => ({ at: r.at.toISOString(), reason: r.reason })),
       };
     },
@@ -124,7 +116,7 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
       const device = await ownedDevice(ctx, request.actor, request.params.deviceId, "device.update");
       const updated = await setDeviceLabel(ctx.db, device.id, request.body.label);
       request.auditDetails = { before: { label: device.label }, after: { label: updated.label } };
-      return view(updated);
+      return ownerView(ctx, updated);
     },
   );
 
@@ -146,9 +138,7 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
       const changed = await revokeDevice(ctx.db, device.id);
       await ctx.gateway.disconnect(device.id, "device_revoked");
       request.auditDetails = { before: { status: device.status }, alreadyRevoked: !changed };
-      const after = await findDevice(ctx.db, device.id);
-      if (!after) throw new IgnisError("not_found", "no such object");
-      return view(after);
+      return reloadedOwnerView(ctx, device.id);
     },
   );
 }

@@ -1,20 +1,12 @@
 import { DeviceView, IgnisError, KeyRotationRequestView, ResolveConflictBody } from "@ignis/protocol";
-import { findDevice, keysOfDevices, toDeviceView } from "../../../devices/device-record.js";
 import { revokeDevice } from "../../../devices/revoke.js";
 import { requestKeyRotation, resolveConflictKeepingOne } from "../../../devices/session-conflict.js";
 import type { App } from "../../app.js";
 import type { AppContext } from "../../context.js";
-import { DeviceParams, ownedDevice } from "./owned-device.js";
+import { DeviceParams, ownedDevice, reloadedOwnerView } from "./owned-device.js";
 
 /** The owner's say over a device's identity: ask for a key rotation, resolve a duplicate-session conflict. */
 export function deviceIdentityRoutes(app: App, ctx: AppContext): void {
-  const view = async (deviceId: string) => {
-    const device = await findDevice(ctx.db, deviceId);
-    if (!device) throw new IgnisError("not_found", "no such object");
-    const keys = await keysOfDevices(ctx.db, [deviceId]);
-    return toDeviceView(device, keys.get(deviceId) ?? [], ctx.gateway.isConnected(deviceId));
-  };
-
   app.post(
     "/v1/devices/:deviceId/rotate-key",
     {
@@ -79,7 +71,7 @@ export function deviceIdentityRoutes(app: App, ctx: AppContext): void {
         await ctx.gateway.disconnect(device.id, "device_revoked");
       }
       request.auditDetails = { action: request.body.action, before };
-      return view(device.id);
+      return reloadedOwnerView(ctx, device.id);
     },
   );
 }

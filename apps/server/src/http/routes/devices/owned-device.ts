@@ -1,6 +1,6 @@
-import { IgnisError } from "@ignis/protocol";
+import { type DeviceView, IgnisError } from "@ignis/protocol";
 import { z } from "zod";
-import { type Device, findDevice } from "../../../devices/device-record.js";
+import { type Device, findDevice, keysOfDevices, toDeviceView } from "../../../devices/device-record.js";
 import type { Actor } from "../../../identity/actor.js";
 import { authorize, type UserAction } from "../../../identity/policy.js";
 import type { AppContext } from "../../context.js";
@@ -25,4 +25,17 @@ export async function ownedDevice(
   authorize(actor, action, device ? { ownerId: device.ownerId } : null);
   if (!device) throw new IgnisError("not_found", "no such object");
   return device;
+}
+
+/** The owner's view of a device: its record, its keys, and whether a session holds it now. */
+export async function ownerView(ctx: AppContext, device: Device): Promise<DeviceView> {
+  const keys = await keysOfDevices(ctx.db, [device.id]);
+  return toDeviceView(device, keys.get(device.id) ?? [], ctx.gateway.isConnected(device.id));
+}
+
+/** The owner's view of a device as stored now, after a route changed it. */
+export async function reloadedOwnerView(ctx: AppContext, deviceId: string): Promise<DeviceView> {
+  const device = await findDevice(ctx.db, deviceId);
+  if (!device) throw new IgnisError("not_found", "no such object");
+  return ownerView(ctx, device);
 }
