@@ -5,6 +5,7 @@ export * from "./devices-signatures.js";
 export * from "./errors.js";
 export * from "./explorer.js";
 export * from "./hardware-profiles.js";
+export * from "./hot-frames.js";
 export * from "./identity.js";
 export * from "./job-sandbox.js";
 export * from "./market.js";
