@@ -12,6 +12,7 @@ import {
   encodeFrame,
   enrollmentSigningText,
   type HeartbeatLoad,
+  heartbeatAsksAck,
   sessionSigningText,
   WORKER_SESSION_PATH,
 } from "@ignis/protocol";
@@ -225,25 +226,42 @@ export class LeanSession {
   }
 }
 
-/** Heartbeat send times by (session, seq), turned into send → `heartbeat.ack` latencies. */
+/**
+ * Heartbeat send times by session, turned into send → `heartbeat.ack` latencies. An ack for seq N answers every
+ * earlier heartbeat of that session that asked for one (acks asked together are answered together).
+ */
 export class AckClock {
-  private sentAt = new Map<number, number>();
+  private pending = new Map<number, Array<[seq: number, at: number]>>();
   histogram = newLatencyHistogram();
+  /** Heartbeats that asked for an ack and got none yet. */
+  outstanding = 0;
 
   sent(index: number, seq: number): void {
-    this.sentAt.set(seq * 100_000 + index, performance.now());
+    let list = this.pending.get(index);
+    if (!list) {
+      list = [];
+      this.pending.set(index, list);
+    }
+    list.push([seq, performance.now()]);
+    this.outstanding++;
   }
 
   acked(index: number, seq: number): void {
-    const key = seq * 100_000 + index;
-    const at = this.sentAt.get(key);
-    if (at === undefined) return;
-    this.histogram.recordValue(Math.max(1, Math.round((performance.now() - at) * 1000)));
-    this.sentAt.delete(key);
+    const list = this.pending.get(index);
+    if (!list) return;
+    const now = performance.now();
+    let answered = 0;
+    while (answered < list.length && list[answered]![0] <= seq) {
+      this.histogram.recordValue(Math.max(1, Math.round((now - list[answered]![1]) * 1000)));
+      answered++;
+    }
+    list.splice(0, answered);
+    this.outstanding -= answered;
   }
 
   reset(): void {
-    this.sentAt.clear();
+    this.pending.clear();
+    this.outstanding = 0;
     this.histogram = newLatencyHistogram();
   }
 
@@ -254,16 +272,16 @@ export class AckClock {
 }
 
 /**
- * Offers `rate` heartbeats a second spread round-robin over `sessions` for `seconds`; one in `ackEvery` asks for
- * an acknowledgement, timed by `clock` when given. Returns how many were sent.
+ * Offers `rate` heartbeats a second spread round-robin over `sessions` for `seconds`. Each session asks for an
+ * acknowledgement exactly as the worker does (`heartbeatAsksAck`, one in HEARTBEAT_ACK_EVERY), timed by `clock`
+ * when given. Returns how many were sent.
  */
 export async function offerHeartbeats(
   sessions: LeanSession[],
   rate: number,
   seconds: number,
-  options: { clock?: AckClock; ackEvery?: number } = {},
+  options: { clock?: AckClock } = {},
 ): Promise<number> {
-  const ackEvery = options.ackEvery ?? 20;
   const start = performance.now();
   let sent = 0;
   let cursor = 0;
@@ -271,8 +289,9 @@ export async function offerHeartbeats(
     const due = Math.floor(((performance.now() - start) / 1000) * rate) - sent;
     for (let i = 0; i < Math.min(due, 2000); i++) {
       const index = cursor++ % sessions.length;
-      const ack = options.clock !== undefined && sent % ackEvery === 0;
-      const seq = sessions[index]!.beat(ack);
+      const session = sessions[index]!;
+      const ack = heartbeatAsksAck(session.seq);
+      const seq = session.beat(ack);
       if (ack) options.clock?.sent(index, seq);
       sent++;
     }

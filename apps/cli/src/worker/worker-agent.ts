@@ -2,6 +2,8 @@ import {
   decodeServerFrame,
   encodeFrame,
   type HardwareClaim,
+  HEARTBEAT_ACK_EVERY,
+  heartbeatAsksAck,
   MAX_WORKER_MESSAGE_BYTES,
   originOf,
   type ServerMessage,
@@ -165,16 +167,18 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     });
 
     const beat = (intervalMs: number) => {
-      // No answer for three intervals (15 s at least): the connection is dead even if TCP has not noticed.
-      if (Date.now() - lastAckMs > Math.max(3 * intervalMs, 15_000)) return ws.terminate();
+      // One heartbeat in HEARTBEAT_ACK_EVERY asks for an ack; nothing heard (no ack, no ping) for two intervals
+      // beyond that (15 s at least): the connection is dead even if TCP has not noticed.
+      if (Date.now() - lastAckMs > Math.max((HEARTBEAT_ACK_EVERY + 2) * intervalMs, 15_000))
+        return ws.terminate();
       const load = sampler?.sample(duties.busy()) ?? {
         cpuPercent: 0,
         memUsedGb: 0,
         gpus: [],
         busy: duties.busy(),
       };
-      if (send({ type: "heartbeat", seq: seq++, deviceId: state.deviceId, ack: true, load }))
-        counts.heartbeats++;
+      const ack = heartbeatAsksAck(seq);
+      if (send({ type: "heartbeat", seq: seq++, deviceId: state.deviceId, ack, load })) counts.heartbeats++;
     };
 
     ws.on("message", (data) => {
@@ -243,6 +247,10 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       options.onMessage?.(message);
     });
 
+    // The server's liveness pings also show the connection is alive between acknowledged heartbeats.
+    ws.on("ping", () => {
+      lastAckMs = Date.now();
+    });
     ws.on("error", (error) => log(`connection: ${error.message}`));
     ws.on("close", () => {
       clearInterval(heartbeat);

@@ -13,6 +13,7 @@ import { appendAudit } from "../security/audit-log.js";
 import type { RateLimits } from "../security/rate-limits.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
 import { CloseCode } from "./close-codes.js";
+import { HeartbeatAcks } from "./heartbeat-acks.js";
 import { createKeyMigrationBroadcast } from "./key-migration-broadcast.js";
 import { startLiveness } from "./liveness.js";
 import { createReplicaRouting } from "./replica-routing.js";
@@ -224,6 +225,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     keyOverlapSeconds: options.keyOverlapSeconds,
     origins: options.origins,
     counters,
+    acks: new HeartbeatAcks(now),
     now,
     async register(session, device) {
       const deviceId = device.deviceId;

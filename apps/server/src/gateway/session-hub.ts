@@ -5,6 +5,7 @@ import type { DeviceStatus } from "../devices/status.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { AuditEntry } from "../security/audit-log.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
+import type { HeartbeatAcks } from "./heartbeat-acks.js";
 
 /** A minimal structured logger (pino's shape). */
 export interface GatewayLog {
@@ -24,6 +25,8 @@ export interface SessionHub {
   readonly keyOverlapSeconds: number;
   /** Running totals for metrics, benches and tests. */
   readonly counters: { heartbeats: number; throttled: number; crossDevice: number };
+  /** Acknowledgements asked within this turn of the event loop, sent once per session at its end. */
+  readonly acks: HeartbeatAcks;
   /** The origins the server answers to; the worker's signature must cover one of them. */
   readonly origins: readonly string[];
   now(): number;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { signText } from "../../../cli/src/worker/device-key.js";
 import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import { describeEachDialect } from "../testing/dialects.js";
-import { openRawWorkerSocket } from "../testing/raw-worker-socket.js";
+import { openDeviceSession, openRawWorkerSocket } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
 import {
   call,
@@ -84,6 +84,22 @@ describeEachDialect("worker sessions", (database) => {
     await eventually(() => w.handle.stats().sessions >= 2);
     expect(t.server.ctx.gateway.isConnected(w.deviceId)).toBe(true);
     await w.handle.stop();
+  });
+
+  it("acknowledges the heartbeats that ask, an ack of seq N answering every earlier ask", async () => {
+    const { deviceId, stateDir } = await enrollSimulated(t, supplier.key);
+    const { raw, answer } = await openDeviceSession(t.url, deviceId, readDeviceKey(stateDir));
+    expect(answer.type).toBe("session.hello");
+    const load = { cpuPercent: 1, memUsedGb: 1, gpus: [], busy: false };
+    raw.send({ type: "heartbeat", seq: 0, ack: true, load });
+    raw.send({ type: "heartbeat", seq: 1, ack: false, load });
+    raw.send({ type: "heartbeat", seq: 2, ack: true, load });
+    const acked: number[] = [];
+    while (!acked.includes(2)) acked.push((await raw.nextOf("heartbeat.ack")).seq);
+    // One ack per ask, or fewer when the asks arrived in the same turn; never one for a heartbeat that did not ask.
+    expect(acked.length).toBeLessThanOrEqual(2);
+    expect(acked).not.toContain(1);
+    raw.ws.close();
   });
 
   it("refuses a handshake replayed with an old nonce and signature", async () => {

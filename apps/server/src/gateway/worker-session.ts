@@ -33,6 +33,8 @@ export class WorkerSession implements HubSession {
   lastHeartbeatMs = 0;
   openedMs: number;
   markedOffline = false;
+  /** The highest heartbeat seq waiting for its acknowledgement (heartbeat-acks.ts); -1 for none. */
+  ackSeq = -1;
   /** The rotation the server asked this session for (a fleet migration or the owner), until its deadline. */
   rotationAsked: { id: string; untilMs: number } | undefined;
   private invalidFrames = 0;
@@ -75,6 +77,13 @@ export class WorkerSession implements HubSession {
       this.rotationAsked = { id: message.migrationId, untilMs: Date.parse(message.rotateBy) };
     }
     this.socket.send(encodeFrame(message));
+    return true;
+  }
+
+  /** Writes a frame already encoded (a batched heartbeat acknowledgement); false when the socket is not open. */
+  sendRaw(frame: string): boolean {
+    if (this.socket.readyState !== 1) return false;
+    this.socket.send(frame);
     return true;
   }
 
@@ -185,7 +194,7 @@ export class WorkerSession implements HubSession {
     this.uptime!.mark(now, message.load);
     this.hub.counters.heartbeats++;
     this.hub.metrics?.heartbeats.inc();
-    if (message.ack) this.send({ type: "heartbeat.ack", seq: message.seq, serverTime: now });
+    if (message.ack) this.hub.acks.ask(this, message.seq);
     this.hub.dispatch(this, message);
   }
 
