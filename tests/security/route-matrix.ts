@@ -311,6 +311,18 @@ export const ROUTE_MATRIX: MatrixRow[] = [
     request: (w) => ({ path: `/v1/clusters/${w.clusterId}/logs` }),
     expect: ownedByCustomer(200, 200),
   },
+  {
+    route: "GET /v1/clusters/:clusterId/ranks/:rank/exec",
+    request: (w) => ({ path: `/v1/clusters/${w.clusterId}/ranks/0/exec` }),
+    expect: ownedByCustomer(409, 404),
+    why: "a shell in a job is its customer's alone: an admin gets the same 404 as a stranger; the cluster is completed",
+  },
+  {
+    route: "GET /v1/clusters/:clusterId/ranks/:rank/forward",
+    request: (w) => ({ path: `/v1/clusters/${w.clusterId}/ranks/0/forward?port=8888` }),
+    expect: ownedByCustomer(409, 404),
+    why: "a port of a job is its customer's alone, as exec; the cluster is completed",
+  },
 
   // --- embedded identity provider pages (cookie sessions; they authenticate in-band)
   { route: "GET /interaction/assets/auth.css", expect: everyone(200) },

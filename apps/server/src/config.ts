@@ -82,6 +82,8 @@ const EnvSchema = z.object({
     .min(0)
     .max(1024 * 1024 * 1024)
     .default(1024 * 1024),
+  IGNIS_ACCESS_MAX_STREAMS: z.coerce.number().int().min(1).max(1000).default(16),
+  IGNIS_ACCESS_IDLE_SECONDS: z.coerce.number().min(1).max(86_400).default(1800),
 });
 
 /** Every environment variable the server reads (deploy files are checked against it for typos). */
@@ -133,6 +135,8 @@ export type Config = Readonly<{
     archiveMaxBytes: number;
     logMaxBytesPerJob: number;
   }>;
+  /** Getting into jobs (`ignis clusters ssh`/`port-forward`): open streams per cluster, idle timeout. */
+  access: Readonly<{ maxStreamsPerCluster: number; idleSeconds: number }>;
 }>;
 
 /** Raised when the environment or flags hold bad values; lists every bad key at once. */
@@ -242,6 +246,10 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       maxHours: e.IGNIS_CLUSTER_MAX_HOURS,
       archiveMaxBytes: e.IGNIS_JOB_ARCHIVE_MAX_BYTES,
       logMaxBytesPerJob: e.IGNIS_JOB_LOG_MAX_BYTES,
+    }),
+    access: Object.freeze({
+      maxStreamsPerCluster: e.IGNIS_ACCESS_MAX_STREAMS,
+      idleSeconds: e.IGNIS_ACCESS_IDLE_SECONDS,
     }),
   });
 }

@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
+import { createJobStreams } from "./access/job-streams.js";
 import type { Bus } from "./bus/bus.js";
 import { createInProcessBus } from "./bus/in-process-bus.js";
 import { connectNatsBus } from "./bus/nats-bus.js";
@@ -23,6 +24,7 @@ import { createMetrics } from "./observability/metrics.js";
 import { startMetricsServer } from "./observability/metrics-server.js";
 import { createProofService } from "./proof/proof-service.js";
 import { createRewardService } from "./rewards/reward-service.js";
+import { appendAudit } from "./security/audit-log.js";
 import { createRateLimits, type RateLimits } from "./security/rate-limits.js";
 import { createSecurityMonitor, type SecurityMonitor } from "./security/security-monitor.js";
 import { chooseRateLimitStore, openRateLimitStore } from "./security/shared-rate-limits.js";
@@ -181,6 +183,17 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     prices: profilePriceBook(),
     log: logger,
   });
+  const streams = createJobStreams({
+    gateway,
+    bus,
+    log: logger,
+    audit: (entry) =>
+      void appendAudit(database.db, entry).catch((error: unknown) =>
+        logger.warn({ err: error, action: entry.action }, "audit append failed"),
+      ),
+    maxStreamsPerCluster: config.access.maxStreamsPerCluster,
+    idleSeconds: config.access.idleSeconds,
+  });
   const ctx: AppContext = {
     config,
     db: database.db,
@@ -198,6 +211,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     rewards,
     market,
     proof,
+    streams,
     explorer: createPublicExplorer({
       db: database.db,
       epochSeconds: config.epochSeconds,
@@ -233,6 +247,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       await market.stop();
       // Challenges in flight are cancelled before sessions end, so a restart never fails a device.
       await proof.stop();
+      streams.close();
       // Sessions end first (workers reconnect elsewhere), then the last up-minutes are written.
       await gateway.close();
       await app.close();

@@ -57,6 +57,13 @@ export const ignisErrorCodes = [
   "invalid_image",
   "invalid_job_args",
   "job_privileges_refused",
+  // getting into a job (ignis clusters ssh / port-forward)
+  "rank_out_of_range",
+  "cluster_not_running",
+  "invalid_port",
+  "worker_outdated",
+  "too_many_streams",
+  "upgrade_required",
   // infrastructure
   "unavailable",
   "internal",

@@ -1,4 +1,5 @@
 export * from "./auth-config.js";
+export * from "./cluster-access.js";
 export * from "./common.js";
 export * from "./devices.js";
 export * from "./devices-signatures.js";

@@ -1,4 +1,12 @@
 import { z } from "zod";
+import {
+  StreamAckMessage,
+  StreamCloseMessage,
+  StreamDataMessage,
+  StreamEofMessage,
+  StreamOpenedMessage,
+  StreamOpenMessage,
+} from "./cluster-access.js";
 import { DeviceId } from "./common.js";
 import { DeviceKeyId, Ed25519PublicKey, Ed25519Signature, HardwareClaim, HeartbeatLoad } from "./devices.js";
 import { IgnisError } from "./errors.js";
@@ -115,6 +123,12 @@ export const ServerMessageSchema = z.discriminatedUnion("type", [
   // JOB MESSAGES (server → worker): the marketplace's members (market-jobs.ts).
   JobStartMessage,
   JobStopMessage,
+  // STREAM MESSAGES (server → worker): getting into a job (cluster-access.ts).
+  StreamOpenMessage,
+  StreamDataMessage,
+  StreamAckMessage,
+  StreamEofMessage,
+  StreamCloseMessage,
 ]);
 /** A message from the server to a worker. */
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
@@ -174,6 +188,12 @@ export const WorkerMessageSchema = z.discriminatedUnion("type", [
   // JOB MESSAGES (worker → server): the marketplace's members (market-jobs.ts).
   JobLogMessage,
   JobStatusMessage,
+  // STREAM MESSAGES (worker → server): getting into a job (cluster-access.ts).
+  StreamOpenedMessage,
+  StreamDataMessage,
+  StreamAckMessage,
+  StreamEofMessage,
+  StreamCloseMessage,
 ]);
 /** A message from a worker to the server. */
 export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from "fastify";
+import type { JobStreams } from "../access/job-streams.js";
 import type { Bus } from "../bus/bus.js";
 import type { Config } from "../config.js";
 import type { Db, OpenDatabase } from "../db/database.js";
@@ -40,6 +41,8 @@ export interface AppContext {
   security: SecurityMonitor;
   /** The compute marketplace: clusters, job dispatch, metering and settlement. */
   market: Marketplace;
+  /** Customers' sessions into their jobs (ssh, port-forward), relayed over the worker sessions. */
+  streams: JobStreams;
   /** Proof of GPU: challenges of the devices connected here, their verdicts and the verification life cycle. */
   proof: ProofService;
 }

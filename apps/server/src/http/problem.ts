@@ -52,6 +52,12 @@ const STATUS: Record<IgnisErrorCode, number> = {
   invalid_image: 400,
   invalid_job_args: 400,
   job_privileges_refused: 400,
+  rank_out_of_range: 400,
+  cluster_not_running: 409,
+  invalid_port: 400,
+  worker_outdated: 409,
+  too_many_streams: 429,
+  upgrade_required: 426,
   unavailable: 503,
   internal: 500,
 };

@@ -53,6 +53,7 @@ export type UserAction =
   | "cluster.list"
   | "cluster.read"
   | "cluster.cancel"
+  | "cluster.access"
   | "balance.read";
 
 /** Every action name: what `RouteMeta.action` and so the route's audit records carry. */
@@ -109,6 +110,9 @@ const RULES: Record<UserAction, Rule> = {
   "cluster.list": { roles: ["customer", "admin"], scope: "clusters:read", write: false },
   "cluster.read": { roles: [], owned: true, adminOverride: true, scope: "clusters:read", write: false },
   "cluster.cancel": { roles: [], owned: true, adminOverride: true, scope: "clusters:write", write: true },
+  // Getting into a job's container: its customer only. No admin override: an admin who could open a shell in a
+  // customer's job would hold a key to every customer's code and data.
+  "cluster.access": { roles: [], owned: true, scope: "clusters:write", write: true },
   "balance.read": { roles: ["customer", "admin"], scope: "clusters:read", write: false },
 };
 

@@ -5,6 +5,7 @@ import { adminSecurityRoutes } from "./admin-security.js";
 import { adminUserRoutes } from "./admin-users.js";
 import { apiKeyRoutes } from "./api-keys.js";
 import { authConfigRoutes } from "./auth-config.js";
+import { clusterAccessRoutes } from "./cluster-access.js";
 import { clusterRoutes } from "./clusters.js";
 import { creditRoutes } from "./credits.js";
 import { registerDeviceRoutes } from "./devices/index.js";
@@ -41,6 +42,8 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   rewardAdminRoutes(app, ctx);
   maintenanceWindowRoutes(app, ctx);
   clusterRoutes(app, ctx);
+  // After workerSocketRoutes: it registers the WebSocket plugin these routes upgrade with.
+  clusterAccessRoutes(app, ctx);
   creditRoutes(app, ctx);
   marketRoutes(app, ctx);
   proofAdminRoutes(app, ctx);
