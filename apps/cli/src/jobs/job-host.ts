@@ -8,9 +8,16 @@ import {
   type JobStartMessage,
   type JobStatusMessage,
   type JobWorkerMessage,
+  type StreamOpenMessage,
 } from "@ignis/protocol";
 import { unpackArchive } from "./archive.js";
-import { isJobRuntime, type JobEnd, type JobRuntimeChoice, type StartedJob } from "./job-runtime.js";
+import {
+  type AccessProcess,
+  isJobRuntime,
+  type JobEnd,
+  type JobRuntimeChoice,
+  type StartedJob,
+} from "./job-runtime.js";
 import { effectiveLimits, type LimitCaps, type MachineFacts, machineFacts } from "./limits.js";
 import { LogStream } from "./log-stream.js";
 
@@ -40,9 +47,27 @@ export interface JobHost {
   stopAll(): Promise<void>;
   /** Ids of the jobs running now. */
   running(): string[];
+  /**
+   * Opens a customer's command or port connection in a job: only one this host started for the order's cluster
+   * and that runs now. Whatever is opened ends with the job. Rejects with an `AccessRefused` otherwise.
+   */
+  openAccess(order: StreamOpenMessage): Promise<AccessProcess>;
+}
+
+/** A stream the worker will not open, with the code the server passes on to the customer. */
+export class AccessRefused extends Error {
+  constructor(
+    readonly code: "job_not_running" | "stream_refused",
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 interface RunningJob {
+  clusterId: string;
+  /** What customers opened in the job; killed when it ends. */
+  access: Set<AccessProcess>;
   started: StartedJob | null;
   stopReason: string | null;
   done: Promise<void>;
@@ -96,7 +121,13 @@ export function createJobHost(options: JobHostOptions): JobHost {
     const last = finished.get(message.jobId);
     // A repeated start (a redelivery after reconnecting) gets the final state again instead of a second run.
     if (last) return options.send(last);
-    const job: RunningJob = { started: null, stopReason: null, done: Promise.resolve() };
+    const job: RunningJob = {
+      clusterId: message.clusterId,
+      access: new Set(),
+      started: null,
+      stopReason: null,
+      done: Promise.resolve(),
+    };
     jobs.set(message.jobId, job);
     job.done = run(message, job).finally(() => jobs.delete(message.jobId));
   };
@@ -178,6 +209,8 @@ export function createJobHost(options: JobHostOptions): JobHost {
       log.system(`[ignis] job could not run: ${text}`);
       final = { state: "failed", error: text.slice(0, 500), ...(reason ? { reason } : {}) };
     } finally {
+      for (const a of job.access) a.kill();
+      job.access.clear();
       // Nothing of the job may outlive it: the runtime removes it, looks for survivors and wipes the scratch.
       let alert: string | undefined;
       if (isJobRuntime(runtime)) {
@@ -221,6 +254,46 @@ export function createJobHost(options: JobHostOptions): JobHost {
       await Promise.all([...jobs.values()].map((j) => j.done));
     },
     running: () => [...jobs.keys()],
+    async openAccess(order) {
+      const job = jobs.get(order.jobId);
+      // A job of another cluster is refused like a missing one: the server named a job this host did not start.
+      if (
+        !job ||
+        job.clusterId !== order.clusterId ||
+        !job.started ||
+        job.stopReason ||
+        !isJobRuntime(runtime)
+      ) {
+        throw new AccessRefused("job_not_running", "that job is not running on this device");
+      }
+      if (order.kind === "forward" ? order.port === undefined : order.port !== undefined) {
+        throw new AccessRefused("stream_refused", "a forward names a port, and only a forward does");
+      }
+      let opened: AccessProcess;
+      try {
+        opened = await runtime.openAccess(
+          order.jobId,
+          order.kind === "exec"
+            ? {
+                kind: "exec",
+                argv: order.argv ?? ["/bin/sh"],
+                tty: order.tty === true,
+                cols: order.cols,
+                rows: order.rows,
+              }
+            : { kind: "forward", port: order.port ?? 0 },
+        );
+      } catch (error) {
+        throw new AccessRefused("stream_refused", (error as Error).message.slice(0, 300));
+      }
+      if (jobs.get(order.jobId) !== job) {
+        opened.kill();
+        throw new AccessRefused("job_not_running", "the job ended");
+      }
+      job.access.add(opened);
+      void opened.ended.then(() => job.access.delete(opened));
+      return opened;
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { JobEndReason } from "@ignis/protocol";
 
 /** The resource limits a job runs under (the lower of the rental's and the worker's caps). */
@@ -57,6 +57,23 @@ export interface StartedJob {
   stop(): void;
 }
 
+/** What a customer opens in a running job: a command in its container, or a connection to a port inside it. */
+export type AccessRequest =
+  | { kind: "exec"; argv: string[]; tty: boolean; cols?: number | undefined; rows?: number | undefined }
+  | { kind: "forward"; port: number };
+
+/** A process (or connection) opened into a job for a customer: bytes in, bytes out, and how it ended. */
+export interface AccessProcess {
+  input: Writable;
+  output: Readable;
+  /** A command's stderr (none with a terminal, where it shares the output, or for a connection). */
+  errors: Readable | null;
+  /** Resolves with the exit code once the process has ended (null when it was killed or the connection failed). */
+  ended: Promise<number | null>;
+  /** Ends it now. Idempotent. */
+  kill(): void;
+}
+
 /** What cleaning up after a job found. */
 export interface CleanupReport {
   /** What was still alive after the job's end and had to be killed: each one is an alert. */
@@ -79,6 +96,11 @@ export interface JobRuntime {
    * never started.
    */
   cleanup(jobId: string, scratchDir: string): Promise<CleanupReport>;
+  /**
+   * Opens a command or a port connection inside a job this runtime started and still runs; rejects for any other
+   * job. The worker's job host checks the job's cluster first.
+   */
+  openAccess(jobId: string, request: AccessRequest): Promise<AccessProcess>;
   /** Removes what an earlier worker process left behind (its jobs' containers); returns what it removed. */
   sweep(): Promise<string[]>;
 }

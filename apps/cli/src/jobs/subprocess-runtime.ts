@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import { connectAccessProcess, spawnAccessProcess } from "./access-process.js";
 import type { CleanupReport, JobLaunch, JobRuntime, StartedJob } from "./job-runtime.js";
 import { readHostLimits } from "./sandbox/engine.js";
 
@@ -54,6 +55,7 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): boolean {
 function createSubprocessRuntime(runner: string, simulatedOnly: boolean): JobRuntime {
   let prlimit: Promise<boolean> | undefined;
   const children = new Map<string, ChildProcess>();
+  const launches = new Map<string, JobLaunch>();
 
   const start = async (launch: JobLaunch): Promise<StartedJob> => {
     if (launch.image)
@@ -74,6 +76,7 @@ function createSubprocessRuntime(runner: string, simulatedOnly: boolean): JobRun
     });
     if (spawnError) throw spawnError;
     children.set(launch.jobId, child);
+    launches.set(launch.jobId, launch);
     const ended = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
       child.once("exit", (code, signal) => resolve({ code, signal }));
     });
@@ -103,12 +106,26 @@ function createSubprocessRuntime(runner: string, simulatedOnly: boolean): JobRun
     async cleanup(jobId: string, scratchDir: string): Promise<CleanupReport> {
       const child = children.get(jobId);
       children.delete(jobId);
+      launches.delete(jobId);
       const survivors: string[] = [];
       // Whatever the job left in its process group dies with it; a process that left the group (setsid) is
       // beyond reach: this runner has no sandbox.
       if (child && signalGroup(child, "SIGKILL")) survivors.push(`process group ${child.pid}`);
       await rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
       return { survivors };
+    },
+    async openAccess(jobId, request) {
+      const launch = launches.get(jobId);
+      const child = children.get(jobId);
+      if (!launch || !child || child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`job ${jobId} is not running here`);
+      }
+      // No sandbox: a command runs like the job, in its folder with its variables; a port is the host's own.
+      if (request.kind === "forward") return connectAccessProcess(request.port);
+      return spawnAccessProcess(request.argv[0]!, request.argv.slice(1), {
+        cwd: launch.scratchDir,
+        env: subprocessEnv(launch),
+      });
     },
     sweep: async () => [],
   };

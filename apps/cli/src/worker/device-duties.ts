@@ -4,14 +4,16 @@ import {
   type JobServerMessage,
   type JobWorkerMessage,
   type ServerMessage,
+  type StreamServerMessage,
   type WorkerMessage,
 } from "@ignis/protocol";
-import { createJobHost, type JobHost } from "../jobs/job-host.js";
+import { AccessRefused, createJobHost, type JobHost } from "../jobs/job-host.js";
 import { isJobRuntime, type JobRuntimeChoice, noJobRuntime } from "../jobs/job-runtime.js";
 import type { LimitCaps } from "../jobs/limits.js";
 import { createSimulatedDeviceRunner } from "../jobs/subprocess-runtime.js";
 import type { Prover } from "../prover/prover.js";
 import { selectProver } from "../prover/select-prover.js";
+import { createStreamHost, type StreamHost } from "./job-streams.js";
 
 /**
  * What a worker does for the server besides heartbeating: answer proof-of-GPU challenges with its prover and
@@ -20,6 +22,8 @@ import { selectProver } from "../prover/select-prover.js";
 export interface DeviceDuties {
   proof(message: Extract<ServerMessage, { type: "proof.challenge" | "proof.reveal-request" }>): void;
   job(message: JobServerMessage): void;
+  /** A customer's stream into one of this device's jobs (ignis clusters ssh / port-forward). */
+  stream(message: StreamServerMessage): void;
   busy(): boolean;
   close(): Promise<void>;
 }
@@ -38,6 +42,7 @@ export function createDeviceDuties(options: {
   const { send, log } = options;
   let prover: Promise<Prover> | undefined;
   let jobs: JobHost | undefined;
+  let streams: StreamHost | undefined;
   const profile = findHardwareProfile(options.profileId) ?? findHardwareProfile("cpu-generic")!;
 
   const proverOf = () => {
@@ -64,6 +69,21 @@ export function createDeviceDuties(options: {
         else send(await p.reveal(message));
       });
     },
+    stream(message) {
+      streams ??= createStreamHost({
+        send: (m) => {
+          send(m);
+          return true;
+        },
+        // Only a job this device's job host started for that cluster, and still runs, is ever opened.
+        open: (order) =>
+          jobs
+            ? jobs.openAccess(order)
+            : Promise.reject(new AccessRefused("job_not_running", "no job runs on this device")),
+        log,
+      });
+      streams.handle(message);
+    },
     job(message) {
       jobs ??= createJobHost({
         send: (m: JobWorkerMessage) => send(m),
@@ -76,6 +96,7 @@ export function createDeviceDuties(options: {
     },
     busy: () => (jobs?.running().length ?? 0) > 0,
     async close() {
+      streams?.closeAll();
       await jobs?.stopAll();
       if (prover) await (await prover).close();
     },

@@ -243,6 +243,13 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
         case "job.stop":
           duties.job(message);
           break;
+        case "stream.open":
+        case "stream.data":
+        case "stream.ack":
+        case "stream.eof":
+        case "stream.close":
+          duties.stream(message);
+          break;
       }
       options.onMessage?.(message);
     });

@@ -1,8 +1,18 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
-import type { CleanupReport, JobEnd, JobLaunch, JobRuntime, StartedJob } from "../job-runtime.js";
+import { spawnAccessProcess } from "../access-process.js";
+import type {
+  AccessProcess,
+  AccessRequest,
+  CleanupReport,
+  JobEnd,
+  JobLaunch,
+  JobRuntime,
+  StartedJob,
+} from "../job-runtime.js";
 import {
   containerCreateArgs,
   containerName,
@@ -17,6 +27,7 @@ import type { Engine } from "./engine.js";
 import { type CommandRunner, engineCwd, engineEnv, mustRun, runCommand } from "./exec.js";
 import { applyFence, type FenceTool, hostAddresses, resolversOf } from "./fence.js";
 import { findJobProcesses, killAll, memoryCgroupOf, memoryPeak, oomKills } from "./host-procs.js";
+import { BUSYBOX_PATHS } from "./job-image.js";
 
 /** How a worker's container runtime is set up. */
 export interface ContainerRuntimeOptions {
@@ -57,6 +68,10 @@ interface JobState {
   id: string | null;
   holder: string | null;
   network: string | null;
+  /** The job's network namespace (a path nsenter takes), once the container exists. */
+  netns: string | null;
+  /** Set once the job's process has ended: nothing more is opened in it. */
+  done: boolean;
   cgroup: { dir: string; v2: boolean } | null;
   oom: number;
   /** Highest memory use seen, in bytes. */
@@ -173,6 +188,8 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
       id: null,
       holder: null,
       network: null,
+      netns: null,
+      done: false,
       cgroup: null,
       oom: 0,
       peak: 0,
@@ -239,6 +256,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
         netns = `/proc/${pid}/ns/net`;
         resolvConfPath = resolv;
       }
+      state.netns = netns;
       const resolvers = resolversOf(await readFile(resolvConfPath, "utf8").catch(() => ""));
       await applyFence(
         run,
@@ -307,6 +325,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
     });
     const ended = (async (): Promise<JobEnd> => {
       const attachCode = await attachExit;
+      state.done = true;
       await sampleOom();
       for (const t of state.timers) clearInterval(t);
       const [codeText = "", oomText = ""] = (
@@ -330,6 +349,45 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
       closed,
       stop: stopContainer,
     };
+  };
+
+  /**
+   * A customer's way into a running job: `exec` runs the command in the job's own container (its user, folder,
+   * variables, limits and fence; a terminal with `tty`); `forward` connects to 127.0.0.1:PORT inside the job's
+   * network namespace with the host's static busybox nc, entered with nsenter, so any image can be forwarded to.
+   * Only a job this runtime started and that still runs is opened.
+   */
+  const openAccess = async (jobId: string, request: AccessRequest): Promise<AccessProcess> => {
+    const state = jobs.get(jobId);
+    if (!state?.id || state.done) throw new Error(`job ${jobId} is not running here`);
+    if (request.kind === "exec") {
+      const env = [
+        ...(request.tty ? ["--env", "TERM=xterm-256color"] : []),
+        ...(request.cols ? ["--env", `COLUMNS=${request.cols}`] : []),
+        ...(request.rows ? ["--env", `LINES=${request.rows}`] : []),
+      ];
+      // The engine takes everything after the container as the command, verbatim (no `--` is needed or allowed).
+      return spawnAccessProcess(
+        bin,
+        ["exec", "-i", ...(request.tty ? ["-t"] : []), ...env, state.id, ...request.argv],
+        {
+          cwd: engineCwd(),
+          env: engineEnv(),
+        },
+      );
+    }
+    const busybox = BUSYBOX_PATHS.find((p) => existsSync(p));
+    if (!busybox || !state.netns) throw new Error("port forwarding needs busybox-static on the worker");
+    const argv = [
+      ...enter,
+      "nsenter",
+      `--net=${state.netns}`,
+      busybox,
+      "nc",
+      "127.0.0.1",
+      String(request.port),
+    ];
+    return spawnAccessProcess(argv[0]!, argv.slice(1), { cwd: engineCwd(), env: engineEnv() });
   };
 
   /** Removes a job's containers and files; returns what was found alive after removal. */
@@ -367,6 +425,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
     sandboxed: true,
     simulatedOnly: false,
     start,
+    openAccess,
     async cleanup(jobId: string, scratchDir: string): Promise<CleanupReport> {
       const survivors = await cleanupState(jobId);
       await wipe(scratchDir);
