@@ -34,7 +34,10 @@ async function main(): Promise<number> {
     process.stderr.write(`ignis: unknown command '${argv.join(" ")}'\n\n${help(commands)}`);
     return 2;
   }
-  if (found.rest.includes("--help") || found.rest.includes("-h")) {
+  // After `--` the words are a job's command (`ignis clusters ssh C -- df -h`), not this CLI's flags.
+  const split = found.rest.indexOf("--");
+  const own = split === -1 ? found.rest : found.rest.slice(0, split);
+  if (own.includes("--help") || own.includes("-h")) {
     process.stdout.write(`${found.command.usage}\n`);
     return 0;
   }

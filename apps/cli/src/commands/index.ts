@@ -19,6 +19,8 @@ export async function loadCommands(): Promise<Command[]> {
     import("./rewards-verify.js"),
     import("./sim.js"),
     import("./clusters.js"),
+    import("./clusters-ssh.js"),
+    import("./clusters-port-forward.js"),
     import("./admin-credits.js"),
   ];
   return (await Promise.all(modules)).map((m) => m.command);
