@@ -34,6 +34,11 @@ export const ignisErrorCodes = [
   "session_replaced",
   "device_conflict",
   "key_rotation_failed",
+  // worker versions and upgrades
+  "protocol_unsupported",
+  "invalid_release",
+  "invalid_release_signature",
+  "release_exists",
   // proof of GPU
   "device_offline",
   "device_hired",

@@ -18,3 +18,4 @@ export * from "./rewards-earnings.js";
 export * from "./rewards-seasons.js";
 export * from "./security.js";
 export * from "./worker-protocol.js";
+export * from "./worker-versions.js";

@@ -32,8 +32,8 @@ describe("worker protocol frames", () => {
   });
 
   it("refuses another version, unknown types and fields, bad JSON and oversized frames with stable codes", () => {
-    expect(codeOf(() => decodeWorkerFrame(JSON.stringify({ v: 2, type: "heartbeat", seq: 1, load })))).toBe(
-      "bad_request",
+    expect(codeOf(() => decodeWorkerFrame(JSON.stringify({ v: 3, type: "heartbeat", seq: 1, load })))).toBe(
+      "protocol_unsupported",
     );
     expect(
       codeOf(() =>

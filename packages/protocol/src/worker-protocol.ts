@@ -18,15 +18,22 @@ import {
   proofRevealMessage,
   proofRevealRequestMessage,
 } from "./proof/messages.js";
+import {
+  FeatureName,
+  isSupportedProtocolVersion,
+  ProtocolRange,
+  protocolUnsupported,
+  WORKER_PROTOCOL_MIN_VERSION,
+  WorkerVersion,
+} from "./worker-versions.js";
 
 /**
- * The worker session protocol: JSON text frames on `/v1/worker/session`, each an envelope `{ v: 1, type, ... }`.
+ * The worker session protocol: JSON text frames on `/v1/worker/session`, each an envelope `{ v, type, ... }`.
  * The server speaks first (`session.challenge`); the worker answers `session.auth`; after `session.hello` the
- * session is bound to one device and heartbeats need no signature.
+ * session is bound to one device and heartbeats need no signature. Which versions `v` may be and how a session
+ * picks one is in worker-versions.ts.
  */
 
-/** The protocol version every frame carries as `v`. */
-export const WORKER_PROTOCOL_VERSION = 1;
 /** Path of the worker WebSocket, relative to the server URL. */
 export const WORKER_SESSION_PATH = "/v1/worker/session";
 /** Largest frame either side accepts; proof reveals are the largest messages. */
@@ -54,6 +61,8 @@ export const SessionChallengeMessage = z.object({
   nonce: SessionNonce,
   /** The origin the server identifies as; a worker that dialled another origin will be refused. */
   origin: z.string(),
+  /** The protocol versions the server speaks (absent from servers older than v2: speak v1 to them). */
+  protocol: ProtocolRange.optional(),
 });
 /** A parsed `SessionChallengeMessage`. */
 export type SessionChallengeMessage = z.infer<typeof SessionChallengeMessage>;
@@ -65,6 +74,10 @@ export const SessionHelloMessage = z.object({
   sessionId: z.string(),
   heartbeatSeconds: z.number().positive(),
   serverTime: z.number(),
+  /** The version the server chose for this session (v2 and later; absent means v1). */
+  protocol: z.int().optional(),
+  /** The optional features both sides know, from those the worker announced. */
+  features: z.array(FeatureName).max(32).optional(),
 });
 /** A parsed `SessionHelloMessage`. */
 export type SessionHelloMessage = z.infer<typeof SessionHelloMessage>;
@@ -110,6 +123,40 @@ export const KeyRotatedMessage = z.object({
 /** A parsed `KeyRotatedMessage`. */
 export type KeyRotatedMessage = z.infer<typeof KeyRotatedMessage>;
 
+/**
+ * Something the device's owner should act on, shown in the worker's log (v2, feature `notices`): today the
+ * worker is older than the server's minimum release and earns only until `earningUntil`.
+ */
+export const WorkerNoticeMessage = z.object({
+  type: z.literal("worker.notice"),
+  code: z.enum(["worker_outdated"]),
+  message: z.string(),
+  /** The command that fixes it. */
+  updateCommand: z.string().optional(),
+  /** When an outdated worker stops earning (ISO time); null once it already has. */
+  earningUntil: z.string().nullable().optional(),
+});
+/** A parsed `WorkerNoticeMessage`. */
+export type WorkerNoticeMessage = z.infer<typeof WorkerNoticeMessage>;
+
+/**
+ * A signed worker release this device should install (v2, feature `self-update`): download `url` from the
+ * server with the device's credentials, check its SHA-256 and the release key's signature, install, restart.
+ */
+export const WorkerUpdateAvailableMessage = z.object({
+  type: z.literal("worker.update-available"),
+  rolloutId: z.string().max(64),
+  version: WorkerVersion,
+  /** Path of the package on the server, e.g. `/v1/worker/releases/0.2.0/package`. */
+  url: z.string().startsWith("/").max(200),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Ed25519 signature (base64url) of the release signing text over the version and the SHA-256. */
+  signature: z.string().max(200),
+  size: z.int().min(1),
+});
+/** A parsed `WorkerUpdateAvailableMessage`. */
+export type WorkerUpdateAvailableMessage = z.infer<typeof WorkerUpdateAvailableMessage>;
+
 /** Every message the server sends to a worker, discriminated by `type`. */
 export const ServerMessageSchema = z.discriminatedUnion("type", [
   SessionChallengeMessage,
@@ -118,6 +165,8 @@ export const ServerMessageSchema = z.discriminatedUnion("type", [
   HeartbeatAckMessage,
   KeyRotateRequestMessage,
   KeyRotatedMessage,
+  WorkerNoticeMessage,
+  WorkerUpdateAvailableMessage,
   proofChallengeMessage,
   proofRevealRequestMessage,
   // JOB MESSAGES (server → worker): the marketplace's members (market-jobs.ts).
@@ -142,6 +191,12 @@ export const SessionAuthMessage = z.strictObject({
   publicKey: Ed25519PublicKey,
   signature: Ed25519Signature,
   agent: z.strictObject({ version: z.string().max(40), profile: z.string().max(40) }).optional(),
+  /** The protocol versions the worker speaks (v2 and later; a v1 worker sends none and is spoken to in v1). */
+  protocol: ProtocolRange.optional(),
+  /** The worker's release, e.g. `0.2.0`; the server compares it with IGNIS_MIN_WORKER_VERSION. */
+  workerVersion: WorkerVersion.optional(),
+  /** Optional capabilities the worker implements (worker-versions.ts WORKER_FEATURES); unknown names are ignored. */
+  features: z.array(FeatureName).max(32).optional(),
 });
 /** A parsed `SessionAuthMessage`. */
 export type SessionAuthMessage = z.infer<typeof SessionAuthMessage>;
@@ -198,9 +253,15 @@ export const WorkerMessageSchema = z.discriminatedUnion("type", [
 /** A message from a worker to the server. */
 export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;
 
-/** Serializes a message into its versioned frame. */
-export function encodeFrame(message: ServerMessage | WorkerMessage): string {
-  return JSON.stringify({ v: WORKER_PROTOCOL_VERSION, ...message });
+/**
+ * Serializes a message into its frame at protocol `version`: the session's negotiated version, or v1 (every
+ * session starts in v1 until its hello says otherwise, so frames of peers that never negotiate stay v1).
+ */
+export function encodeFrame(
+  message: ServerMessage | WorkerMessage,
+  version: number = WORKER_PROTOCOL_MIN_VERSION,
+): string {
+  return JSON.stringify({ v: version, ...message });
 }
 
 function decodeFrame<T>(
@@ -215,15 +276,13 @@ function decodeFrame<T>(
   } catch (cause) {
     throw new IgnisError("malformed_json", "the frame is not valid JSON", { cause });
   }
-  if (
-    typeof parsed !== "object" ||
-    parsed === null ||
-    (parsed as { v?: unknown }).v !== WORKER_PROTOCOL_VERSION
-  ) {
-    throw new IgnisError(
-      "bad_request",
-      `unsupported protocol version; this side speaks v${WORKER_PROTOCOL_VERSION}`,
-    );
+  if (typeof parsed !== "object" || parsed === null) {
+    throw new IgnisError("bad_request", "a frame is a JSON object");
+  }
+  const version = (parsed as { v?: unknown }).v;
+  if (!isSupportedProtocolVersion(version)) {
+    if (typeof version === "number") throw protocolUnsupported(version);
+    throw new IgnisError("bad_request", "a frame carries its protocol version as `v`");
   }
   delete (parsed as { v?: unknown }).v;
   // The hot frames are checked by hand (hot-frames.ts); whatever that check does not accept goes to the schema.

@@ -8,6 +8,7 @@ import {
   originOf,
   type ServerMessage,
   sessionSigningText,
+  WORKER_PROTOCOL_VERSION,
   WORKER_SESSION_PATH,
   type WorkerMessage,
 } from "@ignis/protocol";
@@ -22,6 +23,7 @@ import { createDeviceDuties } from "./device-duties.js";
 import { type DeviceKey, signText } from "./device-key.js";
 import { createKeyRing } from "./key-ring.js";
 import { createSessionRotation } from "./session-rotation.js";
+import { WORKER_RELEASE, workerOffer } from "./worker-release.js";
 import { assertPrivateKeyFile, readDeviceState } from "./worker-state.js";
 
 /** How a worker runs. Everything but `stateDir` has a default. */
@@ -48,6 +50,8 @@ export interface StartWorkerOptions {
   metadata?: HardwareClaim;
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
+  /** The release this worker announces (tests and `ignis sim` pose as older workers); defaults to this package's. */
+  workerVersion?: string;
   log?: (line: string) => void;
 }
 
@@ -67,6 +71,8 @@ const REFUSALS: Record<string, string> = {
   handshake_failed:
     "the server did not accept this device's key (an unknown, revoked or retired device, or a clock or origin mismatch); if the device was revoked, enroll it again",
   key_rotation_failed: "the server refused a key rotation; the device keeps its current key",
+  protocol_unsupported:
+    "the server no longer speaks this worker's protocol version; update the worker with `ignis worker update` (or install the new release by hand)",
 };
 
 /** A running worker. */
@@ -79,6 +85,8 @@ export interface WorkerHandle {
   stop(): Promise<void>;
   /** Sends a message over the live session; false when there is none (tests use it to misbehave). */
   send(message: WorkerMessage): boolean;
+  /** The protocol version the current (or last) session negotiated; 1 before the first. */
+  protocolVersion(): number;
   stats(): {
     sessions: number;
     heartbeats: number;
@@ -113,6 +121,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
   const counts = { sessions: 0, heartbeats: 0, rttMs: 0, rotations: 0, refusals: 0 };
   let socket: WebSocket | undefined;
   let online = false;
+  // Every session starts in v1 and moves to what the server's hello chose.
+  let speaking = 1;
   let stopping = false;
   let exit: WorkerExit | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
@@ -128,7 +138,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
 
   const send = (message: WorkerMessage): boolean => {
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-    socket.send(encodeFrame(message));
+    socket.send(encodeFrame(message, speaking));
     return true;
   };
   const duties = createDeviceDuties({
@@ -194,7 +204,19 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
           nonce = message.nonce;
           usingKey = keys.forHandshake();
           const signature = signText(usingKey, sessionSigningText(nonce, state.deviceId, origin));
-          send({ type: "session.auth", deviceId: state.deviceId, publicKey: usingKey.publicKey, signature });
+          const opener = { deviceId: state.deviceId, publicKey: usingKey.publicKey, signature };
+          speaking = 1;
+          // A server older than v2 announces no range and refuses fields it does not know: speak plain v1 to it.
+          if (message.protocol && message.protocol.max >= 2) {
+            speaking = Math.min(message.protocol.max, WORKER_PROTOCOL_VERSION);
+            send({
+              type: "session.auth",
+              ...opener,
+              ...workerOffer(options.workerVersion ?? WORKER_RELEASE),
+            });
+          } else {
+            send({ type: "session.auth", ...opener });
+          }
           break;
         }
         case "session.hello": {
@@ -203,6 +225,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
             log("finished a key rotation interrupted by a lost connection");
           }
           online = true;
+          speaking = message.protocol ?? 1;
           counts.sessions++;
           backoff.reset();
           lastAckMs = Date.now();
@@ -249,6 +272,14 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
         case "stream.eof":
         case "stream.close":
           duties.stream(message);
+          break;
+        case "worker.notice":
+          log(
+            `NOTICE ${message.code}: ${message.message}${message.updateCommand ? ` (run: ${message.updateCommand})` : ""}`,
+          );
+          break;
+        case "worker.update-available":
+          log(`worker release ${message.version} is available; install it with \`ignis worker update\``);
           break;
       }
       options.onMessage?.(message);
@@ -299,6 +330,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     connected,
     done,
     send,
+    protocolVersion: () => speaking,
     stats: () => ({ ...counts, online }),
     async stop() {
       stopping = true;

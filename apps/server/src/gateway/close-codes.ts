@@ -9,4 +9,6 @@ export const CloseCode = {
   protocol: 4400,
   unauthenticated: 4401,
   revoked: 4403,
+  /** The worker's protocol range misses the server's; the reason names the supported range. */
+  protocolUnsupported: 4426,
 } as const;

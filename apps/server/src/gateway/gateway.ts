@@ -49,6 +49,11 @@ export interface Gateway {
   onSessionClosed(listener: (deviceId: string) => void): void;
   /** Called when a device changed its GPU claim over its session here (its verification was reset). */
   onHardwareChanged(listener: (deviceId: string, change: HardwareChange) => void): void;
+  /**
+   * The device's live session on this replica (its negotiated protocol version and features), or undefined.
+   * To gate a new frame across replicas, list it in FRAME_FEATURES: every session enforces that on send.
+   */
+  session(deviceId: string): GatewaySession | undefined;
   /** True when the device has a live session on this replica or one another replica announced. */
   isConnected(deviceId: string): boolean;
   /** Ends the device's session wherever it is. `device_revoked` tells the worker to stop retrying. */
@@ -257,6 +262,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         sessionId: session.id,
         heartbeatSeconds: options.heartbeatSeconds,
         serverTime: now(),
+        // A v1 hello stays exactly as v1 workers know it.
+        ...(session.info.protocolVersion >= 2
+          ? { protocol: session.info.protocolVersion, features: [...session.info.features] }
+          : {}),
       });
       if (device.rotateFor) {
         const m = device.rotateFor;
@@ -339,6 +348,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     onSessionOpened: (listener) => void opened.push(listener),
     onSessionClosed: (listener) => void closed.push(listener),
     onHardwareChanged: (listener) => void hardwareChanged.push(listener),
+    session: (deviceId) => sessions.get(deviceId)?.info,
     isConnected: (deviceId) => sessions.has(deviceId) || routing.isRemote(deviceId),
     async disconnect(deviceId, reason) {
       const local = sessions.get(deviceId);

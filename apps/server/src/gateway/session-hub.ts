@@ -86,10 +86,22 @@ export interface AuthenticatedDevice {
 /** Where a session is in its life: challenged, verifying its opener, live (bound to a device) or closed. */
 export type SessionPhase = "challenged" | "verifying" | "live" | "closed";
 
-/** The part of a session other modules see: its device and its latest round-trip time. */
+/**
+ * The part of a session other modules see: its device, its latest round-trip time, and what its handshake
+ * negotiated. Gate a new server frame on `supports(feature)` (and list it in FRAME_FEATURES, which the session
+ * enforces on every send, on whichever replica holds the device).
+ */
 export interface SessionInfo {
   deviceId: string;
   rttMs: number;
+  /** The protocol version negotiated in the handshake (1 before it, and for v1 workers). */
+  protocolVersion: number;
+  /** The worker release the opener announced; null for v1 workers, which announce none. */
+  workerVersion: string | null;
+  /** The optional features negotiated in the handshake (always empty for v1 sessions). */
+  features: ReadonlySet<string>;
+  /** True when the session negotiated `feature`. */
+  supports(feature: string): boolean;
 }
 
 /**

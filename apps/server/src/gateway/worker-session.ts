@@ -2,10 +2,13 @@ import { randomBytes } from "node:crypto";
 import {
   decodeWorkerFrame,
   encodeFrame,
+  FRAME_FEATURES,
   type HeartbeatMessage,
   IgnisError,
   isIgnisError,
+  negotiateProtocol,
   type ServerMessage,
+  SUPPORTED_WORKER_PROTOCOLS,
   type WorkerMessage,
 } from "@ignis/protocol";
 import type { WebSocket } from "ws";
@@ -25,7 +28,7 @@ const AUTH_TIMEOUT_MS = 10_000;
 export class WorkerSession implements HubSession {
   readonly id = randomBytes(12).toString("base64url");
   readonly nonce = randomBytes(32).toString("base64url");
-  readonly info: SessionInfo = { deviceId: "", rttMs: 0 };
+  readonly info: SessionInfo = sessionInfo();
   phase: SessionPhase = "challenged";
   keyId = "";
   publicKey = "";
@@ -67,16 +70,26 @@ export class WorkerSession implements HubSession {
       AUTH_TIMEOUT_MS,
     );
     this.authTimer.unref();
-    this.send({ type: "session.challenge", nonce: this.nonce, origin: hub.origins[0]! });
+    this.send({
+      type: "session.challenge",
+      nonce: this.nonce,
+      origin: hub.origins[0]!,
+      protocol: SUPPORTED_WORKER_PROTOCOLS,
+    });
   }
 
-  /** Sends a message if the socket is open; false when it is not. */
+  /**
+   * Sends a message, in the session's negotiated version, if the socket is open; false when it is not, or when
+   * the message needs a feature the session did not negotiate (a worker never gets a frame it cannot decode).
+   */
   send(message: ServerMessage): boolean {
     if (this.socket.readyState !== 1) return false;
+    const feature = FRAME_FEATURES[message.type];
+    if (feature !== undefined && !this.info.supports(feature)) return false;
     if (message.type === "key.rotate-request") {
       this.rotationAsked = { id: message.migrationId, untilMs: Date.parse(message.rotateBy) };
     }
-    this.socket.send(encodeFrame(message));
+    this.socket.send(encodeFrame(message, this.info.protocolVersion));
     return true;
   }
 
@@ -150,11 +163,24 @@ export class WorkerSession implements HubSession {
       if (isBinary) throw new IgnisError("bad_request", "frames are JSON text");
       message = decodeWorkerFrame(data.toString("utf8"));
     } catch (error) {
+      if (this.phase === "challenged" && isIgnisError(error, "protocol_unsupported")) {
+        this.refuseProtocol(error);
+        return;
+      }
       this.refuse(isIgnisError(error) ? error : new IgnisError("bad_request", "bad frame"), now);
       return;
     }
     if (this.phase !== "live") {
       if (this.phase === "challenged" && message.type === "session.auth") {
+        try {
+          const negotiated = negotiateProtocol(message);
+          this.info.protocolVersion = negotiated.version;
+          this.info.features = new Set(negotiated.features);
+          this.info.workerVersion = message.workerVersion ?? null;
+        } catch (error) {
+          this.refuseProtocol(error as IgnisError);
+          return;
+        }
         this.phase = "verifying";
         void this.authenticate(message, now);
       } else {
@@ -253,6 +279,24 @@ export class WorkerSession implements HubSession {
     this.fail(new IgnisError("handshake_failed", "authenticate first, once"));
   }
 
+  /** An opener in a protocol version this server no longer (or not yet) speaks: audited, told why, closed. */
+  private refuseProtocol(error: IgnisError): void {
+    clearTimeout(this.authTimer);
+    void this.hub.noteFailedHandshake(this.ip).then((withinBudget) => {
+      if (!withinBudget) return;
+      this.hub.audit({
+        actorType: "anonymous",
+        action: "device.session.open",
+        objectType: "device",
+        objectId: null,
+        outcome: "refused:protocol_unsupported",
+        ip: this.ip,
+        details: { sessionId: this.id, ...(error.details ?? {}) },
+      });
+    });
+    this.close(CloseCode.protocolUnsupported, error);
+  }
+
   private fail(error: IgnisError): void {
     const code =
       error.code === "device_conflict"
@@ -292,4 +336,17 @@ export class WorkerSession implements HubSession {
       this.hub.unregister(this);
     }
   }
+}
+
+/** A fresh session's info: no device yet, v1 until the handshake negotiates, no features. */
+function sessionInfo(): SessionInfo {
+  const info: SessionInfo = {
+    deviceId: "",
+    rttMs: 0,
+    protocolVersion: 1,
+    workerVersion: null,
+    features: new Set<string>(),
+    supports: (feature) => info.features.has(feature),
+  };
+  return info;
 }

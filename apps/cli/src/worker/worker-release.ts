@@ -1,0 +1,14 @@
+import { SUPPORTED_WORKER_PROTOCOLS, WORKER_FEATURES } from "@ignis/protocol";
+import cliPackage from "../../package.json" with { type: "json" };
+
+/** The release of this worker, as its package names it; announced in every session opener. */
+export const WORKER_RELEASE: string = cliPackage.version;
+
+/** What this worker announces in its opener: its release, the protocol range it speaks, the features it has. */
+export function workerOffer(release: string = WORKER_RELEASE) {
+  return {
+    workerVersion: release,
+    protocol: { ...SUPPORTED_WORKER_PROTOCOLS },
+    features: [...WORKER_FEATURES],
+  };
+}
