@@ -80,6 +80,6 @@ export function checkedHotFrame(frame: Fields): Fields | undefined {
 }
 
 /** The `heartbeat.ack` frame, written without a schema or a spread: the server sends it thousands of times a second. */
-export function encodeHeartbeatAck(seq: number, serverTime: number): string {
-  return `{"v":1,"type":"heartbeat.ack","seq":${seq},"serverTime":${serverTime}}`;
+export function encodeHeartbeatAck(seq: number, serverTime: number, version = 1): string {
+  return `{"v":${version},"type":"heartbeat.ack","seq":${seq},"serverTime":${serverTime}}`;
 }

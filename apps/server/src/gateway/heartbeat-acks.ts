@@ -5,6 +5,8 @@ export interface AckTarget {
   ackSeq: number;
   /** Writes a frame already encoded; false when the socket is not open. */
   sendRaw(frame: string): boolean;
+  /** The session's negotiated protocol version, stamped on its acks (v1 when absent). */
+  readonly info?: { readonly protocolVersion: number };
 }
 
 /**
@@ -37,7 +39,7 @@ export class HeartbeatAcks {
     for (const session of batch) {
       const seq = session.ackSeq;
       session.ackSeq = -1;
-      session.sendRaw(encodeHeartbeatAck(seq, serverTime));
+      session.sendRaw(encodeHeartbeatAck(seq, serverTime, session.info?.protocolVersion));
     }
   };
 }
