@@ -323,6 +323,12 @@ export const ROUTE_MATRIX: MatrixRow[] = [
     expect: ownedByCustomer(409, 404),
     why: "a port of a job is its customer's alone, as exec; the cluster is completed",
   },
+  {
+    route: "GET /v1/clusters/:clusterId/network",
+    request: (w) => ({ path: `/v1/clusters/${w.clusterId}/network` }),
+    expect: ownedByCustomer(409, 409),
+    why: "the cluster is completed: its customer and admins pass policy and meet cluster_not_running",
+  },
 
   // --- embedded identity provider pages (cookie sessions; they authenticate in-band)
   { route: "GET /interaction/assets/auth.css", expect: everyone(200) },

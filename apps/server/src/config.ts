@@ -84,6 +84,12 @@ const EnvSchema = z.object({
     .default(1024 * 1024),
   IGNIS_ACCESS_MAX_STREAMS: z.coerce.number().int().min(1).max(1000).default(16),
   IGNIS_ACCESS_IDLE_SECONDS: z.coerce.number().min(1).max(86_400).default(1800),
+  /** Cluster overlays (Nebula): `auto` offers them when nebula and nebula-cert are installed. */
+  IGNIS_MESH: z.enum(["auto", "on", "off"]).default("auto"),
+  /** UDP port of the lighthouse and relay; 0 picks a free one at start (tests). */
+  IGNIS_MESH_PORT: z.coerce.number().int().min(0).max(65535).default(4242),
+  /** Host workers reach the lighthouse at; default: the host of the server URL each worker uses. */
+  IGNIS_MESH_HOST: z.string().min(1).max(253).optional(),
 });
 
 /** Every environment variable the server reads (deploy files are checked against it for typos). */
@@ -137,6 +143,8 @@ export type Config = Readonly<{
   }>;
   /** Getting into jobs (`ignis clusters ssh`/`port-forward`): open streams per cluster, idle timeout. */
   access: Readonly<{ maxStreamsPerCluster: number; idleSeconds: number }>;
+  /** Cluster overlays: whether to offer them, the lighthouse's UDP port, and the host workers reach it at. */
+  mesh: Readonly<{ mode: "auto" | "on" | "off"; port: number; host: string | undefined }>;
 }>;
 
 /** Raised when the environment or flags hold bad values; lists every bad key at once. */
@@ -251,6 +259,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       maxStreamsPerCluster: e.IGNIS_ACCESS_MAX_STREAMS,
       idleSeconds: e.IGNIS_ACCESS_IDLE_SECONDS,
     }),
+    mesh: Object.freeze({ mode: e.IGNIS_MESH, port: e.IGNIS_MESH_PORT, host: e.IGNIS_MESH_HOST }),
   });
 }
 

@@ -20,6 +20,7 @@ import { createTokenVerifier, discoveredJwks, type TokenVerifier } from "./ident
 import { LOCAL_ISSUER } from "./identity/users.js";
 import { createMarketplace } from "./market/marketplace.js";
 import { profilePriceBook } from "./market/profile-prices.js";
+import { startMeshService } from "./mesh/mesh-service.js";
 import { createMetrics } from "./observability/metrics.js";
 import { startMetricsServer } from "./observability/metrics-server.js";
 import { createProofService } from "./proof/proof-service.js";
@@ -176,12 +177,20 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     log: logger,
     observeCloseSeconds: (seconds) => metrics.epochClose.observe(seconds),
   });
+  const mesh = await startMeshService({
+    db: database.db,
+    config,
+    gateway,
+    publicUrl: config.publicUrl,
+    log: logger,
+  });
   const market = createMarketplace({
     db: database.db,
     config,
     gateway,
     prices: profilePriceBook(),
     log: logger,
+    mesh: mesh?.coordinator,
   });
   const streams = createJobStreams({
     gateway,
@@ -245,6 +254,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       closed = true;
       metricsServer?.close();
       await market.stop();
+      await mesh?.stop();
       // Challenges in flight are cancelled before sessions end, so a restart never fails a device.
       await proof.stop();
       streams.close();

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { DeviceId, Timestamp } from "./common.js";
 import { CoarseRegion } from "./explorer.js";
 import { SandboxReport } from "./job-sandbox.js";
+import { MeshReport } from "./mesh.js";
 
 /**
  * Device status: pending (enrolled, never connected) → online ⇄ offline, plus hired, quarantined, revoked, and
@@ -73,6 +74,8 @@ export const HardwareClaim = z.strictObject({
    * metadata update when their worker starts; the market hires only devices whose jobs run in a container.
    */
   sandbox: SandboxReport.optional(),
+  /** Whether the worker can join a cluster's private overlay (Nebula), reported with the sandbox. */
+  mesh: MeshReport.optional(),
 });
 /** A hardware claim. */
 export type HardwareClaim = z.infer<typeof HardwareClaim>;

@@ -69,6 +69,8 @@ export const ignisErrorCodes = [
   "worker_outdated",
   "too_many_streams",
   "upgrade_required",
+  // cluster networking
+  "mesh_unavailable",
   // infrastructure
   "unavailable",
   "internal",

@@ -11,6 +11,7 @@ export * from "./identity.js";
 export * from "./job-sandbox.js";
 export * from "./market.js";
 export * from "./market-jobs.js";
+export * from "./mesh.js";
 export * from "./problem.js";
 export * from "./proof-views.js";
 export * from "./rewards.js";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { JobEndReason, JobLimits } from "./job-sandbox.js";
 import { ClusterId, JobId } from "./market.js";
+import { JobMesh } from "./mesh.js";
 
 /** Largest log chunk a worker sends in one message (UTF-8 bytes of `data`). */
 export const JOB_LOG_CHUNK_BYTES = 16 * 1024;
@@ -25,6 +26,8 @@ export const JobStartMessage = z.object({
   logLimitBytes: z.number().int().min(0),
   /** What the rental gives the job (from the device's claim); the worker applies these or its own lower caps. */
   limits: JobLimits.optional(),
+  /** The cluster's private overlay, for a device that reported it can join one (`hardware.mesh`). */
+  mesh: JobMesh.optional(),
 });
 /** A job start order. */
 export type JobStartMessage = z.infer<typeof JobStartMessage>;

@@ -12,6 +12,7 @@ import { DeviceKeyId, Ed25519PublicKey, Ed25519Signature, HardwareClaim, Heartbe
 import { IgnisError } from "./errors.js";
 import { checkedHotFrame } from "./hot-frames.js";
 import { JobLogMessage, JobStartMessage, JobStatusMessage, JobStopMessage } from "./market-jobs.js";
+import { MeshLinksMessage } from "./mesh.js";
 import {
   proofChallengeMessage,
   proofCommitMessage,
@@ -249,6 +250,8 @@ export const WorkerMessageSchema = z.discriminatedUnion("type", [
   StreamAckMessage,
   StreamEofMessage,
   StreamCloseMessage,
+  // The links a rank measured over its cluster's overlay (mesh.ts); sent only after a start order with `mesh`.
+  MeshLinksMessage,
 ]);
 /** A message from a worker to the server. */
 export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;

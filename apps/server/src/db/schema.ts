@@ -3,6 +3,7 @@ import type { IdentityTables } from "../identity/tables.js";
 import type { JobTables } from "../jobs/tables.js";
 import type { LedgerTables } from "../ledger/tables.js";
 import type { MarketTables } from "../market/tables.js";
+import type { MeshTables } from "../mesh/tables.js";
 import type { ProofTables } from "../proof/tables.js";
 import type { RewardTables } from "../rewards/tables.js";
 import type { SecurityTables } from "../security/tables.js";
@@ -18,4 +19,5 @@ export interface Database
     RewardTables,
     LedgerTables,
     JobTables,
-    ProofTables {}
+    ProofTables,
+    MeshTables {}

@@ -62,6 +62,7 @@ const STATUS: Record<IgnisErrorCode, number> = {
   worker_outdated: 409,
   too_many_streams: 429,
   upgrade_required: 426,
+  mesh_unavailable: 409,
   unavailable: 503,
   internal: 500,
 };

@@ -1,4 +1,5 @@
-import type { JobLimits, JobStartMessage } from "@ignis/protocol";
+import type { JobLimits, JobMesh, JobStartMessage } from "@ignis/protocol";
+import { meshEnv } from "../mesh/mesh-coordinator.js";
 import { rendezvousEnv } from "./job-spec.js";
 import type { Effects, MarketContext } from "./market-context.js";
 
@@ -63,8 +64,27 @@ export async function startMessages(ctx: MarketContext, jobIds: string[]): Promi
     .where("h.active", "=", true)
     .execute();
   const headOf = new Map(heads.map((h) => [h.cluster_id, h.session_address]));
+  const meshOf = ctx.mesh
+    ? await ctx.mesh
+        .forStarts(
+          jobs.map((j) => ({
+            jobId: j.id,
+            clusterId: j.cluster_id,
+            rank: j.rank,
+            count: j.count,
+            headPort: j.head_port,
+            endsAt: new Date(j.ends_at).getTime(),
+          })),
+        )
+        .catch((error: unknown) => {
+          // Without an overlay the ranks still start, with the session addresses as their rendezvous.
+          ctx.log.warn({ err: error }, "cluster overlay not set up; starting without it");
+          return new Map<string, JobMesh>();
+        })
+    : new Map<string, JobMesh>();
   return jobs.map((j) => {
     const headHost = headOf.get(j.cluster_id) ?? UNKNOWN_HEAD_HOST;
+    const mesh = meshOf.get(j.id);
     return {
       type: "job.start",
       jobId: j.id,
@@ -82,12 +102,15 @@ export async function startMessages(ctx: MarketContext, jobIds: string[]): Promi
           headHost,
           headPort: j.head_port,
         }),
+        // On an overlay, the head is rank 0's overlay address: reachable across NATs, and only by this cluster.
+        ...(mesh ? meshEnv(mesh, j.rank) : {}),
       },
       image: j.job.image,
       archive: j.archive,
       deadline: new Date(j.ends_at).toISOString(),
       logLimitBytes: ctx.settings.logMaxBytesPerJob,
       limits: rentalLimits(j.hardware),
+      ...(mesh ? { mesh } : {}),
     } satisfies JobStartMessage;
   });
 }

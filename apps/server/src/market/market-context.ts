@@ -1,5 +1,6 @@
 import type { JobServerMessage } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
+import type { MeshCoordinator } from "../mesh/mesh-coordinator.js";
 import type { PriceBook } from "./price-book.js";
 import type { ProofCounts } from "./reliability.js";
 
@@ -42,6 +43,8 @@ export interface MarketContext {
   channel: JobChannel;
   now(): number;
   log: MarketLog;
+  /** The clusters' private overlays; absent when the server offers none (IGNIS_MESH=off or no nebula). */
+  mesh?: MeshCoordinator | undefined;
 }
 
 /** What a use case wants done once its transaction has committed: messages to workers. */

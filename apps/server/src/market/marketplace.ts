@@ -3,6 +3,7 @@ import type { Db } from "../db/database.js";
 import type { Gateway } from "../gateway/gateway.js";
 import { type IntervalJob, startIntervalJob } from "../jobs/interval-job.js";
 import { runExclusive } from "../jobs/run-exclusive.js";
+import type { MeshCoordinator } from "../mesh/mesh-coordinator.js";
 import { appendJobLog, applyJobStatus } from "./job-events.js";
 import { runLifecycle } from "./lifecycle.js";
 import type { JobChannel, MarketContext, MarketLog, MarketSettings } from "./market-context.js";
@@ -60,6 +61,7 @@ export function createMarketplace(options: {
   proofCounts?: ProofCounts | undefined;
   log: MarketLog;
   now?: () => number;
+  mesh?: MeshCoordinator | undefined;
 }): Marketplace {
   const settings = marketSettings(options.config);
   const context: MarketContext = {
@@ -70,6 +72,7 @@ export function createMarketplace(options: {
     channel: gatewayChannel(options.gateway),
     now: options.now ?? Date.now,
     log: options.log,
+    mesh: options.mesh,
   };
   // A device's reports apply in the order it sent them: the gateway runs handlers as messages arrive, and a
   // job's `exited` overtaking its `running` on a pooled database left the job unmetered.

@@ -1,10 +1,19 @@
-import { ClusterList, ClusterLogs, ClusterView, CreateClusterBody, Cursor, PageSize } from "@ignis/protocol";
+import {
+  ClusterList,
+  ClusterLogs,
+  ClusterNetworkView,
+  ClusterView,
+  CreateClusterBody,
+  Cursor,
+  PageSize,
+} from "@ignis/protocol";
 import { z } from "zod";
 import { authorize } from "../../identity/policy.js";
 import { cancelCluster } from "../../market/cancel-cluster.js";
 import { clusterLogs, listClusters } from "../../market/cluster-queries.js";
 import { type ClusterRow, clusterViews, findCluster } from "../../market/cluster-view.js";
 import { createCluster } from "../../market/create-cluster.js";
+import { clusterNetwork } from "../../mesh/mesh-links.js";
 import type { App } from "../app.js";
 import type { AppContext } from "../context.js";
 
@@ -130,6 +139,27 @@ export function clusterRoutes(app: App, ctx: AppContext): void {
       const cluster = await findCluster(ctx.db, request.params.clusterId);
       authorize(request.actor, "cluster.read", owned(cluster));
       return clusterLogs(ctx.db, cluster!.id, request.query);
+    },
+  );
+
+  app.get(
+    "/v1/clusters/:clusterId/network",
+    {
+      config: { meta: { access: "user" } },
+      schema: {
+        tags: ["clusters"],
+        operationId: "getClusterNetwork",
+        summary:
+          "A running cluster's private overlay: each rank's overlay address and the links the ranks measured " +
+          "(409 cluster_not_running once it ended, 409 mesh_unavailable when its devices have no overlay)",
+        params: ClusterParams,
+        response: { 200: ClusterNetworkView },
+      },
+    },
+    async (request) => {
+      const cluster = await findCluster(ctx.db, request.params.clusterId);
+      authorize(request.actor, "cluster.read", owned(cluster));
+      return clusterNetwork(ctx.db, cluster!);
     },
   );
 }
