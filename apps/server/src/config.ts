@@ -66,6 +66,24 @@ const EnvSchema = z.object({
     .min(0)
     .max(10 * 365 * 86_400)
     .default(0),
+  /** Workers older than this release are `outdated`: told so, and paid only through the grace period. */
+  IGNIS_MIN_WORKER_VERSION: z
+    .string()
+    .regex(/^\d{1,6}\.\d{1,6}\.\d{1,6}(-[0-9A-Za-z.-]{1,20})?$/, "expected MAJOR.MINOR.PATCH")
+    .optional(),
+  /** How long an outdated worker keeps earning after it was first seen outdated (default 7 days). */
+  IGNIS_OUTDATED_GRACE_SECONDS: z.coerce
+    .number()
+    .min(0)
+    .max(365 * 86_400)
+    .default(7 * 86_400),
+  /** Largest worker release package an admin may upload. */
+  IGNIS_WORKER_RELEASE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(32 * 1024 * 1024),
   IGNIS_BILLING_MINUTE_SECONDS: z.coerce.number().min(0.05).max(3600).optional(),
   IGNIS_NETWORK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
   IGNIS_CLUSTER_MAX_DEVICES: z.coerce.number().int().min(1).max(10_000).default(64),
@@ -131,7 +149,15 @@ export type Config = Readonly<{
   replicaId: string;
   webDir: string | undefined;
   /** Worker sessions: how often buffered up-minutes are written, how long a rotated-out key keeps working. */
-  worker: Readonly<{ uptimeFlushSeconds: number; keyOverlapSeconds: number; keyMaxAgeSeconds: number }>;
+  worker: Readonly<{
+    uptimeFlushSeconds: number;
+    keyOverlapSeconds: number;
+    keyMaxAgeSeconds: number;
+    /** Workers older than this release are outdated (undefined: none is). */
+    minWorkerVersion: string | undefined;
+    outdatedGraceSeconds: number;
+    releaseMaxBytes: number;
+  }>;
   /** Marketplace: billing clock, network fee (basis points) and the bounds of a rental. */
   market: Readonly<{
     billingMinuteSeconds: number;
@@ -244,6 +270,9 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
         ),
       keyOverlapSeconds: e.IGNIS_KEY_OVERLAP_SECONDS,
       keyMaxAgeSeconds: e.IGNIS_KEY_MAX_AGE_SECONDS,
+      minWorkerVersion: e.IGNIS_MIN_WORKER_VERSION,
+      outdatedGraceSeconds: e.IGNIS_OUTDATED_GRACE_SECONDS,
+      releaseMaxBytes: e.IGNIS_WORKER_RELEASE_MAX_BYTES,
     }),
     market: Object.freeze({
       // One billing minute is one uptime minute slot (an epoch has 60), so shortening epochs for a test or a

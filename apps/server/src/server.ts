@@ -139,6 +139,10 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     heartbeatSeconds: config.heartbeatSeconds,
     keyOverlapSeconds: config.worker.keyOverlapSeconds,
     keyMaxAgeSeconds: config.worker.keyMaxAgeSeconds,
+    workerVersions: {
+      minVersion: config.worker.minWorkerVersion,
+      graceSeconds: config.worker.outdatedGraceSeconds,
+    },
     flushSeconds: config.worker.uptimeFlushSeconds,
     origins: workerOrigins(config.publicUrl, config.port),
     onRefusedHandshake: (attempt) =>

@@ -158,6 +158,15 @@ export const DeviceView = z.object({
   revokedAt: Timestamp.nullable(),
   /** Set while two machines hold this device's key: when it was seen and the peer addresses of both sessions. */
   conflict: z.object({ at: Timestamp, peers: z.array(z.string()) }).nullable(),
+  /** The release the device's worker announced in its latest session; null for a v1 worker (it announces none). */
+  workerVersion: z.string().nullable(),
+  /**
+   * Set while the worker is older than the operator's minimum release: it keeps heartbeating and earning until
+   * `earningUntil`, then stays connected without earning until it is updated with `updateCommand`.
+   */
+  outdated: z
+    .object({ since: Timestamp, earningUntil: Timestamp, earning: z.boolean(), updateCommand: z.string() })
+    .nullable(),
   /**
    * The latest refused session openers of this device (single-device reads only): when, and why. The worker is
    * told only `handshake_failed`; the owner learns the reason (revoked device, unknown key, bad signature, ...).

@@ -7,6 +7,7 @@ import type { MeshTables } from "../mesh/tables.js";
 import type { ProofTables } from "../proof/tables.js";
 import type { RewardTables } from "../rewards/tables.js";
 import type { SecurityTables } from "../security/tables.js";
+import type { UpgradeTables } from "../upgrades/tables.js";
 import type { UptimeTables } from "../uptime/tables.js";
 
 /** Every table of the system of record, one interface per domain. */
@@ -20,4 +21,5 @@ export interface Database
     LedgerTables,
     JobTables,
     ProofTables,
-    MeshTables {}
+    MeshTables,
+    UpgradeTables {}

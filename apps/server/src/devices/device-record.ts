@@ -2,6 +2,7 @@ import type { DeviceStatus, DeviceView, HeartbeatLoad, Verification } from "@ign
 import type { Selectable } from "kysely";
 import type { Db } from "../db/database.js";
 import type { DeviceTables } from "./tables.js";
+import { WORKER_UPDATE_COMMAND } from "./worker-version.js";
 
 type DeviceRow = Selectable<DeviceTables["devices"]>;
 type KeyRow = Selectable<DeviceTables["device_keys"]>;
@@ -26,6 +27,10 @@ export interface Device {
   revokedAt: Date | null;
   /** While in `conflict`: when it was seen and the peer addresses of both sessions. */
   conflict: { at: Date; peers: string[] } | null;
+  /** The release its worker's latest session announced (null: a v1 worker). */
+  workerVersion: string | null;
+  /** Set while its worker is older than the operator's minimum release. */
+  outdated: { since: Date; earningUntil: Date } | null;
 }
 
 function toDevice(r: DeviceRow): Device {
@@ -47,6 +52,11 @@ function toDevice(r: DeviceRow): Device {
     quarantinedAt: r.quarantined_at,
     revokedAt: r.revoked_at,
     conflict: r.conflict_at ? { at: r.conflict_at, peers: r.conflict_peers ?? [] } : null,
+    workerVersion: r.worker_version,
+    outdated:
+      r.outdated_since && r.outdated_earning_until
+        ? { since: r.outdated_since, earningUntil: r.outdated_earning_until }
+        : null,
   };
 }
 
@@ -135,5 +145,14 @@ export function toDeviceView(device: Device, keys: readonly KeyRow[], connected:
     quarantinedAt: device.quarantinedAt?.toISOString() ?? null,
     revokedAt: device.revokedAt?.toISOString() ?? null,
     conflict: device.conflict ? { at: device.conflict.at.toISOString(), peers: device.conflict.peers } : null,
+    workerVersion: device.workerVersion,
+    outdated: device.outdated
+      ? {
+          since: device.outdated.since.toISOString(),
+          earningUntil: device.outdated.earningUntil.toISOString(),
+          earning: device.outdated.earningUntil.getTime() > Date.now(),
+          updateCommand: WORKER_UPDATE_COMMAND,
+        }
+      : null,
   };
 }

@@ -41,6 +41,12 @@ export interface DeviceTables {
     conflict_peers: ColumnType<string[] | null, string | null | undefined, string | null>;
     /** A key rotation asked for by the owner (or owed after a resolved conflict), until the next rotation. */
     rotation_requested_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+    /** The worker release the device's latest session announced (null: a v1 worker, which announces none). */
+    worker_version: ColumnType<string | null, string | null | undefined, string | null>;
+    /** Since when the device's worker is older than IGNIS_MIN_WORKER_VERSION; null when it is not. */
+    outdated_since: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+    /** When an outdated worker stops earning (outdated_since + IGNIS_OUTDATED_GRACE_SECONDS). */
+    outdated_earning_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   };
   device_keys: {
     id: string;

@@ -8,6 +8,12 @@ import { recordSessionAddress } from "../devices/session-address.js";
 import { markDeviceConflict } from "../devices/session-conflict.js";
 import { inGoodStanding } from "../devices/standing.js";
 import { setDeviceStatus } from "../devices/status.js";
+import {
+  type OutdatedWorker,
+  recordWorkerVersion,
+  WORKER_UPDATE_COMMAND,
+  type WorkerVersionPolicy,
+} from "../devices/worker-version.js";
 import type { Metrics } from "../observability/metrics.js";
 import { appendAudit } from "../security/audit-log.js";
 import type { RateLimits } from "../security/rate-limits.js";
@@ -91,6 +97,8 @@ export interface GatewayOptions {
   onDeviceIncident?: ((incident: DeviceIncident) => void) | undefined;
   /** How long an older session has to answer a ping before a newer one takes over (default 3 s). */
   duplicateProbeMs?: number | undefined;
+  /** The minimum worker release and the grace period of older ones (default: no minimum). */
+  workerVersions?: WorkerVersionPolicy | undefined;
   /** Origins the worker may have signed; the first is the one announced in the challenge. */
   origins: readonly string[];
   now?: () => number;
@@ -255,6 +263,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       await recordSessionAddress(db, deviceId, session.ip).catch((error: unknown) =>
         log.warn({ err: error, deviceId }, "could not record the session's address"),
       );
+      const outdated = await recordWorkerVersion(
+        db,
+        deviceId,
+        session.info.workerVersion,
+        workerVersions,
+        new Date(now()),
+      ).catch((error: unknown) => {
+        log.warn({ err: error, deviceId }, "could not record the worker's version");
+        return null;
+      });
+      if (outdated) session.earningUntilMs = outdated.earningUntil.getTime();
       if (sessions.get(deviceId) !== session) return;
       session.send({
         type: "session.hello",
@@ -275,6 +294,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       } else if (keyMaxAgeMs > 0 && now() - device.keyCreatedAt.getTime() > keyMaxAgeMs) {
         session.send(rotationRequest("policy"));
       }
+      if (outdated) noticeOutdated(session, outdated);
       for (const l of opened) safely("session-opened listener", () => l(session.info));
     },
     unregister(session) {
@@ -318,6 +338,25 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   };
 
+  const workerVersions = options.workerVersions ?? { minVersion: undefined, graceSeconds: 0 };
+  /** Tells an outdated worker (and the log) what to run and until when it earns; v1 workers learn it in the API. */
+  const noticeOutdated = (session: HubSession, outdated: OutdatedWorker) => {
+    const earning = outdated.earningUntil.getTime() > now();
+    const until = outdated.earningUntil.toISOString();
+    log.info(
+      { deviceId: session.info.deviceId, workerVersion: session.info.workerVersion, earningUntil: until },
+      "outdated worker connected",
+    );
+    session.send({
+      type: "worker.notice",
+      code: "worker_outdated",
+      message: earning
+        ? `this worker (${session.info.workerVersion ?? "v1"}) is older than the minimum release ${workerVersions.minVersion}; it keeps earning until ${until}, then stays connected without earning`
+        : `this worker (${session.info.workerVersion ?? "v1"}) is older than the minimum release ${workerVersions.minVersion}; its grace period ended at ${until} and it no longer earns`,
+      updateCommand: WORKER_UPDATE_COMMAND,
+      earningUntil: earning ? until : null,
+    });
+  };
   const keyMaxAgeMs = (options.keyMaxAgeSeconds ?? 0) * 1000;
   /** A rotation asked by the owner (or owed after a conflict) or by the key-age policy, due within seconds. */
   const rotationRequest = (id: "owner" | "policy"): ServerMessage => ({

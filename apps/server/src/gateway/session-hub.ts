@@ -119,6 +119,8 @@ export interface HubSession {
   keyCreatedMs: number;
   lastHeartbeatMs: number;
   markedOffline: boolean;
+  /** Heartbeats after this time earn no up-minute (an outdated worker past its grace period). */
+  earningUntilMs: number;
   /** The rotation the server asked this session for (a fleet migration, the owner, the age policy). */
   rotationAsked: { id: string; untilMs: number } | undefined;
   /** The session's budget of metadata updates. */

@@ -36,6 +36,8 @@ export class WorkerSession implements HubSession {
   lastHeartbeatMs = 0;
   openedMs: number;
   markedOffline = false;
+  /** Heartbeats after this time earn no up-minute (an outdated worker past its grace period). */
+  earningUntilMs = Number.POSITIVE_INFINITY;
   /** The highest heartbeat seq waiting for its acknowledgement (heartbeat-acks.ts); -1 for none. */
   ackSeq = -1;
   /** The rotation the server asked this session for (a fleet migration or the owner), until its deadline. */
@@ -217,7 +219,7 @@ export class WorkerSession implements HubSession {
       return;
     }
     this.lastHeartbeatMs = now;
-    this.uptime!.mark(now, message.load);
+    this.uptime!.mark(now, message.load, now < this.earningUntilMs);
     this.hub.counters.heartbeats++;
     this.hub.metrics?.heartbeats.inc();
     if (message.ack) this.hub.acks.ask(this, message.seq);

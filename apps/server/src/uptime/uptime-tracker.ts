@@ -6,8 +6,11 @@ import { mergeUptime, type UptimeRow } from "./uptime-store.js";
 
 /** A session's handle on its device's up-minutes: marking costs no lookup and allocates nothing. */
 export interface UptimeMark {
-  /** Records a heartbeat received at `nowMs` over an authenticated session. */
-  mark(nowMs: number, load: HeartbeatLoad | null): void;
+  /**
+   * Records a heartbeat received at `nowMs` over an authenticated session. `credit: false` (an outdated worker
+   * past its grace period) records that the device is alive — last-seen, load, online — without an up-minute.
+   */
+  mark(nowMs: number, load: HeartbeatLoad | null, credit?: boolean): void;
   /** The session ended; the entry is dropped once everything it holds is stored. */
   release(): void;
 }
@@ -63,16 +66,18 @@ export function createUptimeTracker(options: {
     upMinutes: popcount32(e.lo) + popcount32(e.hi),
   });
 
-  const markEntry = (e: Entry, nowMs: number, load: HeartbeatLoad | null) => {
+  const markEntry = (e: Entry, nowMs: number, load: HeartbeatLoad | null, credit: boolean) => {
     const epoch = epochOf(nowMs, epochSeconds);
     if (epoch !== e.epoch) {
       if (e.lo !== e.storedLo || e.hi !== e.storedHi) pending.push(rowOf(e));
       e.epoch = epoch;
       e.lo = e.hi = e.storedLo = e.storedHi = 0;
     }
-    const slot = slotOf(nowMs, epochSeconds);
-    if (slot < 32) e.lo = (e.lo | (1 << slot)) >>> 0;
-    else e.hi = (e.hi | (1 << (slot - 32))) >>> 0;
+    if (credit) {
+      const slot = slotOf(nowMs, epochSeconds);
+      if (slot < 32) e.lo = (e.lo | (1 << slot)) >>> 0;
+      else e.hi = (e.hi | (1 << (slot - 32))) >>> 0;
+    }
     if (nowMs > e.seenMs) e.seenMs = nowMs;
     if (load) e.load = load;
   };
@@ -151,7 +156,7 @@ export function createUptimeTracker(options: {
       entry.refs++;
       let released = false;
       return {
-        mark: (nowMs, load) => markEntry(entry, nowMs, load),
+        mark: (nowMs, load, credit = true) => markEntry(entry, nowMs, load, credit),
         release() {
           if (released) return;
           released = true;

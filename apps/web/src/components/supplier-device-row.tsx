@@ -114,6 +114,15 @@ export function SupplierDeviceRow({ device, onChanged }: { device: DeviceView; o
             </button>
           </div>
         ) : null}
+        {device.outdated ? (
+          <div className="notice warn" role="status" data-testid="device-outdated">
+            This worker ({device.workerVersion ?? "protocol v1"}) is older than the network's minimum release.{" "}
+            {device.outdated.earning
+              ? `It keeps earning until ${new Date(device.outdated.earningUntil).toLocaleString()}.`
+              : "Its grace period is over: it stays connected but no longer earns."}{" "}
+            Update it on the machine with <code>{device.outdated.updateCommand}</code>.
+          </div>
+        ) : null}
         {keep.error ? <ErrorState error={keep.error} title="Could not resolve the conflict" /> : null}
         {rotate.error ? <ErrorState error={rotate.error} title="Could not ask for a key rotation" /> : null}
       </td>
