@@ -121,8 +121,9 @@ async function startServer(): Promise<{ origin: string; stop: () => void }> {
       IGNIS_RATE_LIMITS: "off",
       IGNIS_SECURITY_CONTAINMENT: "off",
       IGNIS_LOG_LEVEL: "warn",
-      // No device heartbeats here: keep the liveness sweep from marking the generated fleet offline mid-run.
-      IGNIS_HEARTBEAT_SECONDS: "3600",
+      // No device heartbeats here: keep the liveness sweep from marking the generated fleet offline mid-run
+      // (60 s is the longest heartbeat the server accepts with hour epochs: one uptime slot).
+      IGNIS_HEARTBEAT_SECONDS: "60",
     },
     stdio: ["ignore", "ignore", "inherit"],
   });

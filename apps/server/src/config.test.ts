@@ -54,4 +54,69 @@ describe("loadConfig", () => {
       audience: "ignis",
     });
   });
+
+  it("refuses a heartbeat longer than an uptime slot, naming both settings and what would work", () => {
+    // The old README recipe: 60 s epochs have 1 s slots, so 2 s heartbeats reach at most 30 of 60 slots.
+    let error: unknown;
+    try {
+      loadConfig({ IGNIS_EPOCH_SECONDS: "60", IGNIS_HEARTBEAT_SECONDS: "2" });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain("IGNIS_HEARTBEAT_SECONDS: 2 s is longer than one uptime slot");
+    expect(message).toContain("IGNIS_EPOCH_SECONDS 60 / 60 = 1 s");
+    expect(message).toContain("at most 30 of an epoch's 60 slots and never reaches the 45 needed to earn");
+    expect(message).toContain("at most 1 or IGNIS_EPOCH_SECONDS to at least 120");
+  });
+
+  it("accepts the recipes that can earn: a heartbeat within one slot", () => {
+    expect(loadConfig({ IGNIS_EPOCH_SECONDS: "60", IGNIS_HEARTBEAT_SECONDS: "0.5" }).heartbeatSeconds).toBe(
+      0.5,
+    );
+    expect(loadConfig({ IGNIS_EPOCH_SECONDS: "60", IGNIS_HEARTBEAT_SECONDS: "1" }).heartbeatSeconds).toBe(1);
+    expect(loadConfig({ IGNIS_EPOCH_SECONDS: "3600" }).heartbeatSeconds).toBe(30);
+  });
+
+  it("refuses the default heartbeat with short epochs instead of starting a server that pays nobody", () => {
+    expect(() => loadConfig({ IGNIS_EPOCH_SECONDS: "600" })).toThrow(
+      /IGNIS_HEARTBEAT_SECONDS: 30 s is longer than one uptime slot \(IGNIS_EPOCH_SECONDS 600 \/ 60 = 10 s\)/,
+    );
+  });
+
+  it("refuses an uptime flush that comes after the epoch is finalized", () => {
+    expect(() =>
+      loadConfig({
+        IGNIS_EPOCH_SECONDS: "60",
+        IGNIS_HEARTBEAT_SECONDS: "1",
+        IGNIS_EPOCH_FINALIZATION_SECONDS: "2",
+        IGNIS_UPTIME_FLUSH_SECONDS: "5",
+      }),
+    ).toThrow(/IGNIS_UPTIME_FLUSH_SECONDS: 5 s is not shorter than the epoch finalization delay/);
+  });
+
+  it("refuses a finalization delay as long as the epoch itself", () => {
+    expect(() =>
+      loadConfig({
+        IGNIS_EPOCH_SECONDS: "60",
+        IGNIS_HEARTBEAT_SECONDS: "1",
+        IGNIS_EPOCH_FINALIZATION_SECONDS: "60",
+      }),
+    ).toThrow(/IGNIS_EPOCH_FINALIZATION_SECONDS: 60 s is not shorter than an epoch/);
+  });
+
+  it("lists every unworkable timing at once", () => {
+    try {
+      loadConfig({
+        IGNIS_EPOCH_SECONDS: "60",
+        IGNIS_HEARTBEAT_SECONDS: "2",
+        IGNIS_EPOCH_FINALIZATION_SECONDS: "90",
+      });
+      expect.unreachable();
+    } catch (error) {
+      const keys = (error as ConfigError).problems.map((p) => p.split(":")[0]);
+      expect(keys).toEqual(["IGNIS_HEARTBEAT_SECONDS", "IGNIS_EPOCH_FINALIZATION_SECONDS"]);
+    }
+  });
 });

@@ -213,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
   if (e.IGNIS_ALERT_WEBHOOK_URL && !e.IGNIS_ALERT_WEBHOOK_SECRET) {
     problems.push("IGNIS_ALERT_WEBHOOK_SECRET: required when IGNIS_ALERT_WEBHOOK_URL is set");
   }
+  problems.push(...unworkableTiming(e));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port: e.IGNIS_PORT,
@@ -290,6 +291,49 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     }),
     mesh: Object.freeze({ mode: e.IGNIS_MESH, port: e.IGNIS_MESH_PORT, host: e.IGNIS_MESH_HOST }),
   });
+}
+
+/** Up-minute slots a device must hold in an epoch to earn under the default season (see season-lifecycle.ts). */
+const DEFAULT_MIN_UP_SLOTS = 45;
+
+/**
+ * Timing settings that start but can never work, each named with what to change. A heartbeat marks one uptime
+ * slot (epochSeconds / 60 long); a heartbeat longer than a slot leaves slots empty, so a device is up in at most
+ * epochSeconds / heartbeat of the 60 and, below the season's minimum, never earns. Up-minutes are flushed before
+ * an epoch is closed, so the flush must come within the finalization delay, and that delay within the epoch.
+ */
+function unworkableTiming(e: z.infer<typeof EnvSchema>): string[] {
+  const problems: string[] = [];
+  const slotSeconds = e.IGNIS_EPOCH_SECONDS / 60;
+  if (e.IGNIS_HEARTBEAT_SECONDS > slotSeconds) {
+    const reachable = Math.floor(e.IGNIS_EPOCH_SECONDS / e.IGNIS_HEARTBEAT_SECONDS);
+    problems.push(
+      `IGNIS_HEARTBEAT_SECONDS: ${e.IGNIS_HEARTBEAT_SECONDS} s is longer than one uptime slot ` +
+        `(IGNIS_EPOCH_SECONDS ${e.IGNIS_EPOCH_SECONDS} / 60 = ${round(slotSeconds)} s), so a device is up in at most ` +
+        `${reachable} of an epoch's 60 slots${reachable < DEFAULT_MIN_UP_SLOTS ? ` and never reaches the ${DEFAULT_MIN_UP_SLOTS} needed to earn` : ""}; ` +
+        `set IGNIS_HEARTBEAT_SECONDS to at most ${round(slotSeconds)} or IGNIS_EPOCH_SECONDS to at least ${Math.ceil(e.IGNIS_HEARTBEAT_SECONDS * 60)}`,
+    );
+  }
+  const finalization =
+    e.IGNIS_EPOCH_FINALIZATION_SECONDS ?? Math.min(30, Math.max(1, e.IGNIS_HEARTBEAT_SECONDS * 2));
+  if (e.IGNIS_UPTIME_FLUSH_SECONDS !== undefined && e.IGNIS_UPTIME_FLUSH_SECONDS >= finalization) {
+    problems.push(
+      `IGNIS_UPTIME_FLUSH_SECONDS: ${e.IGNIS_UPTIME_FLUSH_SECONDS} s is not shorter than the epoch finalization ` +
+        `delay (IGNIS_EPOCH_FINALIZATION_SECONDS, ${finalization} s), so epochs close before their last up-minutes ` +
+        `are stored; lower IGNIS_UPTIME_FLUSH_SECONDS or raise IGNIS_EPOCH_FINALIZATION_SECONDS`,
+    );
+  }
+  if (finalization >= e.IGNIS_EPOCH_SECONDS) {
+    problems.push(
+      `IGNIS_EPOCH_FINALIZATION_SECONDS: ${finalization} s is not shorter than an epoch (IGNIS_EPOCH_SECONDS ` +
+        `${e.IGNIS_EPOCH_SECONDS} s), so every epoch closes after the next one has ended; lower it or lengthen epochs`,
+    );
+  }
+  return problems;
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
 }
 
 /** `true`/`false`, a hop count, or a comma-separated list of proxy addresses or CIDRs. */

@@ -54,7 +54,14 @@ describeEachDialect("reward routes and ignis rewards verify", (database) => {
   }
 
   beforeAll(async () => {
-    t = await startTestServer({ database: database(), env: { IGNIS_EPOCH_SECONDS: String(EPOCH_SECONDS) } });
+    t = await startTestServer({
+      database: database(),
+      env: {
+        IGNIS_EPOCH_SECONDS: String(EPOCH_SECONDS),
+        // A heartbeat within one slot (1 s here): the server refuses timings under which no device can earn.
+        IGNIS_HEARTBEAT_SECONDS: "1",
+      },
+    });
     const db = t.server.ctx.db;
     first = epochAt(Date.now(), EPOCH_SECONDS) - 40;
     await supplier("alice");
