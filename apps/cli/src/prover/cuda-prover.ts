@@ -15,9 +15,15 @@ import {
 import type { Prover } from "./prover.js";
 import { type ProverClock, systemClock } from "./prover-clock.js";
 
-/** Where `make` in apps/cli/native/cuda puts the binary. */
+/**
+ * Where `make` in native/cuda puts the binary: apps/cli/native/cuda from the sources, or the packed CLI's own
+ * native/cuda (its bundle sits one folder below the package root, scripts/pack-worker.ts).
+ */
 export function defaultCudaBinaryPath(): string {
-  return fileURLToPath(new URL("../../native/cuda/build/pogpu", import.meta.url));
+  const fromSources = import.meta.url.endsWith(".ts");
+  return fileURLToPath(
+    new URL(fromSources ? "../../native/cuda/build/pogpu" : "../native/cuda/build/pogpu", import.meta.url),
+  );
 }
 
 /** Whether an executable exists at `path`. */

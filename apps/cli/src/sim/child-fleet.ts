@@ -10,7 +10,12 @@ export type ChildReport =
 /** Messages from the parent to a fleet child process. */
 export type ParentCommand = { type: "start"; spec: FleetSpec } | { type: "stop" };
 
-const CHILD_ENTRY = fileURLToPath(new URL("./fleet-child.ts", import.meta.url));
+// From the sources the child is TypeScript run through tsx; in the packed CLI (scripts/pack-worker.ts) this
+// module is bundled JavaScript with fleet-child.js beside it, and no tsx is installed.
+const FROM_SOURCES = import.meta.url.endsWith(".ts");
+const CHILD_ENTRY = fileURLToPath(
+  new URL(FROM_SOURCES ? "./fleet-child.ts" : "./fleet-child.js", import.meta.url),
+);
 
 const emptySnapshot = (target: number): FleetSnapshot => ({
   target,
@@ -32,7 +37,7 @@ const emptySnapshot = (target: number): FleetSnapshot => ({
  */
 export function startChildFleet(spec: FleetSpec): Fleet {
   const child = fork(CHILD_ENTRY, [], {
-    execArgv: ["--import", "tsx"],
+    execArgv: FROM_SOURCES ? ["--import", "tsx"] : [],
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   let latest = emptySnapshot(spec.devices.length);
