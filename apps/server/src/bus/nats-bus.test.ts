@@ -2,6 +2,7 @@ import { IgnisError } from "@ignis/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTcpProxy, type TcpProxy } from "../../../../tests/faults/tcp-proxy.js";
 import { probeTcp } from "../../../../tests/replicas/probe.js";
+import { waitFor } from "../testing/wait-for.js";
 import { deviceSubject } from "./bus.js";
 import { connectNatsBus, type NatsBus } from "./nats-bus.js";
 
@@ -33,14 +34,6 @@ function collect(
       }
     });
   });
-}
-
-async function eventually(check: () => boolean | Promise<boolean>, ms = 8_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe.skipIf(natsProblem !== undefined)("the NATS bus", () => {
@@ -85,14 +78,17 @@ describe.skipIf(natsProblem !== undefined)("the NATS bus", () => {
     const seen: unknown[] = [];
     const sub = replicaB.subscribe(subject, (payload) => void seen.push(payload));
     await replicaB.flush();
+    // A marker published after "after" on the same connection: NATS keeps one publisher's order to one
+    // subscriber connection, so once the marker arrived, "after" would have arrived before it.
+    const marker = collect(replicaB, `${subject}.marker`, 1);
     await replicaA.publish(subject, "before");
-    await eventually(() => seen.length === 1);
+    await waitFor("the message published before unsubscribing", () => seen.length === 1);
     sub.unsubscribe();
     sub.unsubscribe();
     await replicaB.flush();
     await replicaA.publish(subject, "after");
-    await replicaA.flush();
-    await new Promise((r) => setTimeout(r, 200));
+    await replicaA.publish(`${subject}.marker`, "marker");
+    await marker;
     expect(seen).toEqual(["before"]);
   });
 
@@ -103,19 +99,19 @@ describe.skipIf(natsProblem !== undefined)("the NATS bus", () => {
     replicaA.subscribe(subject, (payload) => void seen.push(payload));
     replicaA.onReconnect?.(() => reconnects++);
     await proxy.cut();
-    await eventually(() => !replicaA.connected);
+    await waitFor("replica A to see NATS gone", () => !replicaA.connected);
     const refused = await replicaA.publish(subject, "during").catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(IgnisError);
     expect((refused as IgnisError).code).toBe("unavailable");
     expect(replicaA.stats().refused).toBeGreaterThanOrEqual(1);
 
     await proxy.restore();
-    await eventually(() => replicaA.connected);
+    await waitFor("replica A to reconnect", () => replicaA.connected);
     expect(reconnects).toBe(1);
     // The client renews its subscriptions after reconnecting; publish until one arrives.
-    await eventually(async () => {
+    await waitFor("a message published after the outage", async () => {
       await replicaB.publish(subject, "after");
-      await new Promise((r) => setTimeout(r, 50));
+      await replicaB.flush();
       return seen.length > 0;
     });
     expect(seen).not.toContain("during");
