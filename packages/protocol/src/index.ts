@@ -19,4 +19,5 @@ export * from "./rewards-earnings.js";
 export * from "./rewards-seasons.js";
 export * from "./security.js";
 export * from "./worker-protocol.js";
+export * from "./worker-releases.js";
 export * from "./worker-versions.js";

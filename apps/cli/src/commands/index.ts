@@ -14,6 +14,7 @@ export async function loadCommands(): Promise<Command[]> {
     import("./whoami.js"),
     import("./worker-enroll.js"),
     import("./worker-run.js"),
+    import("./worker-update.js"),
     import("./worker-image.js"),
     import("./rewards.js"),
     import("./rewards-verify.js"),

@@ -2,7 +2,11 @@ import { parseArgs } from "node:util";
 import { defaultStateDir } from "../auth/state-dir.js";
 import { type Command, UsageError } from "../command.js";
 import { prepareWorkerJobs } from "../jobs/worker-jobs.js";
+import { createAutoUpdate } from "../worker/update/auto-update.js";
+import { clearRunningWorker, writeOnline, writeRunningWorker } from "../worker/update/worker-process.js";
 import { startWorker } from "../worker/worker-agent.js";
+import { WORKER_RELEASE } from "../worker/worker-release.js";
+import { readDeviceState } from "../worker/worker-state.js";
 
 /** Exit codes of `ignis worker run` a supervisor can act on. */
 export const WORKER_EXIT = { stopped: 0, revoked: 3 } as const;
@@ -18,6 +22,8 @@ export const command: Command = {
     "  jobs run in containers (podman or docker, see <state>/sandbox.json); --job-image is the image of jobs\n" +
     "  that name none (make one offline with `ignis worker image build`); --allow-network lets jobs reach a\n" +
     "  private range; --unsafe-subprocess-jobs (developers only) runs jobs with NO sandbox\n" +
+    "  writes <state>/worker.pid and, at each accepted session, <state>/worker-online.json (ignis worker update\n" +
+    "  reads them); --as-release V announces release V (packaging tests)\n" +
     "  exits 0 on SIGINT/SIGTERM, 3 when the device was revoked during a session; any other refusal is logged\n" +
     "  and retried with backoff",
   async run(argv) {
@@ -35,21 +41,39 @@ export const command: Command = {
         unsafeSubprocessJobs: values["unsafe-subprocess-jobs"],
       },
     });
+    const release = values["as-release"] ?? WORKER_RELEASE;
+    const server = values.server ?? readDeviceState(stateDir)?.server ?? "";
+    const auto = createAutoUpdate({
+      stateDir,
+      server: () => server.split(",")[0]!.trim(),
+      launcher: { node: process.execPath, script: process.argv[1] ?? "" },
+      log,
+    });
     const worker = startWorker({
       stateDir,
       log,
+      workerVersion: release,
+      onMessage(message) {
+        if (message.type === "session.hello") {
+          writeOnline(stateDir, { pid: process.pid, version: release, at: new Date().toISOString() });
+        } else if (message.type === "worker.update-available") {
+          auto.offered(message);
+        }
+      },
       jobs: jobs.jobs,
       jobCaps: jobs.jobCaps,
       metadata: jobs.metadata,
       ...(values.server ? { server: values.server } : {}),
     });
-    log(`device ${worker.deviceId}: connecting`);
+    writeRunningWorker(stateDir, { pid: process.pid, version: release, args: restartArgs(argv) });
+    log(`device ${worker.deviceId}: connecting as release ${release}`);
     const stop = () => void worker.stop();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     const exit = await worker.done;
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
+    clearRunningWorker(stateDir, process.pid);
     if (exit.reason !== "stopped") log(`stopped: ${exit.message}`);
     return WORKER_EXIT[exit.reason];
   },
@@ -67,10 +91,22 @@ function parse(argv: string[]) {
         runtime: { type: "string" },
         "allow-network": { type: "string", multiple: true },
         "unsafe-subprocess-jobs": { type: "boolean" },
+        "as-release": { type: "string" },
       },
       strict: true,
     });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/** The flags a restarted release gets: these, without the state folder (given anew) and the announced release. */
+function restartArgs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--state" || arg === "--as-release") i++;
+    else if (!arg.startsWith("--state=") && !arg.startsWith("--as-release=")) out.push(arg);
+  }
+  return out;
 }

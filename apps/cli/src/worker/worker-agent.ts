@@ -121,6 +121,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
   const counts = { sessions: 0, heartbeats: 0, rttMs: 0, rotations: 0, refusals: 0 };
   let socket: WebSocket | undefined;
   let online = false;
+  /** The live session's heartbeat, for the last one sent on stop(). */
+  let beatNow: (() => void) | undefined;
   // Every session starts in v1 and moves to what the server's hello chose.
   let speaking = 1;
   let stopping = false;
@@ -232,6 +234,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
           const intervalMs = (options.heartbeatSeconds ?? message.heartbeatSeconds) * 1000;
           beat(intervalMs);
           heartbeat = setInterval(() => beat(intervalMs), intervalMs);
+          beatNow = () => beat(intervalMs);
           markConnected();
           // The device's metadata (its sandbox report) is current on the server whenever it can be hired.
           if (options.metadata) send({ type: "metadata.update", hardware: options.metadata });
@@ -279,7 +282,10 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
           );
           break;
         case "worker.update-available":
-          log(`worker release ${message.version} is available; install it with \`ignis worker update\``);
+          // `ignis worker run` acts on it in onMessage (automatic mode); a bare worker only says so.
+          if (!options.onMessage) {
+            log(`worker release ${message.version} is available; install it with \`ignis worker update\``);
+          }
           break;
       }
       options.onMessage?.(message);
@@ -292,6 +298,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     ws.on("error", (error) => log(`connection: ${error.message}`));
     ws.on("close", () => {
       clearInterval(heartbeat);
+      beatNow = undefined;
       rotation.stop();
       const wasOnline = online;
       online = false;
@@ -336,6 +343,9 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       stopping = true;
       clearTimeout(reconnectTimer);
       const ws = socket;
+      // A last heartbeat marks the slot the worker stops in, so a restart (an update) that is online again
+      // within a slot loses no up-minute (docs/worker-sessions.md, "Versions and upgrades").
+      if (online) beatNow?.();
       if (ws && ws.readyState !== WebSocket.CLOSED) {
         const closed = new Promise((r) => ws.once("close", r));
         ws.close(1000, "worker stopping");

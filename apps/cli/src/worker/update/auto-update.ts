@@ -1,0 +1,56 @@
+import { spawn } from "node:child_process";
+import { openSync } from "node:fs";
+import { join } from "node:path";
+import type { WorkerUpdateAvailableMessage } from "@ignis/protocol";
+import { readUpdateSettings } from "./release-key.js";
+
+/**
+ * Automatic mode (`ignis worker update --auto`): when the server offers a release in a staged rollout, the
+ * running worker starts `ignis worker update` for it as a separate process (it must outlive this worker, which it
+ * stops and replaces), at most once per release. The signature check, install and rollback are the updater's.
+ */
+export function createAutoUpdate(options: {
+  stateDir: string;
+  /** The server the worker talks to; the offer's package path is resolved against it. */
+  server: () => string;
+  /** How to run `ignis` (node and its script). */
+  launcher: { node: string; script: string };
+  log: (line: string) => void;
+}) {
+  const tried = new Set<string>();
+  return {
+    /** Handles an offer: starts the updater when automatic mode is on; true when it did. */
+    offered(offer: WorkerUpdateAvailableMessage): boolean {
+      let auto = false;
+      try {
+        auto = readUpdateSettings(options.stateDir).auto;
+      } catch (error) {
+        options.log(`ignoring ${join(options.stateDir, "update.json")}: ${(error as Error).message}`);
+      }
+      if (!auto) {
+        options.log(
+          `worker release ${offer.version} is available; install it with \`ignis worker update\` (or turn on --auto)`,
+        );
+        return false;
+      }
+      if (tried.has(offer.version)) return false;
+      tried.add(offer.version);
+      const url = new URL(offer.url, options.server()).toString();
+      const out = openSync(join(options.stateDir, "update.log"), "a");
+      const child = spawn(
+        options.launcher.node,
+        [
+          options.launcher.script,
+          ...["worker", "update", "--state", options.stateDir, "--version", offer.version],
+          ...["--package", url, "--signature", offer.signature, "--sha256", offer.sha256],
+        ],
+        { detached: true, stdio: ["ignore", out, out] },
+      );
+      child.unref();
+      options.log(
+        `installing worker release ${offer.version} automatically (pid ${child.pid}, see update.log)`,
+      );
+      return true;
+    },
+  };
+}
