@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { DeviceView, PublicRewardEpoch } from "@ignis/protocol";
+import { creditsOf, type DeviceView, type PublicRewardEpoch } from "@ignis/protocol";
 import { apiRequest } from "../apps/cli/src/api-client.js";
 import { enrollSimDevice, runSimDevice, type SimDevice } from "../apps/cli/src/sim/sim-device.js";
 import { resolveSimSupplier } from "../apps/cli/src/sim/supplier-key.js";
@@ -105,7 +105,7 @@ async function printEpochs(url: string, say: (text: string) => void): Promise<vo
     announcedEpochs.add(epoch.epoch);
     say(
       epoch.root
-        ? `epoch ${epoch.epoch} closed: ${epoch.devices} device(s) paid ${Number(epoch.total) / 1e6} units, root ${epoch.root.slice(0, 18)}…`
+        ? `epoch ${epoch.epoch} closed: ${epoch.devices} device(s) paid ${creditsOf(epoch.total ?? "0")} credits, root ${epoch.root.slice(0, 18)}…`
         : `epoch ${epoch.epoch} closed: nobody up for 45 of its 60 slots yet (devices joined mid-epoch)`,
     );
   }

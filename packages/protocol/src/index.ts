@@ -1,6 +1,7 @@
 export * from "./auth-config.js";
 export * from "./cluster-access.js";
 export * from "./common.js";
+export * from "./credits.js";
 export * from "./devices.js";
 export * from "./devices-signatures.js";
 export * from "./errors.js";

@@ -1,4 +1,4 @@
-import { CreditGrant } from "@ignis/protocol";
+import { CreditGrant, creditsOf, microUnitsOfCredits } from "@ignis/protocol";
 import { apiRequest } from "../api-client.js";
 import { type Command, UsageError } from "../command.js";
 import { parseAdminArgs } from "./admin-options.js";
@@ -6,11 +6,11 @@ import { parseAdminArgs } from "./admin-options.js";
 /** `ignis admin credits grant --user ID --amount N`: grants a customer prepaid credit (admin). */
 export const command: Command = {
   path: ["admin", "credits"],
-  summary: "grant a customer prepaid credit in micro-units (admin)",
+  summary: "grant a customer prepaid credit (admin)",
   usage:
-    "usage: ignis admin credits grant --user USER_ID --amount MICROS [--reference KEY] [--note TEXT]\n" +
+    "usage: ignis admin credits grant --user USER_ID --amount CREDITS [--reference KEY] [--note TEXT]\n" +
     "  common: [--server URL] [--api-key KEY] [--state DIR] [--json]\n" +
-    "  MICROS is an integer number of micro-units (1 unit = 1000000); --reference makes a retry grant once",
+    "  CREDITS is an amount of credits, up to six decimals (50, 12.5); --reference makes a retry grant once",
   async run(argv) {
     const { values, positionals, credential } = await parseAdminArgs(argv, {
       user: { type: "string" },
@@ -22,12 +22,15 @@ export const command: Command = {
     if (action !== "grant" || extra.length > 0) throw new UsageError("the only action is: grant");
     if (typeof values.user !== "string") throw new UsageError("--user is required");
     if (typeof values.amount !== "string") throw new UsageError("--amount is required");
+    const micro = microUnitsOfCredits(values.amount);
+    if (micro === undefined)
+      throw new UsageError(`--amount takes credits (50, 12.5), got '${values.amount}'`);
     const grant = CreditGrant.parse(
       await apiRequest<unknown>(credential.server, "v1/admin/credits", {
         token: credential.token,
         body: {
           userId: values.user,
-          amount: values.amount,
+          amount: micro.toString(),
           ...(typeof values.reference === "string" ? { reference: values.reference } : {}),
           ...(typeof values.note === "string" ? { note: values.note } : {}),
         },
@@ -36,7 +39,7 @@ export const command: Command = {
     process.stdout.write(
       values.json
         ? `${JSON.stringify(grant)}\n`
-        : `granted ${grant.amount} to ${grant.userId}; balance ${grant.balance} (micro-units)\n`,
+        : `granted ${creditsOf(grant.amount)} credits to ${grant.userId}; balance ${creditsOf(grant.balance)} credits\n`,
     );
     return 0;
   },

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { ClusterView, type CreateClusterBody } from "@ignis/protocol";
+import { ClusterView, type CreateClusterBody, microUnitsOfCredits } from "@ignis/protocol";
 import cliProgress from "cli-progress";
 import { apiRequest } from "../api-client.js";
 import type { ResolvedCredential } from "../auth/resolve-credential.js";
@@ -27,6 +27,15 @@ function integer(value: unknown, name: string): number {
   return Number(value);
 }
 
+/** `--max-price` in credits per GPU-hour, as the API's micro-units. */
+function maxPrice(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const micro = microUnitsOfCredits(value);
+  if (micro === undefined)
+    throw new UsageError(`--max-price takes credits per GPU-hour (2.5), got '${value}'`);
+  return micro.toString();
+}
+
 /** Builds the rental request from the flags and the command after `--`. */
 export function createBody(values: Record<string, unknown>, command: string[]): CreateClusterBody {
   if (typeof values.model !== "string") throw new UsageError("--model is required");
@@ -44,6 +53,7 @@ export function createBody(values: Record<string, unknown>, command: string[]): 
       throw new UsageError(`--dir ${values.dir} is not a directory`);
     archive = packDirectory(values.dir).toString("base64");
   }
+  const maxPricePerHour = maxPrice(values["max-price"]);
   return {
     gpuModel: values.model,
     count: integer(values.count ?? "1", "count"),
@@ -55,7 +65,7 @@ export function createBody(values: Record<string, unknown>, command: string[]): 
       ...(typeof values.image === "string" ? { image: values.image } : {}),
       ...(archive ? { archive } : {}),
     },
-    ...(typeof values["max-price"] === "string" ? { maxPricePerHour: values["max-price"] } : {}),
+    ...(maxPricePerHour !== undefined ? { maxPricePerHour } : {}),
     ...(typeof values.region === "string" ? { region: values.region } : {}),
   };
 }

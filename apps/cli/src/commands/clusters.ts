@@ -1,4 +1,4 @@
-import { ClusterList, ClusterLogs, ClusterView, CreditBalance } from "@ignis/protocol";
+import { ClusterList, ClusterLogs, ClusterView, CreditBalance, creditsOf } from "@ignis/protocol";
 import { apiRequest } from "../api-client.js";
 import type { ResolvedCredential } from "../auth/resolve-credential.js";
 import { type Command, UsageError } from "../command.js";
@@ -8,10 +8,10 @@ import { CREATE_OPTIONS, createAndWatch, createBody } from "./clusters-create.js
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
 
 function summary(c: ClusterView): string {
-  const head = `${c.id} ${c.status.padEnd(9)} ${c.count}× ${c.gpuModel} for ${c.hours}h  held ${c.escrow.held}  charged ${c.escrow.charged}  refunded ${c.escrow.refunded}`;
+  const head = `${c.id} ${c.status.padEnd(9)} ${c.count}× ${c.gpuModel} for ${c.hours}h  held ${creditsOf(c.escrow.held)}  charged ${creditsOf(c.escrow.charged)}  refunded ${creditsOf(c.escrow.refunded)} credits`;
   const ranks = c.devices.map(
     (d) =>
-      `  rank ${d.rank} ${d.deviceId} ${d.state}${d.exitCode !== null ? ` (exit ${d.exitCode})` : ""}${d.error ? ` ${d.error}` : ""}  ${d.meteredMinutes} min  ${d.charged}`,
+      `  rank ${d.rank} ${d.deviceId} ${d.state}${d.exitCode !== null ? ` (exit ${d.exitCode})` : ""}${d.error ? ` ${d.error}` : ""}  ${d.meteredMinutes} min  ${creditsOf(d.charged)} credits`,
   );
   return [head, ...ranks].join("\n");
 }
@@ -61,7 +61,7 @@ export const command: Command = {
   path: ["clusters"],
   summary: "rent a cluster, list and follow your clusters, cancel one",
   usage:
-    "usage: ignis clusters create --model MODEL [--count N] [--hours H] [--max-price MICROS] [--region R]\n" +
+    "usage: ignis clusters create --model MODEL [--count N] [--hours H] [--max-price CREDITS] [--region R]\n" +
     "                             [--image IMAGE] [--env NAME=VALUE]... [--dir PATH] [--no-wait] -- COMMAND [ARGS...]\n" +
     "       ignis clusters ls\n" +
     "       ignis clusters show CLUSTER_ID\n" +
@@ -69,7 +69,7 @@ export const command: Command = {
     "       ignis clusters cancel CLUSTER_ID\n" +
     "       ignis clusters balance\n" +
     "  common: [--server URL] [--api-key KEY] [--state DIR] [--json]\n" +
-    "  prices are integer micro-units per GPU-hour; each rank gets IGNIS_CLUSTER_ID, IGNIS_RANK, IGNIS_WORLD_SIZE\n" +
+    "  prices are credits per GPU-hour; each rank gets IGNIS_CLUSTER_ID, IGNIS_RANK, IGNIS_WORLD_SIZE\n" +
     "  and IGNIS_HEAD_ADDR (host:port of rank 0)",
   async run(argv) {
     const split = argv.indexOf("--");
@@ -101,7 +101,10 @@ export const command: Command = {
       }
       case "balance": {
         const balance = CreditBalance.parse(await get(credential, "v1/credits"));
-        print(balance, `balance ${balance.balance}  held in escrow ${balance.held}  (micro-units)`);
+        print(
+          balance,
+          `balance ${creditsOf(balance.balance)} credits  held in escrow ${creditsOf(balance.held)} credits`,
+        );
         return 0;
       }
     }

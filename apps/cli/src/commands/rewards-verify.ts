@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { PublicRewardEpoch, RewardLeaf } from "@ignis/protocol";
+import { creditsOf, microUnitsOfCredits, PublicRewardEpoch, RewardLeaf } from "@ignis/protocol";
 import { z } from "zod";
 import { ApiError, apiRequest } from "../api-client.js";
 import { type Command, UsageError } from "../command.js";
@@ -23,7 +23,7 @@ const CANNOT_CHECK = 3;
 export const command: Command = {
   path: ["rewards", "verify"],
   summary: "check a device's reward proof for an epoch offline (exit 0 when valid)",
-  usage: "usage: ignis rewards verify --server URL --epoch E --device ID [--amount MICRO_UNITS] [--json]",
+  usage: "usage: ignis rewards verify --server URL --epoch E --device ID [--amount CREDITS] [--json]",
   async run(argv) {
     let values: { server?: string; epoch?: string; device?: string; amount?: string; json?: boolean };
     try {
@@ -45,8 +45,9 @@ export const command: Command = {
     if (!server || !values.epoch || !values.device)
       throw new UsageError("--server, --epoch and --device are required");
     if (!/^\d{1,15}$/.test(values.epoch)) throw new UsageError("--epoch must be a non-negative integer");
-    if (values.amount !== undefined && !/^\d{1,30}$/.test(values.amount)) {
-      throw new UsageError("--amount must be a non-negative integer of micro-units");
+    const expected = values.amount === undefined ? undefined : microUnitsOfCredits(values.amount);
+    if (values.amount !== undefined && expected === undefined) {
+      throw new UsageError(`--amount takes credits (1.25), got '${values.amount}'`);
     }
     const epoch = Number(values.epoch);
     const deviceId = values.device;
@@ -73,13 +74,13 @@ export const command: Command = {
         leafEncoding: answer.leafEncoding,
         proof: answer.proof,
       },
-      { epoch, deviceId, ...(values.amount !== undefined ? { amount: BigInt(values.amount) } : {}) },
+      { epoch, deviceId, ...(expected !== undefined ? { amount: expected } : {}) },
     );
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ ...check, epoch, deviceId, root: epochView.root })}\n`);
     } else if (check.valid) {
       process.stdout.write(
-        `valid: device ${deviceId} earned ${check.amount} micro-units in epoch ${epoch} (root ${epochView.root})\n`,
+        `valid: device ${deviceId} earned ${creditsOf(check.amount ?? "0")} credits in epoch ${epoch} (root ${epochView.root})\n`,
       );
     } else {
       process.stdout.write(`INVALID: ${check.problems.join("; ")}\n`);

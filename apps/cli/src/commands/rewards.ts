@@ -1,15 +1,12 @@
 import { parseArgs } from "node:util";
-import { EarningsView } from "@ignis/protocol";
+import { creditsOf, EarningsView } from "@ignis/protocol";
 import { apiRequest } from "../api-client.js";
 import { resolveCredential } from "../auth/resolve-credential.js";
 import { type Command, UsageError } from "../command.js";
 
-/** Micro-units as whole units with six decimals (integers only, no floats). */
-export function formatMicroUnits(micro: string): string {
-  const value = BigInt(micro);
-  const sign = value < 0n ? "-" : "";
-  const abs = value < 0n ? -value : value;
-  return `${sign}${abs / 1_000_000n}.${(abs % 1_000_000n).toString().padStart(6, "0")}`;
+/** Micro-units as credits, the one unit people see (the API's micro-units stay in --json). */
+export function formatCredits(micro: string): string {
+  return `${creditsOf(micro)} credits`;
 }
 
 /** `ignis rewards [--server URL] [--api-key KEY] [--device ID] [--limit N] [--json]`: the caller's earnings. */
@@ -64,15 +61,15 @@ export const command: Command = {
       return 0;
     }
     const lines = [
-      `balance: ${formatMicroUnits(earnings.balance)} (total rewarded ${formatMicroUnits(earnings.total)})`,
+      `balance: ${formatCredits(earnings.balance)} (total rewarded ${formatCredits(earnings.total)})`,
     ];
     lines.push("", "device                            epochs  total");
     for (const d of earnings.devices)
-      lines.push(`${d.deviceId}  ${String(d.epochs).padStart(6)}  ${formatMicroUnits(d.total)}`);
+      lines.push(`${d.deviceId}  ${String(d.epochs).padStart(6)}  ${formatCredits(d.total)}`);
     lines.push("", "epoch        device                            up-min  weight  amount");
     for (const i of earnings.items) {
       lines.push(
-        `${String(i.epoch).padEnd(11)}  ${i.deviceId}  ${String(i.upMinutes).padStart(6)}  ${String(i.weight).padStart(6)}  ${formatMicroUnits(i.amount)}`,
+        `${String(i.epoch).padEnd(11)}  ${i.deviceId}  ${String(i.upMinutes).padStart(6)}  ${String(i.weight).padStart(6)}  ${formatCredits(i.amount)}`,
       );
     }
     process.stdout.write(`${lines.join("\n")}\n`);

@@ -1,5 +1,5 @@
 import type { EarningsView } from "@ignis/protocol";
-import { microUnits, unitsForChart } from "../lib/format";
+import { credits, creditsForChart } from "../lib/format";
 import { useApi } from "../lib/use-api";
 import { Empty, ErrorState, Loading } from "./states";
 import { UplotChart } from "./uplot-chart";
@@ -37,11 +37,11 @@ function Earnings({ view }: { view: EarningsView }) {
       <div className="cards">
         <div className="card">
           <div className="card-label">Balance</div>
-          <div className="card-value">{microUnits(view.balance)}</div>
+          <div className="card-value">{credits(view.balance)}</div>
         </div>
         <div className="card">
           <div className="card-label">Total earned</div>
-          <div className="card-value">{microUnits(view.total)}</div>
+          <div className="card-value">{credits(view.total)}</div>
         </div>
         <div className="card">
           <div className="card-label">Epochs paid</div>
@@ -56,8 +56,8 @@ function Earnings({ view }: { view: EarningsView }) {
           x={epochs.map(([, e]) => Date.parse(e.startsAt) / 1000)}
           series={[
             {
-              label: "earned",
-              values: epochs.map(([, e]) => unitsForChart(e.amount.toString())),
+              label: "earned (credits)",
+              values: epochs.map(([, e]) => creditsForChart(e.amount.toString())),
               color: "#22c55e",
               bars: true,
             },
@@ -79,7 +79,7 @@ function Earnings({ view }: { view: EarningsView }) {
                 <tr key={d.deviceId}>
                   <td className="mono">{d.deviceId}</td>
                   <td className="num">{d.epochs}</td>
-                  <td className="num">{microUnits(d.total)}</td>
+                  <td className="num">{credits(d.total)}</td>
                 </tr>
               ))}
             </tbody>

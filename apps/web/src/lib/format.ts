@@ -8,19 +8,22 @@ export function count(n: number): string {
   return new Intl.NumberFormat("en").format(n);
 }
 
-/** Integer micro-units (decimal string) as a decimal amount, exact: no float ever touches money. */
-export function microUnits(value: string | null | undefined): string {
+/**
+ * Integer micro-units from the API (a decimal string) as credits, the one unit the app shows ("1,250.5 credits";
+ * the same unit as the CLI), exact: no float ever touches money.
+ */
+export function credits(value: string | null | undefined): string {
   if (value === null || value === undefined) return "—";
   const negative = value.startsWith("-");
   const digits = (negative ? value.slice(1) : value).padStart(7, "0");
   const whole = digits.slice(0, -6).replace(/^0+(?=\d)/, "");
   const fraction = digits.slice(-6).replace(/0+$/, "");
   const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${negative ? "-" : ""}${grouped}${fraction ? `.${fraction}` : ""}`;
+  return `${negative ? "-" : ""}${grouped}${fraction ? `.${fraction}` : ""} credits`;
 }
 
-/** Micro-units as a number of whole units, for charts only (never for display of exact amounts). */
-export function unitsForChart(value: string): number {
+/** Micro-units as a number of credits, for charts only (never for display of exact amounts). */
+export function creditsForChart(value: string): number {
   return Number(value) / 1_000_000;
 }
 

@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from "react";
 import { StateBadge } from "../components/badges";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { api, query } from "../lib/api";
-import { dateTime, microUnits } from "../lib/format";
+import { credits, dateTime } from "../lib/format";
 import { type ApiProblem, asProblem } from "../lib/problem";
 import { Link } from "../lib/router";
 import { useAction, useApi } from "../lib/use-api";
@@ -53,15 +53,15 @@ export function ClusterPage({ id }: { id: string }) {
           <dl className="facts">
             <div>
               <dt>Held</dt>
-              <dd>{microUnits(c.escrow.held)}</dd>
+              <dd>{credits(c.escrow.held)}</dd>
             </div>
             <div>
               <dt>Charged</dt>
-              <dd>{microUnits(c.escrow.charged)}</dd>
+              <dd>{credits(c.escrow.charged)}</dd>
             </div>
             <div>
               <dt>Refunded</dt>
-              <dd>{microUnits(c.escrow.refunded)}</dd>
+              <dd>{credits(c.escrow.refunded)}</dd>
             </div>
             <div>
               <dt>Command</dt>
@@ -97,7 +97,7 @@ export function ClusterPage({ id }: { id: string }) {
                           {d.error ? <div className="muted small">{d.error}</div> : null}
                         </td>
                         <td className="num">{d.meteredMinutes}</td>
-                        <td className="num">{microUnits(d.charged)}</td>
+                        <td className="num">{credits(d.charged)}</td>
                       </tr>
                     ))}
                   </tbody>

@@ -4,7 +4,7 @@ import { StateBadge } from "../components/badges";
 import { FormFooter } from "../components/form-footer";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { api } from "../lib/api";
-import { dateTime, microUnits } from "../lib/format";
+import { credits, dateTime } from "../lib/format";
 import { Link, navigate } from "../lib/router";
 import { useAction, useApi } from "../lib/use-api";
 
@@ -76,7 +76,7 @@ export function CustomerPage() {
                         <StateBadge state={c.status} />
                       </td>
                       <td className="small">{dateTime(c.createdAt)}</td>
-                      <td className="num">{microUnits(c.escrow.charged)}</td>
+                      <td className="num">{credits(c.escrow.charged)}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -98,12 +98,12 @@ function CreditCards() {
       <div className="card">
         <div className="card-label">Credit</div>
         <div className="card-value" data-testid="credit-balance">
-          {microUnits(credit.data.balance)}
+          {credits(credit.data.balance)}
         </div>
       </div>
       <div className="card">
         <div className="card-label">Held for running clusters</div>
-        <div className="card-value">{microUnits(credit.data.held)}</div>
+        <div className="card-value">{credits(credit.data.held)}</div>
       </div>
     </div>
   );
@@ -115,7 +115,7 @@ function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void 
   const models: { name: string; hint: string }[] = offers.data
     ? offers.data.items.map((o) => ({
         name: o.gpuModel,
-        hint: `${o.available} available${o.lowestPricePerHour ? ` from ${microUnits(o.lowestPricePerHour)}/h` : ""}`,
+        hint: `${o.available} available${o.lowestPricePerHour ? ` from ${credits(o.lowestPricePerHour)}/h` : ""}`,
       }))
     : (stats.data?.models.map((m) => ({ name: m.model, hint: `${m.online} online` })) ?? []);
   const [form, setForm] = useState({ gpuModel: "", count: 1, hours: 1, command: "", args: "" });

@@ -5,7 +5,7 @@ import { CopyButton } from "../components/copy-button";
 import { CursorPager } from "../components/cursor-pager";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { query } from "../lib/api";
-import { dateTime, microUnits, shortId } from "../lib/format";
+import { credits, dateTime, shortId } from "../lib/format";
 import { useApi } from "../lib/use-api";
 
 interface EpochPage {
@@ -63,7 +63,7 @@ export function EpochsPage() {
                       <StateBadge state={e.status} />
                     </td>
                     <td className="num">{e.devices ?? "—"}</td>
-                    <td className="num">{microUnits(e.total)}</td>
+                    <td className="num">{credits(e.total)}</td>
                     <td>
                       {e.root ? (
                         <span className="root">

@@ -215,7 +215,7 @@ describeEachDialect("reward routes and ignis rewards verify", (database) => {
       "--device",
       dev.a!,
       "--amount",
-      "3857144",
+      "3.857144",
     );
     expect(tampered.code).toBe(1);
     expect(tampered.stdout).toContain("INVALID");
