@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { AVAILABLE_DIALECTS, createTestDatabase } from "../testing/dialects.js";
+import { waitFor } from "../testing/wait-for.js";
 
 // A client that loses its server while checked out (inside a transaction here) used to emit an `error` nobody
 // listened to, and Node crashed the process: one PostgreSQL restart during a flush took every replica down.
@@ -17,7 +18,10 @@ describe.runIf(AVAILABLE_DIALECTS.includes("postgres"))("PostgreSQL connection l
           const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx);
           // The server ends this connection while the transaction holds it between two statements.
           await killer.query("select pg_terminate_backend($1)", [rows[0]!.pid]);
-          await new Promise((r) => setTimeout(r, 200));
+          await waitFor("the server to end the connection", async () => {
+            const alive = await killer.query("select 1 from pg_stat_activity where pid = $1", [rows[0]!.pid]);
+            return alive.rowCount === 0;
+          });
           await sql`select 1`.execute(tx);
           return "committed";
         })

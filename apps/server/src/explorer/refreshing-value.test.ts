@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { waitFor } from "../testing/wait-for.js";
 import { refreshingValue } from "./refreshing-value.js";
 
 function counter() {
@@ -45,8 +46,9 @@ describe("a refreshing value (the explorer's stats cache)", () => {
     expect(await value.get()).toBe(1);
     expect(c.loads).toBe(2);
     c.finish();
-    await new Promise((r) => setTimeout(r, 0));
-    expect(await value.get()).toBe(2);
+    // Readers get the new value once the refresh has landed, and no further load is started meanwhile.
+    await waitFor("the refreshed value", async () => (await value.get()) === 2);
+    expect(c.loads).toBe(2);
   });
 
   it("makes readers wait for fresh data once the value is too old", async () => {

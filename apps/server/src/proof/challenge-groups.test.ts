@@ -2,6 +2,7 @@ import { expect, it } from "vitest";
 import { createInProcessBus } from "../bus/in-process-bus.js";
 import { createUserWithKey, insertDevices } from "../security/security-fixtures.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { waitFor } from "../testing/wait-for.js";
 import {
   claimGroupSlot,
   GROUP_SUBJECT,
@@ -89,7 +90,10 @@ describeEachDialect("group challenge slots and members", (database) => {
     await groups.scheduled(callFor(first.userId, a!));
     await groups.scheduled(callFor(second.userId, b!));
     await groups.scheduled(callFor(first.userId, a!));
-    await new Promise((r) => setTimeout(r, 20));
+    // The in-process bus delivers in publish order: once a marker published last arrives, every call has.
+    const marker = new Promise((resolve) => bus.subscribe("test.marker", resolve));
+    await bus.publish("test.marker", true);
+    await marker;
     // Each owner once; the shared address only with the first.
     expect(calls).toEqual([
       { ownerId: first.userId, address: "192.0.2.44", except: a },
@@ -124,8 +128,7 @@ describeEachDialect("group challenge slots and members", (database) => {
       },
     });
     await groups.scheduled({ ownerId: owner.userId, address: null, except: caller! });
-    for (let i = 0; i < 100 && scheduled.length < members.length; i += 1)
-      await new Promise((r) => setTimeout(r, 10));
+    await waitFor("a delay for every member", () => scheduled.length >= members.length);
     // One delay per member, from its own draw (0.9, 0.1, 0.5 of 300 ms), and nobody challenged before it.
     expect(scheduled.map((s) => s.ms).sort((a, b) => a - b)).toEqual([30, 150, 270]);
     expect(challenged).toEqual([]);

@@ -8,6 +8,7 @@ import { epochAt, epochStartMs } from "../../rewards/epoch-clock.js";
 import { insertDevice, recordUptime, slots } from "../../rewards/reward-fixtures.js";
 import { describeEachDialect } from "../../testing/dialects.js";
 import { startTestServer, type TestServer } from "../../testing/test-server.js";
+import { waitFor } from "../../testing/wait-for.js";
 
 const EPOCH_SECONDS = 60;
 const CLI = fileURLToPath(new URL("../../../../cli/bin/ignis.js", import.meta.url));
@@ -88,12 +89,11 @@ describeEachDialect("reward routes and ignis rewards verify", (database) => {
     });
     expect(created.status).toBe(201);
     // The server's own scheduler may get there first; either way the three epochs end up closed.
-    for (let i = 0; i < 100; i++) {
+    await waitFor("the three epochs of the season to close", async () => {
       await t.server.ctx.rewards.closeDueNow();
       const { body } = await call<{ items: unknown[] }>("/v1/rewards/epochs");
-      if (body.items.length === 3) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return body.items.length === 3;
+    });
   });
   afterAll(() => t.stop());
 
