@@ -68,6 +68,24 @@ const started = Date.now();
 const say = (text: string) =>
   console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${text}`);
 
+/** Says what a slow step is doing, then every five seconds that it still is, so the demo is never silent. */
+async function narrated<T>(what: string, step: () => Promise<T>): Promise<T> {
+  say(`${what}...`);
+  const begun = Date.now();
+  const ticker = setInterval(
+    () =>
+      say(
+        `  ...still ${what.replace(/^\w/, (c) => c.toLowerCase())} (${((Date.now() - begun) / 1000).toFixed(0)} s)`,
+      ),
+    5000,
+  );
+  try {
+    return await step();
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
 if (!existsSync(join(REPO_ROOT, "apps/web/dist/index.html"))) {
   say("building the web UI once (vite build)...");
   spawnSync("npm", ["run", "build:web", "--silent"], { cwd: REPO_ROOT, stdio: "inherit" });
@@ -147,12 +165,20 @@ const config = loadConfig({
   IGNIS_LOG_LEVEL: "warn",
   IGNIS_WEB_DIR: join(REPO_ROOT, "apps/web/dist"),
 });
-server = await createServer(config);
+server = await narrated(
+  // PGlite's WebAssembly start holds the event loop (seconds; half a minute on a saturated machine), so the
+  // ticker cannot speak during it: the first line says so.
+  "Starting ignis-server: PostgreSQL compiled to WebAssembly (PGlite) loads, which takes seconds and stops the clock, then migrations and the OIDC provider's keys",
+  () => createServer(config),
+);
 if (stopping) await new Promise(() => undefined);
 await server.listen();
 say(`ignis-server on ${url} (PGlite in ${dataDir})`);
 
 const adminKey = readFileSync(join(dataDir, "admin-api-key"), "utf8").trim();
+say(
+  "the bootstrap admin creates a supplier; each simulated worker makes its Ed25519 key and enrolls with a code",
+);
 const supplier = await resolveSimSupplier(url, adminKey);
 for (const [i, spec] of FLEET.entries()) {
   if (stopping) break;
@@ -190,8 +216,13 @@ console.log(`
   Admin key:  ${join(dataDir, "admin-api-key")}
   Ctrl-C stops everything.
 `);
+say(
+  "each device is challenged when it connects: an exact matrix product sized for ~2 s on the GPU it claims; " +
+    "an honest device answers on time, the counterfeit cannot",
+);
 
 const last = new Map<string, string>();
+let announcedEpochWait = false;
 watch = setInterval(async () => {
   try {
     const { items } = await apiRequest<{ items: DeviceView[] }>(url, "/v1/devices?limit=100", {
@@ -203,6 +234,17 @@ watch = setInterval(async () => {
       last.set(device.id, `${device.status}/${device.verification}`);
       if (line) say(line);
       if (spec?.counterfeit && device.verification === "failed") counterfeitCaught = true;
+    }
+    if (
+      !announcedEpochWait &&
+      items.length === FLEET.length &&
+      items.every((d) => d.verification !== "unverified")
+    ) {
+      announcedEpochWait = true;
+      const next = 60 - (Math.floor(Date.now() / 1000) % 60);
+      say(
+        `all devices decided; verified ones earn for every up-minute. The next reward epoch closes in about ${next} s, then every minute`,
+      );
     }
     await printEpochs(url, say);
   } catch (error) {

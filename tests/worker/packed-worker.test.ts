@@ -6,13 +6,14 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PackedWorker, packWorker } from "../../apps/cli/scripts/pack-worker.js";
 import { createTestDatabase } from "../../apps/server/src/testing/dialects.js";
-import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { freePort, startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import {
   call,
   enrollmentCode,
   eventually,
   userWithKey,
 } from "../../apps/server/src/testing/worker-fixture.js";
+import { startTcpProxy, type TcpProxy } from "../faults/tcp-proxy.js";
 
 const run = promisify(execFile);
 /** The issue's bound on what `npm i -g` of the worker leaves on disk. */
@@ -32,6 +33,9 @@ describe("the packed worker (npm run pack:worker, then npm i -g of the tarball)"
   let prefix: string;
   let ignis: string;
   let t: TestServer;
+  // The worker reaches the server through a proxy the test can cut, as a network drop would.
+  let proxy: TcpProxy;
+  let publicUrl: string;
   let worker: ChildProcess | undefined;
   const env = () => ({ PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: work });
 
@@ -48,13 +52,17 @@ describe("the packed worker (npm run pack:worker, then npm i -g of the tarball)"
       },
     );
     ignis = join(prefix, "bin", "ignis");
+    const proxyPort = await freePort();
+    publicUrl = `http://127.0.0.1:${proxyPort}`;
     t = await startTestServer({
       database: await createTestDatabase("pglite"),
-      env: { IGNIS_HEARTBEAT_SECONDS: "0.5" },
+      env: { IGNIS_HEARTBEAT_SECONDS: "0.5", IGNIS_PUBLIC_URL: publicUrl },
     });
+    proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(t.url).port) }, proxyPort);
   }, 120_000);
   afterAll(async () => {
     worker?.kill("SIGKILL");
+    await proxy?.close();
     await t?.stop();
     rmSync(work, { recursive: true, force: true });
   });
@@ -81,23 +89,44 @@ describe("the packed worker (npm run pack:worker, then npm i -g of the tarball)"
     expect(enrollHelp.stdout).toContain("--code");
   });
 
-  it("enrolls a device against a real server and runs it until the server sees it online", async () => {
+  it("enrolls a device against a real server, runs it, and says in plain words that its proof passed and that it reconnected", async () => {
     const supplier = await userWithKey(t);
     const code = await enrollmentCode(t, supplier.key);
     const state = join(work, "state");
     const enrolled = await run(
       ignis,
-      ["worker", "enroll", "--server", t.url, "--code", code, "--state", state, "--profile", "sim-a100"],
+      ["worker", "enroll", "--server", publicUrl, "--code", code, "--state", state, "--profile", "sim-a100"],
       { cwd: work, env: env() },
     );
     const deviceId = enrolled.stdout.trimEnd().split("\n").at(-1)!;
     expect(deviceId).toMatch(/^dev_[a-z2-7]{26}$/);
 
     worker = spawn(ignis, ["worker", "run", "--state", state], { cwd: work, env: env(), stdio: "pipe" });
+    let output = "";
+    worker.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     const exited = new Promise<number | null>((resolve) => worker!.once("exit", (c) => resolve(c)));
-    const status = async () =>
-      (await call<{ status: string }>(t, "GET", `/v1/devices/${deviceId}`, supplier.key)).body.status;
-    await eventually(async () => (await status()) === "online", 20_000);
+    const device = async () =>
+      (
+        await call<{ status: string; verification: string }>(
+          t,
+          "GET",
+          `/v1/devices/${deviceId}`,
+          supplier.key,
+        )
+      ).body;
+    await eventually(async () => (await device()).status === "online", 20_000);
+    await eventually(async () => output.includes("proof of GPU passed"), 30_000);
+    expect(output).toMatch(
+      /proof of GPU passed \(\S+\): the device is verified, can be hired, and earns rewards/,
+    );
+    expect((await device()).verification).toBe("verified");
+
+    await proxy.cut();
+    await eventually(async () => output.includes("lost the connection"), 20_000);
+    await proxy.restore();
+    await eventually(async () => output.includes(`reconnected as ${deviceId} after`), 30_000);
     worker.kill("SIGTERM");
     expect(await exited).toBe(0);
   }, 60_000);

@@ -18,6 +18,7 @@ import {
   proofCommitMessage,
   proofRevealMessage,
   proofRevealRequestMessage,
+  proofVerdictMessage,
 } from "./proof/messages.js";
 import {
   FeatureName,
@@ -170,6 +171,7 @@ export const ServerMessageSchema = z.discriminatedUnion("type", [
   WorkerUpdateAvailableMessage,
   proofChallengeMessage,
   proofRevealRequestMessage,
+  proofVerdictMessage,
   // JOB MESSAGES (server → worker): the marketplace's members (market-jobs.ts).
   JobStartMessage,
   JobStopMessage,

@@ -34,7 +34,7 @@ export const SUPPORTED_WORKER_PROTOCOLS: ProtocolRange = Object.freeze({
  * Optional capabilities a worker announces in its opener. A server sends a frame that needs a feature only to a
  * session that negotiated it (see FRAME_FEATURES); add a name here with the frames that need it.
  */
-export const WORKER_FEATURES = ["self-update", "notices"] as const;
+export const WORKER_FEATURES = ["self-update", "notices", "proof-verdicts"] as const;
 /** One optional capability of a worker. */
 export type WorkerFeature = (typeof WORKER_FEATURES)[number];
 
@@ -51,6 +51,7 @@ export const FeatureName = z
 export const FRAME_FEATURES: Readonly<Record<string, WorkerFeature>> = Object.freeze({
   "worker.notice": "notices",
   "worker.update-available": "self-update",
+  "proof.verdict": "proof-verdicts",
 });
 
 /** A worker release number: `MAJOR.MINOR.PATCH`, with an optional pre-release tag (`0.2.0-rc.1`). */

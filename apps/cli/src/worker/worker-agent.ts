@@ -22,6 +22,7 @@ import { Backoff } from "./backoff.js";
 import { createDeviceDuties } from "./device-duties.js";
 import { type DeviceKey, signText } from "./device-key.js";
 import { createKeyRing } from "./key-ring.js";
+import { proofVerdictLine } from "./proof-verdict-line.js";
 import { createSessionRotation } from "./session-rotation.js";
 import { WORKER_RELEASE, workerOffer } from "./worker-release.js";
 import { assertPrivateKeyFile, readDeviceState } from "./worker-state.js";
@@ -121,6 +122,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
   const counts = { sessions: 0, heartbeats: 0, rttMs: 0, rotations: 0, refusals: 0 };
   let socket: WebSocket | undefined;
   let online = false;
+  // When the last session ended, so a new one can say it is a reconnection and after how long.
+  let offlineSince: number | undefined;
   /** The live session's heartbeat, for the last one sent on stop(). */
   let beatNow: (() => void) | undefined;
   // Every session starts in v1 and moves to what the server's hello chose.
@@ -238,7 +241,15 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
           markConnected();
           // The device's metadata (its sandbox report) is current on the server whenever it can be hired.
           if (options.metadata) send({ type: "metadata.update", hardware: options.metadata });
-          log(`online as ${message.deviceId} (heartbeat every ${intervalMs / 1000} s)`);
+          if (offlineSince === undefined) {
+            log(`online as ${message.deviceId} (heartbeat every ${intervalMs / 1000} s)`);
+          } else {
+            const away = ((Date.now() - offlineSince) / 1000).toFixed(1);
+            log(
+              `reconnected as ${message.deviceId} after ${away} s offline (heartbeat every ${intervalMs / 1000} s)`,
+            );
+          }
+          offlineSince = undefined;
           break;
         }
         case "heartbeat.ack":
@@ -261,6 +272,9 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
           }
           break;
         }
+        case "proof.verdict":
+          log(proofVerdictLine(message));
+          break;
         case "proof.challenge":
         case "proof.reveal-request":
           duties.proof(message);
@@ -307,6 +321,10 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       if (fatal?.code === "device_revoked") return finish({ reason: "revoked", message: fatal.message });
       if (stopping) return;
       const delay = backoff.next();
+      if (wasOnline) {
+        offlineSince = Date.now();
+        if (!fatal) log(`lost the connection to ${server}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
+      }
       if (fatal) {
         log(`refused (${fatal.code}): ${REFUSALS[fatal.code] ?? fatal.message}; retrying in ${delay} ms`);
         counts.refusals++;

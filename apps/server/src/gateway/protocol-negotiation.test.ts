@@ -93,12 +93,13 @@ describeEachDialect("worker protocol negotiation", (database) => {
   it("negotiates v2 with the current worker and exposes its version and features to other modules", async () => {
     const w = await startTestWorker(t, supplier.key);
     const hello = w.received.find((m) => m.type === "session.hello");
-    expect(hello).toMatchObject({ protocol: 2, features: ["self-update", "notices"] });
+    expect(hello).toMatchObject({ protocol: 2, features: ["self-update", "notices", "proof-verdicts"] });
     expect(w.handle.protocolVersion()).toBe(2);
     const session = await waitFor("the session", () => t.server.ctx.gateway.session(w.deviceId));
     expect(session.protocolVersion).toBe(2);
     expect(session.workerVersion).toBe(WORKER_RELEASE);
     expect(session.supports("notices")).toBe(true);
+    expect(session.supports("proof-verdicts")).toBe(true);
     expect(session.supports("exec")).toBe(false);
     const notice = { type: "worker.notice", code: "worker_outdated", message: "update" } as const;
     expect(await t.server.ctx.gateway.send(w.deviceId, notice)).toBe(true);

@@ -172,6 +172,19 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     const history = await verificationHistory(db, deviceId);
     const plan = planAfterDecision(history, now(), timing);
     const applied = await applyDecision(containment, deviceId, plan.decision);
+    if (applied) {
+      // The worker says in its log whether its proof passed (sessions without `proof-verdicts` get nothing).
+      void gateway
+        .send(deviceId, {
+          type: "proof.verdict",
+          challengeId: end.challengeId,
+          outcome: end.outcome === "pass" ? "pass" : "fail",
+          reason: end.outcome === "pass" ? null : (end.reason ?? end.outcome),
+          verification: applied.to,
+          quarantined: applied.quarantined || (plan.decision.quarantine && !applied.lifted),
+        })
+        .catch(() => undefined);
+    }
     if (end.outcome !== "pass" || applied?.quarantined || applied?.lifted) {
       log.info(
         { deviceId, challengeId: end.challengeId, outcome: end.outcome, reason: end.reason, ...applied },

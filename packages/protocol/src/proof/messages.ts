@@ -96,6 +96,23 @@ export const proofRevealMessage = z.object({
 /** A parsed proof.reveal message. */
 export type ProofRevealMessage = z.infer<typeof proofRevealMessage>;
 
+/**
+ * Server → worker (v2, feature `proof-verdicts`), after each decided challenge: whether the proof passed and what
+ * the device's verification is now, so the worker can say so in plain words instead of leaving its owner to ask
+ * the API. Informative only: nothing the worker does depends on it.
+ */
+export const proofVerdictMessage = z.object({
+  type: z.literal("proof.verdict"),
+  challengeId,
+  outcome: z.enum(["pass", "fail"]),
+  /** Why a failed proof failed (a stable code such as `deadline_missed`); null on a pass. */
+  reason: z.string().max(200).nullable(),
+  verification: z.enum(["unverified", "verified", "failed"]),
+  quarantined: z.boolean(),
+});
+/** A parsed proof.verdict message. */
+export type ProofVerdictMessage = z.infer<typeof proofVerdictMessage>;
+
 /** Any proof message, discriminated by `type`. */
 export const proofMessage = z.discriminatedUnion("type", [
   proofChallengeMessage,
