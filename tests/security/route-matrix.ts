@@ -2,6 +2,8 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import { hardwareProfiles } from "@ignis/protocol";
 import { markDeviceConflict } from "../../apps/server/src/devices/session-conflict.js";
 import { insertDevices } from "../../apps/server/src/security/security-fixtures.js";
+import { createRollout } from "../../apps/server/src/upgrades/rollouts.js";
+import { insertRelease } from "../../apps/server/src/upgrades/worker-releases.js";
 import {
   adminOnly,
   customers,
@@ -13,11 +15,49 @@ import {
   suppliers,
   unique,
 } from "./support/matrix-presets.js";
-import { freshKey } from "./support/world.js";
+import { freshKey, type World } from "./support/world.js";
 
 const hour = 3_600_000;
 const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
 const NO_SUCH_SEASON = "ssn_00000000000000000000000000";
+
+/** A well-formed release upload with a unique version (its signature is not checked by the server). */
+function matrixRelease() {
+  const n = Number.parseInt(unique().slice(0, 6), 16) % 1_000_000;
+  return {
+    version: `9.${n}.0`,
+    packageBase64: Buffer.from(`package ${n}`).toString("base64"),
+    signature: "A".repeat(86),
+  };
+}
+
+/** A release stored directly, for the routes that read one. */
+async function storedRelease(db: World["db"]): Promise<string> {
+  const release = matrixRelease();
+  await insertRelease(db, {
+    version: release.version,
+    bytes: Buffer.from(release.packageBase64, "base64"),
+    signature: release.signature,
+    createdBy: "matrix",
+  });
+  return release.version;
+}
+
+/** Finishes every active rollout, so a new one may start. */
+async function finishRollouts(db: World["db"]): Promise<void> {
+  await db
+    .updateTable("worker_rollouts")
+    .set({ status: "done" })
+    .where("status", "in", ["running", "paused"])
+    .execute();
+}
+
+/** A running rollout of a fresh release. */
+async function freshRollout(db: World["db"], adminId: string): Promise<string> {
+  await finishRollouts(db);
+  const version = await storedRelease(db);
+  return (await createRollout(db, { version, percent: 10, createdBy: adminId, at: new Date() })).id;
+}
 
 /** A well-formed enrollment with a real key and signature but a code nobody issued. */
 function enrollmentWithUnknownCode() {
@@ -187,6 +227,42 @@ export const ROUTE_MATRIX: MatrixRow[] = [
     route: "GET /v1/worker/session",
     expect: { ...everyone(404), deviceA: 404, deviceB: 404 },
     why: "the worker socket authenticates in-band (signed nonce); a plain GET without an upgrade finds nothing",
+  },
+
+  // --- worker releases and staged rollouts
+  {
+    route: "POST /v1/admin/worker-releases",
+    request: () => ({ path: "/v1/admin/worker-releases", body: matrixRelease() }),
+    expect: adminOnly(201),
+  },
+  { route: "GET /v1/admin/worker-releases", expect: adminOnly(200) },
+  {
+    route: "GET /v1/worker/releases/:version/package",
+    request: async (w) => ({ path: `/v1/worker/releases/${await storedRelease(w.db)}/package` }),
+    expect: everyone(200),
+    why: "public: the package is signed by the release key, not secret; workers fetch it with no credential",
+  },
+  {
+    route: "POST /v1/admin/worker-rollouts",
+    request: async (w) => {
+      await finishRollouts(w.db);
+      return { path: "/v1/admin/worker-rollouts", body: { version: await storedRelease(w.db), percent: 10 } };
+    },
+    expect: adminOnly(201),
+  },
+  { route: "GET /v1/admin/worker-rollouts", expect: adminOnly(200) },
+  {
+    route: "GET /v1/admin/worker-rollouts/:rolloutId",
+    request: async (w) => ({ path: `/v1/admin/worker-rollouts/${await freshRollout(w.db, w.admin.userId)}` }),
+    expect: adminOnly(200),
+  },
+  {
+    route: "PATCH /v1/admin/worker-rollouts/:rolloutId",
+    request: async (w) => ({
+      path: `/v1/admin/worker-rollouts/${await freshRollout(w.db, w.admin.userId)}`,
+      body: { status: "paused" },
+    }),
+    expect: adminOnly(200),
   },
 
   // --- security

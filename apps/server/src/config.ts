@@ -77,6 +77,8 @@ const EnvSchema = z.object({
     .min(0)
     .max(365 * 86_400)
     .default(7 * 86_400),
+  /** How often staged rollouts expire offers and offer their release to live sessions. */
+  IGNIS_ROLLOUT_TICK_SECONDS: z.coerce.number().min(0.05).max(3600).default(15),
   /** Largest worker release package an admin may upload. */
   IGNIS_WORKER_RELEASE_MAX_BYTES: z.coerce
     .number()
@@ -157,6 +159,7 @@ export type Config = Readonly<{
     minWorkerVersion: string | undefined;
     outdatedGraceSeconds: number;
     releaseMaxBytes: number;
+    rolloutTickSeconds: number;
   }>;
   /** Marketplace: billing clock, network fee (basis points) and the bounds of a rental. */
   market: Readonly<{
@@ -274,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       minWorkerVersion: e.IGNIS_MIN_WORKER_VERSION,
       outdatedGraceSeconds: e.IGNIS_OUTDATED_GRACE_SECONDS,
       releaseMaxBytes: e.IGNIS_WORKER_RELEASE_MAX_BYTES,
+      rolloutTickSeconds: e.IGNIS_ROLLOUT_TICK_SECONDS,
     }),
     market: Object.freeze({
       // One billing minute is one uptime minute slot (an epoch has 60), so shortening epochs for a test or a

@@ -29,6 +29,7 @@ import { appendAudit } from "./security/audit-log.js";
 import { createRateLimits, type RateLimits } from "./security/rate-limits.js";
 import { createSecurityMonitor, type SecurityMonitor } from "./security/security-monitor.js";
 import { chooseRateLimitStore, openRateLimitStore } from "./security/shared-rate-limits.js";
+import { createRolloutDriver } from "./upgrades/rollout-driver.js";
 import { createUptimeTracker } from "./uptime/uptime-tracker.js";
 
 /** The package version reported in build info. */
@@ -188,6 +189,12 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     publicUrl: config.publicUrl,
     log: logger,
   });
+  const rollouts = createRolloutDriver({
+    db: database.db,
+    gateway,
+    log: logger,
+    tickSeconds: config.worker.rolloutTickSeconds,
+  });
   const market = createMarketplace({
     db: database.db,
     config,
@@ -225,6 +232,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     market,
     proof,
     streams,
+    rollouts,
     explorer: createPublicExplorer({
       db: database.db,
       epochSeconds: config.epochSeconds,
@@ -238,6 +246,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   await gateway.start();
   await proof.start();
   market.start();
+  rollouts.start();
 
   let closed = false;
   let metricsServer: Server | undefined;
@@ -257,6 +266,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       if (closed) return;
       closed = true;
       metricsServer?.close();
+      await rollouts.stop();
       await market.stop();
       await mesh?.stop();
       // Challenges in flight are cancelled before sessions end, so a restart never fails a device.

@@ -66,9 +66,9 @@ export const CreateWorkerRolloutRequest = z.strictObject({
 /** A parsed `CreateWorkerRolloutRequest`. */
 export type CreateWorkerRolloutRequest = z.infer<typeof CreateWorkerRolloutRequest>;
 
-/** `PATCH /v1/admin/worker-rollouts/{id}`: pause, resume, or widen to the next stage. */
+/** `PATCH /v1/admin/worker-rollouts/{id}`: pause, resume, widen to the next stage, or finish. */
 export const UpdateWorkerRolloutRequest = z.strictObject({
-  status: z.enum(["running", "paused"]).optional(),
+  status: z.enum(["running", "paused", "done"]).optional(),
   percent: z.int().min(1).max(100).optional(),
 });
 /** A parsed `UpdateWorkerRolloutRequest`. */

@@ -32,9 +32,10 @@ export const SUPPORTED_WORKER_PROTOCOLS: ProtocolRange = Object.freeze({
 
 /**
  * Optional capabilities a worker announces in its opener. A server sends a frame that needs a feature only to a
- * session that negotiated it (see FRAME_FEATURES); add a name here with the frames that need it.
+ * session that negotiated it (see FRAME_FEATURES); add a name here with the frames that need it. `auto-update`
+ * is announced only by a worker whose owner turned automatic updates on: staged rollouts offer releases to those.
  */
-export const WORKER_FEATURES = ["self-update", "notices", "proof-verdicts"] as const;
+export const WORKER_FEATURES = ["self-update", "notices", "proof-verdicts", "auto-update"] as const;
 /** One optional capability of a worker. */
 export type WorkerFeature = (typeof WORKER_FEATURES)[number];
 

@@ -53,6 +53,7 @@ export const command: Command = {
       stateDir,
       log,
       workerVersion: release,
+      autoUpdate: () => auto.enabled(),
       onMessage(message) {
         if (message.type === "session.hello") {
           writeOnline(stateDir, { pid: process.pid, version: release, at: new Date().toISOString() });

@@ -53,6 +53,8 @@ export interface StartWorkerOptions {
   reconnectMaxMs?: number;
   /** The release this worker announces (tests and `ignis sim` pose as older workers); defaults to this package's. */
   workerVersion?: string;
+  /** Asked at each handshake: does this worker install offered releases by itself (`auto-update`)? */
+  autoUpdate?: () => boolean;
   log?: (line: string) => void;
 }
 
@@ -217,7 +219,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
             send({
               type: "session.auth",
               ...opener,
-              ...workerOffer(options.workerVersion ?? WORKER_RELEASE),
+              ...workerOffer(options.workerVersion ?? WORKER_RELEASE, options.autoUpdate?.() ?? false),
             });
           } else {
             send({ type: "session.auth", ...opener });

@@ -21,7 +21,20 @@ export function base32(bytes: Uint8Array): string {
 
 /** A new random identifier: prefix, underscore, 26 base32 characters (128 random bits); never sequential. */
 export function newId(
-  prefix: "usr" | "key" | "dev" | "dk" | "chl" | "cls" | "job" | "alr" | "win" | "mig" | "ssn" | "ltx",
+  prefix:
+    | "usr"
+    | "key"
+    | "dev"
+    | "dk"
+    | "chl"
+    | "cls"
+    | "job"
+    | "alr"
+    | "win"
+    | "mig"
+    | "ssn"
+    | "ltx"
+    | "rol",
 ): string {
   return `${prefix}_${base32(randomBytes(16))}`;
 }

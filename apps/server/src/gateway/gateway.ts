@@ -62,6 +62,8 @@ export interface Gateway {
   session(deviceId: string): GatewaySession | undefined;
   /** True when the device has a live session on this replica or one another replica announced. */
   isConnected(deviceId: string): boolean;
+  /** Every live session on this replica (staged rollouts offer updates to them). */
+  localSessions(): GatewaySession[];
   /** Ends the device's session wherever it is. `device_revoked` tells the worker to stop retrying. */
   disconnect(deviceId: string, reason: string): Promise<void>;
   /** Accepts a new worker WebSocket from the HTTP layer. */
@@ -389,6 +391,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     onHardwareChanged: (listener) => void hardwareChanged.push(listener),
     session: (deviceId) => sessions.get(deviceId)?.info,
     isConnected: (deviceId) => sessions.has(deviceId) || routing.isRemote(deviceId),
+    localSessions: () => [...sessions.values()].map((s) => s.info),
     async disconnect(deviceId, reason) {
       const local = sessions.get(deviceId);
       if (local) closeLocal(local, reason);

@@ -13,6 +13,7 @@ import type { ProofService } from "../proof/proof-service.js";
 import type { RewardService } from "../rewards/reward-service.js";
 import type { RateLimits } from "../security/rate-limits.js";
 import type { SecurityMonitor } from "../security/security-monitor.js";
+import type { RolloutDriver } from "../upgrades/rollout-driver.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
 
 /** Everything the HTTP layer needs, assembled once by the composition root (main.ts). */
@@ -33,6 +34,8 @@ export interface AppContext {
   uptime: UptimeTracker;
   /** Worker sessions: send to devices and receive their messages, on any replica. */
   gateway: Gateway;
+  /** Staged worker rollouts on this replica (admin routes tick it after a change). */
+  rollouts: RolloutDriver;
   /** Reward seasons, epoch timing and the scheduled epoch close. */
   rewards: RewardService;
   /** Public explorer views (stats cached per process). */

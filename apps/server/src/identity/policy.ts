@@ -34,6 +34,8 @@ export type UserAction =
   | "admin.rewards.season.end"
   | "admin.earnings.read"
   | "admin.key-migration.create"
+  | "admin.worker-release.create"
+  | "admin.worker-rollout.write"
   | "admin.credits.grant"
   | "admin.devices.read"
   | "admin.proof.read"
@@ -91,6 +93,8 @@ const RULES: Record<UserAction, Rule> = {
   "admin.rewards.season.end": { roles: ["admin"], scope: "admin", write: true },
   "admin.earnings.read": { roles: ["admin"], scope: "admin", write: false },
   "admin.key-migration.create": { roles: ["admin"], scope: "admin", write: true },
+  "admin.worker-release.create": { roles: ["admin"], scope: "admin", write: true },
+  "admin.worker-rollout.write": { roles: ["admin"], scope: "admin", write: true },
   "admin.credits.grant": { roles: ["admin"], scope: "admin", write: true },
   "admin.devices.read": { roles: ["admin"], scope: "admin", write: false },
   "admin.proof.read": { roles: ["admin"], scope: "admin", write: false },

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ import { WORKER_RELEASE } from "../../../cli/src/worker/worker-release.js";
 import { createTestDatabase } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
 import { waitFor } from "../testing/wait-for.js";
-import { cleanupStateDirs, enrollSimulated, userWithKey } from "../testing/worker-fixture.js";
+import { call, cleanupStateDirs, enrollSimulated, userWithKey } from "../testing/worker-fixture.js";
 import {
   goodPackage,
   hangingPackage,
@@ -154,4 +154,38 @@ describe("ignis worker update", () => {
     const last = slots.at(-1)!;
     expect(slots).toEqual(Array.from({ length: last - first + 1 }, (_, i) => first + i));
   }, 90_000);
+
+  it("installs a release the server rolls out by itself when its owner turned automatic updates on", async () => {
+    const pkg = goodPackage(work, "0.4.0");
+    const upload = await call(t, "POST", "/v1/admin/worker-releases", t.adminKey, {
+      version: "0.4.0",
+      packageBase64: pkg.bytes.toString("base64"),
+      signature: key.sign("0.4.0", pkg.sha256),
+    });
+    expect(upload.status).toBe(201);
+    // The supplier's own settings: automatic mode, and (a test fleet) the test release key.
+    writeFileSync(
+      join(device.stateDir, "update.json"),
+      JSON.stringify({ auto: true, releaseKey: key.publicKey }),
+    );
+    const rollout = await call<{ id: string }>(t, "POST", "/v1/admin/worker-rollouts", t.adminKey, {
+      version: "0.4.0",
+      percent: 100,
+    });
+    expect(rollout.status).toBe(201);
+    // The worker announces auto-update at its next handshake.
+    await t.server.ctx.gateway.disconnect(device.deviceId, "maintenance");
+    await waitFor("the server sees 0.4.0", () => serverSees() === "0.4.0", { timeoutMs: 60_000 });
+    expect(currentRelease(options().installDir)).toBe("0.4.0");
+    const view = await waitFor("the device counted updated", async () => {
+      const r = await call<{ counts: { updated: number } }>(
+        t,
+        "GET",
+        `/v1/admin/worker-rollouts/${rollout.body.id}`,
+        t.adminKey,
+      );
+      return r.body.counts.updated === 1 ? r.body : undefined;
+    });
+    expect(view.counts).toEqual({ offered: 1, updated: 1, failed: 0 });
+  }, 120_000);
 });

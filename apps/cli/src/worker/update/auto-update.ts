@@ -18,16 +18,20 @@ export function createAutoUpdate(options: {
   log: (line: string) => void;
 }) {
   const tried = new Set<string>();
+  const enabled = () => {
+    try {
+      return readUpdateSettings(options.stateDir).auto;
+    } catch (error) {
+      options.log(`ignoring ${join(options.stateDir, "update.json")}: ${(error as Error).message}`);
+      return false;
+    }
+  };
   return {
+    /** Whether automatic updates are on now (announced as `auto-update` at each handshake). */
+    enabled,
     /** Handles an offer: starts the updater when automatic mode is on; true when it did. */
     offered(offer: WorkerUpdateAvailableMessage): boolean {
-      let auto = false;
-      try {
-        auto = readUpdateSettings(options.stateDir).auto;
-      } catch (error) {
-        options.log(`ignoring ${join(options.stateDir, "update.json")}: ${(error as Error).message}`);
-      }
-      if (!auto) {
+      if (!enabled()) {
         options.log(
           `worker release ${offer.version} is available; install it with \`ignis worker update\` (or turn on --auto)`,
         );

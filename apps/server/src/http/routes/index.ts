@@ -21,6 +21,7 @@ import { rewardRoutes } from "./rewards.js";
 import { rewardAdminRoutes } from "./rewards-admin.js";
 import { signInRoutes } from "./sign-in.js";
 import { webStaticRoutes } from "./web-static.js";
+import { workerRolloutRoutes } from "./worker-rollouts.js";
 import { workerSocketRoutes } from "./worker-socket.js";
 
 /** Registers every route module; a route added here is picked up by the authorization matrix test. */
@@ -33,6 +34,7 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   registerDeviceRoutes(app, ctx);
   deviceEnrollmentRoutes(app, ctx);
   deviceKeyMigrationRoutes(app, ctx);
+  workerRolloutRoutes(app, ctx);
   await workerSocketRoutes(app, ctx);
   adminSecurityRoutes(app, ctx);
   authConfigRoutes(app, ctx);
