@@ -18,6 +18,19 @@ function distance(a: string, b: string): number {
 }
 
 /**
+ * The known name a typo most likely meant ("did you mean"): the nearest within a third of its length (at least
+ * two edits); undefined when none is that close.
+ */
+export function closestName(word: string, known: readonly string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const name of known) {
+    const d = distance(word, name);
+    if (!best || d < best.d) best = { name, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.name : undefined;
+}
+
+/**
  * Environment variables that look like a misspelt server setting (`IGNIS_NAT_URL` for `IGNIS_NATS_URL`): the
  * server would otherwise start on the default without a word. Other `IGNIS_` variables (the CLI's, a job's) are
  * not settings of the server and are left alone unless they are this close to one.

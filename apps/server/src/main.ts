@@ -1,21 +1,42 @@
+import serverPackage from "../package.json" with { type: "json" };
+import { parseServerCommandLine, SERVER_COMMANDS, ServerUsageError } from "./command-line.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { misspeltSettings } from "./config-typos.js";
-import { createServer } from "./server.js";
+import { localUrlOf, recordRunningServer } from "./running-server.js";
 
-/** Entry point of `ignis-server`: parse config once, start, and shut down gracefully on signals. */
+/**
+ * Entry point of `ignis-server`: read the command line (help, version and usage errors answer before anything
+ * is opened), parse config once, then run a subcommand or start, and shut down gracefully on signals.
+ */
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  const invocation = parseServerCommandLine(argv);
+  if (invocation.version) {
+    process.stdout.write(`ignis-server ${serverPackage.version}\n`);
+    return;
+  }
+  if (invocation.help) {
+    process.stdout.write(`${SERVER_COMMANDS[invocation.command].usage}\n`);
+    return;
+  }
   const config = loadConfig(process.env, argv);
-  if (argv[0] === "invite") {
+  if (invocation.command === "invite") {
     const { runInviteCommand } = await import("./identity/invite-command.js");
-    process.exitCode = await runInviteCommand(config, argv.slice(1));
+    const str = (k: string) =>
+      typeof invocation.values[k] === "string" ? (invocation.values[k] as string) : undefined;
+    process.exitCode = await runInviteCommand(config, {
+      email: str("email"),
+      roles: str("roles"),
+      server: str("server"),
+    });
     return;
   }
-  if (argv[0] === "audit") {
+  if (invocation.command === "audit") {
     const { runAuditCommand } = await import("./security/audit-command.js");
-    process.exitCode = await runAuditCommand(config, argv.slice(1));
+    process.exitCode = await runAuditCommand(config);
     return;
   }
+  const { createServer } = await import("./server.js");
   const server = await createServer(config);
   for (const { key, didYouMean } of misspeltSettings(process.env)) {
     server.ctx.log.warn(
@@ -24,6 +45,8 @@ async function main(): Promise<void> {
     );
   }
   const address = await server.listen();
+  // `ignis-server invite` on this data dir finds the running server here and asks it instead of the database.
+  const forget = recordRunningServer(config.dataDir, localUrlOf(address));
   server.ctx.log.info(
     { address, dataDir: config.dataDir, database: server.ctx.database.dialect },
     "ignis-server listening",
@@ -35,6 +58,7 @@ async function main(): Promise<void> {
     server.ctx.log.info({ signal }, "shutting down: draining connections and flushing buffers");
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
+    forget();
     await server.close();
     process.exit(0);
   };
@@ -43,12 +67,20 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof ServerUsageError) {
+    process.stderr.write(`ignis-server: ${error.message}\nsee: ignis-server --help\n`);
+    process.exit(2);
+  }
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);
   }
+  const { name, message } = error instanceof Error ? error : { name: "", message: String(error) };
+  // A data dir held by another process says what to do; anything else gets its stack for the bug report.
   process.stderr.write(
-    `ignis-server failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    name === "DataDirInUseError"
+      ? `ignis-server failed to start: ${message}\n`
+      : `ignis-server failed to start: ${error instanceof Error ? (error.stack ?? message) : message}\n`,
   );
   process.exit(1);
 });

@@ -2,7 +2,7 @@ import { AlertView } from "@ignis/protocol";
 import { z } from "zod";
 import { apiRequest } from "../api-client.js";
 import { type Command, UsageError } from "../command.js";
-import { parseAdminArgs, queryOf } from "./admin-options.js";
+import { CREDENTIAL_OPTIONS, parseAdminArgs, queryOf } from "./admin-options.js";
 
 const Page = z.object({ items: z.array(AlertView), nextCursor: z.string().nullable() });
 
@@ -10,6 +10,14 @@ function line(a: AlertView): string {
   const contained = a.contained ? ` contained:${a.containment.kind}` : "";
   return `${a.id} ${a.createdAt} ${a.severity.padEnd(8)} ${a.status.padEnd(12)} ${a.rule} ${a.subject}${contained}`;
 }
+
+const OPTIONS = {
+  status: { type: "string" },
+  rule: { type: "string" },
+  limit: { type: "string" },
+  cursor: { type: "string" },
+  note: { type: "string" },
+} as const;
 
 /** `ignis admin alerts [list | acknowledge ID | release ID]`: review security alerts and lift containment. */
 export const command: Command = {
@@ -20,14 +28,10 @@ export const command: Command = {
     "       ignis admin alerts acknowledge ALERT_ID [--note TEXT]\n" +
     "       ignis admin alerts release ALERT_ID [--note TEXT]   (lifts the key suspension, freeze, quarantine or IP block)\n" +
     "  common: [--server URL] [--api-key KEY] [--state DIR] [--json]",
+  options: { ...CREDENTIAL_OPTIONS, ...OPTIONS },
+  actions: ["list", "acknowledge", "release"],
   async run(argv) {
-    const { values, positionals, credential } = await parseAdminArgs(argv, {
-      status: { type: "string" },
-      rule: { type: "string" },
-      limit: { type: "string" },
-      cursor: { type: "string" },
-      note: { type: "string" },
-    });
+    const { values, positionals, credential } = await parseAdminArgs(argv, OPTIONS);
     const [action = "list", alertId, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
     if (action === "list") {

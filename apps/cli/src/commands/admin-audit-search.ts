@@ -2,7 +2,7 @@ import { AuditRecordView } from "@ignis/protocol";
 import { z } from "zod";
 import { apiRequest } from "../api-client.js";
 import type { Command } from "../command.js";
-import { parseAdminArgs, queryOf } from "./admin-options.js";
+import { CREDENTIAL_OPTIONS, parseAdminArgs, queryOf } from "./admin-options.js";
 
 const FILTERS = [
   "actor",
@@ -15,6 +15,7 @@ const FILTERS = [
   "cursor",
   "limit",
 ] as const;
+const OPTIONS = Object.fromEntries(FILTERS.map((f) => [f, { type: "string" as const }]));
 const Page = z.object({ items: z.array(AuditRecordView), nextCursor: z.string().nullable() });
 
 /** `ignis admin audit search`: the audit log, newest first, filtered by actor, action, object or time. */
@@ -24,9 +25,10 @@ export const command: Command = {
   usage:
     "usage: ignis admin audit search [--actor ID] [--credential ID] [--action NAME] [--object ID] [--outcome O]\n" +
     "         [--since ISO] [--until ISO] [--limit N] [--cursor SEQ] [--server URL] [--api-key KEY] [--json]",
+  options: { ...CREDENTIAL_OPTIONS, ...OPTIONS },
+  actions: [],
   async run(argv) {
-    const options = Object.fromEntries(FILTERS.map((f) => [f, { type: "string" as const }]));
-    const { values, credential } = await parseAdminArgs(argv, options);
+    const { values, credential } = await parseAdminArgs(argv, OPTIONS);
     const page = Page.parse(
       await apiRequest<unknown>(credential.server, `v1/admin/audit${queryOf(values, FILTERS)}`, {
         token: credential.token,

@@ -1,7 +1,7 @@
 import { AuditVerificationView } from "@ignis/protocol";
 import { apiRequest } from "../api-client.js";
 import type { Command } from "../command.js";
-import { parseAdminArgs } from "./admin-options.js";
+import { CREDENTIAL_OPTIONS, parseAdminArgs } from "./admin-options.js";
 
 /** `ignis admin audit verify`: asks the server to walk the whole audit hash chain; exit 1 names the broken row. */
 export const command: Command = {
@@ -11,6 +11,8 @@ export const command: Command = {
     "usage: ignis admin audit verify [--server URL] [--api-key KEY] [--state DIR] [--json]\n" +
     "  exit 0: the chain is intact; exit 1: it is broken, and the first broken row is named.\n" +
     "  Offline, on the database itself: ignis-server audit verify [--data DIR] (DATABASE_URL for PostgreSQL).",
+  options: CREDENTIAL_OPTIONS,
+  actions: [],
   async run(argv) {
     const { values, credential } = await parseAdminArgs(argv);
     const result = AuditVerificationView.parse(

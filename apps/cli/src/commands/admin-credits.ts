@@ -1,7 +1,14 @@
 import { CreditGrant, creditsOf, microUnitsOfCredits } from "@ignis/protocol";
 import { apiRequest } from "../api-client.js";
 import { type Command, UsageError } from "../command.js";
-import { parseAdminArgs } from "./admin-options.js";
+import { CREDENTIAL_OPTIONS, parseAdminArgs } from "./admin-options.js";
+
+const OPTIONS = {
+  user: { type: "string" },
+  amount: { type: "string" },
+  reference: { type: "string" },
+  note: { type: "string" },
+} as const;
 
 /** `ignis admin credits grant --user ID --amount N`: grants a customer prepaid credit (admin). */
 export const command: Command = {
@@ -11,13 +18,10 @@ export const command: Command = {
     "usage: ignis admin credits grant --user USER_ID --amount CREDITS [--reference KEY] [--note TEXT]\n" +
     "  common: [--server URL] [--api-key KEY] [--state DIR] [--json]\n" +
     "  CREDITS is an amount of credits, up to six decimals (50, 12.5); --reference makes a retry grant once",
+  options: { ...CREDENTIAL_OPTIONS, ...OPTIONS },
+  actions: ["grant"],
   async run(argv) {
-    const { values, positionals, credential } = await parseAdminArgs(argv, {
-      user: { type: "string" },
-      amount: { type: "string" },
-      reference: { type: "string" },
-      note: { type: "string" },
-    });
+    const { values, positionals, credential } = await parseAdminArgs(argv, OPTIONS);
     const [action, ...extra] = positionals;
     if (action !== "grant" || extra.length > 0) throw new UsageError("the only action is: grant");
     if (typeof values.user !== "string") throw new UsageError("--user is required");

@@ -2,7 +2,7 @@ import { createServer, type Socket } from "node:net";
 import { openAccessSocket } from "../access/access-socket.js";
 import { ApiError, apiRequest } from "../api-client.js";
 import { type Command, UsageError } from "../command.js";
-import { parseAdminArgs } from "./admin-options.js";
+import { CREDENTIAL_OPTIONS, parseAdminArgs } from "./admin-options.js";
 import { rankOf } from "./clusters-ssh.js";
 
 /** `LOCAL:REMOTE` (or one port for both): each a whole number from 1 to 65535 (0 locally picks a free port). */
@@ -50,6 +50,8 @@ function forwardConnection(
   });
 }
 
+const OPTIONS = { rank: { type: "string" }, address: { type: "string" } } as const;
+
 /** `ignis clusters port-forward`: a local port whose connections reach a port inside a rank's job. */
 export const command: Command = {
   path: ["clusters", "port-forward"],
@@ -59,11 +61,9 @@ export const command: Command = {
     "  common: [--server URL] [--api-key KEY] [--state DIR]  (or IGNIS_SERVER / IGNIS_API_KEY)\n" +
     "  Listens on HOST:LOCAL (127.0.0.1 by default; LOCAL 0 picks a free port, printed on stdout) and carries\n" +
     "  each connection to 127.0.0.1:REMOTE inside the job, through the control plane. Runs until interrupted.",
+  options: { ...CREDENTIAL_OPTIONS, ...OPTIONS },
   async run(argv) {
-    const { values, positionals, credential } = await parseAdminArgs(argv, {
-      rank: { type: "string" },
-      address: { type: "string" },
-    });
+    const { values, positionals, credential } = await parseAdminArgs(argv, OPTIONS);
     const [clusterId, pair, ...extra] = positionals;
     if (!clusterId || !pair) throw new UsageError("port-forward needs a cluster id and LOCAL:REMOTE");
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);

@@ -1,6 +1,6 @@
 import { type AccessEnd, openAccessSocket } from "../access/access-socket.js";
 import { type Command, UsageError } from "../command.js";
-import { parseAdminArgs } from "./admin-options.js";
+import { CREDENTIAL_OPTIONS, parseAdminArgs } from "./admin-options.js";
 
 /** The exit code of a session that did not get to run its command (as OpenSSH's own 255). */
 export const SESSION_FAILED = 255;
@@ -60,6 +60,14 @@ async function pipeStdio(
   }
 }
 
+const OPTIONS = {
+  rank: { type: "string" },
+  tty: { type: "boolean" },
+  "no-tty": { type: "boolean" },
+  proxy: { type: "boolean" },
+  port: { type: "string" },
+} as const;
+
 /** `ignis clusters ssh`: a shell or a command in a rank's job container, or a ProxyCommand for OpenSSH. */
 export const command: Command = {
   path: ["clusters", "ssh"],
@@ -74,17 +82,12 @@ export const command: Command = {
     "    Host ignis-*\n" +
     "      ProxyCommand ignis clusters ssh %h --rank 0 --proxy\n" +
     "  (with the cluster id as the host name), so ssh, scp and VS Code Remote work.",
+  options: { ...CREDENTIAL_OPTIONS, ...OPTIONS },
   async run(argv) {
     const split = argv.indexOf("--");
     const own = split === -1 ? argv : argv.slice(0, split);
     const commandLine = split === -1 ? [] : argv.slice(split + 1);
-    const { values, positionals, credential } = await parseAdminArgs(own, {
-      rank: { type: "string" },
-      tty: { type: "boolean" },
-      "no-tty": { type: "boolean" },
-      proxy: { type: "boolean" },
-      port: { type: "string" },
-    });
+    const { values, positionals, credential } = await parseAdminArgs(own, OPTIONS);
     const [clusterId, ...extra] = positionals;
     if (!clusterId) throw new UsageError("ssh needs a cluster id");
     // Everything after the cluster id is the command, as with ssh: `ignis clusters ssh C ls -l` works too.

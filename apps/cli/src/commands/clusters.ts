@@ -2,7 +2,7 @@ import { ClusterList, ClusterLogs, ClusterView, CreditBalance, creditsOf } from 
 import { apiRequest } from "../api-client.js";
 import type { ResolvedCredential } from "../auth/resolve-credential.js";
 import { type Command, UsageError } from "../command.js";
-import { parseAdminArgs } from "./admin-options.js";
+import { CREDENTIAL_OPTIONS, parseAdminArgs } from "./admin-options.js";
 import { CREATE_OPTIONS, createAndWatch, createBody } from "./clusters-create.js";
 
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
@@ -56,6 +56,8 @@ async function printLogs(
   }
 }
 
+const OPTIONS = { ...CREATE_OPTIONS, rank: { type: "string" }, follow: { type: "boolean" } } as const;
+
 /** `ignis clusters create|ls|show|logs|cancel|balance`: rent GPU clusters and follow their jobs. */
 export const command: Command = {
   path: ["clusters"],
@@ -71,15 +73,13 @@ export const command: Command = {
     "  common: [--server URL] [--api-key KEY] [--state DIR] [--json]\n" +
     "  prices are credits per GPU-hour; each rank gets IGNIS_CLUSTER_ID, IGNIS_RANK, IGNIS_WORLD_SIZE\n" +
     "  and IGNIS_HEAD_ADDR (host:port of rank 0)",
+  options: { ...CREDENTIAL_OPTIONS, ...OPTIONS },
+  actions: ["create", "ls", "show", "logs", "cancel", "balance"],
   async run(argv) {
     const split = argv.indexOf("--");
     const own = split === -1 ? argv : argv.slice(0, split);
     const jobCommand = split === -1 ? [] : argv.slice(split + 1);
-    const { values, positionals, credential } = await parseAdminArgs(own, {
-      ...CREATE_OPTIONS,
-      rank: { type: "string" },
-      follow: { type: "boolean" },
-    });
+    const { values, positionals, credential } = await parseAdminArgs(own, OPTIONS);
     const [action = "ls", id, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
     const json = values.json === true;

@@ -3,11 +3,15 @@ import { deviceLogin } from "../auth/device-login.js";
 import { defaultStateDir, normalizeServer } from "../auth/state-dir.js";
 import { type Command, UsageError } from "../command.js";
 
+const OPTIONS = { server: { type: "string" }, state: { type: "string" } } as const;
+
 /** `ignis login --server URL [--state DIR]`: signs in with the device-code flow and saves the tokens. */
 export const command: Command = {
   path: ["login"],
   summary: "sign in to a server (device code in a browser)",
   usage: "usage: ignis login --server URL [--state DIR]",
+  options: OPTIONS,
+  actions: [],
   async run(argv) {
     const { values } = parseFlags(argv);
     if (!values.server) throw new UsageError("--server is required");
@@ -32,7 +36,7 @@ function parseFlags(argv: string[]) {
   try {
     return parseArgs({
       args: argv,
-      options: { server: { type: "string" }, state: { type: "string" } },
+      options: OPTIONS,
       strict: true,
     });
   } catch (error) {

@@ -3,17 +3,21 @@ import { signOut } from "../auth/sign-out.js";
 import { defaultStateDir, normalizeServer } from "../auth/state-dir.js";
 import { type Command, UsageError } from "../command.js";
 
+const OPTIONS = { server: { type: "string" }, state: { type: "string" } } as const;
+
 /** `ignis logout [--server URL] [--state DIR]`: revokes and deletes the saved login. */
 export const command: Command = {
   path: ["logout"],
   summary: "sign out: revoke and delete the saved login",
   usage: "usage: ignis logout [--server URL] [--state DIR]",
+  options: OPTIONS,
+  actions: [],
   async run(argv) {
     let values: { server?: string | undefined; state?: string | undefined };
     try {
       ({ values } = parseArgs({
         args: argv,
-        options: { server: { type: "string" }, state: { type: "string" } },
+        options: OPTIONS,
         strict: true,
       }));
     } catch (error) {

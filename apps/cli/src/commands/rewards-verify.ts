@@ -15,6 +15,14 @@ const ProofAnswer = z.object({
 /** Exit code when the proof could not be fetched at all (distinct from 1: fetched and invalid). */
 const CANNOT_CHECK = 3;
 
+const OPTIONS = {
+  server: { type: "string" },
+  epoch: { type: "string" },
+  device: { type: "string" },
+  amount: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
 /**
  * `ignis rewards verify --server URL --epoch E --device ID [--amount A] [--json]`: fetches the epoch's published
  * root and the device's proof, then checks them offline with OpenZeppelin's StandardMerkleTree. Exit 0 when
@@ -24,18 +32,14 @@ export const command: Command = {
   path: ["rewards", "verify"],
   summary: "check a device's reward proof for an epoch offline (exit 0 when valid)",
   usage: "usage: ignis rewards verify --server URL --epoch E --device ID [--amount CREDITS] [--json]",
+  options: OPTIONS,
+  actions: [],
   async run(argv) {
     let values: { server?: string; epoch?: string; device?: string; amount?: string; json?: boolean };
     try {
       ({ values } = parseArgs({
         args: argv,
-        options: {
-          server: { type: "string" },
-          epoch: { type: "string" },
-          device: { type: "string" },
-          amount: { type: "string" },
-          json: { type: "boolean" },
-        },
+        options: OPTIONS,
         strict: true,
       }));
     } catch (error) {

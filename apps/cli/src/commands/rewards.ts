@@ -9,6 +9,15 @@ export function formatCredits(micro: string): string {
   return `${creditsOf(micro)} credits`;
 }
 
+const OPTIONS = {
+  server: { type: "string" },
+  "api-key": { type: "string" },
+  state: { type: "string" },
+  device: { type: "string" },
+  limit: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
 /** `ignis rewards [--server URL] [--api-key KEY] [--device ID] [--limit N] [--json]`: the caller's earnings. */
 export const command: Command = {
   path: ["rewards"],
@@ -16,6 +25,8 @@ export const command: Command = {
   usage:
     "usage: ignis rewards [--server URL] [--api-key KEY] [--state DIR] [--device ID] [--limit N] [--json]\n" +
     "       ignis rewards verify --server URL --epoch E --device ID [--amount A]",
+  options: OPTIONS,
+  actions: [],
   async run(argv) {
     let values: {
       server?: string;
@@ -28,14 +39,7 @@ export const command: Command = {
     try {
       ({ values } = parseArgs({
         args: argv,
-        options: {
-          server: { type: "string" },
-          "api-key": { type: "string" },
-          state: { type: "string" },
-          device: { type: "string" },
-          limit: { type: "string" },
-          json: { type: "boolean" },
-        },
+        options: OPTIONS,
         strict: true,
       }));
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { Command } from "../command.js";
 import { runSim } from "../sim/run-sim.js";
-import { parseSimOptions, SIM_USAGE } from "../sim/sim-options.js";
+import { parseSimOptions, SIM_FLAGS, SIM_USAGE } from "../sim/sim-options.js";
 import { formatSimSummary } from "../sim/sim-summary.js";
 
 /** `ignis sim`: enrolls and runs N simulated devices (M counterfeit) against a server, then prints a summary. */
@@ -8,6 +8,8 @@ export const command: Command = {
   path: ["sim"],
   summary: "run N simulated devices (some counterfeit) against a server",
   usage: SIM_USAGE,
+  options: SIM_FLAGS,
+  actions: [],
   async run(argv) {
     const options = parseSimOptions(argv);
     const abort = new AbortController();

@@ -4,22 +4,26 @@ import { apiRequest } from "../api-client.js";
 import { resolveCredential } from "../auth/resolve-credential.js";
 import { type Command, UsageError } from "../command.js";
 
+const OPTIONS = {
+  server: { type: "string" },
+  "api-key": { type: "string" },
+  state: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
 /** `ignis whoami [--server URL] [--api-key KEY] [--state DIR] [--json]`: shows who the API sees. */
 export const command: Command = {
   path: ["whoami"],
   summary: "show the signed-in user (GET /v1/me)",
   usage: "usage: ignis whoami [--server URL] [--api-key KEY] [--state DIR] [--json]",
+  options: OPTIONS,
+  actions: [],
   async run(argv) {
     let values: { server?: string; "api-key"?: string; state?: string; json?: boolean };
     try {
       ({ values } = parseArgs({
         args: argv,
-        options: {
-          server: { type: "string" },
-          "api-key": { type: "string" },
-          state: { type: "string" },
-          json: { type: "boolean" },
-        },
+        options: OPTIONS,
         strict: true,
       }));
     } catch (error) {

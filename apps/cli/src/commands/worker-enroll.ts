@@ -3,6 +3,13 @@ import { defaultStateDir } from "../auth/state-dir.js";
 import { type Command, UsageError } from "../command.js";
 import { enrollDevice } from "../worker/enroll.js";
 
+const OPTIONS = {
+  server: { type: "string" },
+  code: { type: "string" },
+  state: { type: "string" },
+  profile: { type: "string" },
+} as const;
+
 /** `ignis worker enroll`: makes the device key here, enrolls, prints the device id on the last line. */
 export const command: Command = {
   path: ["worker", "enroll"],
@@ -12,6 +19,8 @@ export const command: Command = {
     "  --code     a single-use enrollment code (POST /v1/enrollment-codes), valid 15 minutes\n" +
     "  --state    where the device key (mode 0600) and state live; default ~/.config/ignis\n" +
     "  --profile  a simulated hardware profile (sim-a100, sim-h100, sim-rtx4090, sim-m3max, sim-cpu)",
+  options: OPTIONS,
+  actions: [],
   async run(argv) {
     const { values } = parse(argv);
     if (!values.server) throw new UsageError("--server is required");
@@ -40,12 +49,7 @@ function parse(argv: string[]) {
   try {
     return parseArgs({
       args: argv,
-      options: {
-        server: { type: "string" },
-        code: { type: "string" },
-        state: { type: "string" },
-        profile: { type: "string" },
-      },
+      options: OPTIONS,
       strict: true,
     });
   } catch (error) {

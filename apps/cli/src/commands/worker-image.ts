@@ -4,6 +4,8 @@ import { detectEngine } from "../jobs/sandbox/engine.js";
 import { buildJobImage } from "../jobs/sandbox/job-image.js";
 import { DEFAULT_JOB_IMAGE } from "../jobs/sandbox/sandbox-config.js";
 
+const OPTIONS = { tag: { type: "string" }, busybox: { type: "string" }, engine: { type: "string" } } as const;
+
 /** `ignis worker image build`: makes the default job image offline from busybox-static. */
 export const command: Command = {
   path: ["worker", "image", "build"],
@@ -12,6 +14,8 @@ export const command: Command = {
     "usage: ignis worker image build [--tag IMAGE] [--busybox PATH] [--engine podman|docker]\n" +
     `  --tag      the image to make; default ${DEFAULT_JOB_IMAGE} (what jobs without an image run in)\n` +
     "  --busybox  a static busybox binary; default /bin/busybox (apt-get install -y busybox-static)",
+  options: OPTIONS,
+  actions: [],
   async run(argv) {
     const { values } = parse(argv);
     const prefer = values.engine ?? "auto";
@@ -34,7 +38,7 @@ function parse(argv: string[]) {
   try {
     return parseArgs({
       args: argv,
-      options: { tag: { type: "string" }, busybox: { type: "string" }, engine: { type: "string" } },
+      options: OPTIONS,
       strict: true,
     });
   } catch (error) {

@@ -11,6 +11,17 @@ import { readDeviceState } from "../worker/worker-state.js";
 /** Exit codes of `ignis worker run` a supervisor can act on. */
 export const WORKER_EXIT = { stopped: 0, revoked: 3 } as const;
 
+const OPTIONS = {
+  state: { type: "string" },
+  server: { type: "string" },
+  "job-image": { type: "string" },
+  engine: { type: "string" },
+  runtime: { type: "string" },
+  "allow-network": { type: "string", multiple: true },
+  "unsafe-subprocess-jobs": { type: "boolean" },
+  "as-release": { type: "string" },
+} as const;
+
 /** `ignis worker run`: connects, heartbeats, answers proof challenges, runs jobs, reconnects on its own. */
 export const command: Command = {
   path: ["worker", "run"],
@@ -26,6 +37,8 @@ export const command: Command = {
     "  reads them); --as-release V announces release V (packaging tests)\n" +
     "  exits 0 on SIGINT/SIGTERM, 3 when the device was revoked during a session; any other refusal is logged\n" +
     "  and retried with backoff",
+  options: OPTIONS,
+  actions: [],
   async run(argv) {
     const { values } = parse(argv);
     const stateDir = values.state ?? defaultStateDir();
@@ -84,16 +97,7 @@ function parse(argv: string[]) {
   try {
     return parseArgs({
       args: argv,
-      options: {
-        state: { type: "string" },
-        server: { type: "string" },
-        "job-image": { type: "string" },
-        engine: { type: "string" },
-        runtime: { type: "string" },
-        "allow-network": { type: "string", multiple: true },
-        "unsafe-subprocess-jobs": { type: "boolean" },
-        "as-release": { type: "string" },
-      },
+      options: OPTIONS,
       strict: true,
     });
   } catch (error) {

@@ -1,6 +1,5 @@
 import type { DeviceView } from "@ignis/protocol";
 import { apiRequest } from "../api-client.js";
-import { withRateLimitRetry } from "./sim-device.js";
 
 /** How the server sees the simulated devices: verification and status counts. */
 export interface ServerView {
@@ -37,9 +36,9 @@ export async function readServerView(
   let cursor: string | null = null;
   for (let page = 0; page < MAX_PAGES; page++) {
     const query: string = `/v1/devices?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-    const body = await withRateLimitRetry(() =>
-      apiRequest<{ items: DeviceView[]; nextCursor: string | null }>(server, query, { token: supplierKey }),
-    );
+    const body = await apiRequest<{ items: DeviceView[]; nextCursor: string | null }>(server, query, {
+      token: supplierKey,
+    });
     for (const device of body.items) {
       if (!wanted.has(device.id)) continue;
       view.checked++;

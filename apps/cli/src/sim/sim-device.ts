@@ -1,6 +1,6 @@
 import { type EnrollmentCodeView, findHardwareProfile, profileOpsPerSecond } from "@ignis/protocol";
 import type { z } from "zod";
-import { ApiError, apiRequest } from "../api-client.js";
+import { apiRequest } from "../api-client.js";
 import { rateCappedProver } from "../prover/adversary-provers.js";
 import { systemClock } from "../prover/prover-clock.js";
 import { enrollDevice } from "../worker/enroll.js";
@@ -36,17 +36,8 @@ export interface SimDevice {
   stop(): Promise<void>;
 }
 
-/** Calls the API, waiting and retrying while the server answers 429 (enrollment budgets are per IP). */
-export async function withRateLimitRetry<T>(call: () => Promise<T>, attempts = 6): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (!(error instanceof ApiError) || error.status !== 429 || i >= attempts - 1) throw error;
-      await new Promise((r) => setTimeout(r, Math.min(15_000, 1000 * 2 ** i)));
-    }
-  }
-}
+/** A fleet of thousands passes an enroll budget of hundreds a minute: wait up to ten minutes per call. */
+const SIM_RETRY_BUDGET_MS = 10 * 60_000;
 
 /** Enrolls one simulated device under the supplier's key into its own state folder; returns its id. */
 export async function enrollSimDevice(options: {
@@ -55,15 +46,24 @@ export async function enrollSimDevice(options: {
   stateDir: string;
   profile: string;
 }): Promise<string> {
-  const { code } = await withRateLimitRetry(() =>
-    apiRequest<z.infer<typeof EnrollmentCodeView>>(options.server, "/v1/enrollment-codes", {
+  // Both calls wait out the enroll budget's 429s after their Retry-After (api-client.ts), however long a large
+  // fleet takes to get through it.
+  const { code } = await apiRequest<z.infer<typeof EnrollmentCodeView>>(
+    options.server,
+    "/v1/enrollment-codes",
+    {
       token: options.supplierKey,
       body: {},
-    }),
+      retryBudgetMs: SIM_RETRY_BUDGET_MS,
+    },
   );
-  const { deviceId } = await withRateLimitRetry(() =>
-    enrollDevice({ server: options.server, code, stateDir: options.stateDir, profile: options.profile }),
-  );
+  const { deviceId } = await enrollDevice({
+    server: options.server,
+    code,
+    stateDir: options.stateDir,
+    profile: options.profile,
+    retryBudgetMs: SIM_RETRY_BUDGET_MS,
+  });
   return deviceId;
 }
 

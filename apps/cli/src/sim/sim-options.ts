@@ -41,6 +41,22 @@ An admin key makes a new supplier user (and key) that owns the simulated devices
 A server with security containment on (the default) suspends a key that enrolls more than ~30 devices in 10 s:
 run test networks with IGNIS_SECURITY_CONTAINMENT=off, or enroll large fleets over several runs with --state.`;
 
+/** The flags of `ignis sim`. */
+export const SIM_FLAGS = {
+  server: { type: "string" },
+  "api-key": { type: "string" },
+  devices: { type: "string" },
+  counterfeit: { type: "string" },
+  profile: { type: "string" },
+  duration: { type: "string" },
+  churn: { type: "string" },
+  heartbeat: { type: "string" },
+  processes: { type: "string" },
+  state: { type: "string" },
+  "enroll-concurrency": { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
 const number = (value: string | undefined, name: string, min: number, fallback?: number): number => {
   if (value === undefined) {
     if (fallback === undefined) throw new UsageError(`--${name} is required`);
@@ -58,20 +74,7 @@ export function parseSimOptions(argv: string[]): SimOptions {
     ({ values } = parseArgs({
       args: argv,
       strict: true,
-      options: {
-        server: { type: "string" },
-        "api-key": { type: "string" },
-        devices: { type: "string" },
-        counterfeit: { type: "string" },
-        profile: { type: "string" },
-        duration: { type: "string" },
-        churn: { type: "string" },
-        heartbeat: { type: "string" },
-        processes: { type: "string" },
-        state: { type: "string" },
-        "enroll-concurrency": { type: "string" },
-        json: { type: "boolean" },
-      },
+      options: SIM_FLAGS,
     }));
   } catch (error) {
     throw new UsageError((error as Error).message);

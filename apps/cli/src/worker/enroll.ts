@@ -18,6 +18,8 @@ export interface EnrollOptions {
   code: string;
   stateDir: string;
   profile?: string | undefined;
+  /** How long to wait out 429/503 answers (see apiRequest); the default suits one device. */
+  retryBudgetMs?: number;
   /** A claim to send instead of detecting one (tests). */
   hardware?: HardwareClaim;
 }
@@ -51,6 +53,7 @@ export async function enrollDevice(options: EnrollOptions): Promise<{ deviceId: 
         hardware,
         signature: signText(key, enrollmentSigningText(code, key.publicKey, hardware)),
       },
+      ...(options.retryBudgetMs !== undefined ? { retryBudgetMs: options.retryBudgetMs } : {}),
     });
   } catch (error) {
     if (existsSync(keyPath(options.stateDir))) rmSync(keyPath(options.stateDir));

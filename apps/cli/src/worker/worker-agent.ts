@@ -18,6 +18,7 @@ import { createLoadSampler } from "../hardware/load-sampler.js";
 import type { JobRuntimeChoice } from "../jobs/job-runtime.js";
 import type { LimitCaps } from "../jobs/limits.js";
 import type { Prover } from "../prover/prover.js";
+import { RETRYABLE_STATUSES, retryAfterMs, withJitter } from "../retry-after.js";
 import { Backoff } from "./backoff.js";
 import { createDeviceDuties } from "./device-duties.js";
 import { type DeviceKey, signText } from "./device-key.js";
@@ -311,7 +312,19 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     ws.on("ping", () => {
       lastAckMs = Date.now();
     });
-    ws.on("error", (error) => log(`connection: ${error.message}`));
+    // A proxy or the server shedding load answers the upgrade with 429/503 and a Retry-After: wait that long.
+    let toldToWaitMs: number | undefined;
+    let answeredStatus: number | undefined;
+    ws.on("unexpected-response", (_request, response) => {
+      answeredStatus = response.statusCode ?? 0;
+      if (RETRYABLE_STATUSES.has(answeredStatus))
+        toldToWaitMs = retryAfterMs(response.headers["retry-after"]) ?? 0;
+      response.resume();
+      ws.terminate();
+    });
+    ws.on("error", (error) => {
+      if (answeredStatus === undefined) log(`connection: ${error.message}`);
+    });
     ws.on("close", () => {
       clearInterval(heartbeat);
       beatNow = undefined;
@@ -322,7 +335,12 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       if (fatal && !wasOnline) keys.handshakeFailed(usingKey, fatal.code);
       if (fatal?.code === "device_revoked") return finish({ reason: "revoked", message: fatal.message });
       if (stopping) return;
-      const delay = backoff.next();
+      const delay =
+        toldToWaitMs === undefined ? backoff.next() : Math.max(backoff.next(), withJitter(toldToWaitMs));
+      if (answeredStatus !== undefined) {
+        const busy = toldToWaitMs !== undefined ? " (busy: it asked to come back later)" : "";
+        log(`connection: the server answered HTTP ${answeredStatus}${busy}; retrying in ${delay} ms`);
+      }
       if (wasOnline) {
         offlineSince = Date.now();
         if (!fatal) log(`lost the connection to ${server}; reconnecting in ${(delay / 1000).toFixed(1)} s`);

@@ -4,6 +4,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
+import { lockDataDir } from "./data-dir-lock.js";
 import type { Database } from "./schema.js";
 
 /** The Kysely handle every storage function takes first; a transaction has the same type. */
@@ -44,19 +45,34 @@ export async function openDatabase(options: {
     };
   }
   let dataPath: string | undefined;
+  let release = () => {};
   if (options.dataDir) {
     dataPath = join(options.dataDir, "pgdata");
     mkdirSync(dataPath, { recursive: true, mode: 0o700 });
+    // PGlite has no lock of its own: two processes on one directory lose each other's writes.
+    release = lockDataDir(options.dataDir);
   }
   // bigint (int8) columns come back as decimal strings, exactly as from pg above, so domain code sees one shape.
   const pgliteOptions = { parsers: { [pg.types.builtins.INT8]: (v: string) => v } };
-  const pglite = dataPath ? new PGlite(dataPath, pgliteOptions) : new PGlite(pgliteOptions);
-  await pglite.waitReady;
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  let db: Db;
+  try {
+    const pglite = dataPath ? new PGlite(dataPath, pgliteOptions) : new PGlite(pgliteOptions);
+    await pglite.waitReady;
+    db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  } catch (error) {
+    release();
+    throw error;
+  }
   return {
     db,
     dialect: "pglite",
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
-    close: () => db.destroy(),
+    close: async () => {
+      try {
+        await db.destroy();
+      } finally {
+        release();
+      }
+    },
   };
 }

@@ -1,33 +1,20 @@
-import { parseArgs } from "node:util";
 import type { Config } from "../config.js";
 import { openDatabase } from "../db/database.js";
 import { verifyAuditChain } from "./audit-log.js";
 
-const USAGE = "usage: ignis-server audit verify [--data DIR]   (DATABASE_URL selects PostgreSQL)\n";
-
 /**
  * `ignis-server audit verify`: walks the whole hash chain straight from the database and names the first
- * broken row; exit 0 when intact, 1 when broken, 2 on usage errors. It never writes. The embedded database
+ * broken row; exit 0 when intact, 1 when broken (usage errors, 2, are caught by command-line.ts). It never writes. The embedded database
  * can be opened by one process at a time, so stop the server first or use `ignis admin audit verify`.
  */
-export async function runAuditCommand(config: Config, argv: string[]): Promise<number> {
-  const parsed = (() => {
-    try {
-      return parseArgs({
-        args: argv,
-        options: { data: { type: "string" } },
-        allowPositionals: true,
-        strict: true,
-      });
-    } catch {
-      return undefined;
-    }
-  })();
-  if (parsed?.positionals.join(" ") !== "verify") {
-    process.stderr.write(USAGE);
-    return 2;
+export async function runAuditCommand(config: Config): Promise<number> {
+  let database: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  } catch (error) {
+    process.stderr.write(`audit verify: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
   }
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     const result = await verifyAuditChain(database.db);
     if (result.ok) {
