@@ -29,7 +29,8 @@ function unknownOption(error: Error, options: Options): UsageError {
  * `siblings` are the words of the command's subcommands (`ssh` under `clusters`), offered as suggestions too.
  */
 export function checkArguments(command: Command, argv: string[], siblings: readonly string[] = []): void {
-  const options = { ...command.options, ...GLOBAL_OPTIONS };
+  // A command's own flag wins (`ignis worker update --version V` names a release).
+  const options = { ...GLOBAL_OPTIONS, ...command.options };
   let positionals: string[];
   try {
     ({ positionals } = parseArgs({

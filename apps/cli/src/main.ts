@@ -78,7 +78,7 @@ async function main(): Promise<number> {
   const found = findCommand(commands, argv);
   const own = ownArguments(found?.rest ?? argv);
   const wantsHelp = own.includes("--help") || own.includes("-h");
-  if (own.includes("--version") || own.includes("-V")) {
+  if (!found?.command.options.version && (own.includes("--version") || own.includes("-V"))) {
     process.stdout.write(`ignis ${WORKER_RELEASE}\n`);
     return 0;
   }

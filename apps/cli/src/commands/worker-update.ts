@@ -12,6 +12,19 @@ import { writePrivateFile } from "../worker/worker-state.js";
 /** Exit codes of `ignis worker update`. */
 export const UPDATE_EXIT = { switched: 0, rolledBack: 4, refused: 5 } as const;
 
+const OPTIONS = {
+  state: { type: "string" },
+  version: { type: "string" },
+  package: { type: "string" },
+  signature: { type: "string" },
+  sha256: { type: "string" },
+  "install-dir": { type: "string" },
+  "release-key": { type: "string" },
+  "online-within": { type: "string" },
+  auto: { type: "boolean" },
+  manual: { type: "boolean" },
+} as const;
+
 /** `ignis worker update`: installs a signed worker release beside the running one, or turns automatic updates on. */
 export const command: Command = {
   path: ["worker", "update"],
@@ -26,6 +39,8 @@ export const command: Command = {
     "  online within --online-within seconds (default 120) the previous release is restored and started again.\n" +
     "  --auto: a running worker installs the releases the server offers in a staged rollout by itself.\n" +
     "  (--manual turns that off again); exits 0 when switched, 4 when rolled back, 5 when refused (nothing installed)",
+  options: OPTIONS,
+  actions: [],
   async run(argv) {
     const { values } = parse(argv);
     const stateDir = values.state ?? defaultStateDir();
@@ -79,18 +94,7 @@ function parse(argv: string[]) {
   try {
     return parseArgs({
       args: argv,
-      options: {
-        state: { type: "string" },
-        version: { type: "string" },
-        package: { type: "string" },
-        signature: { type: "string" },
-        sha256: { type: "string" },
-        "install-dir": { type: "string" },
-        "release-key": { type: "string" },
-        "online-within": { type: "string" },
-        auto: { type: "boolean" },
-        manual: { type: "boolean" },
-      },
+      options: OPTIONS,
       strict: true,
     });
   } catch (error) {
