@@ -1,6 +1,6 @@
 /**
  * Packs the `ignis` CLI (worker, sim, user commands) into an npm tarball that installs on its own:
- * `npm run pack:worker`, then `npm i -g dist/ignis-cli-<version>.tgz`.
+ * `npm run pack:worker`, then `npm i -g ./dist/ignis-cli-<version>.tgz` (the ./ keeps npm from reading it as a GitHub name).
  *
  * esbuild bundles apps/cli/src to plain JavaScript with @ignis/protocol and every npm dependency inlined, so the
  * tarball has no dependencies to fetch, no tsx at run time and no path into this monorepo. The CUDA prover's
