@@ -11,7 +11,7 @@ const GUIDE = join(REPO_ROOT, "docs/getting-started.md");
 const BLOCK_END = "__ignis_first_hour_block_done__";
 
 /** The guide's `bash` blocks, in order: what a newcomer types (`sh` blocks, the clone and `npm ci`, are not run). */
-export function guideBlocks(markdown: string): string[] {
+function guideBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 }
 
