@@ -64,13 +64,17 @@ export interface HarnessServer {
   stop(): Promise<void>;
 }
 
-/** Starts bench/_heartbeat-server.ts in its own process. */
+/**
+ * Starts bench/_heartbeat-server.ts (or another server speaking its IPC, such as bench/_floor-server.ts) in its
+ * own process.
+ */
 export async function startHarnessServer(
   env: Record<string, string>,
   execArgv: string[] = [],
+  script = "./_heartbeat-server.ts",
 ): Promise<HarnessServer> {
   const port = await freePort();
-  const child = fork(new URL("./_heartbeat-server.ts", import.meta.url).pathname, [], {
+  const child = fork(new URL(script, import.meta.url).pathname, [], {
     execArgv: ["--import", "tsx", ...execArgv],
     env: {
       ...process.env,

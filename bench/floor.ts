@@ -1,0 +1,414 @@
+/**
+ * The session layer against its floor: a bare `ws` server that parses and records each message
+ * (bench/_floor-server.ts) and the real ignis-server, under the same load, in one run, phase by phase, with the
+ * ratio of each figure printed at the end.
+ *
+ *   npm run bench:floor [-- --sessions 5000 --base 1000 --step-seconds 3 --fixed-seconds 5]
+ *
+ * Ignis runs on a scratch PostgreSQL database (PostgreSQL is required) with a 0.1 s heartbeat interval, so a
+ * session may send 20 heartbeats a second before its throttle drops any. Devices are enrolled over HTTP and
+ * given a passed proof of GPU in the scratch database, as a running fleet's devices have, so a reconnect is a
+ * handshake and not a new device's first challenge. Both servers get the same device keys and the same frames,
+ * built by the same load process (bench/_session-client.ts: the frames a worker sends, an ack asked for one
+ * heartbeat in four). Phases, each run against the floor and then Ignis:
+ *
+ * 1. session opens: `--base` devices connect at once (250 handshakes in flight), then the rest up to
+ *    `--sessions`; opens per second = sessions / time until the last hello.
+ * 2. memory: RSS and heap after a full GC with `--base` heartbeating sessions and with `--sessions` of them;
+ *    per session = the growth / the sessions added.
+ * 3. throughput ramp: heartbeats offered over all sessions at rising rates for `--step-seconds` each;
+ *    a server keeps up while it ingests ≥ 95% of what was sent. Best = the highest such ingest.
+ * 4. fixed rate: 60% of the floor's best for `--fixed-seconds`: server CPU per heartbeat, and send → ack
+ *    p50/p99 (including this process's own queueing, so an upper bound).
+ * 5. restart and storm: the server is stopped (Ignis: SIGTERM-like graceful close) and started again, the
+ *    real `ignis-server` binary for Ignis; time from spawn until TCP connections are accepted, then every
+ *    device reconnects at once (each honouring Retry-After); re-auths per second = devices / time from the
+ *    first accepted connection to the last hello.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { connect } from "node:net";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { generateDeviceKey } from "../apps/cli/src/worker/device-key.js";
+import { newId } from "../apps/server/src/db/new-id.js";
+import { freePort } from "../apps/server/src/testing/test-server.js";
+import {
+  AckClock,
+  createSupplier,
+  enrollLeanDevices,
+  type HarnessServer,
+  type LeanDevice,
+  scratchDatabase,
+  startHarnessServer,
+} from "./_heartbeat-load.js";
+import type { StatsReport } from "./_heartbeat-server.js";
+import { BenchSession } from "./_session-client.js";
+
+const { values } = parseArgs({
+  options: {
+    sessions: { type: "string", default: "5000" },
+    base: { type: "string", default: "1000" },
+    "step-seconds": { type: "string", default: "3" },
+    "fixed-seconds": { type: "string", default: "5" },
+    rates: { type: "string", default: "10000,20000,30000,40000,50000,60000,70000,80000,90000" },
+  },
+});
+const SESSIONS = Number(values.sessions);
+const BASE = Math.min(SESSIONS, Number(values.base));
+const STEP_SECONDS = Number(values["step-seconds"]);
+const FIXED_SECONDS = Number(values["fixed-seconds"]);
+const RATES = values.rates!.split(",").map(Number);
+const HEARTBEAT_SECONDS = 0.1;
+const IN_FLIGHT = 250;
+
+type Memory = { rss: number; heapUsed: number; external: number; sessions: number };
+
+/** One server under test and this process's sessions to it. */
+interface Target {
+  name: "floor" | "Ignis";
+  server: HarnessServer;
+  port: number;
+  env: Record<string, string>;
+  sessions: BenchSession[];
+  clock: AckClock;
+  results: Record<string, number>;
+}
+
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const database = await scratchDatabase();
+if (!database) {
+  console.error(
+    "bench:floor needs PostgreSQL (IGNIS_BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432)",
+  );
+  process.exit(2);
+}
+log(`load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
+
+const ignisPort = await freePort();
+const ignisEnv = {
+  IGNIS_PORT: String(ignisPort),
+  IGNIS_PUBLIC_URL: `http://127.0.0.1:${ignisPort}`,
+  IGNIS_DATA_DIR: mkdtempSync(join(tmpdir(), "ignis-bench-floor-")),
+  IGNIS_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+  IGNIS_SECURITY_CONTAINMENT: "off",
+  IGNIS_LOG_LEVEL: "error",
+  IGNIS_CHALLENGE_MEAN_SECONDS: String(7 * 86_400),
+  DATABASE_URL: database.url,
+};
+const floorPort = await freePort();
+const floorEnv = { IGNIS_PORT: String(floorPort) };
+const targets: Target[] = [
+  {
+    name: "floor",
+    server: await startHarnessServer(floorEnv, ["--expose-gc"], "./_floor-server.ts"),
+    port: floorPort,
+    env: floorEnv,
+    sessions: [],
+    clock: new AckClock(),
+    results: {},
+  },
+  {
+    name: "Ignis",
+    server: await startHarnessServer(ignisEnv, ["--expose-gc"]),
+    port: ignisPort,
+    env: ignisEnv,
+    sessions: [],
+    clock: new AckClock(),
+    results: {},
+  },
+];
+const ignis = targets[1]!;
+
+// Devices: a few enrolled over HTTP, the rest copies of the first with keys of their own (enrolling thousands
+// over HTTP takes minutes and measures nothing here), then all given a passed proof as a running fleet's are.
+const t = performance.now();
+const supplierKey = await createSupplier(ignis.server.url, ignis.server.adminKey);
+const devices: LeanDevice[] = await enrollLeanDevices(ignis.server.url, supplierKey, Math.min(SESSIONS, 20));
+const copies = Array.from({ length: SESSIONS - devices.length }, () => ({
+  deviceId: newId("dev"),
+  keyId: newId("dk"),
+  key: generateDeviceKey(),
+}));
+const seed = new pg.Client({ connectionString: database.url });
+await seed.connect();
+await seed.query(
+  `insert into devices select (jsonb_populate_record(null::devices, to_jsonb(d) || jsonb_build_object('id', n.id))).*
+   from devices d, unnest($1::text[]) as n(id) where d.id = $2`,
+  [copies.map((c) => c.deviceId), devices[0]!.deviceId],
+);
+await seed.query(
+  `insert into device_keys select (jsonb_populate_record(null::device_keys, to_jsonb(k) ||
+     jsonb_build_object('id', n.id, 'device_id', n.device_id, 'public_key', n.public_key))).*
+   from device_keys k, unnest($1::text[], $2::text[], $3::text[]) as n(id, device_id, public_key)
+   where k.device_id = $4`,
+  [
+    copies.map((c) => c.keyId),
+    copies.map((c) => c.deviceId),
+    copies.map((c) => c.key.publicKey),
+    devices[0]!.deviceId,
+  ],
+);
+await seed.query(
+  `insert into proof_challenges (id, device_id, profile, gpu_count, n, inner_dim, batch, reveal_rows, expected_ms,
+     deadline_ms, rtt_ms, trigger, replica, issued_at, decided_at, outcome)
+   select md5(id), id, 'sim-a100', 1, 64, 128, 2, 87, 7, 2000, 1, 'connect', 'bench', now(), now(), 'pass'
+   from devices`,
+);
+await seed.query(`update devices set verification = 'verified'`);
+await seed.end();
+devices.push(...copies.map((c) => ({ deviceId: c.deviceId, key: c.key })));
+log(`enrolled and verified ${devices.length} devices in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+/**
+ * Device `i` dials from one of 200 loopback addresses (127.0.1.0–127.0.1.199), so both servers see a fleet of
+ * many addresses, ~25 devices behind each, and no per-address cap applies to the whole bench as one address.
+ */
+const sourceAddress = (i: number) => `127.0.1.${i % 200}`;
+
+/** Opens sessions for `batch` with IN_FLIGHT handshakes at a time; returns opens per second. */
+async function openAll(target: Target, batch: LeanDevice[], offset: number): Promise<number> {
+  const url = `http://127.0.0.1:${target.port}`;
+  const started = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < batch.length) {
+      const i = next++;
+      const s = new BenchSession(
+        batch[i]!,
+        (seq) => target.clock.acked(offset + i, seq),
+        sourceAddress(offset + i),
+      );
+      await s.openWithRetry(url, performance.now() + 60_000);
+      target.sessions[offset + i] = s;
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  return batch.length / ((performance.now() - started) / 1000);
+}
+
+/** Offers `rate` heartbeats a second over the target's sessions for `seconds`; returns how many were sent. */
+async function offer(target: Target, rate: number, seconds: number, timed: boolean): Promise<number> {
+  const sessions = target.sessions;
+  const start = performance.now();
+  let sent = 0;
+  let cursor = 0;
+  while (performance.now() - start < seconds * 1000) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate) - sent;
+    for (let i = 0; i < Math.min(due, 4000); i++) {
+      const index = cursor++ % sessions.length;
+      const { seq, ack } = sessions[index]!.beat();
+      if (ack && timed) target.clock.sent(index, seq);
+      sent++;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  return sent;
+}
+
+/** Ignis closes sessions silent for a minute; one beat each every 20 s keeps the idle target's sessions. */
+let keepAlive: Target | undefined;
+const keepAliveTimer = setInterval(() => {
+  if (keepAlive) for (const s of keepAlive.sessions) if (s?.live) s.beat();
+}, 20_000);
+
+const memory = async (target: Target) => {
+  // Every session heartbeats (once a second) for three seconds before the snapshot.
+  await offer(target, target.sessions.length, 3, false);
+  return target.server.ask<Memory>("memory");
+};
+
+for (const target of targets) {
+  keepAlive = target === ignis ? undefined : ignis;
+  target.results.opens1k = await openAll(target, devices.slice(0, BASE), 0);
+  const before = await memory(target);
+  target.results.opensRest = await openAll(target, devices.slice(BASE), BASE);
+  const after = await memory(target);
+  const added = after.sessions - before.sessions;
+  target.results.rssPerSession = (after.rss - before.rss) / added;
+  target.results.heapPerSession =
+    (after.heapUsed + after.external - before.heapUsed - before.external) / added;
+  log(
+    `${target.name}: opens/s ${target.results.opens1k.toFixed(0)} (first ${BASE}), ${target.results.opensRest.toFixed(0)} (next ${added}); RSS/session ${(target.results.rssPerSession / 1024).toFixed(1)} KB`,
+  );
+}
+
+for (const target of targets) {
+  keepAlive = target === ignis ? undefined : ignis;
+  let best = 0;
+  for (const rate of RATES) {
+    await offer(target, rate, 1, false);
+    const before = await target.server.ask<StatsReport>("stats");
+    const t0 = performance.now();
+    const sent = await offer(target, rate, STEP_SECONDS, false);
+    const after = await target.server.ask<StatsReport>("stats");
+    const elapsed = (performance.now() - t0) / 1000;
+    const ingested = (after.heartbeats - before.heartbeats) / elapsed;
+    const sentRate = sent / elapsed;
+    log(
+      `${target.name}: offered ${rate}/s, sent ${sentRate.toFixed(0)}/s, ingested ${ingested.toFixed(0)}/s`,
+    );
+    if (ingested < 0.95 * sentRate) break;
+    best = Math.max(best, ingested);
+  }
+  target.results.best = best;
+  // Let the backlog of the step it fell behind in drain before the next server's turn.
+  await sleep(3000);
+}
+
+const fixedRate = Math.round(0.6 * targets[0]!.results.best!);
+for (const target of targets) {
+  keepAlive = target === ignis ? undefined : ignis;
+  await offer(target, fixedRate, 1, false);
+  await sleep(200);
+  target.clock.reset();
+  const before = await target.server.ask<StatsReport>("stats");
+  await offer(target, fixedRate, FIXED_SECONDS, true);
+  await sleep(500);
+  const after = await target.server.ask<StatsReport>("stats");
+  const beats = Math.max(1, after.heartbeats - before.heartbeats);
+  target.results.cpuPerBeat = (after.cpuMicros - before.cpuMicros) / beats;
+  target.results.ackP50 = target.clock.histogram.getValueAtPercentile(50) / 1000;
+  target.results.ackP99 = target.clock.histogram.getValueAtPercentile(99) / 1000;
+  target.results.acksLost = target.clock.outstanding;
+  log(
+    `${target.name} at ${fixedRate}/s: ${target.results.cpuPerBeat.toFixed(1)} µs CPU per heartbeat, ack p99 ${target.results.ackP99.toFixed(1)} ms, ${target.clock.outstanding} acks missing`,
+  );
+}
+
+/** Resolves with the milliseconds until `port` accepts a TCP connection. */
+async function untilAccepting(port: number, started: number): Promise<number> {
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (ok) return performance.now() - started;
+    await sleep(10);
+  }
+}
+
+let restarted: ChildProcess | undefined;
+for (const target of targets) {
+  keepAlive = undefined;
+  for (const s of target.sessions) s.close();
+  await target.server.stop();
+  const started = performance.now();
+  const child =
+    target === ignis
+      ? spawn(process.execPath, [new URL("../apps/server/bin/ignis-server.js", import.meta.url).pathname], {
+          env: { ...process.env, ...target.env, IGNIS_HOST: "127.0.0.1", IGNIS_LOG_LEVEL: "error" },
+          stdio: ["ignore", "inherit", "inherit"],
+        })
+      : spawn(
+          process.execPath,
+          ["--import", "tsx", new URL("./_floor-server.ts", import.meta.url).pathname],
+          {
+            env: { ...process.env, ...target.env },
+            stdio: ["ignore", "inherit", "inherit"],
+          },
+        );
+  target.results.acceptMs = await untilAccepting(target.port, started);
+  const stormStart = performance.now();
+  const url = `http://127.0.0.1:${target.port}`;
+  const attempts = await Promise.all(
+    target.sessions.map((s) => s.openWithRetry(url, performance.now() + 300_000)),
+  );
+  const stormSeconds = (performance.now() - stormStart) / 1000;
+  target.results.reauths = target.sessions.length / stormSeconds;
+  target.results.attempts = attempts.reduce((a, b) => a + b, 0) / attempts.length;
+  log(
+    `${target.name}: accepted TCP ${target.results.acceptMs.toFixed(0)} ms after spawn; storm of ${target.sessions.length} in ${stormSeconds.toFixed(1)} s (${target.results.reauths.toFixed(0)} re-auths/s, ${target.results.attempts.toFixed(2)} tries each)`,
+  );
+  for (const s of target.sessions) s.close();
+  if (target === ignis) restarted = child;
+  else child.kill("SIGTERM");
+}
+clearInterval(keepAliveTimer);
+if (restarted) {
+  await new Promise((resolve) => {
+    restarted!.once("exit", resolve);
+    restarted!.kill("SIGTERM");
+  });
+}
+await database.drop();
+
+const [floor] = targets;
+const f = floor!.results;
+const g = ignis.results;
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+console.log(
+  `\nload average at the end: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} on ${cpus().length} cores; ${SESSIONS} sessions, heartbeat interval ${HEARTBEAT_SECONDS} s`,
+);
+console.log("| figure | floor | Ignis | Ignis / floor | goal |");
+console.log("|---|---:|---:|---:|---|");
+const row = (figure: string, a: string, b: string, r: string, goal: string) =>
+  console.log(`| ${figure} | ${a} | ${b} | ${r} | ${goal} |`);
+row(
+  "heartbeats ingested before falling behind",
+  `${f.best!.toFixed(0)}/s`,
+  `${g.best!.toFixed(0)}/s`,
+  ratio(g.best!, f.best!),
+  "≥ 0.8×",
+);
+row(
+  `server CPU per heartbeat at ${fixedRate}/s`,
+  `${f.cpuPerBeat!.toFixed(1)} µs`,
+  `${g.cpuPerBeat!.toFixed(1)} µs`,
+  ratio(g.cpuPerBeat!, f.cpuPerBeat!),
+  "≤ 1.25×",
+);
+row(
+  `heartbeat ack p50 / p99 at ${fixedRate}/s (acks missing)`,
+  `${f.ackP50!.toFixed(1)} / ${f.ackP99!.toFixed(1)} ms (${f.acksLost})`,
+  `${g.ackP50!.toFixed(1)} / ${g.ackP99!.toFixed(1)} ms (${g.acksLost})`,
+  ratio(g.ackP99!, f.ackP99!),
+  "p99 ≤ 50 ms",
+);
+row(
+  `RSS per heartbeating session, ${BASE} → ${SESSIONS}`,
+  kb(f.rssPerSession!),
+  kb(g.rssPerSession!),
+  ratio(g.rssPerSession!, f.rssPerSession!),
+  "≤ 2×",
+);
+row(
+  `heap + external per session, ${BASE} → ${SESSIONS}`,
+  kb(f.heapPerSession!),
+  kb(g.heapPerSession!),
+  ratio(g.heapPerSession!, f.heapPerSession!),
+  "",
+);
+row(
+  `sessions opened per second (first ${BASE} / next ${SESSIONS - BASE})`,
+  `${f.opens1k!.toFixed(0)} / ${f.opensRest!.toFixed(0)}`,
+  `${g.opens1k!.toFixed(0)} / ${g.opensRest!.toFixed(0)}`,
+  ratio(g.opens1k!, f.opens1k!),
+  "≥ 2,000/s",
+);
+row(
+  `reconnect storm after a restart, ${SESSIONS} devices (tries per device)`,
+  `${f.reauths!.toFixed(0)}/s (${f.attempts!.toFixed(2)})`,
+  `${g.reauths!.toFixed(0)}/s (${g.attempts!.toFixed(2)})`,
+  ratio(g.reauths!, f.reauths!),
+  "≥ 2,000/s",
+);
+row(
+  "restart: spawn → accepting TCP",
+  `${f.acceptMs!.toFixed(0)} ms`,
+  `${g.acceptMs!.toFixed(0)} ms`,
+  ratio(g.acceptMs!, f.acceptMs!),
+  "≤ 2 s",
+);
+process.exit(0);
