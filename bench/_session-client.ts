@@ -34,6 +34,8 @@ export class BenchSession {
   ws: WebSocket | undefined;
   seq = 0;
   live = false;
+  /** When this session last sent a heartbeat (performance.now()). */
+  lastBeatMs = 0;
   private prover: Prover | undefined;
   constructor(
     readonly device: LeanDevice,
@@ -117,6 +119,7 @@ export class BenchSession {
   beat(): { seq: number; ack: boolean } {
     const seq = this.seq++;
     const ack = heartbeatAsksAck(seq);
+    this.lastBeatMs = performance.now();
     this.ws!.send(`{"v":1,"type":"heartbeat","seq":${seq},"ack":${ack},"load":${LOAD_JSON}}`);
     return { seq, ack };
   }

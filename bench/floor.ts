@@ -210,11 +210,15 @@ async function offer(target: Target, rate: number, seconds: number, timed: boole
   return sent;
 }
 
-/** Ignis closes sessions silent for a minute; one beat each every 20 s keeps the idle target's sessions. */
-let keepAlive: Target | undefined;
+/** Ignis closes sessions silent for a minute: a session silent for 20 s sends one heartbeat (any phase). */
+let keepAlive = true;
 const keepAliveTimer = setInterval(() => {
-  if (keepAlive) for (const s of keepAlive.sessions) if (s?.live) s.beat();
-}, 20_000);
+  const silentSince = performance.now() - 20_000;
+  if (keepAlive) for (const s of ignis.sessions) if (s?.live && s.lastBeatMs < silentSince) s.beat();
+}, 5_000);
+const dropOnSignal = () => void database.drop().finally(() => process.exit(130));
+process.once("SIGINT", dropOnSignal);
+process.once("SIGTERM", dropOnSignal);
 
 const memory = async (target: Target) => {
   // Every session heartbeats (once a second) for three seconds before the snapshot.
@@ -223,7 +227,6 @@ const memory = async (target: Target) => {
 };
 
 for (const target of targets) {
-  keepAlive = target === ignis ? undefined : ignis;
   target.results.opens1k = await openAll(target, devices.slice(0, BASE), 0);
   const before = await memory(target);
   target.results.opensRest = await openAll(target, devices.slice(BASE), BASE);
@@ -238,7 +241,6 @@ for (const target of targets) {
 }
 
 for (const target of targets) {
-  keepAlive = target === ignis ? undefined : ignis;
   let best = 0;
   for (const rate of RATES) {
     await offer(target, rate, 1, false);
@@ -262,7 +264,6 @@ for (const target of targets) {
 
 const fixedRate = Math.round(0.6 * targets[0]!.results.best!);
 for (const target of targets) {
-  keepAlive = target === ignis ? undefined : ignis;
   await offer(target, fixedRate, 1, false);
   await sleep(200);
   target.clock.reset();
@@ -298,7 +299,7 @@ async function untilAccepting(port: number, started: number): Promise<number> {
 
 let restarted: ChildProcess | undefined;
 for (const target of targets) {
-  keepAlive = undefined;
+  keepAlive = false;
   for (const s of target.sessions) s.close();
   await target.server.stop();
   const started = performance.now();

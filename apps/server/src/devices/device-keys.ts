@@ -12,32 +12,31 @@ export interface UsableKey {
 }
 
 /**
- * Finds the device's key with this public key if it may still open a session: `active`, or `retiring` within
- * its overlap window. A retiring key past its window is marked retired here (lazily) and refused.
+ * Whether a device key row (the handshake reads it with its device) may open a session now: `active`, or
+ * `retiring` within its overlap window. A retiring key past its window is marked retired here (lazily) and
+ * refused.
  */
-export async function findUsableKey(
+export async function usableKey(
   db: Db,
-  deviceId: string,
-  publicKey: string,
-  now = new Date(),
+  row: {
+    id: string;
+    state: UsableKey["state"] | "retired";
+    createdAt: Date;
+    retireAt: Date | null;
+    now: Date;
+  },
 ): Promise<UsableKey | undefined> {
-  const row = await db
-    .selectFrom("device_keys")
-    .select(["id", "state", "created_at", "retire_at"])
-    .where("device_id", "=", deviceId)
-    .where("public_key", "=", publicKey)
-    .executeTakeFirst();
-  if (!row || row.state === "retired") return undefined;
-  if (row.state === "retiring" && row.retire_at && row.retire_at <= now) {
+  if (row.state === "retired") return undefined;
+  if (row.state === "retiring" && row.retireAt && row.retireAt <= row.now) {
     await db
       .updateTable("device_keys")
-      .set({ state: "retired", retired_at: now })
+      .set({ state: "retired", retired_at: row.now })
       .where("id", "=", row.id)
       .where("state", "=", "retiring")
       .execute();
     return undefined;
   }
-  return { id: row.id, createdAt: row.created_at, state: row.state, retireAt: row.retire_at };
+  return { id: row.id, createdAt: row.createdAt, state: row.state, retireAt: row.retireAt };
 }
 
 /** What a rotation needs: the session's current key, the new key and both signatures over the session nonce. */

@@ -29,32 +29,6 @@ export async function createKeyMigration(
   return { id, startedAt: now, rotateBy: input.rotateBy, note: input.note ?? null };
 }
 
-/**
- * What migrations mean for a key created at `keyCreatedAt`: `expired` when a migration that started after the
- * key was made has passed its deadline (the key no longer opens sessions), `rotate` with the most urgent
- * ongoing migration when one asks it to rotate, `none` otherwise.
- */
-export async function migrationStateOfKey(
-  db: Db,
-  keyCreatedAt: Date,
-  now = new Date(),
-): Promise<
-  | { kind: "none" }
-  | { kind: "expired"; migration: KeyMigration }
-  | { kind: "rotate"; migration: KeyMigration }
-> {
-  const row = await db
-    .selectFrom("key_migrations")
-    .select(["id", "started_at", "rotate_by", "note"])
-    .where("started_at", ">", keyCreatedAt)
-    .orderBy("rotate_by")
-    .limit(1)
-    .executeTakeFirst();
-  if (!row) return { kind: "none" };
-  const migration = { id: row.id, startedAt: row.started_at, rotateBy: row.rotate_by, note: row.note };
-  return row.rotate_by <= now ? { kind: "expired", migration } : { kind: "rotate", migration };
-}
-
 /** Lists migrations, newest first, with how many live devices still hold only pre-migration keys. */
 export async function listKeyMigrations(
   db: Db,

@@ -23,6 +23,21 @@ export function isOutdatedWorker(version: string | null, policy: WorkerVersionPo
 }
 
 /**
+ * The outdated state of a worker announcing `version`, given since when the device was already seen outdated
+ * (`outdatedSince`, null when it was not): null when it is current, else since when and until when it earns.
+ */
+export function outdatedWorkerState(
+  version: string | null,
+  policy: WorkerVersionPolicy,
+  outdatedSince: Date | null,
+  now: Date,
+): OutdatedWorker | null {
+  if (!isOutdatedWorker(version, policy)) return null;
+  const since = outdatedSince ?? now;
+  return { since, earningUntil: new Date(since.getTime() + policy.graceSeconds * 1000) };
+}
+
+/**
  * Records the release a device's new session announced. An outdated worker keeps the time it was first seen
  * outdated (reconnecting does not restart its grace period) and earns until that time plus the grace; a worker
  * at or above the minimum clears both. Returns the outdated state, or null.

@@ -4,13 +4,11 @@ import type { WebSocket } from "ws";
 import type { Bus } from "../bus/bus.js";
 import type { Db } from "../db/database.js";
 import type { KeyMigration } from "../devices/key-migrations.js";
-import { recordSessionAddress } from "../devices/session-address.js";
 import { markDeviceConflict } from "../devices/session-conflict.js";
 import { inGoodStanding } from "../devices/standing.js";
-import { setDeviceStatus } from "../devices/status.js";
 import {
   type OutdatedWorker,
-  recordWorkerVersion,
+  outdatedWorkerState,
   WORKER_UPDATE_COMMAND,
   type WorkerVersionPolicy,
 } from "../devices/worker-version.js";
@@ -32,6 +30,7 @@ import type {
   SessionHub,
   SessionInfo,
 } from "./session-hub.js";
+import { SessionOpenWrites } from "./session-open-writes.js";
 import { WorkerSession } from "./worker-session.js";
 
 /** A live session as other modules see it. */
@@ -121,6 +120,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const recentlyClosed = new Map<string, number>();
   const counters = { heartbeats: 0, throttled: 0, crossDevice: 0 };
   let stopLiveness: (() => void) | undefined;
+  const openWrites = new SessionOpenWrites(db, log);
 
   const safely = (what: string, fn: () => void | Promise<void>) => {
     try {
@@ -256,25 +256,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (previous && previous !== session) closeLocal(previous, "session_replaced");
       options.metrics?.wsSessions.set(sessions.size);
       await routing.bind(deviceId, session.id);
-      try {
-        await setDeviceStatus(db, deviceId, "online", { from: ["pending", "offline"] });
-      } catch (error) {
-        // The uptime flush marks a heartbeating device online again once the database answers.
-        log.warn({ err: error, deviceId }, "could not mark the device online");
-      }
-      await recordSessionAddress(db, deviceId, session.ip).catch((error: unknown) =>
-        log.warn({ err: error, deviceId }, "could not record the session's address"),
-      );
-      const outdated = await recordWorkerVersion(
-        db,
-        deviceId,
+      // The hello does not wait for the database: its writes are batched behind it (session-open-writes.ts).
+      const outdated = outdatedWorkerState(
         session.info.workerVersion,
         workerVersions,
+        device.outdatedSince,
         new Date(now()),
-      ).catch((error: unknown) => {
-        log.warn({ err: error, deviceId }, "could not record the worker's version");
-        return null;
-      });
+      );
+      openWrites.enqueue({ deviceId, ip: session.ip, workerVersion: session.info.workerVersion, outdated });
       if (outdated) session.earningUntilMs = outdated.earningUntil.getTime();
       if (sessions.get(deviceId) !== session) return;
       session.send({
@@ -428,6 +417,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       for (const s of sessions.values()) {
         s.close(1001, new IgnisError("unavailable", "the server is restarting; reconnect"));
       }
+      await openWrites.flush();
       await routing.close();
     },
   };

@@ -1,8 +1,7 @@
 import { IgnisError, isIgnisError, sessionSigningText } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
-import { findUsableKey } from "../devices/device-keys.js";
+import { usableKey } from "../devices/device-keys.js";
 import { verifyEd25519 } from "../devices/ed25519.js";
-import { migrationStateOfKey } from "../devices/key-migrations.js";
 import type { AuthenticatedDevice, RefusedHandshake, SessionHub } from "./session-hub.js";
 
 /** What a worker's `session.auth` claims. */
@@ -20,12 +19,51 @@ export function handshakeRefusal(reason: string, details: Record<string, unknown
 }
 
 /**
+ * What the handshake needs from the database, in one round trip: the device, the key the opener names (if it is
+ * the device's), and the earliest-due fleet migration started after that key was made.
+ */
+async function handshakeRecord(db: Db, deviceId: string, publicKey: string) {
+  return db
+    .selectFrom("devices as d")
+    .leftJoin("device_keys as k", (join) =>
+      join.onRef("k.device_id", "=", "d.id").on("k.public_key", "=", publicKey),
+    )
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom("key_migrations as m")
+          .select(["m.id", "m.started_at", "m.rotate_by", "m.note"])
+          .whereRef("m.started_at", ">", "k.created_at")
+          .orderBy("m.rotate_by")
+          .limit(1)
+          .as("m"),
+      (join) => join.onTrue(),
+    )
+    .select([
+      "d.id",
+      "d.status",
+      "d.rotation_requested_at",
+      "d.outdated_since",
+      "k.id as key_id",
+      "k.state as key_state",
+      "k.created_at as key_created_at",
+      "k.retire_at as key_retire_at",
+      "m.id as migration_id",
+      "m.started_at as migration_started_at",
+      "m.rotate_by as migration_rotate_by",
+      "m.note as migration_note",
+    ])
+    .where("d.id", "=", deviceId)
+    .executeTakeFirst();
+}
+
+/**
  * Checks a session opener against the registered keys: the device exists and is not revoked, the key is one
  * of its usable keys, the signature covers this session's fresh nonce and one of the server's own origins, and
  * no expired fleet migration has retired the key. Every failure is the same `handshake_failed` with the same
  * message (the reason goes to the audit log only), so answers say nothing about which devices exist or were
  * revoked. A device in `conflict` is refused with `device_conflict`, but only once the signature proves the
- * caller holds its key.
+ * caller holds its key. One database read (handshakeRecord), and a write only to retire a lapsed key.
  */
 export async function authenticateSession(
   db: Db,
@@ -33,12 +71,16 @@ export async function authenticateSession(
   context: { nonce: string; origins: readonly string[]; now?: Date },
 ): Promise<AuthenticatedDevice> {
   const now = context.now ?? new Date();
-  const device = await db
-    .selectFrom("devices")
-    .select(["id", "status", "rotation_requested_at"])
-    .where("id", "=", auth.deviceId)
-    .executeTakeFirst();
-  const key = device ? await findUsableKey(db, auth.deviceId, auth.publicKey, now) : undefined;
+  const device = await handshakeRecord(db, auth.deviceId, auth.publicKey);
+  const key = device?.key_id
+    ? await usableKey(db, {
+        id: device.key_id,
+        state: device.key_state!,
+        createdAt: device.key_created_at!,
+        retireAt: device.key_retire_at,
+        now,
+      })
+    : undefined;
   // Verified whatever the outcome, so an unknown device costs the same time as a known one.
   const signed = context.origins.some((origin) =>
     verifyEd25519(auth.publicKey, sessionSigningText(context.nonce, auth.deviceId, origin), auth.signature),
@@ -47,9 +89,16 @@ export async function authenticateSession(
   if (device.status === "revoked") throw handshakeRefusal("revoked_device");
   if (!key) throw handshakeRefusal("unknown_key");
   if (!signed) throw handshakeRefusal("bad_signature");
-  const migration = await migrationStateOfKey(db, key.createdAt, now);
-  if (migration.kind === "expired") {
-    throw handshakeRefusal("migration_expired", { migrationId: migration.migration.id });
+  const migration = device.migration_id
+    ? {
+        id: device.migration_id,
+        startedAt: device.migration_started_at!,
+        rotateBy: device.migration_rotate_by!,
+        note: device.migration_note ?? null,
+      }
+    : undefined;
+  if (migration && migration.rotateBy <= now) {
+    throw handshakeRefusal("migration_expired", { migrationId: migration.id });
   }
   if (device.status === "conflict") {
     throw new IgnisError(
@@ -63,11 +112,12 @@ export async function authenticateSession(
     keyId: key.id,
     keyCreatedAt: key.createdAt,
     publicKey: auth.publicKey,
-    rotateFor: migration.kind === "rotate" ? migration.migration : undefined,
+    rotateFor: migration,
     rotationRequestedAt:
       device.rotation_requested_at && device.rotation_requested_at > key.createdAt
         ? device.rotation_requested_at
         : null,
+    outdatedSince: device.outdated_since,
   };
 }
 

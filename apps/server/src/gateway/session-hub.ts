@@ -81,6 +81,8 @@ export interface AuthenticatedDevice {
   rotateFor: KeyMigration | undefined;
   /** A rotation the owner asked for after this key was made, still owed. */
   rotationRequestedAt: Date | null;
+  /** Since when the device's worker has been below the minimum release (devices/worker-version.ts), or null. */
+  outdatedSince: Date | null;
 }
 
 /** Where a session is in its life: challenged, verifying its opener, live (bound to a device) or closed. */
