@@ -256,14 +256,19 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (previous && previous !== session) closeLocal(previous, "session_replaced");
       options.metrics?.wsSessions.set(sessions.size);
       await routing.bind(deviceId, session.id);
-      // The hello does not wait for the database: its writes are batched behind it (session-open-writes.ts).
+      // Written in batches with the other sessions opening now (session-open-writes.ts).
       const outdated = outdatedWorkerState(
         session.info.workerVersion,
         workerVersions,
         device.outdatedSince,
         new Date(now()),
       );
-      openWrites.enqueue({ deviceId, ip: session.ip, workerVersion: session.info.workerVersion, outdated });
+      await openWrites.write({
+        deviceId,
+        ip: session.ip,
+        workerVersion: session.info.workerVersion,
+        outdated,
+      });
       if (outdated) session.earningUntilMs = outdated.earningUntil.getTime();
       if (sessions.get(deviceId) !== session) return;
       session.send({

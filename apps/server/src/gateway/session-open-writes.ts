@@ -4,7 +4,7 @@ import { normalizePeerAddress } from "../devices/session-address.js";
 import type { OutdatedWorker } from "../devices/worker-version.js";
 import type { GatewayLog } from "./session-hub.js";
 
-/** What a new session records on its device's row. */
+/** What a new session records on its device's row, and who waits for it. */
 export interface SessionOpenWrite {
   deviceId: string;
   /** The peer address of the session (cluster rendezvous and group challenges read it). */
@@ -13,19 +13,23 @@ export interface SessionOpenWrite {
   outdated: OutdatedWorker | null;
 }
 
+interface Queued extends SessionOpenWrite {
+  done: () => void;
+}
+
 /** Rows per statement: a storm's batch is split so no statement carries an unbounded parameter list. */
 const MAX_BATCH = 1000;
 
 /**
- * The writes of session opens, behind the hello: `online` (from pending or offline, as setDeviceStatus moves
- * it), the session's address and the worker's release. One batch is in flight at a time and the next takes
- * everything that queued meanwhile, so a single open is written at once and a reconnect storm of thousands
- * costs two statements per batch instead of three round trips per device on the handshake path. A failed batch
- * is logged and dropped: the uptime flush marks a heartbeating device online again, and the next session
- * writes its address and release again.
+ * The writes of session opens: `online` (from pending or offline, as setDeviceStatus moves it), the session's
+ * address and the worker's release. One batch is in flight at a time and the next takes everything that queued
+ * meanwhile, so a single open is written at once and a reconnect storm of thousands costs two statements per
+ * batch instead of three round trips per device. The hello waits for its batch, so a device whose worker holds
+ * a hello is online in the database. A failed batch is logged and let through: the uptime flush marks a
+ * heartbeating device online again, and the next session writes its address and release again.
  */
 export class SessionOpenWrites {
-  private queue = new Map<string, SessionOpenWrite>();
+  private queue = new Map<string, Queued>();
   private running: Promise<void> | undefined;
 
   constructor(
@@ -33,11 +37,25 @@ export class SessionOpenWrites {
     private readonly log: GatewayLog,
   ) {}
 
-  /** Queues the writes of a session that just opened (a newer open of the same device replaces them). */
-  enqueue(write: SessionOpenWrite): void {
-    this.queue.delete(write.deviceId);
-    this.queue.set(write.deviceId, write);
-    this.running ??= this.drain();
+  /**
+   * Queues the writes of a session that just opened; resolves once they are written (or failed and were
+   * logged). A newer open of the same device still queued replaces them, and both resolve together.
+   */
+  write(write: SessionOpenWrite): Promise<void> {
+    return new Promise((resolve) => {
+      const earlier = this.queue.get(write.deviceId);
+      this.queue.delete(write.deviceId);
+      this.queue.set(write.deviceId, {
+        ...write,
+        done: earlier
+          ? () => {
+              earlier.done();
+              resolve();
+            }
+          : resolve,
+      });
+      this.running ??= this.drain();
+    });
   }
 
   /** Resolves once everything queued so far is written (or failed and was logged). */
@@ -50,16 +68,17 @@ export class SessionOpenWrites {
       while (this.queue.size > 0) {
         const batch = [...this.queue.values()].slice(0, MAX_BATCH);
         for (const w of batch) this.queue.delete(w.deviceId);
-        await this.write(batch).catch((error: unknown) =>
+        await this.writeBatch(batch).catch((error: unknown) =>
           this.log.warn({ err: error, devices: batch.length }, "could not record session opens"),
         );
+        for (const w of batch) w.done();
       }
     } finally {
       this.running = undefined;
     }
   }
 
-  private async write(batch: SessionOpenWrite[]): Promise<void> {
+  private async writeBatch(batch: SessionOpenWrite[]): Promise<void> {
     const at = new Date();
     await this.db
       .updateTable("devices")
