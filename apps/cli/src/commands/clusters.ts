@@ -92,6 +92,13 @@ export const command: Command = {
           json,
         });
         print(cluster, `${summary(cluster)}\n${cluster.id}`);
+        // A rental that failed or was cancelled before its ranks started is a failed command, for scripts too.
+        if (cluster.status === "failed" || cluster.status === "cancelled") {
+          process.stderr.write(
+            `ignis: cluster ${cluster.id} ${cluster.status}; see why with: ignis clusters show ${cluster.id}\n`,
+          );
+          return 1;
+        }
         return 0;
       }
       case "ls": {
