@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { randomRootProver } from "../../apps/cli/src/prover/adversary-provers.js";
+import { verifyAuditChain } from "../../apps/server/src/security/audit-log.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { call, eventually } from "../../apps/server/src/testing/worker-fixture.js";
 import {
@@ -94,6 +96,40 @@ describeEachDialect("proof-of-GPU life cycle", (database) => {
     expect(refused).toMatchObject({ status: 409, body: { code: "device_offline" } });
     const missing = await call(w.t, "POST", "/v1/admin/devices/dev_nosuchdevice/challenges", w.t.adminKey);
     expect(missing.status).toBe(404);
+  });
+
+  it("puts an admin's challenge on the record before the device hears of it, and sends none it could not record", async () => {
+    const d = await w.device({ profile: "sim-a100" });
+    await w.until(d.deviceId, verified);
+    const db = w.t.server.ctx.db;
+    await sql`create or replace function ignis_test_refuse_challenge_audit() returns trigger language plpgsql as $$
+      begin
+        if new.action = 'admin.proof.challenge' and new.outcome = 'ok' then raise exception 'audit log unavailable'; end if;
+        return new;
+      end $$`.execute(db);
+    await sql`create trigger ignis_test_refuse_challenge_audit before insert on audit_log
+      for each row execute function ignis_test_refuse_challenge_audit()`.execute(db);
+    let refused: Awaited<ReturnType<typeof call>>;
+    try {
+      refused = await call(w.t, "POST", `/v1/admin/devices/${d.deviceId}/challenges`, w.t.adminKey);
+    } finally {
+      await sql`drop trigger ignis_test_refuse_challenge_audit on audit_log`.execute(db);
+    }
+    expect(refused).toMatchObject({ status: 503, body: { code: "unavailable" } });
+    expect((await w.challenges(d.deviceId)).some((c) => c.trigger === "admin")).toBe(false);
+    const ordered = await call(w.t, "POST", `/v1/admin/devices/${d.deviceId}/challenges`, w.t.adminKey);
+    expect(ordered.status).toBe(202);
+    const record = await db
+      .selectFrom("audit_log")
+      .select(["outcome", "at"])
+      .where("action", "=", "admin.proof.challenge")
+      .where("object_id", "=", d.deviceId)
+      .where("outcome", "=", "ok")
+      .executeTakeFirstOrThrow();
+    const admin = (await w.challenges(d.deviceId)).find((c) => c.id === ordered.body.challengeId);
+    expect(admin?.trigger).toBe("admin");
+    expect(new Date(admin!.issuedAt).getTime()).toBeGreaterThanOrEqual(record.at.getTime());
+    expect(await verifyAuditChain(db)).toMatchObject({ ok: true });
   });
 
   it("lets an admin clear a quarantined device after review; it is verified again once it passes", async () => {

@@ -1,5 +1,6 @@
 import { type EnrollBody, enrollmentSigningText, IgnisError } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
+import { inTransaction } from "../db/in-transaction.js";
 import { newId } from "../db/new-id.js";
 import { verifyEd25519 } from "./ed25519.js";
 import { consumeEnrollmentCode } from "./enrollment-code.js";
@@ -23,7 +24,7 @@ export async function enrollDevice(db: Db, body: EnrollBody, now = new Date()): 
   const deviceId = newId("dev");
   const keyId = newId("dk");
   const hw = body.hardware;
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const taken = await trx
       .selectFrom("device_keys")
       .select("id")

@@ -1,4 +1,5 @@
 import type { Db } from "../db/database.js";
+import { inTransaction } from "../db/in-transaction.js";
 import { retireAllKeys } from "./device-keys.js";
 import { setDeviceStatus } from "./status.js";
 
@@ -7,7 +8,7 @@ import { setDeviceStatus } from "./status.js";
  * transaction. Closing its live session is the gateway's part. Returns false when it was already revoked.
  */
 export async function revokeDevice(db: Db, deviceId: string, now = new Date()): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const changed = await setDeviceStatus(trx, deviceId, "revoked", { at: now });
     await retireAllKeys(trx, deviceId, now);
     return changed;

@@ -1,5 +1,6 @@
 import { IgnisError, type Role } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
+import { inTransaction } from "../db/in-transaction.js";
 import { createInvitation, invitationUrl } from "./invitations.js";
 import { insertUser, LOCAL_ISSUER, pendingSubject, type User } from "./users.js";
 
@@ -28,7 +29,7 @@ export async function createUser(
     .where((eb) => eb(eb.fn("lower", ["email"]), "=", email))
     .executeTakeFirst();
   if (existing) throw new IgnisError("conflict", "a user with this e-mail already exists");
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const user = await insertUser(trx, {
       issuer,
       ...(directory.embedded ? {} : { subject: pendingSubject(email) }),

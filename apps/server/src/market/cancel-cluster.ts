@@ -2,16 +2,20 @@ import { IgnisError } from "@ignis/protocol";
 import { type ClusterRow, findCluster } from "./cluster-view.js";
 import { applyEffects } from "./job-dispatch.js";
 import { finishJob, lockActiveJobs, lockCluster } from "./job-finish.js";
-import { type MarketContext, noEffects } from "./market-context.js";
+import { type ClusterTransaction, type MarketContext, noEffects } from "./market-context.js";
 
 /**
  * Cancels a cluster: every active job is stopped and settled for the minutes it used, the unused time goes
  * back to the customer, and the devices return to the pool. A cluster that has already ended cannot be
  * cancelled (`cluster_not_cancellable`). The caller has checked that the actor may cancel it.
  */
-export async function cancelCluster(ctx: MarketContext, clusterId: string): Promise<ClusterRow> {
+export async function cancelCluster(
+  ctx: MarketContext,
+  clusterId: string,
+  run: ClusterTransaction = (work) => ctx.db.transaction().execute(work),
+): Promise<ClusterRow> {
   const effects = noEffects();
-  await ctx.db.transaction().execute(async (trx) => {
+  const cancelled = await run(async (trx) => {
     const cluster = await lockCluster(trx, clusterId);
     if (!cluster) throw new IgnisError("not_found", "no such object");
     if (cluster.settled_at) {
@@ -25,9 +29,10 @@ export async function cancelCluster(ctx: MarketContext, clusterId: string): Prom
       effects.stops.push({ deviceId: job.device_id, jobId: job.id, reason: "cancelled" });
       await finishJob(trx, ctx, cluster, job, { state: "stopped" }, effects, { replace: false });
     }
+    const after = await findCluster(trx, clusterId);
+    if (!after) throw new IgnisError("internal", "a cancelled cluster vanished");
+    return after;
   });
   await applyEffects(ctx, effects);
-  const after = await findCluster(ctx.db, clusterId);
-  if (!after) throw new IgnisError("internal", "a cancelled cluster vanished");
-  return after;
+  return (await findCluster(ctx.db, clusterId)) ?? cancelled;
 }

@@ -6,7 +6,7 @@ import { type ClusterRow, findCluster } from "./cluster-view.js";
 import { holdEscrow } from "./escrow.js";
 import { applyEffects } from "./job-dispatch.js";
 import { checkJobSpec, checkRentalShape } from "./job-spec.js";
-import type { MarketContext } from "./market-context.js";
+import type { ClusterTransaction, MarketContext } from "./market-context.js";
 import { rankCandidates, reserveDevices, schedulingOptions } from "./scheduler.js";
 
 /** Ports the head rank's rendezvous service listens on (one per cluster, drawn at random). */
@@ -21,6 +21,7 @@ export async function createCluster(
   ctx: MarketContext,
   customerId: string,
   body: CreateClusterBody,
+  run: ClusterTransaction = (work) => ctx.db.transaction().execute(work),
 ): Promise<ClusterRow> {
   const s = ctx.settings;
   checkRentalShape(body.count, body.hours, s);
@@ -49,7 +50,7 @@ export async function createCluster(
   );
   const id = newId("cls");
   const jobIds: string[] = [];
-  await ctx.db.transaction().execute(async (trx) => {
+  const cluster = await run(async (trx) => {
     const chosen = await reserveDevices(trx, ranked, body.count);
     // Escrow is sized at the highest ask, so a replacement at any rate up to it fits what is held.
     let holdRate = 0n;
@@ -98,9 +99,11 @@ export async function createCluster(
         .execute();
     }
     await holdEscrow(trx, { clusterId: id, customerId, amount: held });
+    const created = await findCluster(trx, id);
+    if (!created) throw new IgnisError("internal", "a created cluster vanished");
+    return created;
   });
   await applyEffects(ctx, { starts: jobIds, stops: [] });
-  const cluster = await findCluster(ctx.db, id);
-  if (!cluster) throw new IgnisError("internal", "a created cluster vanished");
-  return cluster;
+  // Start orders may already have moved it on.
+  return (await findCluster(ctx.db, cluster.id)) ?? cluster;
 }

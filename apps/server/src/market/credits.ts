@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { IgnisError } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import { inTransaction } from "../db/in-transaction.js";
 import { balanceOf } from "../ledger/balances.js";
 import { postTransaction } from "../ledger/post-transaction.js";
 import { parseMicroUnits } from "./billing.js";
@@ -33,7 +34,7 @@ export interface CreditGrantResult {
 export async function grantCredits(db: Db, input: CreditGrantInput): Promise<CreditGrantResult> {
   const amount = parseMicroUnits(input.amount, "invalid_amount");
   const reference = input.reference ?? randomBytes(12).toString("hex");
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const user = await trx.selectFrom("users").select("id").where("id", "=", input.userId).executeTakeFirst();
     if (!user) throw new IgnisError("not_found", "no such user");
     const posted = await postTransaction(trx, {

@@ -1,6 +1,7 @@
 import type { JobServerMessage } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import type { MeshCoordinator } from "../mesh/mesh-coordinator.js";
+import type { ClusterRow } from "./cluster-view.js";
 import type { PriceBook } from "./price-book.js";
 import type { ProofCounts } from "./reliability.js";
 
@@ -58,3 +59,9 @@ export interface Effects {
 export function noEffects(): Effects {
   return { starts: [], stops: [] };
 }
+
+/**
+ * Opens the transaction a market write runs in and returns what the work returned. A route passes one that
+ * also commits its audit record in the same transaction (http/audited-write.ts); the default is a plain one.
+ */
+export type ClusterTransaction = (work: (trx: Db) => Promise<ClusterRow>) => Promise<ClusterRow>;

@@ -22,10 +22,17 @@ import { createVerifierKeyring, type VerifierKeyring } from "./verifier-key.js";
 export interface ProofService {
   /** Cancels challenges a stopped replica left pending and listens for admin requests from other replicas. */
   start(): Promise<void>;
+  /** Refuses, as challengeNow would, a device that cannot be challenged now (offline, or running a job). */
+  checkChallengeable(deviceId: string): Promise<void>;
   /** Challenges a device now (an admin asked); forwarded to the replica holding its session if not here. */
   challengeNow(deviceId: string): Promise<{ challengeId: string | null; delivery: "issued" | "forwarded" }>;
-  /** Clears a failed device after an admin review and challenges it again if it is connected. */
-  release(deviceId: string, adminId: string, note: string | null): Promise<{ cleared: boolean }>;
+  /**
+   * Clears a failed device after an admin review, writing in `db` when given (the route's audited write);
+   * call {@link ProofService.challengeAgain} once that has committed.
+   */
+  release(deviceId: string, adminId: string, note: string | null, db?: Db): Promise<{ cleared: boolean }>;
+  /** Challenges a cleared device again at once if it is connected (here or through its replica). */
+  challengeAgain(deviceId: string): Promise<void>;
   /** Resolves when every write and decision so far has been made (tests). */
   settled(): Promise<void>;
   /** The next challenge this replica has timed for the device, if any (tests wait on it instead of sleeping). */
@@ -231,6 +238,21 @@ export function createProofService(options: ProofServiceOptions): ProofService {
   gateway.onMessage("proof.commit", (session, message) => exchanges.get(session.deviceId)?.commit(message));
   gateway.onMessage("proof.reveal", (session, message) => exchanges.get(session.deviceId)?.reveal(message));
 
+  async function checkChallengeable(deviceId: string): Promise<void> {
+    if (!sessions.has(deviceId)) {
+      if (!gateway.isConnected(deviceId))
+        throw new IgnisError("device_offline", "the device is not connected");
+      return;
+    }
+    const device = await db
+      .selectFrom("devices")
+      .select("status")
+      .where("id", "=", deviceId)
+      .executeTakeFirst();
+    if (device?.status === "hired")
+      throw new IgnisError("device_hired", "the device is running a customer's job");
+  }
+
   return {
     async start() {
       const cancelled = await cancelAbandonedChallenges(db, new Date(now() - ABANDONED_AFTER_MS));
@@ -240,32 +262,27 @@ export function createProofService(options: ProofServiceOptions): ProofService {
         if (sessions.has(deviceId)) void serial(deviceId, () => issue(deviceId, "admin"));
       });
     },
+    checkChallengeable,
     async challengeNow(deviceId) {
+      await checkChallengeable(deviceId);
       if (sessions.has(deviceId)) {
-        const device = await db
-          .selectFrom("devices")
-          .select("status")
-          .where("id", "=", deviceId)
-          .executeTakeFirst();
-        if (device?.status === "hired")
-          throw new IgnisError("device_hired", "the device is running a customer's job");
         scheduler.cancel(deviceId);
         const challengeId = await serial(deviceId, () => issue(deviceId, "admin"));
         if (!challengeId) throw new IgnisError("device_offline", "the device could not be challenged now");
         return { challengeId, delivery: "issued" };
       }
-      if (!gateway.isConnected(deviceId))
-        throw new IgnisError("device_offline", "the device is not connected");
       await options.bus.publish(COMMAND_SUBJECT, { deviceId });
       return { challengeId: null, delivery: "forwarded" };
     },
-    async release(deviceId, adminId, note) {
-      const result = await clearAfterReview(containment, { deviceId, adminId, note });
-      if (result.cleared && sessions.has(deviceId)) scheduler.at(deviceId, now(), "admin");
-      else if (result.cleared && gateway.isConnected(deviceId)) {
+    async release(deviceId, adminId, note, within = db) {
+      const { cleared } = await clearAfterReview({ ...containment, db: within }, { deviceId, adminId, note });
+      return { cleared };
+    },
+    async challengeAgain(deviceId) {
+      if (sessions.has(deviceId)) scheduler.at(deviceId, now(), "admin");
+      else if (gateway.isConnected(deviceId)) {
         await options.bus.publish(COMMAND_SUBJECT, { deviceId }).catch(() => undefined);
       }
-      return result;
     },
     async settled() {
       while (chains.size > 0) await Promise.all([...chains.values()]);

@@ -1,5 +1,6 @@
 import { type CreateMaintenanceWindowBody, IgnisError } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
+import { inTransaction } from "../db/in-transaction.js";
 import { newId } from "../db/new-id.js";
 import { epochEndMs } from "./epoch-clock.js";
 import { lastClosedEpoch, REWARDS_CONFIG_LOCK } from "./seasons.js";
@@ -51,7 +52,7 @@ export async function declareMaintenanceWindow(
       details: { errors: [{ path: "body.end", message: "must be after start" }] },
     });
   }
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await REWARDS_CONFIG_LOCK.execute(trx);
     const closed = await lastClosedEpoch(trx);
     if (closed !== undefined && startsAt.getTime() < epochEndMs(closed, context.epochSeconds)) {

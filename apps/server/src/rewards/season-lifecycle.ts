@@ -1,5 +1,6 @@
 import { IgnisError } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
+import { inTransaction } from "../db/in-transaction.js";
 import { newId } from "../db/new-id.js";
 import { epochAt, epochEndMs, epochStartMs } from "./epoch-clock.js";
 import { lastClosedEpoch, REWARDS_CONFIG_LOCK, type Season, seasonForEpoch } from "./seasons.js";
@@ -22,7 +23,7 @@ export async function ensureDefaultSeason(
   db: Db,
   context: { epochSeconds: number; nowMs: number; weights: Record<string, number> },
 ): Promise<Season | undefined> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await REWARDS_CONFIG_LOCK.execute(trx);
     const any = await trx.selectFrom("reward_seasons").select("id").limit(1).executeTakeFirst();
     if (any) return undefined;
@@ -56,7 +57,7 @@ export async function endSeason(
   atMs: number,
   context: { epochSeconds: number; nowMs: number },
 ): Promise<Date> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await REWARDS_CONFIG_LOCK.execute(trx);
     const season = await trx
       .selectFrom("reward_seasons")

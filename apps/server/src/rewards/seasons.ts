@@ -1,6 +1,7 @@
 import { type CreateSeasonBody, IgnisError } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import { inTransaction } from "../db/in-transaction.js";
 import { newId } from "../db/new-id.js";
 import { epochEndMs, epochStartMs } from "./epoch-clock.js";
 
@@ -129,7 +130,7 @@ export async function createSeason(
   context: { knownProfiles: readonly string[]; epochSeconds: number; createdBy: string | null },
 ): Promise<Season> {
   validateSeason(input, context.knownProfiles);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await REWARDS_CONFIG_LOCK.execute(trx);
     const startsAt = new Date(input.startsAt);
     const endsAt = new Date(input.endsAt);

@@ -83,10 +83,21 @@ export interface SecurityMonitor {
     ip: string;
     reason: HandshakeRefusal;
   }): Promise<AlertRecord[]>;
-  /** An admin has seen the alert; containment stays. */
-  acknowledge(alertId: string, adminId: string, note?: string): Promise<AlertRecord>;
-  /** An admin closes the alert and lifts its containment. */
-  release(alertId: string, adminId: string, note?: string): Promise<AlertRecord & { lifted: boolean }>;
+  /**
+   * An admin has seen the alert; containment stays. `db` is the transaction to write in (a route's audited
+   * write), else the monitor's own handle.
+   */
+  acknowledge(alertId: string, adminId: string, note?: string, db?: Db): Promise<AlertRecord>;
+  /**
+   * An admin closes the alert and lifts its containment, writing in `db` when given (as for acknowledge). An
+   * address block lives in the rate-limit store, outside any database transaction.
+   */
+  release(
+    alertId: string,
+    adminId: string,
+    note?: string,
+    db?: Db,
+  ): Promise<AlertRecord & { lifted: boolean }>;
   /** Lets the gateway close quarantined devices' sessions. */
   setDeviceDisconnector(disconnect: DeviceDisconnector): void;
   /** Resolves when every raised finding and webhook so far has been handled. */
@@ -206,13 +217,13 @@ export function createSecurityMonitor(options: SecurityMonitorOptions): Security
       const raised = await observeHandshake(observed);
       return raised.filter((a): a is AlertRecord => a !== null);
     },
-    async acknowledge(alertId, adminId, note) {
-      return acknowledgeAlert(options.db, alertId, adminId, note ?? null);
+    async acknowledge(alertId, adminId, note, db = options.db) {
+      return acknowledgeAlert(db, alertId, adminId, note ?? null);
     },
-    async release(alertId, adminId, note) {
-      const alert = await findAlert(options.db, alertId);
+    async release(alertId, adminId, note, db = options.db) {
+      const alert = await findAlert(db, alertId);
       if (!alert) throw new IgnisError("not_found", "no such alert");
-      const released = await releaseAlert(deps, alert, adminId, note ?? null);
+      const released = await releaseAlert({ ...deps, db }, alert, adminId, note ?? null);
       forget(alert.subject);
       return released;
     },

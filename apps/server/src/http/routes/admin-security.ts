@@ -13,6 +13,7 @@ import { listAlerts, toAlertView } from "../../security/alerts.js";
 import { verifyAuditChain } from "../../security/audit-log.js";
 import { searchAudit } from "../../security/audit-search.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 
 const AlertParams = z.object({ alertId: AlertId });
@@ -60,14 +61,14 @@ export function adminSecurityRoutes(app: App, ctx: AppContext): void {
         response: { 200: AlertView },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       authorize(request.actor, "admin.alerts.acknowledge");
-      const alert = await ctx.security.acknowledge(
-        request.params.alertId,
-        request.actor.userId,
-        request.body?.note,
-      );
-      request.auditDetails = { rule: alert.rule, subject: alert.subject };
+      const adminId = request.actor.userId;
+      const alert = await auditedWrite(ctx, request, reply, async (trx) => {
+        const seen = await ctx.security.acknowledge(request.params.alertId, adminId, request.body?.note, trx);
+        request.auditDetails = { rule: seen.rule, subject: seen.subject };
+        return seen;
+      });
       return toAlertView(alert);
     },
   );
@@ -86,19 +87,19 @@ export function adminSecurityRoutes(app: App, ctx: AppContext): void {
         response: { 200: AlertView.extend({ lifted: z.boolean() }) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       authorize(request.actor, "admin.alerts.release");
-      const alert = await ctx.security.release(
-        request.params.alertId,
-        request.actor.userId,
-        request.body?.note,
-      );
-      request.auditDetails = {
-        rule: alert.rule,
-        subject: alert.subject,
-        containment: alert.containment,
-        lifted: alert.lifted,
-      };
+      const adminId = request.actor.userId;
+      const alert = await auditedWrite(ctx, request, reply, async (trx) => {
+        const released = await ctx.security.release(request.params.alertId, adminId, request.body?.note, trx);
+        request.auditDetails = {
+          rule: released.rule,
+          subject: released.subject,
+          containment: released.containment,
+          lifted: released.lifted,
+        };
+        return released;
+      });
       return { ...toAlertView(alert), lifted: alert.lifted };
     },
   );

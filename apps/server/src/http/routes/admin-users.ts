@@ -29,14 +29,17 @@ export function adminUserRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       authorize(request.actor, "user.create");
-      const { user, inviteUrl } = await createUser(
-        ctx.db,
-        { embedded: ctx.config.oidc.embedded, issuer: ctx.verifier.issuer, publicUrl: ctx.publicUrl },
-        request.body,
-      );
-      request.auditObjectId = user.id;
-      request.auditDetails = { roles: user.roles };
       reply.code(201);
+      const { user, inviteUrl } = await auditedWrite(ctx, request, reply, async (trx) => {
+        const created = await createUser(
+          trx,
+          { embedded: ctx.config.oidc.embedded, issuer: ctx.verifier.issuer, publicUrl: ctx.publicUrl },
+          request.body,
+        );
+        request.auditObjectId = created.user.id;
+        request.auditDetails = { roles: created.user.roles };
+        return created;
+      });
       return toUserView(user, inviteUrl);
     },
   );
@@ -71,25 +74,27 @@ export function adminUserRoutes(app: App, ctx: AppContext): void {
       config: { meta: { access: "user", action: "user.update", objectType: "user", objectParam: "userId" } },
       schema: { tags: ["admin"], params: UserParams, body: UpdateUserBody, response: { 200: UserView } },
     },
-    async (request) => {
+    async (request, reply) => {
       authorize(request.actor, "user.update");
       const { roles, writesFrozen } = request.body;
-      const user = await findUserById(ctx.db, request.params.userId);
-      if (!user) throw new IgnisError("not_found", "no such user");
-      if (roles) {
-        await ctx.db
-          .updateTable("users")
-          .set({ roles: JSON.stringify([...new Set(roles)]) })
-          .where("id", "=", user.id)
-          .execute();
-      }
-      if (writesFrozen !== undefined) await setWritesFrozen(ctx.db, user.id, writesFrozen);
-      request.auditDetails = {
-        before: { roles: user.roles, writesFrozen: user.writesFrozenAt !== null },
-        after: request.body,
-      };
-      const updated = await findUserById(ctx.db, user.id);
-      return toUserView(updated!);
+      const updated = await auditedWrite(ctx, request, reply, async (trx) => {
+        const user = await findUserById(trx, request.params.userId);
+        if (!user) throw new IgnisError("not_found", "no such user");
+        if (roles) {
+          await trx
+            .updateTable("users")
+            .set({ roles: JSON.stringify([...new Set(roles)]) })
+            .where("id", "=", user.id)
+            .execute();
+        }
+        if (writesFrozen !== undefined) await setWritesFrozen(trx, user.id, writesFrozen);
+        request.auditDetails = {
+          before: { roles: user.roles, writesFrozen: user.writesFrozenAt !== null },
+          after: request.body,
+        };
+        return (await findUserById(trx, user.id))!;
+      });
+      return toUserView(updated);
     },
   );
 

@@ -15,6 +15,7 @@ import { type ClusterRow, clusterViews, findCluster } from "../../market/cluster
 import { createCluster } from "../../market/create-cluster.js";
 import { clusterNetwork } from "../../mesh/mesh-links.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 
 // Any string is accepted as an id: a malformed id, a missing cluster and another customer's cluster all get the
@@ -43,15 +44,20 @@ export function clusterRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       authorize(request.actor, "cluster.create");
-      const cluster = await createCluster(market, request.actor.userId, request.body);
-      request.auditObjectId = cluster.id;
-      request.auditDetails = {
-        gpuModel: cluster.gpu_model,
-        count: cluster.count,
-        hours: cluster.hours,
-        held: cluster.held,
-      };
       reply.code(201);
+      const cluster = await createCluster(market, request.actor.userId, request.body, (work) =>
+        auditedWrite(ctx, request, reply, async (trx) => {
+          const created = await work(trx);
+          request.auditObjectId = created.id;
+          request.auditDetails = {
+            gpuModel: created.gpu_model,
+            count: created.count,
+            hours: created.hours,
+            held: created.held,
+          };
+          return created;
+        }),
+      );
       return viewOf(cluster);
     },
   );
@@ -110,11 +116,16 @@ export function clusterRoutes(app: App, ctx: AppContext): void {
         response: { 200: ClusterView },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const cluster = await findCluster(ctx.db, request.params.clusterId);
       authorize(request.actor, "cluster.cancel", owned(cluster));
-      const after = await cancelCluster(market, cluster!.id);
-      request.auditDetails = { refunded: after.refunded, charged: after.charged };
+      const after = await cancelCluster(market, cluster!.id, (work) =>
+        auditedWrite(ctx, request, reply, async (trx) => {
+          const cancelled = await work(trx);
+          request.auditDetails = { refunded: cancelled.refunded, charged: cancelled.charged };
+          return cancelled;
+        }),
+      );
       return viewOf(after);
     },
   );

@@ -2,6 +2,7 @@ import { CreditBalance, CreditGrant, GrantCreditsBody } from "@ignis/protocol";
 import { authorize } from "../../identity/policy.js";
 import { creditBalance, grantCredits } from "../../market/credits.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 
 /** Prepaid credit: admins grant it, customers read their balance and what their rentals hold in escrow. */
@@ -19,14 +20,18 @@ export function creditRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       authorize(request.actor, "admin.credits.grant");
-      const grant = await grantCredits(ctx.db, { ...request.body, grantedBy: request.actor.userId });
-      request.auditObjectId = grant.userId;
-      request.auditDetails = {
-        amount: grant.amount.toString(),
-        reference: grant.reference,
-        created: grant.created,
-      };
+      const grantedBy = request.actor.userId;
       reply.code(201);
+      const grant = await auditedWrite(ctx, request, reply, async (trx) => {
+        const granted = await grantCredits(trx, { ...request.body, grantedBy });
+        request.auditObjectId = granted.userId;
+        request.auditDetails = {
+          amount: granted.amount.toString(),
+          reference: granted.reference,
+          created: granted.created,
+        };
+        return granted;
+      });
       return {
         userId: grant.userId,
         balance: grant.balance.toString(),

@@ -1,6 +1,7 @@
 import { EnrollBody, EnrollResponse, WORKER_SESSION_PATH } from "@ignis/protocol";
 import { enrollDevice } from "../../devices/enroll.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 
 /**
@@ -23,15 +24,18 @@ export function deviceEnrollmentRoutes(app: App, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const enrolled = await enrollDevice(ctx.db, request.body);
-      request.auditObjectId = enrolled.deviceId;
-      request.auditDetails = {
-        ownerId: enrolled.ownerId,
-        keyId: enrolled.keyId,
-        profile: request.body.hardware.profile,
-        gpu: request.body.hardware.gpu,
-      };
       reply.code(201);
+      const enrolled = await auditedWrite(ctx, request, reply, async (trx) => {
+        const made = await enrollDevice(trx, request.body);
+        request.auditObjectId = made.deviceId;
+        request.auditDetails = {
+          ownerId: made.ownerId,
+          keyId: made.keyId,
+          profile: request.body.hardware.profile,
+          gpu: request.body.hardware.gpu,
+        };
+        return made;
+      });
       return { deviceId: enrolled.deviceId, keyId: enrolled.keyId, sessionPath: WORKER_SESSION_PATH };
     },
   );

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { createKeyMigration, listKeyMigrations } from "../../devices/key-migrations.js";
 import { authorize } from "../../identity/policy.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 
 /** Longest a fleet migration may run: old keys must not linger for months. */
@@ -30,15 +31,16 @@ export function deviceKeyMigrationRoutes(app: App, ctx: AppContext): void {
           details: { errors: [{ path: "body.rotateBy", message: "out of range" }] },
         });
       }
-      const migration = await createKeyMigration(ctx.db, {
-        rotateBy,
-        createdBy: request.actor.userId,
-        note: request.body.note,
-      });
-      const devicesNotified = await ctx.gateway.announceKeyMigration(migration);
-      request.auditObjectId = migration.id;
-      request.auditDetails = { rotateBy: rotateBy.toISOString(), devicesNotified };
+      const createdBy = request.actor.userId;
       reply.code(201);
+      const migration = await auditedWrite(ctx, request, reply, async (trx) => {
+        const created = await createKeyMigration(trx, { rotateBy, createdBy, note: request.body.note });
+        request.auditObjectId = created.id;
+        request.auditDetails = { rotateBy: rotateBy.toISOString() };
+        return created;
+      });
+      // Announced once committed: no device hears of a migration that rolled back.
+      const devicesNotified = await ctx.gateway.announceKeyMigration(migration);
       return {
         id: migration.id,
         startedAt: migration.startedAt.toISOString(),

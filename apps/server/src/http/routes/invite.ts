@@ -8,6 +8,7 @@ import { inviteDonePage, inviteInvalidPage, invitePage } from "../../identity/oi
 import { errorPage } from "../../identity/oidc/pages/sign-in-pages.js";
 import { findUserById } from "../../identity/users.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 import { FormField, sendPage } from "./html-forms.js";
 
@@ -63,8 +64,9 @@ export function inviteRoutes(app: App, ctx: AppContext, oidc: EmbeddedOidc): voi
       try {
         // Hashing costs real CPU: the same per-IP budget as sign-in attempts bounds it.
         await ctx.rateLimits.consume("auth", `ip:${request.ip}`);
-        const userId = await setPasswordWithInvitation(ctx.db, token, password, confirmation);
-        request.auditObjectId = userId;
+        await auditedWrite(ctx, request, reply, async (trx) => {
+          request.auditObjectId = await setPasswordWithInvitation(trx, token, password, confirmation);
+        });
         return sendPage(reply, 200, inviteDonePage());
       } catch (error) {
         if (!isIgnisError(error)) throw error;

@@ -6,6 +6,7 @@ import {
   type MaintenanceWindow,
 } from "../../rewards/maintenance-windows.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 
 function windowView(w: MaintenanceWindow): MaintenanceWindowView {
@@ -38,17 +39,21 @@ export function maintenanceWindowRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       authorize(request.actor, "admin.maintenance-window.create");
-      const window = await declareMaintenanceWindow(ctx.db, request.body, {
-        epochSeconds: ctx.rewards.timing.epochSeconds,
-        createdBy: request.actor.userId,
-      });
-      request.auditObjectId = window.id;
-      request.auditDetails = {
-        start: request.body.start,
-        end: request.body.end,
-        reason: request.body.reason,
-      };
+      const createdBy = request.actor.userId;
       reply.code(201);
+      const window = await auditedWrite(ctx, request, reply, async (trx) => {
+        const declared = await declareMaintenanceWindow(trx, request.body, {
+          epochSeconds: ctx.rewards.timing.epochSeconds,
+          createdBy,
+        });
+        request.auditObjectId = declared.id;
+        request.auditDetails = {
+          start: request.body.start,
+          end: request.body.end,
+          reason: request.body.reason,
+        };
+        return declared;
+      });
       return windowView(window);
     },
   );

@@ -11,6 +11,7 @@ import { findDevice } from "../../devices/device-record.js";
 import { authorize } from "../../identity/policy.js";
 import { listChallenges } from "../../proof/challenge-store.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 
 // Any string is accepted: a malformed id and an unknown device both get the same 404.
@@ -68,9 +69,14 @@ export function proofAdminRoutes(app: App, ctx: AppContext): void {
     async (request, reply) => {
       authorize(request.actor, "admin.proof.challenge");
       const device = await existing(request.params.deviceId);
-      const result = await ctx.proof.challengeNow(device.id);
-      request.auditDetails = { ...result };
+      await ctx.proof.checkChallengeable(device.id);
       reply.code(202);
+      // The order is on the record before the device hears of it. Should the device drop off in between, the
+      // refusal gets a record of its own under the same request id.
+      await auditedWrite(ctx, request, reply, async () => {
+        request.auditDetails = { ordered: true };
+      });
+      const result = await ctx.proof.challengeNow(device.id);
       return { deviceId: device.id, ...result };
     },
   );
@@ -95,20 +101,21 @@ export function proofAdminRoutes(app: App, ctx: AppContext): void {
         response: { 200: ProofReleaseView },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       authorize(request.actor, "admin.proof.release");
       const device = await existing(request.params.deviceId);
-      const { cleared } = await ctx.proof.release(
-        device.id,
-        request.actor.userId,
-        request.body?.note ?? null,
-      );
-      const after = (await findDevice(ctx.db, device.id))!;
-      request.auditDetails = {
-        cleared,
-        before: { status: device.status, verification: device.verification },
-        after: { status: after.status, verification: after.verification },
-      };
+      const adminId = request.actor.userId;
+      const { cleared, after } = await auditedWrite(ctx, request, reply, async (trx) => {
+        const done = await ctx.proof.release(device.id, adminId, request.body?.note ?? null, trx);
+        const now = (await findDevice(trx, device.id))!;
+        request.auditDetails = {
+          cleared: done.cleared,
+          before: { status: device.status, verification: device.verification },
+          after: { status: now.status, verification: now.verification },
+        };
+        return { cleared: done.cleared, after: now };
+      });
+      if (cleared) await ctx.proof.challengeAgain(device.id);
       return { deviceId: device.id, verification: after.verification, status: after.status, cleared };
     },
   );

@@ -4,6 +4,7 @@ import { authorize } from "../../identity/policy.js";
 import { endSeason } from "../../rewards/season-lifecycle.js";
 import { createSeason, listSeasons, type Season } from "../../rewards/seasons.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 
 /** A season as the public and admins see it. */
@@ -37,14 +38,18 @@ export function rewardAdminRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       authorize(request.actor, "admin.rewards.season.create");
-      const season = await createSeason(ctx.db, request.body, {
-        knownProfiles: ctx.rewards.knownProfiles,
-        epochSeconds: ctx.rewards.timing.epochSeconds,
-        createdBy: request.actor.userId,
-      });
-      request.auditObjectId = season.id;
-      request.auditDetails = { name: season.name, poolPerEpoch: request.body.poolPerEpoch };
+      const createdBy = request.actor.userId;
       reply.code(201);
+      const season = await auditedWrite(ctx, request, reply, async (trx) => {
+        const created = await createSeason(trx, request.body, {
+          knownProfiles: ctx.rewards.knownProfiles,
+          epochSeconds: ctx.rewards.timing.epochSeconds,
+          createdBy,
+        });
+        request.auditObjectId = created.id;
+        request.auditDetails = { name: created.name, poolPerEpoch: request.body.poolPerEpoch };
+        return created;
+      });
       return seasonView(season);
     },
   );
@@ -68,13 +73,15 @@ export function rewardAdminRoutes(app: App, ctx: AppContext): void {
         response: { 200: SeasonView },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       authorize(request.actor, "admin.rewards.season.end");
-      const endsAt = await endSeason(ctx.db, request.params.seasonId, Date.parse(request.body.at), {
-        epochSeconds: ctx.rewards.timing.epochSeconds,
-        nowMs: ctx.rewards.now(),
+      await auditedWrite(ctx, request, reply, async (trx) => {
+        const endsAt = await endSeason(trx, request.params.seasonId, Date.parse(request.body.at), {
+          epochSeconds: ctx.rewards.timing.epochSeconds,
+          nowMs: ctx.rewards.now(),
+        });
+        request.auditDetails = { endsAt: endsAt.toISOString() };
       });
-      request.auditDetails = { endsAt: endsAt.toISOString() };
       const season = (await listSeasons(ctx.db)).find((s) => s.id === request.params.seasonId)!;
       return seasonView(season);
     },

@@ -9,6 +9,7 @@ import { STYLESHEET, STYLESHEET_PATH } from "../../identity/oidc/pages/layout.js
 import { errorPage, loginPage } from "../../identity/oidc/pages/sign-in-pages.js";
 import { createSignInThrottle } from "../../security/sign-in-throttle.js";
 import type { App } from "../app.js";
+import { auditedWrite } from "../audited-write.js";
 import type { AppContext } from "../context.js";
 import { acceptHtmlForms, FormField, sendPage } from "./html-forms.js";
 import { inviteRoutes } from "./invite.js";
@@ -129,6 +130,9 @@ function interactionRoutes(app: App, ctx: AppContext, oidc: EmbeddedOidc): void 
       await throttle.succeeded(email, request.ip);
       request.auditObjectId = user.id;
       request.auditDetails = { client: interaction.params.client_id };
+      // On the record before the provider finishes the sign-in (its own storage, outside our transactions).
+      reply.code(303);
+      await auditedWrite(ctx, request, reply, async () => {});
       const returnTo = await provider.interactionResult(
         request.raw,
         reply.raw,

@@ -3,6 +3,7 @@ import { IgnisError } from "@ignis/protocol";
 import argon2 from "argon2";
 import type { Account } from "oidc-provider";
 import type { Db } from "../../db/database.js";
+import { inTransaction } from "../../db/in-transaction.js";
 import { consumeInvitation } from "../invitations.js";
 import { findLocalUserByEmail, findUserById, LOCAL_ISSUER, type User } from "../users.js";
 
@@ -75,7 +76,7 @@ export async function setPasswordWithInvitation(
 ): Promise<string> {
   checkNewPassword(password, confirmation);
   const hash = await hashPassword(password);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const userId = await consumeInvitation(trx, token);
     await trx
       .updateTable("users")

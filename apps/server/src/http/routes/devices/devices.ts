@@ -18,6 +18,7 @@ import { latestRefusedSessions } from "../../../devices/refused-sessions.js";
 import { revokeDevice } from "../../../devices/revoke.js";
 import { authorize } from "../../../identity/policy.js";
 import type { App } from "../../app.js";
+import { auditedWrite } from "../../audited-write.js";
 import type { AppContext } from "../../context.js";
 import { DeviceParams, ownedDevice, ownerView, reloadedOwnerView } from "./owned-device.js";
 
@@ -43,9 +44,13 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       authorize(request.actor, "enrollment-code.create");
-      const { code, expiresAt } = await createEnrollmentCode(ctx.db, request.actor.userId);
-      request.auditDetails = { expiresAt: expiresAt.toISOString() };
+      const userId = request.actor.userId;
       reply.code(201);
+      const { code, expiresAt } = await auditedWrite(ctx, request, reply, async (trx) => {
+        const issued = await createEnrollmentCode(trx, userId);
+        request.auditDetails = { expiresAt: issued.expiresAt.toISOString() };
+        return issued;
+      });
       return { code, expiresAt: expiresAt.toISOString() };
     },
   );
@@ -112,10 +117,13 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
         response: { 200: DeviceView },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const device = await ownedDevice(ctx, request.actor, request.params.deviceId, "device.update");
-      const updated = await setDeviceLabel(ctx.db, device.id, request.body.label);
-      request.auditDetails = { before: { label: device.label }, after: { label: updated.label } };
+      const updated = await auditedWrite(ctx, request, reply, async (trx) => {
+        const labelled = await setDeviceLabel(trx, device.id, request.body.label);
+        request.auditDetails = { before: { label: device.label }, after: { label: labelled.label } };
+        return labelled;
+      });
       return ownerView(ctx, updated);
     },
   );
@@ -133,11 +141,14 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
         response: { 200: DeviceView },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const device = await ownedDevice(ctx, request.actor, request.params.deviceId, "device.revoke");
-      const changed = await revokeDevice(ctx.db, device.id);
+      await auditedWrite(ctx, request, reply, async (trx) => {
+        const changed = await revokeDevice(trx, device.id);
+        request.auditDetails = { before: { status: device.status }, alreadyRevoked: !changed };
+      });
+      // The session closes once the revocation is committed, never for a revocation that rolled back.
       await ctx.gateway.disconnect(device.id, "device_revoked");
-      request.auditDetails = { before: { status: device.status }, alreadyRevoked: !changed };
       return reloadedOwnerView(ctx, device.id);
     },
   );

@@ -2,6 +2,7 @@ import { DeviceView, IgnisError, KeyRotationRequestView, ResolveConflictBody } f
 import { revokeDevice } from "../../../devices/revoke.js";
 import { requestKeyRotation, resolveConflictKeepingOne } from "../../../devices/session-conflict.js";
 import type { App } from "../../app.js";
+import { auditedWrite } from "../../audited-write.js";
 import type { AppContext } from "../../context.js";
 import { DeviceParams, ownedDevice, reloadedOwnerView } from "./owned-device.js";
 
@@ -27,10 +28,13 @@ export function deviceIdentityRoutes(app: App, ctx: AppContext): void {
         throw new IgnisError("device_conflict", "resolve the device's conflict first (keep or revoke)");
       }
       const requestedAt = new Date();
-      await requestKeyRotation(ctx.db, device.id, requestedAt);
-      const delivered = await ctx.gateway.requestKeyRotation(device.id);
-      request.auditDetails = { delivered };
       reply.code(202);
+      await auditedWrite(ctx, request, reply, async (trx) => {
+        await requestKeyRotation(trx, device.id, requestedAt);
+        request.auditDetails = { connected: ctx.gateway.isConnected(device.id) };
+      });
+      // Sent once the request is committed; a device that is not reached now rotates at its next session.
+      const delivered = await ctx.gateway.requestKeyRotation(device.id);
       return { deviceId: device.id, requestedAt: requestedAt.toISOString(), delivered };
     },
   );
@@ -55,7 +59,7 @@ export function deviceIdentityRoutes(app: App, ctx: AppContext): void {
         response: { 200: DeviceView },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const device = await ownedDevice(
         ctx,
         request.actor,
@@ -64,13 +68,13 @@ export function deviceIdentityRoutes(app: App, ctx: AppContext): void {
       );
       if (device.status !== "conflict") throw new IgnisError("conflict", "the device is not in conflict");
       const before = { status: device.status, peers: device.conflict?.peers ?? [] };
-      if (request.body.action === "keep") {
-        await resolveConflictKeepingOne(ctx.db, device.id);
-      } else {
-        await revokeDevice(ctx.db, device.id);
-        await ctx.gateway.disconnect(device.id, "device_revoked");
-      }
-      request.auditDetails = { action: request.body.action, before };
+      const { action } = request.body;
+      await auditedWrite(ctx, request, reply, async (trx) => {
+        if (action === "keep") await resolveConflictKeepingOne(trx, device.id);
+        else await revokeDevice(trx, device.id);
+        request.auditDetails = { action, before };
+      });
+      if (action === "revoke") await ctx.gateway.disconnect(device.id, "device_revoked");
       return reloadedOwnerView(ctx, device.id);
     },
   );

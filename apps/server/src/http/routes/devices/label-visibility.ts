@@ -1,6 +1,7 @@
 import { IgnisError, LabelVisibility, LabelVisibilityBody } from "@ignis/protocol";
 import { labelVisibilityOf, setLabelVisibility } from "../../../explorer/label-visibility.js";
 import type { App } from "../../app.js";
+import { auditedWrite } from "../../audited-write.js";
 import type { AppContext } from "../../context.js";
 import { DeviceParams, ownedDevice } from "./owned-device.js";
 
@@ -25,13 +26,15 @@ export function explorerLabelRoutes(app: App, ctx: AppContext): void {
         response: { 200: LabelVisibility },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { deviceId } = request.params;
       await ownedDevice(ctx, request.actor, deviceId, "device.label-visibility");
-      const current = await labelVisibilityOf(ctx.db, deviceId);
-      if (!current) throw new IgnisError("not_found", "no such object");
-      await setLabelVisibility(ctx.db, deviceId, request.body.public);
-      request.auditDetails = { before: current.labelPublic, after: request.body.public };
+      await auditedWrite(ctx, request, reply, async (trx) => {
+        const current = await labelVisibilityOf(trx, deviceId);
+        if (!current) throw new IgnisError("not_found", "no such object");
+        await setLabelVisibility(trx, deviceId, request.body.public);
+        request.auditDetails = { before: current.labelPublic, after: request.body.public };
+      });
       return { deviceId, labelPublic: request.body.public };
     },
   );

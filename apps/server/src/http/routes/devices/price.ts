@@ -1,6 +1,7 @@
 import { DevicePrice, SetDevicePriceBody } from "@ignis/protocol";
 import { devicePrice, setDevicePrice } from "../../../market/device-price.js";
 import type { App } from "../../app.js";
+import { auditedWrite } from "../../audited-write.js";
 import type { AppContext } from "../../context.js";
 import { DeviceParams, ownedDevice } from "./owned-device.js";
 
@@ -45,13 +46,16 @@ export function devicePriceRoutes(app: App, ctx: AppContext): void {
         response: { 200: DevicePrice },
       },
     },
-    async (request) => {
-      await ownedDevice(ctx, request.actor, request.params.deviceId, "device.price.update");
-      const before = await devicePrice(ctx.db, prices, request.params.deviceId);
-      await setDevicePrice(ctx.db, request.params.deviceId, request.body.minPricePerHour);
-      const after = await devicePrice(ctx.db, prices, request.params.deviceId);
-      request.auditDetails = { before: before.minPricePerHour, after: after.minPricePerHour };
-      return after;
+    async (request, reply) => {
+      const { deviceId } = request.params;
+      await ownedDevice(ctx, request.actor, deviceId, "device.price.update");
+      return auditedWrite(ctx, request, reply, async (trx) => {
+        const before = await devicePrice(trx, prices, deviceId);
+        await setDevicePrice(trx, deviceId, request.body.minPricePerHour);
+        const after = await devicePrice(trx, prices, deviceId);
+        request.auditDetails = { before: before.minPricePerHour, after: after.minPricePerHour };
+        return after;
+      });
     },
   );
 }
