@@ -1,6 +1,7 @@
 import { generateKeyPairSync, sign } from "node:crypto";
 import { hardwareProfiles } from "@ignis/protocol";
 import { markDeviceConflict } from "../../apps/server/src/devices/session-conflict.js";
+import { registerMachineClient } from "../../apps/server/src/identity/oidc/machine-clients.js";
 import { insertDevices } from "../../apps/server/src/security/security-fixtures.js";
 import { createRollout } from "../../apps/server/src/upgrades/rollouts.js";
 import { insertRelease } from "../../apps/server/src/upgrades/worker-releases.js";
@@ -57,6 +58,11 @@ async function freshRollout(db: World["db"], adminId: string): Promise<string> {
   await finishRollouts(db);
   const version = await storedRelease(db);
   return (await createRollout(db, { version, percent: 10, createdBy: adminId, at: new Date() })).id;
+}
+
+/** A new machine client of a user, for routes that change or delete the client they act on. */
+async function freshMachineClient(db: Parameters<typeof registerMachineClient>[0], userId: string) {
+  return (await registerMachineClient(db, { name: `m-${unique()}`, userId })).clientId;
 }
 
 /** A well-formed enrollment with a real key and signature but a code nobody issued. */
@@ -150,6 +156,26 @@ export const ROUTE_MATRIX: MatrixRow[] = [
     }),
     expect: adminOnly(201),
     why: "a machine client acts as the user it is made for: only an admin makes one",
+  },
+  {
+    route: "GET /v1/admin/users/:userId/oidc-clients",
+    request: (w) => ({ path: `/v1/admin/users/${w.customer.userId}/oidc-clients` }),
+    expect: adminOnly(200),
+  },
+  {
+    route: "POST /v1/admin/users/:userId/oidc-clients/:clientId/rotate-secret",
+    request: async (w) => ({
+      path: `/v1/admin/users/${w.customer.userId}/oidc-clients/${await freshMachineClient(w.db, w.customer.userId)}/rotate-secret`,
+    }),
+    expect: adminOnly(200),
+    why: "only an admin manages machine clients; a client id under another user is 404 (machine-clients.test.ts)",
+  },
+  {
+    route: "DELETE /v1/admin/users/:userId/oidc-clients/:clientId",
+    request: async (w) => ({
+      path: `/v1/admin/users/${w.customer.userId}/oidc-clients/${await freshMachineClient(w.db, w.customer.userId)}`,
+    }),
+    expect: adminOnly(204),
   },
 
   // --- devices

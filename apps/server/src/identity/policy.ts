@@ -23,6 +23,8 @@ export type UserAction =
   | "user.update"
   | "admin.api-key.create"
   | "admin.oidc-client.create"
+  | "admin.oidc-client.rotate"
+  | "admin.oidc-client.delete"
   | "admin.audit.search"
   | "admin.audit.verify"
   | "admin.alerts.read"
@@ -82,6 +84,8 @@ const RULES: Record<UserAction, Rule> = {
   "user.update": { roles: ["admin"], scope: "admin", write: true },
   "admin.api-key.create": { roles: ["admin"], scope: "admin", write: true },
   "admin.oidc-client.create": { roles: ["admin"], scope: "admin", write: true },
+  "admin.oidc-client.rotate": { roles: ["admin"], scope: "admin", write: true },
+  "admin.oidc-client.delete": { roles: ["admin"], scope: "admin", write: true },
   "admin.audit.search": { roles: ["admin"], scope: "admin", write: false },
   "admin.audit.verify": { roles: ["admin"], scope: "admin", write: false },
   "admin.alerts.read": { roles: ["admin"], scope: "admin", write: false },

@@ -15,6 +15,7 @@ import * as m0014 from "./0014-user-suspension.js";
 import * as m0015 from "./0015-device-conflict.js";
 import * as m0017 from "./0017-cluster-mesh.js";
 import * as m0019 from "./0019-worker-upgrades.js";
+import * as m0020 from "./0020-machine-client-secrets.js";
 
 /** Numbered migrations in order; names never change once released. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   "0015-device-conflict": m0015,
   "0017-cluster-mesh": m0017,
   "0019-worker-upgrades": m0019,
+  "0020-machine-client-secrets": m0020,
 };

@@ -20,7 +20,10 @@ declare module "oidc-provider" {
   export interface ClientInstance {
     clientId: string;
     clientName?: string;
+    clientSecret?: string;
     redirectUriAllowed(value: string): boolean;
+    /** Whether a presented client secret matches the stored one (awaited by the provider's client auth). */
+    compareClientSecret(presented: string): boolean | Promise<boolean>;
   }
 
   /** A stored artifact, as the adapter sees it. */

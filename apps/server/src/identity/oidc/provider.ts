@@ -9,6 +9,7 @@ import { firstPartyClients, providerConfiguration } from "./configuration.js";
 import { loadCookieKeys, loadSigningKeys } from "./data-dir-keys.js";
 import { createFormCsrf } from "./form-csrf.js";
 import { prepareLoginChecks } from "./local-accounts.js";
+import { clientSecretMatches } from "./machine-clients.js";
 
 /** Creates the embedded OpenID provider (oidc-provider) for the API audience, with keys from the data dir. */
 export async function createEmbeddedOidc(options: {
@@ -33,6 +34,15 @@ export async function createEmbeddedOidc(options: {
   provider.Client.prototype.redirectUriAllowed = function (this: { clientId: string }, value: string) {
     if (this.clientId === config.oidc.webClientId && isWebCallback(value, publicUrl)) return true;
     return exactOnly.call(this, value);
+  };
+
+  // Machine clients' rows hold only a digest of their secret (machine-clients.ts); the provider's own check
+  // compares the stored value with what was presented as plain strings.
+  provider.Client.prototype.compareClientSecret = function (
+    this: { clientSecret?: string },
+    presented: string,
+  ): boolean {
+    return clientSecretMatches(this.clientSecret, presented);
   };
 
   provider.on("server_error", (_ctx, error) => log.error({ err: error }, "oidc provider error"));
