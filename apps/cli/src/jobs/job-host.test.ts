@@ -2,7 +2,13 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import type { JobLogMessage, JobStartMessage, JobStatusMessage, JobWorkerMessage } from "@ignis/protocol";
+import type {
+  JobLogMessage,
+  JobStartMessage,
+  JobStatusMessage,
+  JobWorkerMessage,
+  MeshLinksMessage,
+} from "@ignis/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { createJobHost } from "./job-host.js";
 import { type JobRuntimeChoice, noJobRuntime } from "./job-runtime.js";
@@ -38,7 +44,7 @@ function startMessage(over: Partial<JobStartMessage>): JobStartMessage {
 }
 
 function harness(runtime: JobRuntimeChoice = createSimulatedDeviceRunner()) {
-  const sent: JobWorkerMessage[] = [];
+  const sent: (JobWorkerMessage | MeshLinksMessage)[] = [];
   const host = createJobHost({ send: (m) => sent.push(m), workDir, runtime });
   const status = async (id: string, final: boolean, timeoutMs = 20_000): Promise<JobStatusMessage> => {
     const until = Date.now() + timeoutMs;

@@ -1,3 +1,4 @@
+import { lookup } from "node:dns/promises";
 import { chmod, mkdir, mkdtemp } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
@@ -8,6 +9,7 @@ import {
   type JobStartMessage,
   type JobStatusMessage,
   type JobWorkerMessage,
+  type MeshLinksMessage,
   type StreamOpenMessage,
 } from "@ignis/protocol";
 import { unpackArchive } from "./archive.js";
@@ -20,11 +22,14 @@ import {
 } from "./job-runtime.js";
 import { effectiveLimits, type LimitCaps, type MachineFacts, machineFacts } from "./limits.js";
 import { LogStream } from "./log-stream.js";
+import { measureOverlayLinks } from "./mesh/overlay-links.js";
 
 /** How the worker runs jobs. */
 export interface JobHostOptions {
   /** Sends a message to the server over the worker's session. */
-  send: (message: JobWorkerMessage) => void;
+  send: (message: JobWorkerMessage | MeshLinksMessage) => void;
+  /** The host of the server URL the worker uses: where the lighthouse is when the order names no host. */
+  serverHost?: () => string | undefined;
   /** Folder under which each job gets a fresh scratch directory, wiped when the job ends. */
   workDir: string;
   /** What runs the jobs: the worker's sandbox, the simulated-device runner, or why there is none. */
@@ -109,6 +114,15 @@ function rendezvous(message: JobStartMessage): {
   return { publish: [], reach: isIP(host) !== 0 ? [{ host, port }] : [] };
 }
 
+/** The lighthouse's IPv4 address: the order's host, or the server's host the worker dialled, resolved. */
+async function lighthouseIp(message: JobStartMessage, serverHost: string | undefined): Promise<string> {
+  const host = message.mesh?.lighthouse.host ?? serverHost;
+  if (!host) throw new Error("the overlay's lighthouse has no known host");
+  const bare = host.replace(/^\[|\]$/g, "");
+  if (isIP(bare) === 4) return bare;
+  return (await lookup(bare, { family: 4 })).address;
+}
+
 /** Creates the job host a worker dispatches `job.*` messages to. */
 export function createJobHost(options: JobHostOptions): JobHost {
   const jobs = new Map<string, RunningJob>();
@@ -172,6 +186,9 @@ export function createJobHost(options: JobHostOptions): JobHost {
       }
       const limits = effectiveLimits(message.limits, options.caps ?? {}, await machine());
       const meet = rendezvous(message);
+      const overlay = message.mesh
+        ? { mesh: message.mesh, lighthouseIp: await lighthouseIp(message, options.serverHost?.()) }
+        : undefined;
       const started = await runtime.start({
         jobId: message.jobId,
         rank: message.rank,
@@ -184,6 +201,7 @@ export function createJobHost(options: JobHostOptions): JobHost {
         deadline,
         publishPorts: meet.publish,
         reach: meet.reach,
+        overlay,
       });
       job.started = started;
       if (job.stopReason) started.stop();
@@ -199,7 +217,13 @@ export function createJobHost(options: JobHostOptions): JobHost {
         Math.max(0, deadline - Date.now()),
       );
       timer.unref();
+      const measuring = new AbortController();
+      if (started.overlay && message.mesh) {
+        log.system(`[ignis] on the cluster's overlay as ${started.overlay.addr}`);
+        void reportLinks(message, started.overlay, measuring.signal);
+      }
       const end: JobEnd = await started.ended;
+      measuring.abort();
       clearTimeout(timer);
       await Promise.race([started.closed, new Promise((r) => setTimeout(r, 2000).unref())]);
       final = outcome(end, job.stopReason, log);
@@ -235,6 +259,23 @@ export function createJobHost(options: JobHostOptions): JobHost {
       // Remember recent outcomes only: enough to answer a redelivered start, never growing without bound.
       if (finished.size > 256) finished.delete(finished.keys().next().value!);
       options.send(status);
+    }
+  };
+
+  /** Measures this rank's links over the overlay once the job runs, and reports them to the server. */
+  const reportLinks = async (
+    message: JobStartMessage,
+    node: NonNullable<StartedJob["overlay"]>,
+    signal: AbortSignal,
+  ) => {
+    try {
+      const mesh = message.mesh!;
+      const links = await measureOverlayLinks(node, mesh.peers, message.rank, mesh.probePort, { signal });
+      if (!signal.aborted && links.length > 0) {
+        options.send({ type: "mesh.links", jobId: message.jobId, links });
+      }
+    } catch (error) {
+      options.log?.(`overlay links of job ${message.jobId}: ${(error as Error).message}`);
     }
   };
 

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from "node:stream";
-import type { JobEndReason } from "@ignis/protocol";
+import type { JobEndReason, JobMesh } from "@ignis/protocol";
+import type { OverlayNode } from "./mesh/overlay-node.js";
 
 /** The resource limits a job runs under (the lower of the rental's and the worker's caps). */
 export interface EffectiveLimits {
@@ -34,6 +35,8 @@ export interface JobLaunch {
   publishPorts: number[];
   /** Host and TCP port the job must reach even inside a blocked range (the head, for the other ranks). */
   reach: { host: string; port: number }[];
+  /** The cluster's overlay to put the job on, with the lighthouse's resolved address (runtimes that can). */
+  overlay?: { mesh: JobMesh; lighthouseIp: string } | undefined;
 }
 
 /** How a job's process ended. */
@@ -55,6 +58,8 @@ export interface StartedJob {
   closed: Promise<void>;
   /** Asks the job to stop (SIGTERM), then kills it after the grace period. Idempotent. */
   stop(): void;
+  /** The job's place on its cluster's overlay, when it joined one; it is left in the runtime's cleanup. */
+  overlay?: OverlayNode | undefined;
 }
 
 /** What a customer opens in a running job: a command in its container, or a connection to a port inside it. */

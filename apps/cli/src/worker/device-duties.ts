@@ -3,6 +3,7 @@ import {
   findHardwareProfile,
   type JobServerMessage,
   type JobWorkerMessage,
+  type MeshLinksMessage,
   type ServerMessage,
   type StreamServerMessage,
   type WorkerMessage,
@@ -38,6 +39,8 @@ export function createDeviceDuties(options: {
   /** What runs jobs; without one, simulated devices use the simulated-device runner and others run none. */
   jobs?: JobRuntimeChoice | undefined;
   jobCaps?: LimitCaps | undefined;
+  /** The host of the server URL the worker uses now (the lighthouse's default host). */
+  serverHost?: (() => string | undefined) | undefined;
 }): DeviceDuties {
   const { send, log } = options;
   let prover: Promise<Prover> | undefined;
@@ -86,7 +89,8 @@ export function createDeviceDuties(options: {
     },
     job(message) {
       jobs ??= createJobHost({
-        send: (m: JobWorkerMessage) => send(m),
+        send: (m: JobWorkerMessage | MeshLinksMessage) => send(m),
+        ...(options.serverHost ? { serverHost: options.serverHost } : {}),
         workDir: join(options.stateDir, "jobs"),
         runtime: jobRuntimeFor(profile.simulated, options.jobs),
         caps: options.jobCaps,

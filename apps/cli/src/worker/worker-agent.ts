@@ -117,6 +117,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     .map((s) => s.trim())
     .filter(Boolean);
   let attempt = 0;
+  let dialled: string | undefined;
   const keys = createKeyRing(options.stateDir);
   const backoff = new Backoff(options.reconnectBaseMs ?? 500, options.reconnectMaxMs ?? 30_000);
   const profile = options.profile ?? state.profile;
@@ -157,11 +158,13 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     proverOverride: options.proverOverride,
     jobs: options.jobs,
     jobCaps: options.jobCaps,
+    serverHost: () => (dialled ? new URL(dialled).hostname : undefined),
   });
 
   const connect = () => {
     if (stopping) return;
     const server = servers[attempt++ % servers.length]!;
+    dialled = server;
     const origin = originOf(server);
     const ws = new WebSocket(`${server.replace(/^http/, "ws")}${WORKER_SESSION_PATH}`, {
       perMessageDeflate: false,

@@ -13,6 +13,8 @@ import type {
   JobRuntime,
   StartedJob,
 } from "../job-runtime.js";
+import { overlayDevice } from "../mesh/nebula-config.js";
+import { joinOverlay, type OverlayNode } from "../mesh/overlay-node.js";
 import {
   containerCreateArgs,
   containerName,
@@ -26,7 +28,14 @@ import {
 import type { Engine } from "./engine.js";
 import { type CommandRunner, engineCwd, engineEnv, mustRun, runCommand } from "./exec.js";
 import { applyFence, type FenceTool, hostAddresses, resolversOf } from "./fence.js";
-import { findJobProcesses, killAll, memoryCgroupOf, memoryPeak, oomKills } from "./host-procs.js";
+import {
+  findJobProcesses,
+  findOverlayProcesses,
+  killAll,
+  memoryCgroupOf,
+  memoryPeak,
+  oomKills,
+} from "./host-procs.js";
 import { BUSYBOX_PATHS } from "./job-image.js";
 
 /** How a worker's container runtime is set up. */
@@ -39,6 +48,8 @@ export interface ContainerRuntimeOptions {
   workDir: string;
   /** Folder (0700) for the jobs' env files while their containers are created. */
   secretsDir: string;
+  /** Folder (0700) for the jobs' overlay configs (they hold host keys); none: jobs never join an overlay. */
+  overlayDir?: string;
   /** The image of command jobs that name none (built offline by `ignis worker image build`). */
   jobImage: string;
   /** The user jobs run as inside their containers (never root). */
@@ -78,6 +89,8 @@ interface JobState {
   peak: number;
   envFile: string | null;
   timers: NodeJS.Timeout[];
+  /** The job's place on its cluster's overlay. */
+  overlay: OverlayNode | null;
 }
 
 const signalNames = Object.fromEntries(
@@ -195,6 +208,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
       peak: 0,
       envFile: null,
       timers: [],
+      overlay: null,
     };
     jobs.set(launch.jobId, state);
     try {
@@ -267,9 +281,26 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
           allowNetworks: options.allowNetworks,
           reach: launch.reach,
           hostAddresses: hostAddresses(),
+          ...(launch.overlay
+            ? { overlay: { dev: overlayDevice(launch.jobId), peers: launch.overlay.mesh.peers } }
+            : {}),
         },
         enter,
       );
+      // The overlay's tun joins the job's namespace before the job's first instruction, like the fence.
+      if (launch.overlay) {
+        if (!options.overlayDir || enter.length > 0) throw new Error("this worker cannot join overlays");
+        state.overlay = await joinOverlay({
+          jobId: launch.jobId,
+          mesh: launch.overlay.mesh,
+          lighthouseIp: launch.overlay.lighthouseIp,
+          netns,
+          pid,
+          dir: join(options.overlayDir, launch.jobId),
+          run,
+          log,
+        });
+      }
       if (podman) state.cgroup = await memoryCgroupOf(pid);
     } catch (error) {
       await cleanupState(launch.jobId).catch(() => undefined);
@@ -348,6 +379,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
       ended,
       closed,
       stop: stopContainer,
+      overlay: state.overlay ?? undefined,
     };
   };
 
@@ -394,6 +426,8 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
   const cleanupState = async (jobId: string): Promise<string[]> => {
     const state = jobs.get(jobId);
     for (const t of state?.timers ?? []) clearInterval(t);
+    // The overlay goes first: its tun leaves with nebula, before the namespace it lives in.
+    await state?.overlay?.stop();
     if (state?.envFile) await rm(state.envFile, { force: true }).catch(() => undefined);
     await removeContainer(containerName(jobId));
     if (state?.holder) await removeContainer(state.holder);
@@ -443,7 +477,21 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
         );
         for (const p of killed) removed.push(`process ${p.pid} (${p.command})`);
       }
-      for (const dir of [options.workDir, options.secretsDir]) {
+      if (options.overlayDir) {
+        for (const pid of await findOverlayProcesses(options.overlayDir)) {
+          try {
+            process.kill(pid, "SIGKILL");
+            removed.push(`overlay process ${pid}`);
+          } catch {
+            // gone already
+          }
+        }
+      }
+      for (const dir of [
+        options.workDir,
+        options.secretsDir,
+        ...(options.overlayDir ? [options.overlayDir] : []),
+      ]) {
         const names = await readdir(dir).catch(() => [] as string[]);
         for (const n of names) {
           await wipe(join(dir, n));

@@ -51,6 +51,22 @@ describe("a job's network fence", () => {
     );
   });
 
+  it("lets the job reach its cluster's ranks only through the overlay's tun, and nothing else of the overlay", () => {
+    const overlay = { dev: "ignm0123456789", peers: ["10.96.5.1", "10.96.5.2"] };
+    const nft = nftRuleset({ ...plan, overlay });
+    expect(nft).toContain('oifname "ignm0123456789" ip daddr { 10.96.5.1, 10.96.5.2 } accept');
+    expect(nft.indexOf("ignm0123456789")).toBeLessThan(nft.indexOf("reject"));
+    const v4 = iptablesRules({ ...plan, overlay }, 4);
+    expect(v4).toContain("-A OUTPUT -o ignm0123456789 -d 10.96.5.2 -j ACCEPT");
+    // The lighthouse (10.96.0.1) and other clusters' ranks stay behind the private-range reject.
+    expect(v4).not.toContain("10.96.0.1");
+    expect(v4.indexOf("ignm0123456789")).toBeLessThan(v4.indexOf("REJECT"));
+    // A device name that could smuggle rules in is not used.
+    expect(nftRuleset({ ...plan, overlay: { dev: 'x" accept #', peers: ["10.96.5.1"] } })).not.toContain(
+      "10.96.5.1",
+    );
+  });
+
   it("reads ranges and resolvers strictly", () => {
     expect(parseCidr("192.168.5.0/24")).toEqual({ address: "192.168.5.0", prefix: 24, family: 4 });
     for (const bad of ["192.168.5.0/33", "10.0.0.0/8/1", "example.com", "10.0.0.0/x", ""]) {

@@ -7,7 +7,8 @@ import type { CommandRunner } from "./exec.js";
  * after the container is created and before its first instruction runs. The job has no capabilities, so it
  * cannot change them. Egress to the internet is open; the host (its loopback, its own addresses, the bridge
  * gateway), private networks, link-local addresses and cloud metadata endpoints are rejected, except what the
- * supplier allows, the job's DNS resolvers (port 53 only) and the cluster's head (its port only).
+ * supplier allows, the job's DNS resolvers (port 53 only), the cluster's head (its port only) and the other
+ * ranks on the cluster's overlay (through its tun device only).
  */
 
 /** IPv4 ranges a job may not reach by default. */
@@ -46,6 +47,8 @@ export interface FencePlan {
   reach: { host: string; port: number }[];
   /** Addresses of the host itself, blocked even when public (a service bound to 0.0.0.0 answers on them). */
   hostAddresses: string[];
+  /** The cluster's overlay: its tun device in the job's namespace and the ranks' addresses on it. */
+  overlay?: { dev: string; peers: string[] } | undefined;
 }
 
 /** Parses `a.b.c.d/n` or an address; null when it is neither an IPv4 nor an IPv6 range. */
@@ -87,12 +90,16 @@ function split(plan: FencePlan) {
   const resolvers = plan.resolvers.filter((r) => isIP(r) !== 0);
   // Host addresses inside a blocked range are blocked already (and nft refuses overlapping set elements).
   const host = [...new Set(plan.hostAddresses)].filter((a) => isIP(a) !== 0 && !blockedByDefault(a));
-  return { allow, reach, resolvers, host };
+  const overlay =
+    plan.overlay && /^[A-Za-z0-9_-]{1,15}$/.test(plan.overlay.dev)
+      ? { dev: plan.overlay.dev, peers: plan.overlay.peers.filter((p) => isIP(p) === 4) }
+      : undefined;
+  return { allow, reach, resolvers, host, overlay };
 }
 
 /** The fence as an nftables ruleset (one atomic `nft -f -`). */
 export function nftRuleset(plan: FencePlan): string {
-  const { allow, reach, resolvers, host } = split(plan);
+  const { allow, reach, resolvers, host, overlay } = split(plan);
   const fam = (a: string) => (isIP(a) === 6 ? "ip6" : "ip");
   const lines = [
     "table inet ignis_job {",
@@ -106,6 +113,9 @@ export function nftRuleset(plan: FencePlan): string {
     ]),
     ...allow.map((c) => `    ${c.family === 6 ? "ip6" : "ip"} daddr ${literal(c.address, c.prefix)} accept`),
     ...reach.map((r) => `    ${fam(r.host)} daddr ${r.host} tcp dport ${r.port} accept`),
+    ...(overlay && overlay.peers.length > 0
+      ? [`    oifname "${overlay.dev}" ip daddr { ${overlay.peers.join(", ")} } accept`]
+      : []),
     `    ip daddr { ${[...BLOCKED_V4, ...host.filter((a) => isIP(a) === 4)].join(", ")} } reject with icmpx type admin-prohibited`,
     `    ip6 daddr { ${[...BLOCKED_V6, ...host.filter((a) => isIP(a) === 6)].join(", ")} } reject with icmpx type admin-prohibited`,
     "  }",
@@ -117,7 +127,7 @@ export function nftRuleset(plan: FencePlan): string {
 
 /** The fence as iptables-restore input for one family (where nftables' `nft` is not installed). */
 export function iptablesRules(plan: FencePlan, family: 4 | 6): string {
-  const { allow, reach, resolvers, host } = split(plan);
+  const { allow, reach, resolvers, host, overlay } = split(plan);
   const mine = (a: string) => isIP(a) === family;
   const reject = family === 4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited";
   const blocked = [...(family === 4 ? BLOCKED_V4 : BLOCKED_V6), ...host.filter(mine)];
@@ -138,6 +148,9 @@ export function iptablesRules(plan: FencePlan, family: 4 | 6): string {
     ...reach
       .filter((r) => mine(r.host))
       .map((r) => `-A OUTPUT -d ${r.host} -p tcp --dport ${r.port} -j ACCEPT`),
+    ...(overlay && family === 4
+      ? overlay.peers.map((p) => `-A OUTPUT -o ${overlay.dev} -d ${p} -j ACCEPT`)
+      : []),
     ...blocked.map((b) => `-A OUTPUT -d ${b} -j REJECT --reject-with ${reject}`),
     "COMMIT",
     "",

@@ -102,3 +102,27 @@ export async function memoryPeak(cgroup: { dir: string; v2: boolean }): Promise<
   }
   return null;
 }
+
+/** Nebula processes an earlier worker started for its jobs' overlays (their config lies under `dir`). */
+export async function findOverlayProcesses(dir: string): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir("/proc");
+  } catch {
+    return [];
+  }
+  const prefix = `${dir.replace(/\/+$/, "")}/`;
+  const found: number[] = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = (await readFile(`/proc/${name}/cmdline`, "utf8")).split("\0");
+      if (/(^|\/)nebula$/.test(argv[0] ?? "") && argv.some((a) => a.startsWith(prefix))) {
+        found.push(Number(name));
+      }
+    } catch {
+      // gone already
+    }
+  }
+  return found;
+}

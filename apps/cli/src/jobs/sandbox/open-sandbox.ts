@@ -134,6 +134,7 @@ export async function openSandbox(options: OpenSandboxOptions): Promise<OpenedSa
       deviceId: options.deviceId,
       workDir,
       secretsDir: join(options.stateDir, "job-env"),
+      overlayDir: join(options.stateDir, "mesh"),
       jobImage: config.jobImage,
       user: config.user,
       uidBase: config.uidBase ?? uidBaseFor(options.deviceId),

@@ -2,7 +2,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { JobLogMessage, JobStartMessage, JobStatusMessage, JobWorkerMessage } from "@ignis/protocol";
+import type {
+  JobLogMessage,
+  JobStartMessage,
+  JobStatusMessage,
+  JobWorkerMessage,
+  MeshLinksMessage,
+} from "@ignis/protocol";
 import { createJobHost, type JobHost } from "../job-host.js";
 import type { JobRuntime } from "../job-runtime.js";
 import type { LimitCaps } from "../limits.js";
@@ -80,7 +86,7 @@ export function testJobId(): string {
 
 /** A job host over a sandbox, with small limits, and helpers that wait for what it reports. */
 export function sandboxHost(sandbox: PodmanSandbox, caps: LimitCaps = {}) {
-  const sent: JobWorkerMessage[] = [];
+  const sent: (JobWorkerMessage | MeshLinksMessage)[] = [];
   const host: JobHost = createJobHost({
     send: (m) => sent.push(m),
     workDir: join(sandbox.stateDir, "jobs"),
