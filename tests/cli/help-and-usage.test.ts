@@ -102,7 +102,7 @@ describe("ignis and ignis-server on the command line", () => {
       ],
       [IGNIS, ["rewards", "verfy"], /did you mean 'ignis rewards verify'\?/],
       [IGNIS, ["whoami", "--sever", "http://x"], /unknown option '--sever' \(did you mean --server\?\)/],
-      [IGNIS, ["worker"], /'ignis worker' needs a command: one of enroll, run, image/],
+      [IGNIS, ["worker"], /'ignis worker' needs a command: one of enroll, run, update, image/],
       [IGNIS, [], /usage: ignis <command>/],
       [SERVER, ["invte"], /unknown command 'invte' \(did you mean 'invite'\?\)/],
       [SERVER, ["--prot", "9000"], /unknown option '--prot' \(did you mean --port\?\)/],
