@@ -5,6 +5,7 @@ import type { Bus } from "../bus/bus.js";
 import type { Db } from "../db/database.js";
 import type { KeyMigration } from "../devices/key-migrations.js";
 import { markDeviceConflict } from "../devices/session-conflict.js";
+import { SessionOpenWrites } from "../devices/session-open-writes.js";
 import { inGoodStanding } from "../devices/standing.js";
 import {
   type OutdatedWorker,
@@ -30,7 +31,6 @@ import type {
   SessionHub,
   SessionInfo,
 } from "./session-hub.js";
-import { SessionOpenWrites } from "./session-open-writes.js";
 import { WorkerSession } from "./worker-session.js";
 
 /** A live session as other modules see it. */

@@ -1,8 +1,8 @@
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
-import { normalizePeerAddress } from "../devices/session-address.js";
-import type { OutdatedWorker } from "../devices/worker-version.js";
-import type { GatewayLog } from "./session-hub.js";
+import type { GatewayLog } from "../gateway/session-hub.js";
+import { normalizePeerAddress } from "./session-address.js";
+import type { OutdatedWorker } from "./worker-version.js";
 
 /** What a new session records on its device's row, and who waits for it. */
 export interface SessionOpenWrite {
