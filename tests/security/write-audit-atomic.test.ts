@@ -10,13 +10,6 @@ import { ROUTE_MATRIX } from "./route-matrix.js";
 import type { MatrixRow } from "./support/matrix-presets.js";
 import { buildWorld, type Pov, type World } from "./support/world.js";
 
-/** Write routes that still append their audit record after the write commits (worker rollouts, landed later). */
-const NOT_YET_ATOMIC = [
-  "POST /v1/admin/worker-releases",
-  "POST /v1/admin/worker-rollouts",
-  "PATCH /v1/admin/worker-rollouts/:rolloutId",
-];
-
 describeEachDialect("a write and its audit record commit together or not at all", (database) => {
   let t: TestServer;
   let owner: FixtureUser;
@@ -138,12 +131,7 @@ describeEachDialect("every write route: no audit record, no write", (database) =
   // the HTML forms need a browser's flow and are covered in their own tests (sign-in, invite).
   const writes = ROUTE_MATRIX.filter((row) => {
     const [method, url] = row.route.split(" ") as [string, string];
-    return (
-      method !== "GET" &&
-      !url.startsWith("/oidc") &&
-      okPov(row) !== undefined &&
-      !NOT_YET_ATOMIC.includes(row.route)
-    );
+    return method !== "GET" && !url.startsWith("/oidc") && okPov(row) !== undefined;
   });
 
   it("covers every write route of the matrix but those reviewed here", () => {
@@ -164,7 +152,6 @@ describeEachDialect("every write route: no audit record, no write", (database) =
         "POST /v1/admin/rewards/seasons/:seasonId/end",
         // A public enrollment needs a real code, key and signature; devices-enrollment.ts uses auditedWrite.
         "POST /v1/enrollments",
-        ...NOT_YET_ATOMIC,
         // Browser forms (sign-in.test.ts, invite.test.ts).
         "POST /interaction/:uid/login",
         "POST /invite/:token",
