@@ -15,6 +15,7 @@ export * from "./market-jobs.js";
 export * from "./mesh.js";
 export * from "./problem.js";
 export * from "./proof-views.js";
+export * from "./reward-roots-contract.js";
 export * from "./rewards.js";
 export * from "./rewards-earnings.js";
 export * from "./rewards-seasons.js";
