@@ -2,6 +2,7 @@ import serverPackage from "../package.json" with { type: "json" };
 import { parseServerCommandLine, SERVER_COMMANDS, ServerUsageError } from "./command-line.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { misspeltSettings } from "./config-typos.js";
+import { listenEarly, takeEarlyListener } from "./http/early-listener.js";
 import { localUrlOf, recordRunningServer } from "./running-server.js";
 
 /**
@@ -36,8 +37,12 @@ async function main(): Promise<void> {
     process.exitCode = await runAuditCommand(config);
     return;
   }
+  // The port is bound first and answers 503 `starting` with a Retry-After while the rest loads and starts.
+  // (bin/ignis-server.js binds it before loading this module; run any other way, it is bound here.)
+  const early =
+    (await takeEarlyListener(config.port, config.host)) ?? (await listenEarly(config.port, config.host));
   const { createServer } = await import("./server.js");
-  const server = await createServer(config);
+  const server = await createServer(config, { listener: early.server });
   for (const { key, didYouMean } of misspeltSettings(process.env)) {
     server.ctx.log.warn(
       { key, didYouMean },

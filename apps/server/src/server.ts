@@ -57,6 +57,11 @@ export interface ServerOverrides {
   bus?: Bus;
   /** Replaces the security monitor (tests that tune thresholds or inject a webhook transport). */
   security?: (deps: { db: Db; rateLimits: RateLimits; log: FastifyBaseLogger }) => SecurityMonitor;
+  /**
+   * A listener already bound to the configured port that answered 503 `starting` while this server was built
+   * (http/early-listener.ts); `listen()` takes its socket over instead of binding the port again.
+   */
+  listener?: Server;
 }
 
 const REDACT = [
@@ -255,7 +260,15 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     ctx,
     routeTable,
     async listen() {
-      const address = await app.listen({ port: config.port, host: config.host });
+      // Taking over the early listener's socket leaves no moment in which the port is closed: connections
+      // accepted from here on reach the app, and the few that were answered 503 come back after Retry-After.
+      const address = overrides.listener
+        ? await app.listen({
+            // net.Server#listen(options) takes a bound handle as `options.handle` (a server's own `_handle`).
+            handle: (overrides.listener as unknown as { _handle: unknown })._handle,
+            host: config.host,
+          } as { host: string })
+        : await app.listen({ port: config.port, host: config.host });
       rewards.start();
       if (config.metricsPort !== undefined) {
         metricsServer = await startMetricsServer(ctx.metrics.registry, config.metricsPort, config.host);
