@@ -39,10 +39,13 @@ async function main(): Promise<void> {
   }
   // The port is bound first and answers 503 `starting` with a Retry-After while the rest loads and starts.
   // (bin/ignis-server.js binds it before loading this module; run any other way, it is bound here.)
+  // A port that cannot be bound yet is bound (and its error reported) by listen() after the checks createServer
+  // makes first (another server on this data dir, say).
   const early =
-    (await takeEarlyListener(config.port, config.host)) ?? (await listenEarly(config.port, config.host));
+    (await takeEarlyListener(config.port, config.host)) ??
+    (await listenEarly(config.port, config.host).catch(() => undefined));
   const { createServer } = await import("./server.js");
-  const server = await createServer(config, { listener: early.server });
+  const server = await createServer(config, early ? { listener: early.server } : {});
   for (const { key, didYouMean } of misspeltSettings(process.env)) {
     server.ctx.log.warn(
       { key, didYouMean },
