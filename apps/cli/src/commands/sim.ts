@@ -19,7 +19,8 @@ export const command: Command = {
     try {
       const summary = await runSim(options, abort.signal);
       process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : formatSimSummary(summary));
-      return summary.fleet.enrolled === 0 ? 1 : 0;
+      // Non-zero unless the server trusts every honest device and caught every counterfeit.
+      return summary.verdict?.ok ? 0 : 1;
     } finally {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);

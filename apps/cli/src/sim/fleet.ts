@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { readDeviceState } from "../worker/worker-state.js";
-import { enrollSimDevice, runSimDevice, type SimDevice } from "./sim-device.js";
+import { enrollSimDevice, runSimDevice, type SimDevice, type SimProofFailure } from "./sim-device.js";
 
 /** The devices one process runs, and how. Indices are global across processes, so state folders never clash. */
 export interface FleetSpec {
@@ -35,6 +35,12 @@ export interface FleetDevice {
   index: number;
   deviceId: string;
   counterfeit: boolean;
+  /** True once any of its sessions was authenticated. */
+  everOnline: boolean;
+  /** The latest failed proof verdict its worker was told of (null after a later pass). */
+  proofFailure: SimProofFailure | null;
+  /** The last error line its worker logged. */
+  lastError: string | null;
 }
 
 /** A fleet of simulated devices running in this process. */
@@ -129,7 +135,14 @@ export function startFleet(spec: FleetSpec): Fleet {
   return {
     ready,
     devices: () =>
-      running.map((d) => ({ index: indexOf.get(d)!, deviceId: d.deviceId, counterfeit: d.counterfeit })),
+      running.map((d) => ({
+        index: indexOf.get(d)!,
+        deviceId: d.deviceId,
+        counterfeit: d.counterfeit,
+        everOnline: d.everOnline(),
+        proofFailure: d.proofFailure() ?? null,
+        lastError: d.lastError() ?? null,
+      })),
     snapshot() {
       const snap: FleetSnapshot = {
         target: spec.devices.length,

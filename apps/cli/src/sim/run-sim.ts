@@ -3,9 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startChildFleet } from "./child-fleet.js";
 import { type Fleet, type FleetSnapshot, type FleetSpec, startFleet, sumSnapshots } from "./fleet.js";
-import { readServerView, type ServerView } from "./fleet-status.js";
+import {
+  countServerView,
+  readServerDevices,
+  type ServerDeviceState,
+  type ServerView,
+} from "./fleet-status.js";
 import { startProgressDisplay } from "./progress-display.js";
 import type { SimOptions } from "./sim-options.js";
+import { explainProblems, judgeRun, type SimVerdict } from "./sim-verdict.js";
 import { resolveSimSupplier } from "./supplier-key.js";
 
 /** What a simulation did, as printed at the end (and as `--json` prints it). */
@@ -19,6 +25,8 @@ export interface SimSummary {
   seconds: number;
   fleet: FleetSnapshot;
   server: ServerView | { error: string };
+  /** Whether the run was honest; absent when the server's view could not be read (the run is not judged). */
+  verdict?: SimVerdict;
 }
 
 /**
@@ -70,19 +78,30 @@ export async function runSim(options: SimOptions, signal?: AbortSignal): Promise
   await Promise.race([Promise.all(fleets.map((f) => f.ready)), new Promise((r) => setTimeout(r, 5_000))]);
   const devices = fleets.flatMap((f) => f.devices());
   let server: SimSummary["server"];
+  let states: Map<string, ServerDeviceState> | undefined;
   try {
-    server = await readServerView(
+    states = await readServerDevices(
       options.servers[0]!,
       supplier.apiKey,
       devices.map((d) => d.deviceId),
-      new Set(devices.filter((d) => d.counterfeit).map((d) => d.deviceId)),
     );
+    server = countServerView(states, new Set(devices.filter((d) => d.counterfeit).map((d) => d.deviceId)));
   } catch (error) {
     server = { error: (error as Error).message };
   }
   await Promise.all(fleets.map((f) => f.stop()));
   if (!options.stateDir) rmSync(stateRoot, { recursive: true, force: true });
   const after = snapshot();
+  // Judged on what each device saw by the end (a child fleet's list is final only once it stopped).
+  let verdict: SimVerdict | undefined;
+  if (states) {
+    verdict = judgeRun({
+      honestTarget: options.devices - options.counterfeit,
+      devices: fleets.flatMap((f) => f.devices()),
+      states,
+    });
+    if (supplier.created) await explainProblems(options.servers[0]!, options.apiKey, verdict);
+  }
   return {
     supplierUserId: supplier.userId,
     supplierCreated: supplier.created,
@@ -94,5 +113,6 @@ export async function runSim(options: SimOptions, signal?: AbortSignal): Promise
     // Online is what was online before stopping; the counters are final.
     fleet: { ...after, online: before.online },
     server,
+    ...(verdict ? { verdict } : {}),
   };
 }

@@ -21,11 +21,21 @@ export interface SimDeviceCounters {
   churns: number;
 }
 
+/** A failed proof-of-GPU verdict the device was told of: the server's reason code, and whether it quarantined. */
+export interface SimProofFailure {
+  reason: string;
+  quarantined: boolean;
+}
+
 /** One simulated device running in this process. */
 export interface SimDevice {
   deviceId: string;
   counterfeit: boolean;
   online(): boolean;
+  /** True once any of its sessions was authenticated. */
+  everOnline(): boolean;
+  /** The latest failed proof verdict, until a later one passes. */
+  proofFailure(): SimProofFailure | undefined;
   counters(): SimDeviceCounters;
   /** The last error line its worker logged, if any. */
   lastError(): string | undefined;
@@ -87,6 +97,8 @@ export function runSimDevice(options: {
   if (!profile) throw new Error(`unknown profile ${options.profile}`);
   const totals: SimDeviceCounters = { heartbeats: 0, sessions: 0, errors: 0, churns: 0 };
   let lastError: string | undefined;
+  let proofFailure: SimProofFailure | undefined;
+  let everOnline = false;
   let exit: WorkerExit | undefined;
   let worker: WorkerHandle | undefined;
   let comeback: NodeJS.Timeout | undefined;
@@ -103,6 +115,14 @@ export function runSimDevice(options: {
             clock: systemClock,
           })
         : undefined,
+      onMessage(message) {
+        if (message.type === "session.hello") everOnline = true;
+        if (message.type !== "proof.verdict") return;
+        proofFailure =
+          message.outcome === "pass"
+            ? undefined
+            : { reason: message.reason ?? "failed", quarantined: message.quarantined };
+      },
       log(line) {
         if (!ERROR_LINE.test(line)) return;
         totals.errors++;
@@ -126,6 +146,8 @@ export function runSimDevice(options: {
     deviceId: options.deviceId,
     counterfeit: options.counterfeit,
     online: () => worker?.stats().online ?? false,
+    everOnline: () => everOnline,
+    proofFailure: () => proofFailure,
     counters() {
       const s = worker?.stats();
       return {

@@ -37,9 +37,10 @@ export const SIM_USAGE = `usage: ignis sim --server URL[,URL...] --api-key KEY -
   --state DIR           keep device state folders under DIR (default: a temporary folder)
   --enroll-concurrency C  enrollments in flight at once (default 8)
   --json                print the summary as JSON
-An admin key makes a new supplier user (and key) that owns the simulated devices.
-A server with security containment on (the default) suspends a key that enrolls more than ~30 devices in 10 s:
-run test networks with IGNIS_SECURITY_CONTAINMENT=off, or enroll large fleets over several runs with --state.`;
+An admin key makes a new supplier user (and key) that owns the simulated devices, and lets the summary
+give the server's account of each honest device that failed (the challenge's timing, or the security alert).
+Exit status: 0 when every honest device came online and the server neither failed nor quarantined any, and
+every counterfeit was caught; 1 otherwise (the summary names each device and why); 2 for a usage error.`;
 
 /** The flags of `ignis sim`. */
 export const SIM_FLAGS = {
