@@ -12,7 +12,7 @@ import {
   recordDecision,
   verificationHistory,
 } from "./challenge-store.js";
-import { cryptoRandom, type RandomSource } from "./random-source.js";
+import { cryptoRandom, type RandomSource, randomBelow } from "./random-source.js";
 import { issueChallenge } from "./simulated-slack.js";
 import { applyDecision, clearAfterReview } from "./verification-effects.js";
 import { planAfterConnect, planAfterDecision } from "./verification-plan.js";
@@ -72,6 +72,8 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     meanMs: options.challengeMeanSeconds * 1000,
     retryDelayMs: options.retryDelaySeconds * 1000,
     recheckDelayMs: () => exponentialDelayMs(options.challengeMeanSeconds * 1000, random),
+    // Retries spread over half the retry delay: a batch that failed in one stall comes back over a window.
+    retrySpreadMs: () => randomBelow(random, Math.max(1, Math.floor(options.retryDelaySeconds * 500))),
   };
   const containment = { db, rateLimits: options.rateLimits };
   const sessions = new Map<string, GatewaySession>();

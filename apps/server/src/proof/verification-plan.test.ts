@@ -21,6 +21,17 @@ describe("planAfterDecision", () => {
     expect(plan).toMatchObject({ decision: { state: "unverified" }, nextAtMs: NOW + 300, trigger: "retry" });
   });
 
+  it("spreads retries by the drawn extra wait, so devices that failed together are not retried together", () => {
+    const draws = [0, 149, 75];
+    const spread = { ...timing, retrySpreadMs: () => draws.shift()! };
+    const history = [at("pass", 1), at("timeout", NOW)];
+    const times = [1, 2, 3].map(() => planAfterDecision(history, NOW, spread).nextAtMs);
+    expect(times).toEqual([NOW + 300, NOW + 449, NOW + 375]);
+    // The quarantine's end is not spread: only the retry is.
+    const failed = planAfterDecision([at("fail", NOW - 300), at("fail", NOW)], NOW, spread);
+    expect(failed.nextAtMs).toBe(NOW + 24 * 3_600_000);
+  });
+
   it("quarantines on the second failure in a row and waits for the quarantine to end", () => {
     const plan = planAfterDecision([at("fail", NOW - 300), at("fail", NOW)], NOW, timing);
     expect(plan.decision).toMatchObject({ state: "failed", quarantine: true });

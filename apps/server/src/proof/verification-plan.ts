@@ -12,6 +12,11 @@ export interface PlanTiming {
   readonly retryDelayMs: number;
   /** Draws the wait before a verified device's next re-check (exponential, IGNIS_CHALLENGE_MEAN_SECONDS). */
   readonly recheckDelayMs: () => number;
+  /**
+   * Draws an extra wait added to each retry (none when absent). Devices that failed together, in one load
+   * stall, would otherwise all be retried at the same instant, into the burst that made them fail.
+   */
+  readonly retrySpreadMs?: () => number;
 }
 
 /** What follows a decision: the state to write, and when and why to challenge next. */
@@ -38,8 +43,14 @@ export function planAfterDecision(
   if (decision.state === "verified") {
     return { decision, nextAtMs: nowMs + timing.recheckDelayMs(), trigger: "schedule" };
   }
-  const trigger = decision.consecutiveFailures === 1 ? "retry" : "schedule";
-  return { decision, nextAtMs: decision.nextChallengeAtMs, trigger };
+  if (decision.consecutiveFailures === 1) {
+    return {
+      decision,
+      nextAtMs: decision.nextChallengeAtMs + (timing.retrySpreadMs?.() ?? 0),
+      trigger: "retry",
+    };
+  }
+  return { decision, nextAtMs: decision.nextChallengeAtMs, trigger: "schedule" };
 }
 
 /**
