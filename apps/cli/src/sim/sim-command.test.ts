@@ -93,6 +93,11 @@ describe("ignis sim against a running server", () => {
     expect(summary.fleet.heartbeats).toBeGreaterThan(4 * 5);
     expect(summary.server).toMatchObject({ checked: 4, connected: 4, verified: 3, counterfeitCaught: 1 });
     // The exit status was 0 (execFile rejects otherwise): the server trusts the honest three and caught the fourth.
-    expect(summary.verdict).toEqual({ ok: true, honestNotEnrolled: 0, honestProblems: [], counterfeitMissed: [] });
+    expect(summary.verdict).toEqual({
+      ok: true,
+      honestNotEnrolled: 0,
+      honestProblems: [],
+      counterfeitMissed: [],
+    });
   }, 90_000);
 });
