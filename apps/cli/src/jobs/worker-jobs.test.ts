@@ -29,6 +29,8 @@ describe("how ignis worker run sets up its jobs", () => {
     expect(jobs.metadata.sandbox).toMatchObject({ kind: "unavailable", reason: "sandbox_unavailable" });
     expect(lines.join("\n")).toContain("sandbox unavailable:");
     expect(lines.join("\n")).toContain("not hired");
+    // Without container jobs there is no namespace to give an overlay's tun to: no cluster overlay either.
+    expect(jobs.metadata.mesh).toEqual({ kind: "unavailable", message: "jobs do not run in containers" });
   });
 
   it("with --unsafe-subprocess-jobs says loudly that there is no sandbox and shows it on the device", async () => {
@@ -45,6 +47,8 @@ describe("how ignis worker run sets up its jobs", () => {
       reason: "unsafe_subprocess_jobs",
     });
     expect(lines.join("\n")).toContain("WITHOUT ANY SANDBOX");
+    expect(jobs.metadata.mesh).toMatchObject({ kind: "unavailable" });
+    expect(lines.join("\n")).toContain("cluster overlay unavailable: jobs do not run in containers");
   });
 
   it("refuses a job image flag that is not an image reference", async () => {

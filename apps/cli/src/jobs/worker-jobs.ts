@@ -4,6 +4,7 @@ import { hardwareClaim } from "../hardware/detect.js";
 import { readDeviceState } from "../worker/worker-state.js";
 import type { JobRuntimeChoice } from "./job-runtime.js";
 import type { LimitCaps } from "./limits.js";
+import { meshSupport } from "./mesh/mesh-support.js";
 import { openSandbox } from "./sandbox/open-sandbox.js";
 import { readSandboxConfig, SandboxConfig } from "./sandbox/sandbox-config.js";
 import { createUnsafeSubprocessRuntime } from "./subprocess-runtime.js";
@@ -85,5 +86,12 @@ export async function prepareWorkerJobs(options: {
       log("this device runs no jobs and is not hired until the sandbox works (reason sandbox_unavailable)");
     }
   }
-  return { jobs, jobCaps: config.limits, metadata: { ...claim, sandbox: report }, report };
+  // The overlay needs the container sandbox; a device that cannot join one is still hired, without an overlay.
+  const mesh = await meshSupport(report);
+  log(
+    mesh.kind === "nebula"
+      ? `cluster overlay: nebula ${mesh.version}`
+      : `cluster overlay unavailable: ${mesh.message}`,
+  );
+  return { jobs, jobCaps: config.limits, metadata: { ...claim, sandbox: report, mesh }, report };
 }
