@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ClusterView, findHardwareProfile } from "@ignis/protocol";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { runCommand } from "../../apps/cli/src/jobs/sandbox/exec.js";
 import { buildJobImage } from "../../apps/cli/src/jobs/sandbox/job-image.js";
 import { podmanMissing } from "../../apps/cli/src/jobs/sandbox/podman-fixture.js";
@@ -19,6 +19,9 @@ import { type NatLab, type NatSite, natLabMissing, openNatLab } from "./nat-lab.
 const IGNIS = fileURLToPath(new URL("../../apps/cli/bin/ignis.js", import.meta.url));
 const PROFILE = "sim-cpu";
 const MODEL = findHardwareProfile(PROFILE)!.model;
+
+// Opening the database shares two cores with podman, nebula and three workers here: give the hooks room.
+vi.setConfig({ hookTimeout: 180_000 });
 
 const missing = (await natLabMissing()) ?? (await podmanMissing());
 if (missing && process.env.IGNIS_TEST_REQUIRE_MESH === "1")

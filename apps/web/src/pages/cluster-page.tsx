@@ -1,4 +1,4 @@
-import type { ClusterView } from "@ignis/protocol";
+import type { ClusterNetworkView, ClusterView } from "@ignis/protocol";
 import { useEffect, useRef, useState } from "react";
 import { StateBadge } from "../components/badges";
 import { Empty, ErrorState, Loading } from "../components/states";
@@ -105,10 +105,77 @@ export function ClusterPage({ id }: { id: string }) {
               </div>
             )}
           </div>
+          {c.status === "running" ? <Network clusterId={c.id} /> : null}
           <Logs clusterId={c.id} follow={!FINISHED.has(c.status)} />
         </>
       ) : null}
     </section>
+  );
+}
+
+/**
+ * The running cluster's private overlay: each rank's overlay address and, as a matrix (rows: from, columns: to),
+ * the round trip, throughput and path the ranks measured between them.
+ */
+function Network({ clusterId }: { clusterId: string }) {
+  const network = useApi<ClusterNetworkView>(`/v1/clusters/${encodeURIComponent(clusterId)}/network`, {
+    pollMs: 5000,
+  });
+  const n = network.data;
+  const noOverlay = network.error?.code === "mesh_unavailable";
+  const link = (from: number, to: number) => n?.matrix.find((l) => l.from === from && l.to === to);
+  return (
+    <div className="panel" data-testid="cluster-network">
+      <h2>Network</h2>
+      {noOverlay ? (
+        <Empty>No private overlay: not every device of this cluster can join one.</Empty>
+      ) : network.error && !n ? (
+        <ErrorState error={network.error} onRetry={network.reload} />
+      ) : !n ? (
+        <Loading what="Loading network" />
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>from ↓ · to →</th>
+                {n.peers.map((p) => (
+                  <th key={p.rank} className="num">
+                    rank {p.rank} <span className="mono muted small">{p.meshAddr}</span>
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {n.peers.map((from) => (
+                <tr key={from.rank}>
+                  <th className="num">
+                    rank {from.rank} <span className="mono muted small">{from.meshAddr}</span>
+                  </th>
+                  {n.peers.map((to) => {
+                    const l = link(from.rank, to.rank);
+                    return (
+                      <td key={to.rank} className="num">
+                        {from.rank === to.rank ? (
+                          <span className="muted">—</span>
+                        ) : l ? (
+                          <>
+                            {l.rttMs.toFixed(1)} ms · {l.mbps.toFixed(0)} Mbit/s{" "}
+                            <span className={l.path === "direct" ? "small" : "small muted"}>{l.path}</span>
+                          </>
+                        ) : (
+                          <span className="muted small">measuring…</span>
+                        )}
+                      </td>
+                    );
+                  })}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
   );
 }
 
