@@ -55,6 +55,7 @@ const EnvSchema = z.object({
   IGNIS_REPLICA_ID: z.string().min(1).max(64).optional(),
   IGNIS_WEB_DIR: z.string().optional(),
   IGNIS_UPTIME_FLUSH_SECONDS: z.coerce.number().min(0.05).max(300).optional(),
+  IGNIS_HANDSHAKES_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(2000),
   IGNIS_KEY_OVERLAP_SECONDS: z.coerce
     .number()
     .min(1)
@@ -160,6 +161,8 @@ export type Config = Readonly<{
     outdatedGraceSeconds: number;
     releaseMaxBytes: number;
     rolloutTickSeconds: number;
+    /** Admission control: worker handshakes admitted per second, server-wide (gateway/handshake-pacer.ts). */
+    handshakesPerSecond: number;
   }>;
   /** Marketplace: billing clock, network fee (basis points) and the bounds of a rental. */
   market: Readonly<{
@@ -261,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     replicaId: e.IGNIS_REPLICA_ID ?? `replica-${process.pid}`,
     webDir: e.IGNIS_WEB_DIR,
     worker: Object.freeze({
+      handshakesPerSecond: e.IGNIS_HANDSHAKES_PER_SECOND,
       // Flush well within the epoch finalization delay, so a closing epoch has every minute stored.
       uptimeFlushSeconds:
         e.IGNIS_UPTIME_FLUSH_SECONDS ??

@@ -73,6 +73,10 @@ export const ignisErrorCodes = [
   "mesh_unavailable",
   // infrastructure
   "unavailable",
+  /** The server is starting (its port answers before it is ready); retry after Retry-After. */
+  "starting",
+  /** The server admits worker sessions in turns (admission control) or sheds load; retry after Retry-After. */
+  "server_busy",
   "internal",
 ] as const;
 

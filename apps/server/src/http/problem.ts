@@ -64,6 +64,8 @@ const STATUS: Record<IgnisErrorCode, number> = {
   upgrade_required: 426,
   mesh_unavailable: 409,
   unavailable: 503,
+  starting: 503,
+  server_busy: 503,
   internal: 500,
 };
 

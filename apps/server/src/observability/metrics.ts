@@ -6,6 +6,8 @@ export interface Metrics {
   httpDuration: Histogram<"method" | "route" | "status">;
   wsSessions: Gauge;
   heartbeats: Counter;
+  /** Worker sockets refused before their handshake, by reason (`server_busy`: admission control). */
+  workerSocketsRefused: Counter<"reason">;
   alerts: Counter<"rule" | "severity">;
   proofVerdicts: Counter<"trigger" | "outcome">;
   epochClose: Histogram;
@@ -57,6 +59,12 @@ export function createMetrics(
     heartbeats: new Counter({
       name: "ignis_heartbeats_total",
       help: "Heartbeats accepted",
+      registers: [registry],
+    }),
+    workerSocketsRefused: new Counter({
+      name: "ignis_worker_sockets_refused_total",
+      help: "Worker sockets refused before their handshake, by reason (server_busy: admission control)",
+      labelNames: ["reason"] as const,
       registers: [registry],
     }),
     alerts: new Counter({

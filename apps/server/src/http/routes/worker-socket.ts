@@ -1,5 +1,6 @@
 import fastifyWebsocket from "@fastify/websocket";
 import { IgnisError, MAX_WORKER_MESSAGE_BYTES, WORKER_SESSION_PATH } from "@ignis/protocol";
+import { createHandshakePacer } from "../../gateway/handshake-pacer.js";
 import { appendAudit } from "../../security/audit-log.js";
 import { BoundedMap } from "../../security/signals.js";
 import { createSocketAdmission } from "../../security/socket-admission.js";
@@ -9,6 +10,9 @@ import type { AppContext } from "../context.js";
 
 const HELLO = '"type":"session.hello"';
 
+/** The longest Retry-After a paced opener is given (a fleet of 600,000 at 2,000/s is spread over this). */
+export const ADMISSION_MAX_WAIT_SECONDS = 120;
+
 /** A flood of refused sockets from one address leaves one audit record a minute, not one per socket. */
 const REFUSAL_AUDIT_EVERY_MS = 60_000;
 
@@ -16,7 +20,9 @@ const REFUSAL_AUDIT_EVERY_MS = 60_000;
  * The worker WebSocket. Paths under /v1/worker/ skip the HTTP credential pipeline: the session authenticates
  * in-band with the device key (gateway/handshake.ts), within the gateway's handshake deadline. Before the
  * upgrade, an address already holding its cap of sockets still in their handshake is refused with 429
- * (security/socket-admission.ts). Frames above the protocol's cap close the socket (1009); compression is off,
+ * (security/socket-admission.ts), and past the server-wide pace of handshakes (`IGNIS_HANDSHAKES_PER_SECOND`) an
+ * opener is refused with 503 `server_busy` and a Retry-After spread over the refused demand (gateway/
+ * handshake-pacer.ts), which workers honour: a restarted server admits its fleet in turns. Frames above the protocol's cap close the socket (1009); compression is off,
  * which keeps per-session memory small.
  */
 export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<void> {
@@ -25,6 +31,10 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
   });
   const admission = createSocketAdmission();
   const audited = new BoundedMap<string, number>(10_000);
+  const pacer = createHandshakePacer(
+    { perSecond: ctx.config.worker.handshakesPerSecond, maxWaitSeconds: ADMISSION_MAX_WAIT_SECONDS },
+    Date.now(),
+  );
   app.get(
     WORKER_SESSION_PATH,
     {
@@ -35,7 +45,22 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
         summary: "Worker session (WebSocket): challenge, signed hello, heartbeats",
       },
       preValidation: async (request, reply) => {
-        if (admission.mayOpen(request.ip)) return;
+        if (admission.mayOpen(request.ip)) {
+          const turn = pacer.admit(Date.now());
+          if (turn.admitted) return;
+          ctx.metrics.workerSocketsRefused.inc({ reason: "server_busy" });
+          return sendProblem(
+            reply,
+            request,
+            new IgnisError(
+              "server_busy",
+              "the server is admitting sessions in turns; retry after Retry-After",
+              {
+                details: { retryAfterSeconds: turn.retryAfterSeconds },
+              },
+            ),
+          );
+        }
         const now = Date.now();
         if (now - (audited.get(request.ip) ?? 0) >= REFUSAL_AUDIT_EVERY_MS) {
           audited.set(request.ip, now);

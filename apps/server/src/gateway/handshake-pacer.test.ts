@@ -1,0 +1,111 @@
+import { request } from "node:http";
+import { WORKER_SESSION_PATH } from "@ignis/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeEachDialect } from "../testing/dialects.js";
+import { createTestIssuer } from "../testing/test-issuer.js";
+import { startTestServer, type TestServer } from "../testing/test-server.js";
+import { createHandshakePacer } from "./handshake-pacer.js";
+
+describe("handshake pacer", () => {
+  it("admits a second's worth at once, then refuses with a Retry-After until the bucket refills", () => {
+    const t0 = 1_000_000;
+    const pacer = createHandshakePacer({ perSecond: 10, maxWaitSeconds: 120, random: () => 0 }, t0);
+    for (let i = 0; i < 10; i++) expect(pacer.admit(t0).admitted).toBe(true);
+    expect(pacer.admit(t0)).toEqual({ admitted: false, retryAfterSeconds: 1 });
+    // A tenth of a second later one more token is there.
+    expect(pacer.admit(t0 + 100).admitted).toBe(true);
+    expect(pacer.stats()).toEqual({ admitted: 11, refused: 1 });
+  });
+
+  it("spreads the waits over as many seconds as the refused demand needs at the admitted rate", () => {
+    const t0 = 2_000_000;
+    const waits: number[] = [];
+    const pacer = createHandshakePacer({ perSecond: 100, maxWaitSeconds: 120, random: () => 0.999 }, t0);
+    // 5,100 openers in one instant: 100 admitted, 5,000 refused, spread over up to 50 s.
+    for (let i = 0; i < 5_100; i++) {
+      const turn = pacer.admit(t0);
+      if (!turn.admitted) waits.push(turn.retryAfterSeconds);
+    }
+    expect(waits).toHaveLength(5_000);
+    expect(Math.min(...waits)).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...waits)).toBe(50);
+    // The next second still knows the demand of the one before.
+    const next = pacer.admit(t0 + 1_000 + 500);
+    expect(next.admitted).toBe(true);
+  });
+
+  it("never asks for more than maxWaitSeconds", () => {
+    const t0 = 3_000_000;
+    const pacer = createHandshakePacer({ perSecond: 1, maxWaitSeconds: 30, random: () => 0.999 }, t0);
+    let last = { admitted: true } as ReturnType<typeof pacer.admit>;
+    for (let i = 0; i < 1_000; i++) last = pacer.admit(t0);
+    expect(last).toEqual({ admitted: false, retryAfterSeconds: 30 });
+  });
+});
+
+/** Opens a worker upgrade and reports the answer's status, Retry-After and problem code (if refused). */
+function upgrade(port: number): Promise<{ status: number; retryAfter?: string; code?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      port,
+      host: "127.0.0.1",
+      path: WORKER_SESSION_PATH,
+      headers: {
+        connection: "Upgrade",
+        upgrade: "websocket",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": Buffer.alloc(16, 2).toString("base64"),
+      },
+    });
+    req.on("response", (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          retryAfter: res.headers["retry-after"],
+          code: (JSON.parse(body) as { code?: string }).code,
+        }),
+      );
+    });
+    req.on("upgrade", (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 0 });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describeEachDialect("admission control on the worker socket", (database) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({
+      database: database(),
+      issuer: await createTestIssuer(),
+      env: { IGNIS_HANDSHAKES_PER_SECOND: "1" },
+    });
+  });
+  afterAll(() => t.stop());
+
+  it("refuses openers past the server-wide pace with 503 server_busy and a Retry-After", async () => {
+    const port = Number(new URL(t.url).port);
+    // Twenty at once against one a second: however slow this machine, most must wait their turn.
+    const answers = await Promise.all(Array.from({ length: 20 }, () => upgrade(port)));
+    const admitted = answers.filter((a) => a.status === 101);
+    const refused = answers.filter((a) => a.status !== 101);
+    expect(admitted.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const answer of refused) {
+      expect(answer.status).toBe(503);
+      expect(answer.code).toBe("server_busy");
+      expect(answer.retryAfter).toMatch(/^[1-9]\d*$/);
+    }
+    const metrics = await (
+      await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })
+    ).text();
+    expect(metrics).toMatch(/ignis_worker_sockets_refused_total\{reason="server_busy"[^}]*\} [1-9]/);
+  });
+});
