@@ -88,7 +88,7 @@ describeEachDialect("admission control on the worker socket", (database) => {
       env: { IGNIS_HANDSHAKES_PER_SECOND: "1" },
     });
   });
-  afterAll(() => t.stop());
+  afterAll(() => t?.stop());
 
   it("refuses openers past the server-wide pace with 503 server_busy and a Retry-After", async () => {
     const port = Number(new URL(t.url).port);
