@@ -351,6 +351,13 @@ describeEachDialect("a cluster's private overlay across two NATs", (database) =>
         return /outsider (reached|blocked)/.test(text) ? text : undefined;
       });
       expect(said).toContain("outsider blocked (on 10.");
+      // Nor does the host of a rank reach the overlay outside its job: rank 1's link probe listens on its overlay
+      // address, and rank 0's device (the site's namespace, where nebula runs) has no way to it.
+      const fromHost = await sites[0]!.site.exec(
+        ["busybox", "nc", "-w", "3", network.body.peers[1]!.meshAddr, String(masterPort + 1)],
+        20_000,
+      );
+      expect(fromHost.code).not.toBe(0);
       expect(await outputOf(cluster.id, 0)).not.toContain("from-outsider");
       await call(t, "POST", `/v1/clusters/${other.id}/cancel`, customerKey);
     },
