@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -136,6 +136,10 @@ describe("ignis worker update", () => {
     expect(result).toEqual({ outcome: "switched", from: WORKER_RELEASE, to: "0.2.0", restarted: true });
     expect(currentRelease(options().installDir)).toBe("0.2.0");
     expect(readFileSync(join(options().installDir, "current", "release.json"), "utf8")).toContain("0.2.0");
+    // 0.3.0, which was rolled back, is removed; the release a rollback would return to stays.
+    expect(readdirSync(join(options().installDir, "versions")).sort()).toEqual(
+      [WORKER_RELEASE, "0.2.0"].sort(),
+    );
     await waitFor("the server sees 0.2.0", () => serverSees() === "0.2.0");
     // Two restarts (the rollback and this update) and not one slot without a heartbeat since the first session.
     await t.server.ctx.uptime.flush();

@@ -4,6 +4,7 @@ import {
   constants,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   renameSync,
@@ -118,4 +119,21 @@ export async function installRelease(root: string, version: string, tarball: Uin
     rmSync(file, { force: true });
     rmSync(incoming, { recursive: true, force: true });
   }
+}
+
+/**
+ * Removes installed releases other than `keep` (the current one and the one a rollback would return to), so
+ * the install root holds two releases at most however many updates it has seen. Returns the versions removed.
+ */
+export function pruneReleases(root: string, keep: readonly string[]): string[] {
+  const versions = join(root, "versions");
+  if (!existsSync(versions)) return [];
+  const removed: string[] = [];
+  for (const entry of readdirSync(versions, { withFileTypes: true })) {
+    // `.incoming-*` folders belong to an install in progress (or one a crash left), never to a release.
+    if (!entry.isDirectory() || entry.name.startsWith(".") || keep.includes(entry.name)) continue;
+    rmSync(join(versions, entry.name), { recursive: true, force: true });
+    removed.push(entry.name);
+  }
+  return removed.sort();
 }

@@ -1,6 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { compareWorkerVersions } from "@ignis/protocol";
-import { currentRelease, installRelease, recordRunningRelease, switchCurrent } from "./release-install.js";
+import {
+  currentRelease,
+  installRelease,
+  pruneReleases,
+  recordRunningRelease,
+  switchCurrent,
+} from "./release-install.js";
 import { UpdateRefused, verifyReleasePackage } from "./release-verify.js";
 import {
   readRunningWorker,
@@ -80,6 +86,7 @@ export async function updateWorker(source: UpdateSource, options: UpdateOptions)
   log(`installed ${source.version} beside ${from} in ${root}`);
   if (!running) {
     switchCurrent(root, source.version);
+    pruneOlder(root, [source.version, from], log);
     log(`no worker is running: ${source.version} is current and starts with the next \`ignis worker run\``);
     return { outcome: "switched", from, to: source.version, restarted: false };
   }
@@ -91,6 +98,7 @@ export async function updateWorker(source: UpdateSource, options: UpdateOptions)
     `started ${source.version} (pid ${started.pid}); waiting up to ${options.onlineWithinMs} ms for it to come online`,
   );
   if (await waitOnline(stateDir, started, source.version, options.onlineWithinMs)) {
+    pruneOlder(root, [source.version, from], log);
     log(`${source.version} is online; update done`);
     return { outcome: "switched", from, to: source.version, restarted: true };
   }
@@ -103,6 +111,12 @@ export async function updateWorker(source: UpdateSource, options: UpdateOptions)
   if (await waitOnline(stateDir, previous, from, options.onlineWithinMs)) log(`${from} is online again`);
   else log(`${from} did not come online either within ${options.onlineWithinMs} ms; see worker.log`);
   return { outcome: "rolled_back", from, to: source.version, reason };
+}
+
+/** Keeps the new release and the one a rollback returns to; older releases only take disk space. */
+function pruneOlder(root: string, keep: string[], log: (line: string) => void): void {
+  const removed = pruneReleases(root, keep);
+  if (removed.length > 0) log(`removed older releases ${removed.join(", ")} (kept ${keep.join(" and ")})`);
 }
 
 async function stopStarted(worker: StartedWorker): Promise<void> {
