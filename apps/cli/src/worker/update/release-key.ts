@@ -1,13 +1,21 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { UpdateRefused } from "./release-verify.js";
+
+/** Set by the packer (apps/cli/scripts/pack-worker.ts, esbuild `define`); undeclared in a source checkout. */
+declare const __IGNIS_PINNED_RELEASE_KEY__: string | undefined;
 
 /**
- * The release key pinned in this worker: only packages it signed are installed. Its private half is held offline
- * by whoever cuts releases and is in no repository. The server can never change it: a supplier may override it
- * only locally, with `--release-key` or `releaseKey` in `<state>/update.json` (a private build, a test fleet).
+ * The release key pinned in this worker: only packages it signed are installed. `npm run pack:worker` pins the
+ * public half of the key in `IGNIS_RELEASE_KEY_FILE` (the key that signs the releases it packs; its private half
+ * is kept by whoever cuts releases, outside any repository). A worker run from source or packed without that
+ * file pins no key and installs no update until its owner names one. The server can never change it: a
+ * supplier may set one only locally, with `--release-key` or `releaseKey` in `<state>/update.json` (a private
+ * build, a test fleet).
  */
-export const PINNED_RELEASE_PUBLIC_KEY = "IDsw0V3QvZWuWrLkuCI99de9HgTi414Zrwde7U7aNBM";
+export const PINNED_RELEASE_PUBLIC_KEY: string | undefined =
+  typeof __IGNIS_PINNED_RELEASE_KEY__ === "string" ? __IGNIS_PINNED_RELEASE_KEY__ : undefined;
 
 /** The supplier's local update settings, `<state>/update.json`; written only by this machine's owner. */
 export const UpdateSettings = z.strictObject({
@@ -38,12 +46,28 @@ export function readUpdateSettings(stateDir: string): UpdateSettings {
   return UpdateSettings.parse(JSON.parse(readFileSync(path, "utf8")));
 }
 
-/** The key a package must be signed with: the flag, else the local settings, else the pinned key. */
-export function trustedReleaseKey(stateDir: string, flag?: string): string {
+/**
+ * The key a package must be signed with: the flag, else the local settings, else the pinned key. Throws
+ * UpdateRefused (`no_release_key`) when there is none, so a development build never installs anything.
+ */
+export function trustedReleaseKey(
+  stateDir: string,
+  flag?: string,
+  pinned: string | undefined = PINNED_RELEASE_PUBLIC_KEY,
+): string {
   if (flag !== undefined) {
     if (!/^[A-Za-z0-9_-]{43}$/.test(flag))
       throw new Error("--release-key must be a base64url Ed25519 public key");
     return flag;
   }
-  return readUpdateSettings(stateDir).releaseKey ?? PINNED_RELEASE_PUBLIC_KEY;
+  const key = readUpdateSettings(stateDir).releaseKey ?? pinned;
+  if (key === undefined) {
+    throw new UpdateRefused(
+      "no_release_key",
+      "this worker is a development build with no pinned release key (packed without IGNIS_RELEASE_KEY_FILE, " +
+        "or run from source): pass --release-key KEY or set releaseKey in " +
+        `${updateSettingsPath(stateDir)} to the public key whose releases you trust`,
+    );
+  }
+  return key;
 }

@@ -5,7 +5,13 @@ import { releaseSigningText } from "@ignis/protocol";
 export class UpdateRefused extends Error {
   override readonly name = "UpdateRefused";
   constructor(
-    readonly code: "bad_signature" | "bad_checksum" | "bad_package" | "not_newer" | "fetch_failed",
+    readonly code:
+      | "bad_signature"
+      | "bad_checksum"
+      | "bad_package"
+      | "not_newer"
+      | "fetch_failed"
+      | "no_release_key",
     message: string,
   ) {
     super(message);
