@@ -281,6 +281,31 @@ describe.skipIf(skip !== undefined)("the web app in a real browser", () => {
       await admin.getByRole("link", { name: "Audit log" }).click();
       await admin.getByRole("columnheader", { name: "Outcome" }).waitFor();
       expect(await admin.getByRole("row").filter({ hasText: "api_key" }).count()).toBeGreaterThan(0);
+      // A staged rollout: listed with its stage and counts, and paused from the console (an audited PATCH).
+      const adminJson = { authorization: `Bearer ${t.adminKey}`, "content-type": "application/json" };
+      const release = await fetch(`${t.url}/v1/admin/worker-releases`, {
+        method: "POST",
+        headers: adminJson,
+        body: JSON.stringify({
+          version: "7.0.0",
+          packageBase64: Buffer.from("not checked by the server").toString("base64"),
+          signature: "c".repeat(86),
+        }),
+      });
+      expect(release.status).toBe(201);
+      const created = await fetch(`${t.url}/v1/admin/worker-rollouts`, {
+        method: "POST",
+        headers: adminJson,
+        body: JSON.stringify({ version: "7.0.0", percent: 10 }),
+      });
+      const rollout = (await created.json()) as { id: string };
+      await admin.getByRole("link", { name: "Worker rollouts" }).click();
+      const rolloutRow = admin.getByRole("row").filter({ hasText: "7.0.0" });
+      await rolloutRow.getByText("10%", { exact: true }).waitFor();
+      await rolloutRow.getByRole("button", { name: "Pause" }).click();
+      await rolloutRow.getByRole("button", { name: "Resume" }).waitFor();
+      const paused = await fetch(`${t.url}/v1/admin/worker-rollouts/${rollout.id}`, { headers: adminJson });
+      expect(((await paused.json()) as { status: string }).status).toBe("paused");
       await admin.close();
     },
     STEP_MS,

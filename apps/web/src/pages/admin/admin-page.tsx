@@ -5,6 +5,7 @@ import { AdminAudit } from "./admin-audit";
 import { AdminKeyMigrations } from "./admin-key-migrations";
 import { AdminMaintenance } from "./admin-maintenance";
 import { AdminUsers } from "./admin-users";
+import { AdminWorkerRollouts } from "./admin-worker-rollouts";
 
 const TABS = [
   { id: "users", title: "Users", view: AdminUsers },
@@ -13,6 +14,7 @@ const TABS = [
   { id: "audit", title: "Audit log", view: AdminAudit },
   { id: "maintenance", title: "Maintenance", view: AdminMaintenance },
   { id: "migrations", title: "Key migrations", view: AdminKeyMigrations },
+  { id: "rollouts", title: "Worker rollouts", view: AdminWorkerRollouts },
 ] as const;
 
 /** The admin console: one tab per concern, the tab kept in the URL so it can be linked. */
