@@ -32,7 +32,7 @@ const BENCH_POSTGRES_URL =
 
 /** A fresh scratch PostgreSQL database and how to drop it, or undefined when PostgreSQL is not reachable. */
 export async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
-  const admin = new pg.Client({ connectionString: BENCH_POSTGRES_URL, connectionTimeoutMillis: 2000 });
+  const admin = new pg.Client({ connectionString: BENCH_POSTGRES_URL, connectionTimeoutMillis: 10_000 });
   try {
     await admin.connect();
   } catch {

@@ -36,6 +36,11 @@ export class BenchSession {
   live = false;
   /** When this session last sent a heartbeat (performance.now()). */
   lastBeatMs = 0;
+  /**
+   * Called when a live session is closed by the server or the network (not by close()), with the wait the
+   * server asked for in its last `session.error` (0: none).
+   */
+  onDrop: ((retryAfterMs: number) => void) | undefined;
   private prover: Prover | undefined;
   constructor(
     readonly device: LeanDevice,
@@ -63,8 +68,10 @@ export class BenchSession {
       });
       ws.on("error", (error) => reject(new OpenRefused(error.message, 0)));
       ws.on("close", (code) => {
-        this.live = false;
+        const wasLive = this.live && this.ws === ws;
+        if (this.ws === ws) this.live = false;
         reject(new OpenRefused(`closed ${code}`, retryAfterMs));
+        if (wasLive) this.onDrop?.(retryAfterMs);
       });
       ws.on("message", (data) => {
         const m = JSON.parse(String(data)) as { type: string; [k: string]: unknown };

@@ -32,9 +32,6 @@ import { connect } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import pg from "pg";
-import { generateDeviceKey } from "../apps/cli/src/worker/device-key.js";
-import { newId } from "../apps/server/src/db/new-id.js";
 import { freePort } from "../apps/server/src/testing/test-server.js";
 import {
   AckClock,
@@ -47,6 +44,7 @@ import {
 } from "./_heartbeat-load.js";
 import type { StatsReport } from "./_heartbeat-server.js";
 import { BenchSession } from "./_session-client.js";
+import { seedVerifiedFleet } from "./_verified-fleet.js";
 
 const { values } = parseArgs({
   options: {
@@ -125,44 +123,14 @@ const targets: Target[] = [
 ];
 const ignis = targets[1]!;
 
-// Devices: a few enrolled over HTTP, the rest copies of the first with keys of their own (enrolling thousands
-// over HTTP takes minutes and measures nothing here), then all given a passed proof as a running fleet's are.
+// Devices: a few enrolled over HTTP, the rest copies with keys of their own, all verified (_verified-fleet.ts).
 const t = performance.now();
 const supplierKey = await createSupplier(ignis.server.url, ignis.server.adminKey);
-const devices: LeanDevice[] = await enrollLeanDevices(ignis.server.url, supplierKey, Math.min(SESSIONS, 20));
-const copies = Array.from({ length: SESSIONS - devices.length }, () => ({
-  deviceId: newId("dev"),
-  keyId: newId("dk"),
-  key: generateDeviceKey(),
-}));
-const seed = new pg.Client({ connectionString: database.url });
-await seed.connect();
-await seed.query(
-  `insert into devices select (jsonb_populate_record(null::devices, to_jsonb(d) || jsonb_build_object('id', n.id))).*
-   from devices d, unnest($1::text[]) as n(id) where d.id = $2`,
-  [copies.map((c) => c.deviceId), devices[0]!.deviceId],
+const devices: LeanDevice[] = await seedVerifiedFleet(
+  database.url,
+  await enrollLeanDevices(ignis.server.url, supplierKey, Math.min(SESSIONS, 20)),
+  SESSIONS,
 );
-await seed.query(
-  `insert into device_keys select (jsonb_populate_record(null::device_keys, to_jsonb(k) ||
-     jsonb_build_object('id', n.id, 'device_id', n.device_id, 'public_key', n.public_key))).*
-   from device_keys k, unnest($1::text[], $2::text[], $3::text[]) as n(id, device_id, public_key)
-   where k.device_id = $4`,
-  [
-    copies.map((c) => c.keyId),
-    copies.map((c) => c.deviceId),
-    copies.map((c) => c.key.publicKey),
-    devices[0]!.deviceId,
-  ],
-);
-await seed.query(
-  `insert into proof_challenges (id, device_id, profile, gpu_count, n, inner_dim, batch, reveal_rows, expected_ms,
-     deadline_ms, rtt_ms, trigger, replica, issued_at, decided_at, outcome)
-   select md5(id), id, 'sim-a100', 1, 64, 128, 2, 87, 7, 2000, 1, 'connect', 'bench', now(), now(), 'pass'
-   from devices`,
-);
-await seed.query(`update devices set verification = 'verified'`);
-await seed.end();
-devices.push(...copies.map((c) => ({ deviceId: c.deviceId, key: c.key })));
 log(`enrolled and verified ${devices.length} devices in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
 /**
