@@ -79,7 +79,7 @@ describe("the release key (npm run release:keygen, then IGNIS_RELEASE_KEY_FILE=.
       "--signature",
       testReleaseKey().sign(pkg.version, pkg.sha256),
     ]);
-    expect(forged.code).toBe(5);
+    expect(forged.code, forged.out).toBe(5);
     expect(forged.out).toContain("refused (bad_signature)");
     expect(forged.out).toContain(publicKey);
     expect(existsSync(join(state, "releases", "versions", pkg.version))).toBe(false);
@@ -89,7 +89,7 @@ describe("the release key (npm run release:keygen, then IGNIS_RELEASE_KEY_FILE=.
       "--signature",
       readReleaseKey(keyFile).sign(pkg.version, pkg.sha256),
     ]);
-    expect(signed.code).toBe(0);
+    expect(signed.code, signed.out).toBe(0);
     expect(currentRelease(join(state, "releases"))).toBe(pkg.version);
   }, 60_000);
 
@@ -100,7 +100,7 @@ describe("the release key (npm run release:keygen, then IGNIS_RELEASE_KEY_FILE=.
     const signature = readReleaseKey(keyFile).sign(pkg.version, pkg.sha256);
 
     const refused = await update([IGNIS_BIN], [...common, "--signature", signature]);
-    expect(refused.code).toBe(5);
+    expect(refused.code, refused.out).toBe(5);
     expect(refused.out).toContain("refused (no_release_key)");
     expect(existsSync(join(state, "releases"))).toBe(false);
 
@@ -108,7 +108,7 @@ describe("the release key (npm run release:keygen, then IGNIS_RELEASE_KEY_FILE=.
       [IGNIS_BIN],
       [...common, "--signature", signature, "--release-key", publicKey],
     );
-    expect(named.code).toBe(0);
+    expect(named.code, named.out).toBe(0);
     expect(currentRelease(join(state, "releases"))).toBe(pkg.version);
   }, 60_000);
 });

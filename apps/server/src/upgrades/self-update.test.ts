@@ -53,10 +53,11 @@ describe("ignis worker update", () => {
         { stdio: ["ignore", out, out] },
       ),
     );
+    // Bounds for a loaded machine (two cores, several suites): the first start compiles the worker through tsx.
     await waitFor("the first worker online", () => readOnline(device.stateDir)?.version === WORKER_RELEASE, {
-      timeoutMs: 60_000,
+      timeoutMs: 150_000,
     });
-  }, 90_000);
+  }, 240_000);
 
   afterAll(async () => {
     const running = readRunningWorker(device.stateDir);
