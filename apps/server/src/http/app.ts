@@ -14,6 +14,7 @@ import {
 import type { Actor } from "../identity/actor.js";
 import type { Action } from "../identity/policy.js";
 import type { AppContext } from "./context.js";
+import { completeOperations } from "./openapi-document.js";
 import { problemFor, toIgnisError } from "./problem.js";
 import { installRequestPipeline } from "./request-pipeline.js";
 import type { RouteTable } from "./route-table.js";
@@ -116,6 +117,14 @@ export async function buildApp(
       },
     },
     transform: jsonSchemaTransform,
+    // operationIds, security and the 4xx problem+json answers, from the route table (filled before any request).
+    transformObject: (documents) =>
+      "openapiObject" in documents
+        ? (completeOperations(
+            documents.openapiObject as Parameters<typeof completeOperations>[0],
+            routeTable,
+          ) as typeof documents.openapiObject)
+        : documents.swaggerObject,
     hideUntagged: false,
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs", staticCSP: true });

@@ -34,6 +34,48 @@ describeEachDialect("OpenAPI document", (database) => {
     }
   });
 
+  it("gives every operation a unique operationId, its security and its problem+json 4xx answers", async () => {
+    type Operation = {
+      operationId?: string;
+      security?: Array<Record<string, string[]>>;
+      responses?: Record<string, { $ref?: string }>;
+    };
+    const doc = (await (await fetch(`${t.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, Operation>>;
+      components: { responses: Record<string, { content: Record<string, unknown> }> };
+    };
+    const ids = new Set<string>();
+    const publicRoutes = new Set(
+      t.server.routeTable
+        .filter((r) => r.meta?.access === "public")
+        .map((r) => `${r.method.toLowerCase()} ${r.url.replace(/:([A-Za-z]+)/g, "{$1}")}`),
+    );
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        expect(op.operationId, where).toMatch(/^[a-z]+[A-Za-z0-9]*$/);
+        expect(ids.has(op.operationId!), `${where}: duplicate operationId`).toBe(false);
+        ids.add(op.operationId!);
+        expect(op.security, where).toEqual(publicRoutes.has(`${method} ${path}`) ? [] : [{ bearer: [] }]);
+        const errors = Object.keys(op.responses ?? {}).filter((s) => s.startsWith("4"));
+        expect(errors, where).toContain("429");
+        if (!publicRoutes.has(`${method} ${path}`))
+          expect(errors, where).toEqual(expect.arrayContaining(["401", "403"]));
+        if (path.includes("{")) expect(errors, where).toContain("404");
+        for (const status of errors) {
+          const response = op.responses![status] as { $ref?: string; content?: Record<string, unknown> };
+          const shared =
+            response.$ref && doc.components.responses[response.$ref.replace("#/components/responses/", "")];
+          expect(Object.keys((shared || response).content ?? {}), `${where} ${status}`).toEqual([
+            "application/problem+json",
+          ]);
+        }
+      }
+    }
+    expect(ids.size).toBeGreaterThan(40);
+    expect(doc.paths["/v1/devices/{deviceId}"]?.get?.operationId).toBe("getDevicesByDeviceId");
+  });
+
   it("serves a human docs page", async () => {
     const res = await fetch(`${t.url}/docs/`);
     expect(res.status).toBe(200);

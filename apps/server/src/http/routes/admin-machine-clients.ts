@@ -44,6 +44,7 @@ export function adminMachineClientRoutes(app: App, ctx: AppContext): void {
         },
       },
       schema: {
+        summary: "Register a machine client (client credentials) for a user; the secret is shown once",
         tags: ["admin"],
         params: z.object({ userId: UserId }),
         body: Body,
@@ -73,6 +74,7 @@ export function adminMachineClientRoutes(app: App, ctx: AppContext): void {
     {
       config: { meta: { access: "user" } },
       schema: {
+        summary: "A user's machine clients, without secrets",
         tags: ["admin"],
         params: z.object({ userId: UserId }),
         response: { 200: z.object({ items: z.array(Listed) }) },
@@ -95,7 +97,12 @@ export function adminMachineClientRoutes(app: App, ctx: AppContext): void {
           objectParam: "clientId",
         },
       },
-      schema: { tags: ["admin"], params: ClientParams, response: { 200: Created } },
+      schema: {
+        summary: "Rotate a machine client's secret (the new one is shown once)",
+        tags: ["admin"],
+        params: ClientParams,
+        response: { 200: Created },
+      },
     },
     async (request, reply) => {
       authorize(request.actor, "admin.oidc-client.rotate");
@@ -124,7 +131,7 @@ export function adminMachineClientRoutes(app: App, ctx: AppContext): void {
           objectParam: "clientId",
         },
       },
-      schema: { tags: ["admin"], params: ClientParams },
+      schema: { summary: "Delete a machine client", tags: ["admin"], params: ClientParams },
     },
     async (request, reply) => {
       authorize(request.actor, "admin.oidc-client.delete");

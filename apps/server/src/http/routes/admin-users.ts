@@ -25,7 +25,12 @@ export function adminUserRoutes(app: App, ctx: AppContext): void {
     "/v1/admin/users",
     {
       config: { meta: { access: "user", action: "user.create", objectType: "user" } },
-      schema: { tags: ["admin"], body: CreateUserBody, response: { 201: UserView } },
+      schema: {
+        summary: "Create a user with roles; with the embedded provider, an invitation link",
+        tags: ["admin"],
+        body: CreateUserBody,
+        response: { 201: UserView },
+      },
     },
     async (request, reply) => {
       authorize(request.actor, "user.create");
@@ -49,6 +54,7 @@ export function adminUserRoutes(app: App, ctx: AppContext): void {
     {
       config: { meta: { access: "user" } },
       schema: {
+        summary: "List users",
         tags: ["admin"],
         querystring: z.object({
           cursor: UserId.optional(),
@@ -72,7 +78,13 @@ export function adminUserRoutes(app: App, ctx: AppContext): void {
     "/v1/admin/users/:userId",
     {
       config: { meta: { access: "user", action: "user.update", objectType: "user", objectParam: "userId" } },
-      schema: { tags: ["admin"], params: UserParams, body: UpdateUserBody, response: { 200: UserView } },
+      schema: {
+        summary: "Change a user's roles or freeze their writes",
+        tags: ["admin"],
+        params: UserParams,
+        body: UpdateUserBody,
+        response: { 200: UserView },
+      },
     },
     async (request, reply) => {
       authorize(request.actor, "user.update");
@@ -105,6 +117,7 @@ export function adminUserRoutes(app: App, ctx: AppContext): void {
         meta: { access: "user", action: "admin.api-key.create", objectType: "user", objectParam: "userId" },
       },
       schema: {
+        summary: "Mint an API key on a user's behalf (shown once)",
         tags: ["admin"],
         params: UserParams,
         body: CreateApiKeyBody,

@@ -20,7 +20,14 @@ import type { AppContext } from "../context.js";
 export function apiKeyRoutes(app: App, ctx: AppContext): void {
   app.get(
     "/v1/me",
-    { config: { meta: { access: "user" } }, schema: { tags: ["identity"], response: { 200: WhoAmI } } },
+    {
+      config: { meta: { access: "user" } },
+      schema: {
+        summary: "Who the credential belongs to: user id, e-mail and roles",
+        tags: ["identity"],
+        response: { 200: WhoAmI },
+      },
+    },
     async (request) => {
       const actor = request.actor;
       authorize(actor, "me.read");
@@ -38,7 +45,12 @@ export function apiKeyRoutes(app: App, ctx: AppContext): void {
     "/v1/api-keys",
     {
       config: { meta: { access: "user", action: "api-key.create", objectType: "api_key" } },
-      schema: { tags: ["identity"], body: CreateApiKeyBody, response: { 201: CreatedApiKey } },
+      schema: {
+        summary: "Mint an API key for yourself (shown once)",
+        tags: ["identity"],
+        body: CreateApiKeyBody,
+        response: { 201: CreatedApiKey },
+      },
     },
     async (request, reply) => {
       const actor = request.actor;
@@ -59,7 +71,11 @@ export function apiKeyRoutes(app: App, ctx: AppContext): void {
     "/v1/api-keys",
     {
       config: { meta: { access: "user" } },
-      schema: { tags: ["identity"], response: { 200: z.object({ items: z.array(ApiKeyView) }) } },
+      schema: {
+        summary: "Your API keys, without their secrets",
+        tags: ["identity"],
+        response: { 200: z.object({ items: z.array(ApiKeyView) }) },
+      },
     },
     async (request) => {
       const actor = request.actor;
@@ -86,7 +102,12 @@ export function apiKeyRoutes(app: App, ctx: AppContext): void {
       config: {
         meta: { access: "user", action: "api-key.revoke", objectType: "api_key", objectParam: "keyId" },
       },
-      schema: { tags: ["identity"], params: z.object({ keyId: ApiKeyId }), response: { 204: z.null() } },
+      schema: {
+        summary: "Revoke one of your API keys",
+        tags: ["identity"],
+        params: z.object({ keyId: ApiKeyId }),
+        response: { 204: z.null() },
+      },
     },
     async (request, reply) => {
       const actor = request.actor;

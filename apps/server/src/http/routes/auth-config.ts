@@ -20,7 +20,11 @@ export function authConfigRoutes(app: App, ctx: AppContext): void {
     "/v1/auth/config",
     {
       config: { meta: { access: "public" } },
-      schema: { tags: ["identity"], response: { 200: AuthConfig } },
+      schema: {
+        summary: "How to sign in: the issuer, audience and the CLI's client",
+        tags: ["identity"],
+        response: { 200: AuthConfig },
+      },
     },
     async () => body,
   );

@@ -9,7 +9,11 @@ export function healthRoutes(app: App, ctx: AppContext): void {
     "/healthz",
     {
       config: { meta: { access: "public" } },
-      schema: { tags: ["system"], response: { 200: z.object({ status: z.literal("ok") }) } },
+      schema: {
+        summary: "Liveness: answers ok while the server runs",
+        tags: ["system"],
+        response: { 200: z.object({ status: z.literal("ok") }) },
+      },
     },
     async () => ({ status: "ok" as const }),
   );
@@ -19,6 +23,7 @@ export function healthRoutes(app: App, ctx: AppContext): void {
     {
       config: { meta: { access: "user" } },
       schema: {
+        summary: "Prometheus metrics (admins, or anyone on the metrics port)",
         tags: ["system"],
         description: "Prometheus text; admins only here, anyone on the metrics port.",
       },
