@@ -14,10 +14,6 @@ import { createScratchDatabase } from "../replicas/replica-cluster.js";
 import { describeWithReplicaServices, REPLICA_NATS_URL } from "../replicas/services.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
-async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  await waitFor("the condition", check, { timeoutMs: ms, everyMs: 25 });
-}
-
 const stop = (jobId: string): ServerMessage => ({ type: "job.stop", jobId, reason: "cancelled" });
 
 describeWithReplicaServices("NATS going away between two replicas", () => {
@@ -76,12 +72,13 @@ describeWithReplicaServices("NATS going away between two replicas", () => {
   it("refuses cross-replica delivery clearly while NATS is cut, keeps sessions, and recovers when it returns", async () => {
     const onA = await deviceOn(a, "on-a");
     const onB = await deviceOn(b, "on-b");
-    await eventually(
+    await waitFor(
+      "each replica to see the other's device",
       () => a.server.ctx.gateway.isConnected(onB.deviceId) && b.server.ctx.gateway.isConnected(onA.deviceId),
     );
 
     await proxy.cut();
-    await eventually(() => !busOf(a).connected);
+    await waitFor("replica A's bus to lose NATS", () => !busOf(a).connected);
     // A cannot publish at all: the send fails at once and the bus counts the refusal.
     expect(await a.server.ctx.gateway.send(onB.deviceId, stop(`job_${"1".repeat(26)}`))).toBe(false);
     expect(busOf(a).stats().refused).toBeGreaterThan(0);
@@ -92,10 +89,14 @@ describeWithReplicaServices("NATS going away between two replicas", () => {
     expect(a.server.ctx.gateway.stats().sessions).toBe(1);
 
     await proxy.restore();
-    await eventually(() => busOf(a).connected);
+    await waitFor("replica A's bus to reconnect", () => busOf(a).connected);
     // After the link returns, each replica learns again where the other's devices are, and delivery resumes.
-    await eventually(async () => b.server.ctx.gateway.send(onA.deviceId, stop(`job_${"3".repeat(26)}`)));
-    await eventually(async () => a.server.ctx.gateway.send(onB.deviceId, stop(`job_${"4".repeat(26)}`)));
+    await waitFor("delivery from B to the device on A", async () =>
+      b.server.ctx.gateway.send(onA.deviceId, stop(`job_${"3".repeat(26)}`)),
+    );
+    await waitFor("delivery from A to the device on B", async () =>
+      a.server.ctx.gateway.send(onB.deviceId, stop(`job_${"4".repeat(26)}`)),
+    );
     const jobs = (seen: ServerMessage[]) => seen.flatMap((m) => (m.type === "job.stop" ? [m.jobId[4]] : []));
     expect(jobs(onA.seen)).toContain("3");
     expect(jobs(onA.seen)).not.toContain("2");
@@ -106,7 +107,7 @@ describeWithReplicaServices("NATS going away between two replicas", () => {
   it("still ends a session on A revoked through B while NATS is cut, through the database sweep", async () => {
     const onA = await deviceOn(a, "revoked-during-outage");
     await proxy.cut();
-    await eventually(() => !busOf(a).connected);
+    await waitFor("replica A's bus to lose NATS", () => !busOf(a).connected);
     const response = await fetch(`${b.url}/v1/devices/${onA.deviceId}/revoke`, {
       method: "POST",
       headers: { authorization: `Bearer ${supplierKey}` },

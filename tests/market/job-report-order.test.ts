@@ -2,10 +2,10 @@ import type { ClusterView, JobStartMessage } from "@ignis/protocol";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import {
   call,
   cleanupStateDirs,
-  eventually,
   startTestWorker,
   type TestWorker,
   userWithKey,
@@ -72,14 +72,18 @@ describeEachDialect("job reports of one device", (database) => {
 
   /** Waits until the scheduler would hire the device: back in the pool, and seen with room to spare. */
   const hireable = () =>
-    eventually(async () => {
-      const row = await t.server.ctx.db
-        .selectFrom("devices")
-        .select(["status", "last_seen_at"])
-        .where("id", "=", worker.deviceId)
-        .executeTakeFirstOrThrow();
-      return row.status === "online" && new Date(row.last_seen_at ?? 0).getTime() >= Date.now() - 4_000;
-    }, 30_000);
+    waitFor(
+      "the device back in the pool, seen recently",
+      async () => {
+        const row = await t.server.ctx.db
+          .selectFrom("devices")
+          .select(["status", "last_seen_at"])
+          .where("id", "=", worker.deviceId)
+          .executeTakeFirstOrThrow();
+        return row.status === "online" && new Date(row.last_seen_at ?? 0).getTime() >= Date.now() - 4_000;
+      },
+      { timeoutMs: 30_000 },
+    );
 
   it("meters the minute of a job whose running and exited reports arrive back to back", async () => {
     // The worker's own job host runs the job too; its reports come later and find the job closed.
@@ -102,10 +106,14 @@ describeEachDialect("job reports of one device", (database) => {
         job: { command: "node", args: ["-e", ""] },
       });
       expect(created.status).toBe(201);
-      const done = (await eventually(async () => {
-        const c = await call<ClusterView>(t, "GET", `/v1/clusters/${created.body.id}`, customerKey);
-        return c.body.status === "completed" || c.body.status === "failed" ? c.body : undefined;
-      }, 30_000)) as ClusterView;
+      const done = (await waitFor(
+        "the cluster to finish",
+        async () => {
+          const c = await call<ClusterView>(t, "GET", `/v1/clusters/${created.body.id}`, customerKey);
+          return c.body.status === "completed" || c.body.status === "failed" ? c.body : undefined;
+        },
+        { timeoutMs: 30_000 },
+      )) as ClusterView;
       expect(done.status).toBe("completed");
       expect(done.devices.map((d) => [d.state, d.exitCode, d.meteredMinutes])).toEqual([["exited", 0, 1]]);
     }

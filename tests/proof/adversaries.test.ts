@@ -14,7 +14,8 @@ import { systemClock } from "../../apps/cli/src/prover/prover-clock.js";
 import { startFleet } from "../../apps/cli/src/sim/fleet.js";
 import { readServerView } from "../../apps/cli/src/sim/fleet-status.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
-import { call, eventually } from "../../apps/server/src/testing/worker-fixture.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
+import { call } from "../../apps/server/src/testing/worker-fixture.js";
 import { caught, claimOf, type ProofWorld, startProofWorld, verified } from "./proof-fixture.js";
 
 /**
@@ -102,10 +103,14 @@ describeEachDialect("adversarial devices", (database) => {
           .filter((d) => d.counterfeit)
           .map((d) => d.deviceId),
       );
-      const view = await eventually(async () => {
-        const v = await readServerView(w.t.url, w.supplierKey, ids, counterfeits);
-        return v.verified === 2 && v.quarantined === 1 && v.counterfeitCaught === 1 ? v : undefined;
-      }, 15_000);
+      const view = await waitFor(
+        "the server's view of the three devices",
+        async () => {
+          const v = await readServerView(w.t.url, w.supplierKey, ids, counterfeits);
+          return v.verified === 2 && v.quarantined === 1 && v.counterfeitCaught === 1 ? v : undefined;
+        },
+        { timeoutMs: 15_000 },
+      );
       expect(view).toMatchObject({ checked: 3, verified: 2, failed: 1, quarantined: 1 });
     } finally {
       await fleet.stop();

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createInProcessBus } from "../../apps/server/src/bus/in-process-bus.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import {
   cleanupStateDirs,
-  eventually,
   startTestWorker,
   type TestWorker,
   userWithKey,
@@ -46,13 +46,13 @@ describeEachDialect("group challenges across replicas", (database) => {
       .execute();
 
   it("challenges each replica's device when the other replica's device is re-checked", async () => {
-    const found = await eventually(
+    const found = await waitFor(
+      "group challenges on both replicas",
       async () => {
         const both = await Promise.all([groupChallenges(onA.deviceId), groupChallenges(onB.deviceId)]);
         return both.every((rows) => rows.length > 0) ? both : undefined;
       },
-      30_000,
-      100,
+      { timeoutMs: 30_000, everyMs: 100 },
     );
     const [fromA = [], fromB = []] = found ?? [];
     // Each challenge is issued and judged by the replica holding the session.

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { randomRootProver } from "../../apps/cli/src/prover/adversary-provers.js";
 import { verifyAuditChain } from "../../apps/server/src/security/audit-log.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
-import { call, eventually } from "../../apps/server/src/testing/worker-fixture.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
+import { call } from "../../apps/server/src/testing/worker-fixture.js";
 import {
   caught,
   claimOf,
@@ -23,7 +24,9 @@ import {
 describeEachDialect("proof-of-GPU life cycle", (database) => {
   let w: ProofWorld;
   const pending = async (deviceId: string) =>
-    (await eventually(async () => (await w.challenges(deviceId)).find((c) => c.outcome === "pending")))!;
+    (await waitFor("a pending challenge", async () =>
+      (await w.challenges(deviceId)).find((c) => c.outcome === "pending"),
+    ))!;
   const deviceRow = (deviceId: string) =>
     w.t.server.ctx.db
       .selectFrom("devices")
@@ -53,7 +56,7 @@ describeEachDialect("proof-of-GPU life cycle", (database) => {
     const d = await w.device({ profile: "sim-a100", prover: silentProver() });
     const open = await pending(d.deviceId);
     await d.worker.stop();
-    const ended = await eventually(async () =>
+    const ended = await waitFor("the open challenge to end", async () =>
       (await w.challenges(d.deviceId)).find((c) => c.id === open.id && c.outcome !== "pending"),
     );
     expect(ended).toMatchObject({ outcome: "timeout", reason: "session_closed" });
@@ -68,7 +71,7 @@ describeEachDialect("proof-of-GPU life cycle", (database) => {
     const d = await w.device({ profile: "sim-a100" });
     await w.until(d.deviceId, verified);
     expect(d.worker.send({ type: "metadata.update", hardware: claimOf("sim-rtx4090", 1) })).toBe(true);
-    const recheck = await eventually(async () =>
+    const recheck = await waitFor("the hardware recheck to end", async () =>
       (await w.challenges(d.deviceId)).find((c) => c.trigger === "hardware" && c.outcome !== "pending"),
     );
     expect(recheck).toMatchObject({ profile: "sim-rtx4090", outcome: "pass" });

@@ -13,12 +13,8 @@ import { enrollDevice } from "../../apps/cli/src/worker/enroll.js";
 import { startWorker, type WorkerHandle } from "../../apps/cli/src/worker/worker-agent.js";
 import type { OpenDatabase } from "../../apps/server/src/db/database.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
-import {
-  call,
-  enrollmentCode,
-  eventually,
-  userWithKey,
-} from "../../apps/server/src/testing/worker-fixture.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
+import { call, enrollmentCode, userWithKey } from "../../apps/server/src/testing/worker-fixture.js";
 
 /**
  * Support for the proof-of-GPU end-to-end suites: a real server whose retry comes after a fraction of a second,
@@ -107,13 +103,13 @@ export async function startProofWorld(
       return res.body.items;
     },
     async until(deviceId, check, timeoutMs = 15_000) {
-      const seen = await eventually(
+      const seen = await waitFor(
+        "the device's public view to pass the check",
         async () => {
           const view = await world.publicView(deviceId);
           return check(view) ? view : undefined;
         },
-        timeoutMs,
-        50,
+        { timeoutMs, everyMs: 50 },
       );
       return seen!;
     },

@@ -8,7 +8,8 @@ import { resolveSimSupplier } from "../../apps/cli/src/sim/supplier-key.js";
 import { startWorker, type WorkerHandle } from "../../apps/cli/src/worker/worker-agent.js";
 import { openDatabase } from "../../apps/server/src/db/database.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
-import { call, eventually } from "../../apps/server/src/testing/worker-fixture.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
+import { call } from "../../apps/server/src/testing/worker-fixture.js";
 import { createScratchDatabase } from "../replicas/replica-cluster.js";
 import { describeWithReplicaServices, REPLICA_NATS_URL } from "../replicas/services.js";
 
@@ -61,12 +62,12 @@ describeWithReplicaServices("proof of GPU on two replicas", () => {
           a.adminKey,
         )
       ).body.items;
-    await eventually(async () => (await challenges()).some((c) => c.outcome === "pass"));
-    await eventually(() => b.server.ctx.gateway.isConnected(deviceId));
+    await waitFor("a passed challenge", async () => (await challenges()).some((c) => c.outcome === "pass"));
+    await waitFor("replica B to see the device", () => b.server.ctx.gateway.isConnected(deviceId));
 
     const asked = await call(b, "POST", `/v1/admin/devices/${deviceId}/challenges`, a.adminKey);
     expect(asked).toMatchObject({ status: 202, body: { delivery: "forwarded", challengeId: null } });
-    const byAdmin = await eventually(async () =>
+    const byAdmin = await waitFor("the admin's challenge to end", async () =>
       (await challenges()).find((c) => c.trigger === "admin" && c.outcome !== "pending"),
     );
     expect(byAdmin).toMatchObject({ outcome: "pass" });

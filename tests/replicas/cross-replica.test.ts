@@ -14,10 +14,6 @@ import { createScratchDatabase } from "./replica-cluster.js";
 import { describeWithReplicaServices, REPLICA_NATS_URL } from "./services.js";
 
 /** Polls until `check` holds, failing after `ms`. */
-async function eventually(check: () => boolean | Promise<boolean>, ms = 8_000): Promise<void> {
-  await waitFor("the condition", check, { timeoutMs: ms, everyMs: 25 });
-}
-
 describeWithReplicaServices("two replicas over one PostgreSQL and NATS", () => {
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
   let a: TestServer;
@@ -74,7 +70,7 @@ describeWithReplicaServices("two replicas over one PostgreSQL and NATS", () => {
 
   it("closes a device's session on replica A at once when its owner revokes it through replica B", async () => {
     const { deviceId, worker } = await deviceOn(a, "revoked");
-    await eventually(() => b.server.ctx.gateway.isConnected(deviceId));
+    await waitFor("replica B to see the device on A", () => b.server.ctx.gateway.isConnected(deviceId));
     // What A hears on the device's subject: the order from B, not A's own database sweep (every 5 s here), must
     // be what ends the session, however long either takes on a loaded machine.
     const heard: unknown[] = [];
@@ -95,28 +91,32 @@ describeWithReplicaServices("two replicas over one PostgreSQL and NATS", () => {
     expect(heard).toContainEqual({ kind: "disconnect", reason: "device_revoked" });
     // The worker may see the fatal session.error before A's socket finishes its closing handshake; A forgets the
     // session on that socket's close event, so wait for it (bounded) rather than read it at the worker's exit.
-    await eventually(() => !a.server.ctx.gateway.isConnected(deviceId), 4_000);
+    await waitFor(
+      "replica A to forget the revoked device",
+      () => !a.server.ctx.gateway.isConnected(deviceId),
+      { timeoutMs: 4_000 },
+    );
   });
 
   it("delivers a message sent from replica B to a device whose session lives on replica A", async () => {
     const { deviceId, seen } = await deviceOn(a, "dispatched");
-    await eventually(() => b.server.ctx.gateway.isConnected(deviceId));
+    await waitFor("replica B to see the device on A", () => b.server.ctx.gateway.isConnected(deviceId));
     const order: ServerMessage = { type: "job.stop", jobId: `job_${"a".repeat(26)}`, reason: "cancelled" };
 
     const delivered = await b.server.ctx.gateway.send(deviceId, order);
 
     expect(delivered).toBe(true);
-    await eventually(() => seen.some((m) => m.type === "job.stop"));
+    await waitFor("the job.stop at the device", () => seen.some((m) => m.type === "job.stop"));
     expect(seen.filter((m) => m.type === "job.stop")).toEqual([order]);
   });
 
   it("delivers the other way too, and reports false for a device connected nowhere", async () => {
     const { deviceId, seen } = await deviceOn(b, "on-b");
-    await eventually(() => a.server.ctx.gateway.isConnected(deviceId));
+    await waitFor("replica A to see the device on B", () => a.server.ctx.gateway.isConnected(deviceId));
     const order: ServerMessage = { type: "job.stop", jobId: `job_${"b".repeat(26)}`, reason: "rental_ended" };
 
     expect(await a.server.ctx.gateway.send(deviceId, order)).toBe(true);
-    await eventually(() => seen.some((m) => m.type === "job.stop"));
+    await waitFor("the job.stop at the device", () => seen.some((m) => m.type === "job.stop"));
     expect(await a.server.ctx.gateway.send(`dev_${"z".repeat(26)}`, order)).toBe(false);
   });
 

@@ -6,11 +6,11 @@ import { createUserWithKey, type FixtureUser } from "../../apps/server/src/secur
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { openRawWorkerSocket } from "../../apps/server/src/testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import {
   cleanupStateDirs,
   enrollmentCode,
   enrollSimulated,
-  eventually,
 } from "../../apps/server/src/testing/worker-fixture.js";
 
 const HARDWARE = {
@@ -114,7 +114,7 @@ describeEachDialect("replayed handshakes", (database) => {
     expect(await replay.nextOf("session.error")).toMatchObject({ fatal: true });
     await replay.closed;
     // The gateway appends its audit records in the background: wait for the refusal's.
-    await eventually(async () =>
+    await waitFor("the audited refusal of the replayed handshake", async () =>
       (await audit(deviceId, "device.session.open")).some((r) => r.outcome.startsWith("refused:")),
     );
   });

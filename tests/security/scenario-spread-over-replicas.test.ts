@@ -3,11 +3,11 @@ import { createInProcessBus } from "../../apps/server/src/bus/in-process-bus.js"
 import { WRITE_SURGE_DEFAULTS } from "../../apps/server/src/security/rules/write-surge.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import {
   call,
   cleanupStateDirs,
   enrollSimulated,
-  eventually,
   userWithKey,
 } from "../../apps/server/src/testing/worker-fixture.js";
 
@@ -46,7 +46,7 @@ describeEachDialect("scenario: a stolen key's writes spread over two replicas", 
       statuses.push(res.status);
     }
     // The alert needs the other replica's share, which arrives over the bus in batches.
-    const alerts = await eventually(async () => {
+    const alerts = await waitFor("the write_surge alerts", async () => {
       const rows = await a.server.ctx.db
         .selectFrom("security_alerts")
         .select(["id", "rule", "subject", "containment"])

@@ -7,12 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PackedWorker, packWorker } from "../../apps/cli/scripts/pack-worker.js";
 import { createTestDatabase } from "../../apps/server/src/testing/dialects.js";
 import { freePort, startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
-import {
-  call,
-  enrollmentCode,
-  eventually,
-  userWithKey,
-} from "../../apps/server/src/testing/worker-fixture.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
+import { call, enrollmentCode, userWithKey } from "../../apps/server/src/testing/worker-fixture.js";
 import { startTcpProxy, type TcpProxy } from "../faults/tcp-proxy.js";
 
 const run = promisify(execFile);
@@ -116,17 +112,30 @@ describe("the packed worker (npm run pack:worker, then npm i -g of the tarball)"
           supplier.key,
         )
       ).body;
-    await eventually(async () => (await device()).status === "online", 20_000);
-    await eventually(async () => output.includes("proof of GPU passed"), 30_000);
+    await waitFor("the device online", () => device(), {
+      until: (d) => d.status === "online",
+      timeoutMs: 20_000,
+    });
+    await waitFor("the worker to log its passed proof", async () => output.includes("proof of GPU passed"), {
+      timeoutMs: 30_000,
+    });
     expect(output).toMatch(
       /proof of GPU passed \(\S+\): the device is verified, can be hired, and earns rewards/,
     );
     expect((await device()).verification).toBe("verified");
 
     await proxy.cut();
-    await eventually(async () => output.includes("lost the connection"), 20_000);
+    await waitFor(
+      "the worker to log the lost connection",
+      async () => output.includes("lost the connection"),
+      { timeoutMs: 20_000 },
+    );
     await proxy.restore();
-    await eventually(async () => output.includes(`reconnected as ${deviceId} after`), 30_000);
+    await waitFor(
+      "the worker to log its reconnection",
+      async () => output.includes(`reconnected as ${deviceId} after`),
+      { timeoutMs: 30_000 },
+    );
     worker.kill("SIGTERM");
     expect(await exited).toBe(0);
   }, 60_000);

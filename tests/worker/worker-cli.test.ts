@@ -7,12 +7,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
-import {
-  call,
-  enrollmentCode,
-  eventually,
-  userWithKey,
-} from "../../apps/server/src/testing/worker-fixture.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
+import { call, enrollmentCode, userWithKey } from "../../apps/server/src/testing/worker-fixture.js";
 
 const IGNIS = fileURLToPath(new URL("../../apps/cli/bin/ignis.js", import.meta.url));
 const run = promisify(execFile);
@@ -63,7 +59,10 @@ describeEachDialect("ignis worker enroll and run", (database) => {
           supplier.key,
         )
       ).body;
-    await eventually(async () => (await device()).status === "online", 20_000);
+    await waitFor("the device online", () => device(), {
+      until: (d) => d.status === "online",
+      timeoutMs: 20_000,
+    });
     expect(await device()).toMatchObject({ profile: "sim-a100", gpu: { model: "NVIDIA A100 (simulated)" } });
     worker.kill("SIGTERM");
     expect(await exited).toBe(0);

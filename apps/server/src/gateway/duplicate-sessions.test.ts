@@ -4,11 +4,11 @@ import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { openDeviceSession } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
+import { waitFor } from "../testing/wait-for.js";
 import {
   call,
   cleanupStateDirs,
   enrollSimulated,
-  eventually,
   startTestWorker,
   type TestWorker,
   userWithKey,
@@ -55,24 +55,29 @@ describeEachDialect("duplicate sessions", (database) => {
   it("puts a device in conflict when a copy of its key runs beside the real worker: both refused, an alert, no credit", async () => {
     const lines: string[] = [];
     const real = await startTestWorker(t, supplier.key, { log: (line) => lines.push(line) });
-    await eventually(async () => (await device(real.deviceId)).status === "online");
+    await waitFor("the device online", () => device(real.deviceId), { until: (d) => d.status === "online" });
     const copy = await startTestWorker(t, supplier.key, { stateDir: real.stateDir, waitOnline: false });
 
-    await eventually(async () => (await device(real.deviceId)).status === "conflict");
+    await waitFor("the device in conflict", () => device(real.deviceId), {
+      until: (d) => d.status === "conflict",
+    });
     const view = await device(real.deviceId);
     expect(view.conflict?.peers).toEqual(["127.0.0.1", "127.0.0.1"]);
     // The public sees an offline device, not a compromised key.
     const publicView = await call<{ status: string }>(t, "GET", `/v1/explorer/devices/${real.deviceId}`);
     expect(publicView.body.status).toBe("offline");
-    await eventually(() => !t.server.ctx.gateway.isConnected(real.deviceId));
+    await waitFor("the gateway to drop the device", () => !t.server.ctx.gateway.isConnected(real.deviceId));
     // Both were told why, in the same words, and both keep retrying (neither exits), refused each time.
-    await eventually(() => real.handle.stats().refusals >= 3 && copy.handle.stats().refusals >= 3);
+    await waitFor(
+      "three refusals of each copy",
+      () => real.handle.stats().refusals >= 3 && copy.handle.stats().refusals >= 3,
+    );
     expect(refusedWith(real, "device_conflict")).toBe(true);
     expect(refusedWith(copy, "device_conflict")).toBe(true);
     expect(copy.handle.stats().sessions).toBe(0);
     expect(lines.some((l) => l.includes("another machine is using this device's key"))).toBe(true);
 
-    const alert = await eventually(async () =>
+    const alert = await waitFor("the duplicate-session alert", async () =>
       (await alertsOf(real.deviceId)).find((a) => a.rule === "device.duplicate_session"),
     );
     expect(alert?.evidence).toEqual({ peers: ["127.0.0.1", "127.0.0.1"] });
@@ -89,7 +94,7 @@ describeEachDialect("duplicate sessions", (database) => {
     const minutes = await minutesOf(real.deviceId);
     const beats = real.handle.stats().heartbeats + copy.handle.stats().heartbeats;
     const refusals = real.handle.stats().refusals;
-    await eventually(() => real.handle.stats().refusals >= refusals + 2);
+    await waitFor("two more refusals", () => real.handle.stats().refusals >= refusals + 2);
     expect(real.handle.stats().heartbeats + copy.handle.stats().heartbeats).toBe(beats);
     expect(await minutesOf(real.deviceId)).toEqual(minutes);
     expect(t.server.ctx.gateway.isConnected(real.deviceId)).toBe(false);
@@ -110,7 +115,11 @@ describeEachDialect("duplicate sessions", (database) => {
     expect(kept.status).toBe(200);
     expect(kept.body.conflict).toBeNull();
     const oldKey = readDeviceKey(real.stateDir);
-    await eventually(() => real.handle.stats().online && real.handle.stats().rotations === 1, 15_000);
+    await waitFor(
+      "the worker online after its key rotation",
+      () => real.handle.stats().online && real.handle.stats().rotations === 1,
+      { timeoutMs: 15_000 },
+    );
     expect(readDeviceKey(real.stateDir).publicKey).not.toBe(oldKey.publicKey);
     expect((await device(real.deviceId)).status).toBe("online");
     const again = await call(t, "POST", `/v1/devices/${real.deviceId}/resolve-conflict`, supplier.key, {
@@ -123,7 +132,9 @@ describeEachDialect("duplicate sessions", (database) => {
   it("lets the owner end a conflict by revoking the device", async () => {
     const real = await startTestWorker(t, supplier.key);
     const copy = await startTestWorker(t, supplier.key, { stateDir: real.stateDir, waitOnline: false });
-    await eventually(async () => (await device(real.deviceId)).status === "conflict");
+    await waitFor("the device in conflict", () => device(real.deviceId), {
+      until: (d) => d.status === "conflict",
+    });
     const res = await call<DeviceView>(
       t,
       "POST",
@@ -141,7 +152,7 @@ describeEachDialect("duplicate sessions", (database) => {
     const first = await startTestWorker(t, supplier.key);
     await first.handle.stop();
     const restarted = await startTestWorker(t, supplier.key, { stateDir: first.stateDir });
-    await eventually(async () => (await device(first.deviceId)).status === "online");
+    await waitFor("the device online", () => device(first.deviceId), { until: (d) => d.status === "online" });
     expect(restarted.handle.stats().refusals).toBe(0);
     expect(await alertsOf(first.deviceId)).toEqual([]);
     await restarted.handle.stop();

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEachDialect } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
+import { waitFor } from "../testing/wait-for.js";
 import {
   call,
   cleanupStateDirs,
   enrollSimulated,
-  eventually,
   startTestWorker,
   type TestWorker,
   userWithKey,
@@ -59,14 +59,18 @@ describeEachDialect("a forced fleet key migration", (database) => {
     );
     expect(migration.body.devicesNotified).toBe(DEVICES);
     // Devices spread their rotations over a quarter of the time left, heartbeating all along.
-    await eventually(() => workers.every((w) => w.handle.stats().rotations === 1), 30_000, 100);
+    await waitFor(
+      "every worker to rotate its key once",
+      () => workers.every((w) => w.handle.stats().rotations === 1),
+      { timeoutMs: 30_000, everyMs: 100 },
+    );
 
     // A rolling restart: every session is cut; each worker comes back with its new key.
     for (const w of workers) await t.server.ctx.gateway.disconnect(w.deviceId, "maintenance");
-    await eventually(
+    await waitFor(
+      "every worker back online in a second session",
       () => workers.every((w) => w.handle.stats().sessions >= 2 && w.handle.stats().online),
-      30_000,
-      100,
+      { timeoutMs: 30_000, everyMs: 100 },
     );
 
     // Heartbeats go on for two more slots, then the workers stop at the end of a slot.

@@ -4,13 +4,8 @@ import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { openDeviceSession } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import {
-  call,
-  cleanupStateDirs,
-  enrollSimulated,
-  eventually,
-  userWithKey,
-} from "../testing/worker-fixture.js";
+import { waitFor } from "../testing/wait-for.js";
+import { call, cleanupStateDirs, enrollSimulated, userWithKey } from "../testing/worker-fixture.js";
 
 describeEachDialect("handshake refusals", (database) => {
   let t: TestServer;
@@ -30,7 +25,7 @@ describeEachDialect("handshake refusals", (database) => {
     return { answer, closeCode: await raw.closed };
   };
   const reasonsFor = (deviceId: string) =>
-    eventually(async () => {
+    waitFor("the audited session opens of the device", async () => {
       const rows = await t.server.ctx.db
         .selectFrom("audit_log")
         .select(["outcome", "details"])

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { simulatedClaim } from "../../../cli/src/hardware/detect.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import { cleanupStateDirs, eventually, startTestWorker, userWithKey } from "../testing/worker-fixture.js";
+import { waitFor } from "../testing/wait-for.js";
+import { cleanupStateDirs, startTestWorker, userWithKey } from "../testing/worker-fixture.js";
 
 describeEachDialect("hardware claims over a session", (database) => {
   let t: TestServer;
@@ -29,14 +30,22 @@ describeEachDialect("hardware claims over a session", (database) => {
 
   it("answers a changed GPU claim with a fresh proof and a paused hiring, never a quarantine", async () => {
     const w = await startTestWorker(t, supplier.key, { profile: "sim-a100" });
-    await eventually(async () => (await record(w.deviceId)).verification === "verified", 20_000);
+    await waitFor("the device to be verified", () => record(w.deviceId), {
+      until: (d) => d.verification === "verified",
+      timeoutMs: 20_000,
+    });
     const challengesBefore = w.received.filter((m) => m.type === "proof.challenge").length;
 
     w.handle.send({ type: "metadata.update", hardware: simulatedClaim("sim-h100") });
-    await eventually(async () => (await record(w.deviceId)).gpu_model === "NVIDIA H100 (simulated)");
+    await waitFor("the device's new GPU model in its row", () => record(w.deviceId), {
+      until: (d) => d.gpu_model === "NVIDIA H100 (simulated)",
+    });
     // A fresh proof is asked for at once.
-    await eventually(() => w.received.filter((m) => m.type === "proof.challenge").length > challengesBefore);
-    const alert = await eventually(() =>
+    await waitFor(
+      "a fresh proof challenge after the hardware change",
+      () => w.received.filter((m) => m.type === "proof.challenge").length > challengesBefore,
+    );
+    const alert = await waitFor("the security alert on the device", () =>
       t.server.ctx.db
         .selectFrom("security_alerts")
         .select(["rule", "containment", "contained"])
@@ -45,7 +54,7 @@ describeEachDialect("hardware claims over a session", (database) => {
     );
     expect(alert).toEqual({ rule: "hardware_change", containment: { kind: "none" }, contained: false });
     expect((await record(w.deviceId)).status).not.toBe("quarantined");
-    const audit = await eventually(() =>
+    const audit = await waitFor("the audited metadata update", () =>
       t.server.ctx.db
         .selectFrom("audit_log")
         .select("details")

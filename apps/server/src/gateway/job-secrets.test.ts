@@ -4,7 +4,8 @@ import { markDeviceConflict } from "../devices/session-conflict.js";
 import { inGoodStanding } from "../devices/standing.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import { cleanupStateDirs, eventually, startTestWorker, userWithKey } from "../testing/worker-fixture.js";
+import { waitFor } from "../testing/wait-for.js";
+import { cleanupStateDirs, startTestWorker, userWithKey } from "../testing/worker-fixture.js";
 
 const start = (): JobStartMessage => ({
   type: "job.start",
@@ -43,27 +44,33 @@ describeEachDialect("job secrets", (database) => {
   it("withholds a job start, with the customer's variables, from a connected device whose proof is not current", async () => {
     const w = await startTestWorker(t, supplier.key);
     // Its first proof (at connect) settles; the next one is a day away on average, so nothing races the reset.
-    await eventually(() => w.received.some((m) => m.type === "proof.reveal-request"), 20_000);
-    await eventually(async () => {
-      const row = await t.server.ctx.db
-        .selectFrom("devices")
-        .select("verification")
-        .where("id", "=", w.deviceId)
-        .executeTakeFirst();
-      return row?.verification === "verified";
-    }, 20_000);
+    await waitFor("a proof reveal request", () => w.received.some((m) => m.type === "proof.reveal-request"), {
+      timeoutMs: 20_000,
+    });
+    await waitFor(
+      "the device verified",
+      async () => {
+        const row = await t.server.ctx.db
+          .selectFrom("devices")
+          .select("verification")
+          .where("id", "=", w.deviceId)
+          .executeTakeFirst();
+        return row?.verification === "verified";
+      },
+      { timeoutMs: 20_000 },
+    );
     await setVerification(w.deviceId, "unverified");
     expect(await t.server.ctx.gateway.send(w.deviceId, start())).toBe(false);
     // The session is live (a heartbeat is answered after the refused send), and it never saw the order.
     const beats = w.handle.stats().heartbeats;
-    await eventually(() => w.handle.stats().heartbeats >= beats + 2);
+    await waitFor("two more heartbeats", () => w.handle.stats().heartbeats >= beats + 2);
     expect(w.received.some((m) => m.type === "job.start")).toBe(false);
     await w.handle.stop();
   });
 
   it("counts a device in good standing only when connected, verified and not in conflict", async () => {
     const w = await startTestWorker(t, supplier.key);
-    await eventually(async () => {
+    await waitFor("the device online", async () => {
       const row = await t.server.ctx.db
         .selectFrom("devices")
         .select("status")

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
+import { waitFor } from "../testing/wait-for.js";
 import {
   cleanupStateDirs,
   enrollSimulated,
-  eventually,
   startTestWorker,
   userWithKey,
 } from "../testing/worker-fixture.js";
@@ -44,16 +44,16 @@ describeEachDialect("the key-age policy", (database) => {
       .where("device_id", "=", deviceId)
       .execute();
     const w = await startTestWorker(t, supplier.key, { stateDir });
-    await eventually(() => w.handle.stats().rotations === 1, 15_000);
+    await waitFor("the policy's key rotation", () => w.handle.stats().rotations === 1, { timeoutMs: 15_000 });
     expect(readDeviceKey(stateDir).publicKey).not.toBe(oldKey.publicKey);
-    const audited = await eventually(async () => (await rotationsOf(deviceId))[0]);
+    const audited = await waitFor("the audited rotation", async () => (await rotationsOf(deviceId))[0]);
     expect(audited).toMatchObject({ outcome: "ok", details: { requestId: "policy" } });
     await w.handle.stop();
   });
 
   it("leaves a younger key alone: no request, so a rotation would be refused", async () => {
     const w = await startTestWorker(t, supplier.key);
-    await eventually(() => w.handle.stats().heartbeats >= 3);
+    await waitFor("three heartbeats", () => w.handle.stats().heartbeats >= 3);
     expect(w.received.some((m) => m.type === "key.rotate-request")).toBe(false);
     expect(await rotationsOf(w.deviceId)).toEqual([]);
     await w.handle.stop();

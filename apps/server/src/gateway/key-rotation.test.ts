@@ -5,11 +5,11 @@ import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { openDeviceSession, openRawWorkerSocket } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
+import { waitFor } from "../testing/wait-for.js";
 import {
   call,
   cleanupStateDirs,
   enrollSimulated,
-  eventually,
   startTestWorker,
   userWithKey,
 } from "../testing/worker-fixture.js";
@@ -63,7 +63,7 @@ describeEachDialect("key rotation", (database) => {
     const res = await migrate(8);
     expect(res.status).toBe(201);
     expect(res.body.devicesNotified).toBeGreaterThanOrEqual(1);
-    await eventually(() => w.handle.stats().rotations === 1);
+    await waitFor("the worker's first key rotation", () => w.handle.stats().rotations === 1);
     const newKey = readDeviceKey(w.stateDir);
     expect(newKey.publicKey).not.toBe(oldKey.publicKey);
     const keys = await keysOf(w.deviceId);
@@ -81,13 +81,13 @@ describeEachDialect("key rotation", (database) => {
     const w = await startTestWorker(t, supplier.key);
     const oldKey = readDeviceKey(w.stateDir);
     await migrate(8);
-    await eventually(() => w.handle.stats().rotations === 1);
+    await waitFor("the worker's first key rotation", () => w.handle.stats().rotations === 1);
     await new Promise((r) => setTimeout(r, OVERLAP_SECONDS * 1000 + 200));
     expect(await handshake(w.deviceId, oldKey)).toBe("handshake_failed");
     expect((await keysOf(w.deviceId))[0]?.state).toBe("retired");
     // The worker itself reconnects with its new key.
     await t.server.ctx.gateway.disconnect(w.deviceId, "maintenance");
-    await eventually(() => w.handle.stats().sessions >= 2);
+    await waitFor("the worker's second session on its new key", () => w.handle.stats().sessions >= 2);
     await w.handle.stop();
   });
 
@@ -126,14 +126,18 @@ describeEachDialect("key rotation", (database) => {
     expect((await keysOf(s.deviceId)).map((k) => [k.public_key, k.state])).toEqual([
       [s.key.publicKey, "active"],
     ]);
-    expect(await eventually(() => rotationAudit(s.deviceId).then((r) => r[0]))).toMatchObject({
+    expect(
+      await waitFor("the audited refusal of the unrequested rotation", () =>
+        rotationAudit(s.deviceId).then((r) => r[0]),
+      ),
+    ).toMatchObject({
       outcome: "refused:key_rotation_failed",
       details: {
         reason: "not_requested",
         message: "no key rotation was asked of this session; keys rotate only on request",
       },
     });
-    const alert = await eventually(() =>
+    const alert = await waitFor("the security alert on the device", () =>
       t.server.ctx.db
         .selectFrom("security_alerts")
         .select(["rule", "containment"])
@@ -193,7 +197,7 @@ describeEachDialect("key rotation", (database) => {
       message: "the rotation is not signed by the new key",
     });
     expect((await keysOf(s.deviceId)).map((k) => k.state)).toEqual(["active"]);
-    const audited = await eventually(async () => {
+    const audited = await waitFor("both rotation audit rows", async () => {
       const rows = await rotationAudit(s.deviceId);
       return rows.length === 2 ? rows : undefined;
     });
@@ -209,10 +213,12 @@ describeEachDialect("key rotation", (database) => {
     const res = await ownerAsks(w.deviceId);
     expect(res.status).toBe(202);
     expect(res.body.delivered).toBe(true);
-    await eventually(() => w.handle.stats().rotations === 1, 15_000);
+    await waitFor("the worker's first key rotation", () => w.handle.stats().rotations === 1, {
+      timeoutMs: 15_000,
+    });
     // The same session carried on: never closed, heartbeats still answered on the new key.
     const beats = w.handle.stats().heartbeats;
-    await eventually(() => w.handle.stats().heartbeats >= beats + 3);
+    await waitFor("three heartbeats on the new key", () => w.handle.stats().heartbeats >= beats + 3);
     expect(w.handle.stats()).toMatchObject({ sessions: 1, refusals: 0, online: true });
     expect(readDeviceKey(w.stateDir).publicKey).not.toBe(oldKey.publicKey);
     const audit = await rotationAudit(w.deviceId);
@@ -230,7 +236,7 @@ describeEachDialect("key rotation", (database) => {
     const { deviceId, stateDir } = await enrollSimulated(t, supplier.key);
     await migrate(8);
     const w = await startTestWorker(t, supplier.key, { stateDir });
-    await eventually(() => w.handle.stats().rotations === 1);
+    await waitFor("the worker's first key rotation", () => w.handle.stats().rotations === 1);
     expect((await keysOf(deviceId)).map((k) => k.state)).toEqual(["retiring", "active"]);
     await w.handle.stop();
   });

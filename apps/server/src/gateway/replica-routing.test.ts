@@ -12,11 +12,11 @@ import { createServer } from "../server.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { openDeviceSession } from "../testing/raw-worker-socket.js";
 import { freePort, type TestServer } from "../testing/test-server.js";
+import { waitFor } from "../testing/wait-for.js";
 import {
   call,
   cleanupStateDirs,
   enrollSimulated,
-  eventually,
   startTestWorker,
   userWithKey,
 } from "../testing/worker-fixture.js";
@@ -75,7 +75,9 @@ describeEachDialect("two replicas over one bus", (database) => {
   it("delivers a message to a device whose session is on the other replica", async () => {
     const { stateDir } = await enrollSimulated(a, supplier.key);
     const w = await startTestWorker(b, supplier.key, { stateDir });
-    await eventually(() => a.server.ctx.gateway.isConnected(w.deviceId));
+    await waitFor("replica A to hold the device's session", () =>
+      a.server.ctx.gateway.isConnected(w.deviceId),
+    );
     const delivered = await a.server.ctx.gateway.send(w.deviceId, {
       type: "session.error",
       code: "unavailable",
@@ -83,11 +85,14 @@ describeEachDialect("two replicas over one bus", (database) => {
       fatal: false,
     });
     expect(delivered).toBe(true);
-    await eventually(() =>
+    await waitFor("the worker to receive replica A's message", () =>
       w.received.some((m) => m.type === "session.error" && m.message === "hello from replica a"),
     );
     await w.handle.stop();
-    await eventually(() => !a.server.ctx.gateway.isConnected(w.deviceId));
+    await waitFor(
+      "replica A to forget the stopped worker",
+      () => !a.server.ctx.gateway.isConnected(w.deviceId),
+    );
   });
 
   it("answers false for a device connected nowhere", async () => {
@@ -105,9 +110,12 @@ describeEachDialect("two replicas over one bus", (database) => {
   it("puts a device in conflict when a copy of its key connects through the other replica while it answers", async () => {
     const { stateDir } = await enrollSimulated(a, supplier.key);
     const real = await startTestWorker(a, supplier.key, { stateDir });
-    await eventually(() => b.server.ctx.gateway.isConnected(real.deviceId));
+    await waitFor("replica B to hold the device's session", () =>
+      b.server.ctx.gateway.isConnected(real.deviceId),
+    );
     const copy = await startTestWorker(b, supplier.key, { stateDir, waitOnline: false });
-    await eventually(
+    await waitFor(
+      "both sessions to be told device_conflict",
       () =>
         real.received.some((m) => m.type === "session.error" && m.code === "device_conflict") &&
         copy.received.some((m) => m.type === "session.error" && m.code === "device_conflict"),
@@ -118,7 +126,10 @@ describeEachDialect("two replicas over one bus", (database) => {
       .where("id", "=", real.deviceId)
       .executeTakeFirstOrThrow();
     expect(row).toEqual({ status: "conflict", conflict_peers: ["127.0.0.1", "127.0.0.1"] });
-    await eventually(() => !a.server.ctx.gateway.isConnected(real.deviceId));
+    await waitFor(
+      "replica A to drop the conflicting device",
+      () => !a.server.ctx.gateway.isConnected(real.deviceId),
+    );
     await real.handle.stop();
     await copy.handle.stop();
   });
@@ -127,7 +138,7 @@ describeEachDialect("two replicas over one bus", (database) => {
     const { deviceId, stateDir } = await enrollSimulated(a, supplier.key);
     const stale = await openDeviceSession(a.url, deviceId, readDeviceKey(stateDir), { autoPong: false });
     expect(stale.answer.type).toBe("session.hello");
-    await eventually(() => b.server.ctx.gateway.isConnected(deviceId));
+    await waitFor("replica B to hold the device's session", () => b.server.ctx.gateway.isConnected(deviceId));
     const fresh = await startTestWorker(b, supplier.key, { stateDir });
     expect(await stale.raw.nextOf("session.error")).toMatchObject({ code: "session_replaced" });
     expect(fresh.handle.stats().online).toBe(true);
@@ -157,7 +168,7 @@ describeEachDialect("two replicas over one bus", (database) => {
     const w = await startTestWorker(d, supplier.key, {
       stateDir: (await enrollSimulated(a, supplier.key)).stateDir,
     });
-    await eventually(() => d.server.ctx.gateway.stats().heartbeats >= 1);
+    await waitFor("a heartbeat on replica D", () => d.server.ctx.gateway.stats().heartbeats >= 1);
     await d.stop();
     // The worker answers the close handshake after `gone` went out; its session's close must stay quiet.
     await new Promise((r) => setTimeout(r, 300));
@@ -174,7 +185,7 @@ describeEachDialect("two replicas over one bus", (database) => {
     const w = await startTestWorker(c, supplier.key, {
       stateDir: (await enrollSimulated(a, supplier.key)).stateDir,
     });
-    await eventually(() => c.server.ctx.gateway.stats().heartbeats >= 1);
+    await waitFor("a heartbeat on replica C", () => c.server.ctx.gateway.stats().heartbeats >= 1);
     await c.stop();
     const rows = await a.server.ctx.db
       .selectFrom("uptime")

@@ -2,13 +2,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { simulatedClaim } from "../../../cli/src/hardware/detect.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import {
-  call,
-  cleanupStateDirs,
-  eventually,
-  startTestWorker,
-  userWithKey,
-} from "../testing/worker-fixture.js";
+import { waitFor } from "../testing/wait-for.js";
+import { call, cleanupStateDirs, startTestWorker, userWithKey } from "../testing/worker-fixture.js";
 
 const load = { cpuPercent: 1, memUsedGb: 1, gpus: [], busy: false };
 
@@ -42,14 +37,16 @@ describeEachDialect("attacks over worker sessions", (database) => {
     const b = await startTestWorker(t, supplier.key, { profile: "sim-rtx4090" });
     const before = await record(b.deviceId);
     a.handle.send({ type: "metadata.update", deviceId: b.deviceId, hardware: simulatedClaim("sim-h100") });
-    await eventually(async () => (await refusals(a.deviceId)).length > 0);
+    await waitFor("an audited refusal", async () => (await refusals(a.deviceId)).length > 0);
     expect(await refusals(a.deviceId)).toEqual([
       { action: "device.metadata.update", object_id: b.deviceId, outcome: "refused:forbidden" },
     ]);
     const after = await record(b.deviceId);
     expect(after.gpu_model).toBe(before.gpu_model);
     expect(after.hardware).toEqual(before.hardware);
-    await eventually(() => a.received.some((m) => m.type === "session.error" && m.code === "forbidden"));
+    await waitFor("the forbidden session error", () =>
+      a.received.some((m) => m.type === "session.error" && m.code === "forbidden"),
+    );
     await a.handle.stop();
     await b.handle.stop();
   });
@@ -69,7 +66,9 @@ describeEachDialect("attacks over worker sessions", (database) => {
       ).map((r) => r.minute_mask);
     const beforeB = await minutesOfB();
     a.handle.send({ type: "heartbeat", seq: 999, deviceId: b.deviceId, load });
-    await eventually(async () => (await refusals(a.deviceId)).some((r) => r.action === "device.heartbeat"));
+    await waitFor("the audited heartbeat refusal", async () =>
+      (await refusals(a.deviceId)).some((r) => r.action === "device.heartbeat"),
+    );
     await t.server.ctx.uptime.flush();
     expect(await minutesOfB()).toEqual(beforeB);
     await a.handle.stop();
@@ -83,9 +82,11 @@ describeEachDialect("attacks over worker sessions", (database) => {
       .where("id", "=", w.deviceId)
       .execute();
     w.handle.send({ type: "metadata.update", hardware: simulatedClaim("sim-h100") });
-    await eventually(async () => (await record(w.deviceId)).gpu_model === "NVIDIA H100 (simulated)");
+    await waitFor("the device's new GPU model in its row", () => record(w.deviceId), {
+      until: (d) => d.gpu_model === "NVIDIA H100 (simulated)",
+    });
     // The proof service may verify the new GPU right away; the audit record says the old verification was reset.
-    const audit = await eventually(() =>
+    const audit = await waitFor("the audited metadata update", () =>
       t.server.ctx.db
         .selectFrom("audit_log")
         .select(["actor_type", "outcome", "details"])
@@ -103,7 +104,9 @@ describeEachDialect("attacks over worker sessions", (database) => {
       type: "metadata.update",
       hardware: { ...simulatedClaim("sim-h100"), ownerId: "usr_x" },
     } as never);
-    await eventually(() => w.received.some((m) => m.type === "session.error" && m.code === "unknown_field"));
+    await waitFor("the unknown_field session error", () =>
+      w.received.some((m) => m.type === "session.error" && m.code === "unknown_field"),
+    );
     expect(w.handle.stats().online).toBe(true);
     await w.handle.stop();
   });

@@ -5,11 +5,11 @@ import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { openDeviceSession, openRawWorkerSocket } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
+import { waitFor } from "../testing/wait-for.js";
 import {
   call,
   cleanupStateDirs,
   enrollSimulated,
-  eventually,
   startTestWorker,
   userWithKey,
 } from "../testing/worker-fixture.js";
@@ -43,13 +43,13 @@ describeEachDialect("worker sessions", (database) => {
   it("brings an enrolled simulated device online and records its up-minutes in batches", async () => {
     const before = Date.now();
     const w = await startTestWorker(t, supplier.key, { profile: "sim-a100" });
-    await eventually(async () => (await device(w.deviceId)).status === "online");
+    await waitFor("the device online", () => device(w.deviceId), { until: (d) => d.status === "online" });
     expect(w.received.find((m) => m.type === "session.hello")).toMatchObject({
       type: "session.hello",
       deviceId: w.deviceId,
       heartbeatSeconds: 0.2,
     });
-    const row = await eventually(() =>
+    const row = await waitFor("the device's uptime row", () =>
       t.server.ctx.db.selectFrom("uptime").selectAll().where("device_id", "=", w.deviceId).executeTakeFirst(),
     );
     // The first stored epoch is the one the first heartbeat fell in (the test may straddle a minute boundary).
@@ -70,10 +70,13 @@ describeEachDialect("worker sessions", (database) => {
 
   it("marks a device offline two heartbeat intervals after its last heartbeat", async () => {
     const w = await startTestWorker(t, supplier.key);
-    await eventually(async () => (await device(w.deviceId)).status === "online");
+    await waitFor("the device online", () => device(w.deviceId), { until: (d) => d.status === "online" });
     await w.handle.stop();
     const stoppedAt = Date.now();
-    await eventually(async () => (await device(w.deviceId)).status === "offline", 5000);
+    await waitFor("the device offline", () => device(w.deviceId), {
+      until: (d) => d.status === "offline",
+      timeoutMs: 5000,
+    });
     expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(300);
     expect((await device(w.deviceId)).connected).toBe(false);
   });
@@ -81,7 +84,7 @@ describeEachDialect("worker sessions", (database) => {
   it("reconnects on its own after the server drops the session, and comes back online", async () => {
     const w = await startTestWorker(t, supplier.key);
     await t.server.ctx.gateway.disconnect(w.deviceId, "maintenance");
-    await eventually(() => w.handle.stats().sessions >= 2);
+    await waitFor("the worker's second session", () => w.handle.stats().sessions >= 2);
     expect(t.server.ctx.gateway.isConnected(w.deviceId)).toBe(true);
     await w.handle.stop();
   });
@@ -176,7 +179,7 @@ describeEachDialect("worker sessions", (database) => {
     raw.send({ type: "heartbeat", seq: 0, load: { cpuPercent: 1, memUsedGb: 1, gpus: [], busy: false } });
     expect(await raw.nextOf("session.error")).toMatchObject({ code: "handshake_failed", fatal: true });
     expect(await raw.closed).toBe(4401);
-    const audit = await eventually(() =>
+    const audit = await waitFor("the audited refused frame", () =>
       t.server.ctx.db
         .selectFrom("audit_log")
         .select(["outcome", "details"])

@@ -10,7 +10,8 @@ import { enrollDevice } from "../../../cli/src/worker/enroll.js";
 import { startWorker, type WorkerHandle } from "../../../cli/src/worker/worker-agent.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
-import { call, enrollmentCode, eventually, userWithKey } from "../testing/worker-fixture.js";
+import { waitFor } from "../testing/wait-for.js";
+import { call, enrollmentCode, userWithKey } from "../testing/worker-fixture.js";
 
 const MODEL = "Generic CPU (TypeScript prover, one core)";
 
@@ -67,7 +68,7 @@ describeEachDialect("renting a device whose jobs run in the sandbox", (database)
     const worker = startWorker({ stateDir: dir, jobs, metadata: { ...claim, sandbox } });
     workers.push(worker);
     await worker.connected;
-    await eventually(async () => {
+    await waitFor("the device's sandbox report", async () => {
       const view = await call<{ hardware: { sandbox?: SandboxReport } }>(
         t,
         "GET",
@@ -128,30 +129,38 @@ describeEachDialect("renting a device whose jobs run in the sandbox", (database)
           sandbox.stateDir,
         );
         // Rentable once its heartbeats have reached the database (a candidate is a device seen recently).
-        const created = (await eventually(async () => {
-          // Proofs are not this suite's subject: the test keeps vouching for the device while it waits.
-          await t.server.ctx.db
-            .updateTable("devices")
-            .set({ verification: "verified" })
-            .where("id", "=", deviceId)
-            .execute();
-          const res = await rent({
-            command: "sh",
-            args: ["-c", 'echo "uid $(id -u) rank $RANK of $WORLD_SIZE"; ls /work'],
-          });
-          if (res.status === 201) return res;
-          const row = await t.server.ctx.db
-            .selectFrom("devices")
-            .select(["status", "verification", "last_seen_at", "hardware"])
-            .where("id", "=", deviceId)
-            .executeTakeFirstOrThrow();
-          throw new Error(`${res.body.code}: ${JSON.stringify({ ...row, now: new Date() })}`);
-        }, 30_000))!;
+        const created = (await waitFor(
+          "the cluster to be created",
+          async () => {
+            // Proofs are not this suite's subject: the test keeps vouching for the device while it waits.
+            await t.server.ctx.db
+              .updateTable("devices")
+              .set({ verification: "verified" })
+              .where("id", "=", deviceId)
+              .execute();
+            const res = await rent({
+              command: "sh",
+              args: ["-c", 'echo "uid $(id -u) rank $RANK of $WORLD_SIZE"; ls /work'],
+            });
+            if (res.status === 201) return res;
+            const row = await t.server.ctx.db
+              .selectFrom("devices")
+              .select(["status", "verification", "last_seen_at", "hardware"])
+              .where("id", "=", deviceId)
+              .executeTakeFirstOrThrow();
+            throw new Error(`${res.body.code}: ${JSON.stringify({ ...row, now: new Date() })}`);
+          },
+          { timeoutMs: 30_000 },
+        ))!;
         expect(created.status).toBe(201);
-        const done = (await eventually(async () => {
-          const c = await call<ClusterView>(t, "GET", `/v1/clusters/${created.body.id}`, customerKey);
-          return c.body.status === "completed" || c.body.status === "failed" ? c.body : undefined;
-        }, 60_000)) as ClusterView;
+        const done = (await waitFor(
+          "the cluster to finish",
+          async () => {
+            const c = await call<ClusterView>(t, "GET", `/v1/clusters/${created.body.id}`, customerKey);
+            return c.body.status === "completed" || c.body.status === "failed" ? c.body : undefined;
+          },
+          { timeoutMs: 60_000 },
+        )) as ClusterView;
         expect(done.devices.map((d) => [d.state, d.exitCode, d.error])).toEqual([["exited", 0, null]]);
         const logs = await call<z.infer<typeof ClusterLogs>>(
           t,

@@ -10,6 +10,20 @@ describe("waiting for an event", () => {
     expect(value).toEqual({ calls: 3 });
   });
 
+  it("returns what it read once `until` accepts it", async () => {
+    let calls = 0;
+    const value = await waitFor(
+      "the status online",
+      () => ({ status: ++calls >= 3 ? "online" : "offline" }),
+      {
+        until: (row) => row.status === "online",
+        everyMs: 1,
+      },
+    );
+    expect(value).toEqual({ status: "online" });
+    expect(calls).toBe(3);
+  });
+
   it("names what it waited for and the probe's last error when the bound passes", async () => {
     await expect(
       waitFor(
@@ -20,7 +34,22 @@ describe("waiting for an event", () => {
         { timeoutMs: 20, everyMs: 5 },
       ),
     ).rejects.toThrow(
-      "timed out after 20 ms waiting for a row that never comes (last error: Error: relation does not exist)",
+      "timed out after 20 ms waiting for a row that never comes; last error: Error: relation does not exist",
+    );
+  });
+
+  it("shows the last value it read when the bound passes", async () => {
+    await expect(
+      waitFor("the device online", () => ({ status: "offline", sessions: 2 }), {
+        until: (row) => row.status === "online",
+        timeoutMs: 20,
+        everyMs: 5,
+      }),
+    ).rejects.toThrow(
+      "timed out after 20 ms waiting for the device online; last value seen: { status: 'offline', sessions: 2 }",
+    );
+    await expect(waitFor("the flag", () => false, { timeoutMs: 20, everyMs: 5 })).rejects.toThrow(
+      "timed out after 20 ms waiting for the flag; last value seen: false",
     );
   });
 });

@@ -109,27 +109,6 @@ export async function startTestWorker(
   return { deviceId: handle.deviceId, stateDir: enrolled.stateDir, handle, received };
 }
 
-/** Waits until `check` returns a truthy value (polling), or fails after `timeoutMs`. */
-export async function eventually<T>(
-  check: () => Promise<T> | T,
-  timeoutMs = 10_000,
-  everyMs = 25,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /** Removes the state folders this fixture made. */
 export function cleanupStateDirs(): void {
   for (const dir of stateDirs.splice(0)) rmSync(dir, { recursive: true, force: true });

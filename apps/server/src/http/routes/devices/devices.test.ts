@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEachDialect } from "../../../testing/dialects.js";
 import { startTestServer, type TestServer } from "../../../testing/test-server.js";
+import { waitFor } from "../../../testing/wait-for.js";
 import {
   call,
   cleanupStateDirs,
   enrollSimulated,
-  eventually,
   startTestWorker,
   userWithKey,
 } from "../../../testing/worker-fixture.js";
@@ -96,13 +96,16 @@ describeEachDialect("device routes", (database) => {
     expect(res.body.status).toBe("revoked");
     const exit = await w.handle.done;
     expect(exit.reason).toBe("revoked");
-    await eventually(() => !t.server.ctx.gateway.isConnected(w.deviceId));
+    await waitFor(
+      "the gateway to drop the revoked device",
+      () => !t.server.ctx.gateway.isConnected(w.deviceId),
+    );
     const list = await call<{ items: DeviceBody[] }>(t, "GET", "/v1/devices", alice.key);
     expect(list.body.items.find((d) => d.id === w.deviceId)?.status).toBe("revoked");
 
     // Reconnecting, it is told only what an unknown device is told (no oracle), and keeps retrying until stopped.
     const again = await startTestWorker(t, alice.key, { stateDir: w.stateDir, waitOnline: false });
-    await eventually(() => again.handle.stats().refusals >= 2);
+    await waitFor("two refusals of the revoked device", () => again.handle.stats().refusals >= 2);
     expect(again.received.filter((m) => m.type === "session.error").map((m) => m.code)).toContain(
       "handshake_failed",
     );
@@ -120,7 +123,8 @@ describeEachDialect("device routes", (database) => {
     const { deviceId } = await enrollSimulated(t, bob.key);
     const res = await call<DeviceBody>(t, "POST", `/v1/devices/${deviceId}/revoke`, t.adminKey);
     expect([res.status, res.body.status]).toEqual([200, "revoked"]);
-    await eventually(
+    await waitFor(
+      "the device revoked",
       async () =>
         (await call<DeviceBody>(t, "GET", `/v1/devices/${deviceId}`, bob.key)).body.status === "revoked",
     );
