@@ -23,6 +23,15 @@ export function createMetrics(
   const registry = new Registry();
   registry.setDefaultLabels({ replica: replicaId });
   collectDefaultMetrics({ register: registry });
+  // prom-client names these gauges with a counter's `_total` suffix, which `promtool check metrics` refuses; the
+  // per-type gauges without the suffix (nodejs_active_handles{type}, ...) carry the same figures.
+  for (const name of [
+    "nodejs_active_handles_total",
+    "nodejs_active_requests_total",
+    "nodejs_active_resources_total",
+  ]) {
+    registry.removeSingleMetric(name);
+  }
   new Gauge({
     name: "ignis_build_info",
     help: "Build information",
