@@ -62,6 +62,8 @@ export interface ServerOverrides {
    * (http/early-listener.ts); `listen()` takes its socket over instead of binding the port again.
    */
   listener?: Server;
+  /** The gateway's clock (tests move it on instead of sleeping through key overlaps and deadlines). */
+  gatewayClock?: () => number;
 }
 
 const REDACT = [
@@ -151,6 +153,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     },
     flushSeconds: config.worker.uptimeFlushSeconds,
     origins: workerOrigins(config.publicUrl, config.port),
+    ...(overrides.gatewayClock ? { now: overrides.gatewayClock } : {}),
     onRefusedHandshake: (attempt) =>
       void security.reportUnknownDeviceHandshake(attempt).catch(() => undefined),
     onDeviceIncident: (incident) =>

@@ -90,16 +90,20 @@ export async function handleKeyRotation(
     );
   }
   try {
-    const rotated = await rotateDeviceKey(hub.db, {
-      deviceId,
-      nonce: session.nonce,
-      oldKeyId: session.keyId,
-      oldPublicKey: session.publicKey,
-      newPublicKey: message.newPublicKey,
-      signatureOld: message.signatureOld,
-      signatureNew: message.signatureNew,
-      overlapSeconds: hub.keyOverlapSeconds,
-    });
+    const rotated = await rotateDeviceKey(
+      hub.db,
+      {
+        deviceId,
+        nonce: session.nonce,
+        oldKeyId: session.keyId,
+        oldPublicKey: session.publicKey,
+        newPublicKey: message.newPublicKey,
+        signatureOld: message.signatureOld,
+        signatureNew: message.signatureNew,
+        overlapSeconds: hub.keyOverlapSeconds,
+      },
+      new Date(hub.now()),
+    );
     const oldKeyId = session.keyId;
     session.rotationAsked = undefined;
     session.keyId = rotated.keyId;

@@ -315,6 +315,7 @@ export class WorkerSession implements HubSession {
       const device = await authenticateSession(this.hub.db, auth, {
         nonce: this.nonce,
         origins: this.hub.origins,
+        now: new Date(this.hub.now()),
       });
       if (this.phase !== "verifying") return;
       this.info.deviceId = device.deviceId;
