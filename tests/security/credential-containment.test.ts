@@ -8,6 +8,7 @@ import {
 } from "../../apps/server/src/security/security-fixtures.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { alertsOf, SCENARIO_ENV } from "./support/scenario-harness.js";
 
 let counter = 0;
@@ -55,14 +56,11 @@ describeEachDialect("credentials an attacker cannot turn around", (database) => 
     return row?.outcome;
   }
 
-  async function waitForAlert(match: (a: AlertView) => boolean): Promise<AlertView> {
-    for (let i = 0; i < 100; i += 1) {
+  function waitForAlert(match: (a: AlertView) => boolean): Promise<AlertView> {
+    return waitFor("the alert", async () => {
       await t.server.ctx.security.settled();
-      const found = (await alertsOf(t)).find(match);
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error("no such alert within 5 s");
+      return (await alertsOf(t)).find(match);
+    });
   }
 
   it("refuses a key without keys:write when it mints or revokes keys, and audits both refusals", async () => {

@@ -10,6 +10,7 @@ import type {
   MeshLinksMessage,
 } from "@ignis/protocol";
 import { afterAll, describe, expect, it } from "vitest";
+import { waitFor } from "../../../server/src/testing/wait-for.js";
 import { createJobHost } from "./job-host.js";
 import { type JobRuntimeChoice, noJobRuntime } from "./job-runtime.js";
 import { createSimulatedDeviceRunner } from "./subprocess-runtime.js";
@@ -46,20 +47,18 @@ function startMessage(over: Partial<JobStartMessage>): JobStartMessage {
 function harness(runtime: JobRuntimeChoice = createSimulatedDeviceRunner()) {
   const sent: (JobWorkerMessage | MeshLinksMessage)[] = [];
   const host = createJobHost({ send: (m) => sent.push(m), workDir, runtime });
-  const status = async (id: string, final: boolean, timeoutMs = 20_000): Promise<JobStatusMessage> => {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      const found = sent.find(
-        (m): m is JobStatusMessage =>
-          m.type === "job.status" &&
-          m.jobId === id &&
-          (final ? !["starting", "running"].includes(m.state) : m.state === "running"),
-      );
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`job ${id} did not report ${final ? "its end" : "running"}`);
-  };
+  const status = (id: string, final: boolean, timeoutMs = 20_000): Promise<JobStatusMessage> =>
+    waitFor(
+      `job ${id} to report ${final ? "its end" : "running"}`,
+      () =>
+        sent.find(
+          (m): m is JobStatusMessage =>
+            m.type === "job.status" &&
+            m.jobId === id &&
+            (final ? !["starting", "running"].includes(m.state) : m.state === "running"),
+        ),
+      { timeoutMs, everyMs: 25 },
+    );
   // The final status is sent once the job is cleaned up and its last output flushed.
   const finalStatus = (id: string, timeoutMs?: number) => status(id, true, timeoutMs);
   const runningStatus = (id: string) => status(id, false);

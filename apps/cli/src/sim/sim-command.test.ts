@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../../../server/src/testing/wait-for.js";
 import type { SimSummary } from "./run-sim.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../..", import.meta.url));
@@ -46,16 +47,18 @@ describe("ignis sim against a running server", () => {
     });
     // Waits for /healthz, or the server's exit; the bound only catches a hang (a loaded machine starts the
     // server through tsx in tens of seconds).
-    const deadline = Date.now() + 100_000;
-    for (;;) {
-      if (server.exitCode !== null) throw new Error(`ignis-server exited with ${server.exitCode} at start`);
-      const healthy = await fetch(`${url}/healthz`)
-        .then((r) => r.ok)
-        .catch(() => false);
-      if (healthy) return;
-      if (Date.now() > deadline) throw new Error("ignis-server did not answer /healthz within 100 s");
-      await new Promise((r) => setTimeout(r, 150));
-    }
+    const started = await waitFor(
+      "ignis-server to answer /healthz (or exit)",
+      async () => {
+        if (server.exitCode !== null) return { exitCode: server.exitCode };
+        const healthy = await fetch(`${url}/healthz`)
+          .then((r) => r.ok)
+          .catch(() => false);
+        return healthy && { exitCode: null };
+      },
+      { timeoutMs: 100_000, everyMs: 150 },
+    );
+    if (started.exitCode !== null) throw new Error(`ignis-server exited with ${started.exitCode} at start`);
   }, 120_000);
 
   afterAll(async () => {

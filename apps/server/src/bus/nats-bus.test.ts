@@ -16,24 +16,22 @@ if (natsProblem) console.warn(`[ignis tests] skipping the NATS bus suite: ${nats
 const quiet = { info() {}, warn() {}, error() {} };
 const target = new URL(NATS_URL);
 
-/** Resolves with the next `count` payloads a subscription receives, or rejects after a while. */
-function collect(
+/** The next `count` payloads a subscription receives (it subscribes at once, before the caller publishes). */
+async function collect(
   bus: NatsBus,
   subject: string,
   count: number,
 ): Promise<Array<{ payload: unknown; subject: string }>> {
   const got: Array<{ payload: unknown; subject: string }> = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`received ${got.length} of ${count}`)), 5_000);
-    const sub = bus.subscribe(subject, (payload, concrete) => {
-      got.push({ payload, subject: concrete });
-      if (got.length === count) {
-        clearTimeout(timer);
-        sub.unsubscribe();
-        resolve(got);
-      }
-    });
+  const sub = bus.subscribe(subject, (payload, concrete) => {
+    if (got.length < count) got.push({ payload, subject: concrete });
   });
+  try {
+    await waitFor(`${count} message(s) on ${subject}`, () => got.length >= count && got);
+  } finally {
+    sub.unsubscribe();
+  }
+  return got;
 }
 
 describe.skipIf(natsProblem !== undefined)("the NATS bus", () => {

@@ -3,12 +3,14 @@ import { createInProcessBus } from "../bus/in-process-bus.js";
 import { authenticateApiKey } from "../identity/api-keys.js";
 import { findUserById } from "../identity/users.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { waitFor } from "../testing/wait-for.js";
 import { findAlert, listAlerts } from "./alerts.js";
 import { searchAudit } from "./audit-search.js";
 import { createRateLimits, type RateLimits } from "./rate-limits.js";
 import { signal } from "./rules/signal-fixtures.js";
 import { createUserWithKey, insertDevices } from "./security-fixtures.js";
 import { createSecurityMonitor, type SecurityMonitor } from "./security-monitor.js";
+import { SIGNALS_SUBJECT } from "./signal-exchange.js";
 
 const A100 = { profile: "sim-a100", gpu: { vendor: "nvidia", model: "A100 80GB", count: 1, vramGb: 80 } };
 
@@ -91,15 +93,21 @@ describeEachDialect("security monitor", (database) => {
         peers: { bus, replicaId },
       });
     const [a, b] = [peer("replica-a"), peer("replica-b")];
+    // Subscribed after both monitors, so the bus hands each batch to both of them before this listener.
+    const shared = new Set<string>();
+    bus.subscribe(SIGNALS_SUBJECT, (batch) => void shared.add((batch as { replicaId: string }).replicaId));
     const user = await createUserWithKey(database().db, ["supplier"]);
-    // 8 writes through each replica: each sees 8 of its own and, 50 ms later, the other's 8.
+    // 8 writes through each replica: each sees 8 of its own and, in the next batch, the other's 8.
     for (let i = 0; i < 16; i += 1) {
       clock += 20;
       (i % 2 === 0 ? a : b).observeRequest(
         signal({ at: clock, actorId: user.userId, credentialId: user.keyId, objectId: "dev_one" }),
       );
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(
+      "each replica's batch at the other",
+      () => shared.has("replica-a") && shared.has("replica-b"),
+    );
     await Promise.all([a.settled(), b.settled()]);
     const alerts = (await listAlerts(database().db, { limit: 50 })).filter((x) => x.actorId === user.userId);
     expect(alerts).toHaveLength(1);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Bus } from "../bus/bus.js";
 import { createInProcessBus } from "../bus/in-process-bus.js";
+import { waitFor } from "../testing/wait-for.js";
 import { signal } from "./rules/signal-fixtures.js";
 import { createSignalExchange, SIGNALS_SUBJECT } from "./signal-exchange.js";
 import type { RequestSignal } from "./signals.js";
@@ -25,7 +26,7 @@ describe("security signal exchange", () => {
     const [a, b] = [exchange("a"), exchange("b")];
     for (let i = 0; i < 5; i++) a.share(signal({ objectId: `dev_${i}` }));
     b.share(signal({ objectId: "dev_b" }));
-    await new Promise((r) => setTimeout(r, 80));
+    await waitFor("each replica to hear the other's batch", () => seen.b.length >= 5 && seen.a.length >= 1);
     expect(seen.b.map((s) => s.objectId)).toEqual(["dev_0", "dev_1", "dev_2", "dev_3", "dev_4"]);
     expect(seen.a.map((s) => s.objectId)).toEqual(["dev_b"]);
     // Five observations of A travelled as one message.
@@ -53,10 +54,11 @@ describe("security signal exchange", () => {
       maxBatch: 3,
     });
     for (let i = 0; i < 4; i++) a.share(signal({ objectId: `dev_${i}` }));
-    await new Promise((r) => setTimeout(r, 20));
+    // The full batch goes out at once; the fourth waits for a flush a minute away, so only close sends it.
+    await waitFor("the full batch of three", () => received.length >= 3);
     expect(received).toHaveLength(3);
     await a.close();
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor("the rest, sent on close", () => received.length >= 4);
     expect(received).toHaveLength(4);
     await b.close();
   });
@@ -78,16 +80,24 @@ describe("security signal exchange", () => {
       handshakes: [{ at: 1, ip: "x", reason: "gremlins", deviceId: null }],
     });
     await bus.publish(SIGNALS_SUBJECT, { nonsense: true });
-    await new Promise((r) => setTimeout(r, 20));
-    expect(received.map((s) => s.objectId)).toEqual(["dev_ok"]);
+    // The bus delivers in order: once a marker batch published last has arrived, both above were handled.
+    await bus.publish(SIGNALS_SUBJECT, {
+      replicaId: "a",
+      signals: [signal({ objectId: "dev_marker" })],
+      handshakes: [],
+    });
+    await waitFor("the marker batch", () => received.some((s) => s.objectId === "dev_marker"));
+    expect(received.map((s) => s.objectId)).toEqual(["dev_ok", "dev_marker"]);
     expect(warnings).toEqual([{ rejected: 2 }]);
     await b.close();
   });
 
   it("drops a batch the bus refuses with one warning, and keeps going", async () => {
     const warnings: object[] = [];
+    let refused = 0;
     const down: Bus = {
       publish: async () => {
+        refused += 1;
         throw new Error("bus down");
       },
       subscribe: () => ({ unsubscribe: () => undefined }),
@@ -102,11 +112,12 @@ describe("security signal exchange", () => {
       flushMs: 5,
     });
     a.share(signal({}));
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor("the first batch refused and warned about", () => warnings.length >= 1);
     a.share(signal({}));
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor("the second batch refused", () => refused >= 2);
+    await a.close();
+    expect(refused).toBe(2);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ dropped: 1 });
-    await a.close();
   });
 });
