@@ -61,13 +61,13 @@ describeEachDialect("worker socket limits", (database) => {
     const socket = connect(Number(new URL(t.url).port), "127.0.0.1");
     await new Promise((resolve) => socket.once("connect", resolve));
     socket.write(`GET ${WORKER_SESSION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n`);
-    const started = Date.now();
     let answer = "";
     socket.on("data", (d) => {
       answer += d.toString();
     });
+    // The server hangs up (the test never ends the socket); the test's own timeout catches a server that would
+    // wait forever, without timing the cut-off itself.
     await new Promise((resolve) => socket.once("close", resolve));
-    expect(Date.now() - started).toBeLessThan(15_000);
     expect(answer === "" || answer.startsWith("HTTP/1.1 408")).toBe(true);
   });
 });

@@ -15,8 +15,13 @@ export interface ScraperResult {
   alertAfterMs: number | null;
   /** When the scraper was served more distinct devices than the read-sweep threshold allows. */
   crossedMs: number | null;
+  /** Pages the scraper had been served when it was first refused (429); null if it never was. */
+  servedAtFirstThrottle: number | null;
   timeline: TimelineEvent[];
 }
+
+/** Requests the scraper keeps in flight. */
+export const SCRAPER_IN_FLIGHT = 4;
 
 /**
  * Scenario 2: a scraper walks the explorer by device id (GET /v1/explorer/devices/{id}), real ids mixed with
@@ -36,6 +41,7 @@ export async function runScraperScenario(
   const timeline: TimelineEvent[] = [];
   let scraperServed = 0;
   let firstThrottleMs: number | null = null;
+  let servedAtFirstThrottle: number | null = null;
   let crossedMs: number | null = null;
   const start = performance.now();
   const startWall = Date.now();
@@ -64,7 +70,7 @@ export async function runScraperScenario(
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   });
-  await pool(walk, 4, async (id) => {
+  await pool(walk, SCRAPER_IN_FLIGHT, async (id) => {
     const status = await get(`/v1/explorer/devices/${id}`, "198.51.100.23");
     scraper[status] = (scraper[status] ?? 0) + 1;
     if (status === 200) scraperServed += 1;
@@ -77,6 +83,7 @@ export async function runScraperScenario(
     }
     if (status === 429 && firstThrottleMs === null) {
       firstThrottleMs = ms();
+      servedAtFirstThrottle = scraperServed;
       timeline.push({
         atMs: firstThrottleMs,
         what: `scraper throttled (429) after ${scraperServed} pages served`,
@@ -100,5 +107,15 @@ export async function runScraperScenario(
       what: `alert ${alert.rule} (${alert.severity}): ${alert.containment.kind}`,
     });
   timeline.sort((a, b) => a.atMs - b.atMs);
-  return { t, scraper, scraperServed, readers, alert, alertAfterMs, crossedMs, timeline };
+  return {
+    t,
+    scraper,
+    scraperServed,
+    readers,
+    alert,
+    alertAfterMs,
+    crossedMs,
+    servedAtFirstThrottle,
+    timeline,
+  };
 }

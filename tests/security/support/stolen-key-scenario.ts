@@ -18,6 +18,8 @@ export interface StolenKeyResult {
   /** Relabel requests the server accepted (200) before containment. */
   accepted: number;
   firstRefusalMs: number | null;
+  /** Relabels accepted when the first refusal came; null if none was refused. */
+  acceptedAtFirstRefusal: number | null;
   alert: AlertView | undefined;
   alertAfterMs: number | null;
   timeline: TimelineEvent[];
@@ -46,6 +48,7 @@ export async function runStolenKeyScenario(
   const statuses: Record<string, number> = {};
   let accepted = 0;
   let firstRefusalMs: number | null = null;
+  let acceptedAtFirstRefusal: number | null = null;
   const start = performance.now();
   const startWall = Date.now();
   const ms = () => Math.round(performance.now() - start);
@@ -69,6 +72,7 @@ export async function runStolenKeyScenario(
     if (res.status === 200) accepted += 1;
     else if (firstRefusalMs === null) {
       firstRefusalMs = ms();
+      acceptedAtFirstRefusal = accepted;
       timeline.push({ atMs: firstRefusalMs, what: `first refusal: ${key} (after ${accepted} accepted)` });
     }
   });
@@ -92,6 +96,7 @@ export async function runStolenKeyScenario(
     statuses,
     accepted,
     firstRefusalMs,
+    acceptedAtFirstRefusal,
     alert,
     alertAfterMs,
     timeline,
