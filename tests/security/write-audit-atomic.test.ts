@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { OpenDatabase } from "../../apps/server/src/db/database.js";
 import { verifyAuditChain } from "../../apps/server/src/security/audit-log.js";
 import { createUserWithKey, type FixtureUser } from "../../apps/server/src/security/security-fixtures.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import { ROUTE_MATRIX } from "./route-matrix.js";
 import type { MatrixRow } from "./support/matrix-presets.js";
+import { changedTables, stateDigest } from "./support/state-digest.js";
 import { buildWorld, type Pov, type World } from "./support/world.js";
 
 describeEachDialect("a write and its audit record commit together or not at all", (database) => {
@@ -85,26 +85,6 @@ describeEachDialect("a write and its audit record commit together or not at all"
     expect(row.revoked_at).toBeInstanceOf(Date);
   });
 });
-
-/**
- * A digest of every table but the audit log: two equal digests mean the write changed nothing. A key's last use
- * is the authentication's, not the write's; job leases are renewed by the replica's background jobs.
- */
-async function stateDigest(db: OpenDatabase["db"]): Promise<Record<string, string>> {
-  const tables = await sql<{ name: string }>`
-    select table_name as name from information_schema.tables
-    where table_schema = current_schema() and table_type = 'BASE TABLE'
-      and table_name not in ('audit_log', 'job_leases')
-    order by table_name`.execute(db);
-  const digest: Record<string, string> = {};
-  for (const { name } of tables.rows) {
-    const row = await sql<{ h: string | null }>`
-      select md5(string_agg(r, '|' order by r)) as h
-      from (select (to_jsonb(t) - 'last_used_at')::text as r from ${sql.table(name)} t) rows`.execute(db);
-    digest[name] = row.rows[0]?.h ?? "empty";
-  }
-  return digest;
-}
 
 describeEachDialect("every write route: no audit record, no write", (database) => {
   let w: World;
@@ -196,8 +176,4 @@ function okPov(row: MatrixRow): Pov | undefined {
     const status = row.expect[pov];
     return status !== undefined && status >= 200 && status < 300;
   });
-}
-
-function changedTables(before: Record<string, string>, after: Record<string, string>): string[] {
-  return Object.keys(after).filter((name) => before[name] !== after[name]);
 }

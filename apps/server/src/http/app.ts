@@ -14,6 +14,7 @@ import {
 import type { Actor } from "../identity/actor.js";
 import type { Action } from "../identity/policy.js";
 import type { AppContext } from "./context.js";
+import { answerClientError, frameworkProblem } from "./framework-errors.js";
 import { completeOperations } from "./openapi-document.js";
 import { problemFor, toIgnisError } from "./problem.js";
 import { installRequestPipeline } from "./request-pipeline.js";
@@ -80,6 +81,10 @@ export async function buildApp(
     http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
     // Only behind a configured proxy is X-Forwarded-For believed; otherwise the socket address is the IP.
     trustProxy: trustProxyOption(ctx.config.trustProxy),
+    // Refusals made before any route runs (a path that does not decode, an over-long path parameter, headers
+    // past Node's 16 KB) answer problem+json with a stable code like every other refusal.
+    frameworkErrors: (error, request, reply) => sendProblem(reply, request, frameworkProblem(error)),
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
