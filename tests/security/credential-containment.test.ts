@@ -1,6 +1,7 @@
 import type { AlertView } from "@ignis/protocol";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { issueApiKey } from "../../apps/server/src/identity/api-keys.js";
+import { verifyAuditChain } from "../../apps/server/src/security/audit-log.js";
 import {
   createUserWithKey,
   type FixtureUser,
@@ -171,5 +172,9 @@ describeEachDialect("credentials an attacker cannot turn around", (database) => 
     } finally {
       await direct.stop();
     }
+  });
+
+  it("keeps the audit chain intact through all of it", async () => {
+    expect(await verifyAuditChain(database().db)).toMatchObject({ ok: true });
   });
 });

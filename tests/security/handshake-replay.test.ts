@@ -2,6 +2,7 @@ import { enrollmentSigningText, sessionSigningText } from "@ignis/protocol";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { signText } from "../../apps/cli/src/worker/device-key.js";
 import { readDeviceKey } from "../../apps/cli/src/worker/worker-state.js";
+import { verifyAuditChain } from "../../apps/server/src/security/audit-log.js";
 import { createUserWithKey, type FixtureUser } from "../../apps/server/src/security/security-fixtures.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { openRawWorkerSocket } from "../../apps/server/src/testing/raw-worker-socket.js";
@@ -117,5 +118,9 @@ describeEachDialect("replayed handshakes", (database) => {
     await waitFor("the audited refusal of the replayed handshake", async () =>
       (await audit(deviceId, "device.session.open")).some((r) => r.outcome.startsWith("refused:")),
     );
+  });
+
+  it("keeps the audit chain intact through all of it", async () => {
+    expect(await verifyAuditChain(database().db)).toMatchObject({ ok: true });
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { verifyAuditChain } from "../../apps/server/src/security/audit-log.js";
 import { createUserWithKey, type FixtureUser } from "../../apps/server/src/security/security-fixtures.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
@@ -77,5 +78,9 @@ describeEachDialect("invalid Unicode in any request", (database) => {
       const res = await fetch(`${t.url}/v1/explorer/devices?q=${q}`);
       expect(res.status).toBe(400);
     }
+  });
+
+  it("keeps the audit chain intact through all of it", async () => {
+    expect(await verifyAuditChain(database().db)).toMatchObject({ ok: true });
   });
 });

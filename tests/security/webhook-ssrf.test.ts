@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../apps/server/src/config.js";
+import { verifyAuditChain } from "../../apps/server/src/security/audit-log.js";
 import { createRateLimits } from "../../apps/server/src/security/rate-limits.js";
 import { createUserWithKey, insertDevices } from "../../apps/server/src/security/security-fixtures.js";
 import { createSecurityMonitor } from "../../apps/server/src/security/security-monitor.js";
@@ -91,5 +92,9 @@ describeEachDialect("SSRF through the alert webhook URL", (database) => {
     expect(() =>
       loadConfig({ IGNIS_ALERT_WEBHOOK_URL: "http://169.254.169.254/", IGNIS_ALERT_WEBHOOK_SECRET: SECRET }),
     ).toThrow(ConfigError);
+  });
+
+  it("keeps the audit chain intact through all of it", async () => {
+    expect(await verifyAuditChain(database().db)).toMatchObject({ ok: true });
   });
 });

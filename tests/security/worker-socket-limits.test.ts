@@ -2,6 +2,7 @@ import { connect } from "node:net";
 import { WORKER_SESSION_PATH } from "@ignis/protocol";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { verifyAuditChain } from "../../apps/server/src/security/audit-log.js";
 import { SOCKET_ADMISSION_DEFAULTS } from "../../apps/server/src/security/socket-admission.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
@@ -69,5 +70,9 @@ describeEachDialect("worker socket limits", (database) => {
     // wait forever, without timing the cut-off itself.
     await new Promise((resolve) => socket.once("close", resolve));
     expect(answer === "" || answer.startsWith("HTTP/1.1 408")).toBe(true);
+  });
+
+  it("keeps the audit chain intact through all of it", async () => {
+    expect(await verifyAuditChain(database().db)).toMatchObject({ ok: true });
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { generateDeviceKey } from "../../../cli/src/worker/device-key.js";
 import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
+import { verifyAuditChain } from "../security/audit-log.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { openDeviceSession } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
@@ -78,5 +79,9 @@ describeEachDialect("handshake refusals", (database) => {
       ).body.refusedSessions;
     expect(await ownerView(revoked.deviceId)).toEqual([{ at: expect.any(String), reason: "revoked_device" }]);
     expect(await ownerView(known.deviceId)).toEqual([{ at: expect.any(String), reason: "unknown_key" }]);
+  });
+
+  it("keeps the audit chain intact through all of it", async () => {
+    expect(await verifyAuditChain(database().db)).toMatchObject({ ok: true });
   });
 });

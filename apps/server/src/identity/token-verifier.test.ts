@@ -1,6 +1,7 @@
 import { createPublicKey } from "node:crypto";
 import { base64url, SignJWT } from "jose";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { verifyAuditChain } from "../security/audit-log.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { createTestIssuer, type TestIssuer } from "../testing/test-issuer.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
@@ -23,15 +24,27 @@ describeEachDialect("access token verification", (database) => {
     return ((await res.json()) as { items: { email: string | null }[] }).items.map((u) => u.email).sort();
   };
 
-  /** Tries a write with the token; returns the status and problem code. */
+  let attempts = 0;
+  /** Tries a write with the token; returns the status, problem code and the outcome its audit record holds. */
   const attempt = async (token: string) => {
+    attempts += 1;
+    const requestId = `forged-${attempts}-${Date.now().toString(36)}`;
     const res = await fetch(`${t.url}/v1/api-keys`, {
       method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        "x-request-id": requestId,
+      },
       body: JSON.stringify({ name: "forged" }),
     });
     expect(res.headers.get("content-type")).toContain("application/problem+json");
-    return { status: res.status, code: ((await res.json()) as { code: string }).code };
+    const audit = await database()
+      .db.selectFrom("audit_log")
+      .select(["outcome", "actor_type"])
+      .where("request_id", "=", requestId)
+      .execute();
+    return { status: res.status, code: ((await res.json()) as { code: string }).code, audit };
   };
 
   const forgeries: Array<[string, () => Promise<string>, string]> = [
@@ -122,7 +135,12 @@ describeEachDialect("access token verification", (database) => {
   for (const [name, forge, code] of forgeries) {
     it(`refuses ${name} with 401 ${code} and changes nothing`, async () => {
       const before = await userEmails();
-      expect(await attempt(await forge())).toEqual({ status: 401, code });
+      // Refused as anonymous (the token names nobody), and on the record.
+      expect(await attempt(await forge())).toEqual({
+        status: 401,
+        code,
+        audit: [{ outcome: `refused:${code}`, actor_type: "anonymous" }],
+      });
       expect(await userEmails()).toEqual(before);
     });
   }
@@ -134,5 +152,9 @@ describeEachDialect("access token verification", (database) => {
       body: JSON.stringify({ name: "genuine" }),
     });
     expect(res.status).toBe(201);
+  });
+
+  it("keeps the audit chain intact through all of it", async () => {
+    expect(await verifyAuditChain(database().db)).toMatchObject({ ok: true });
   });
 });

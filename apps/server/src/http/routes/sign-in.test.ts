@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestBrowser, type TestBrowser } from "../../identity/oidc/test-browser.js";
+import { verifyAuditChain } from "../../security/audit-log.js";
 import { describeEachDialect } from "../../testing/dialects.js";
 import { startTestServer, type TestServer } from "../../testing/test-server.js";
 
@@ -137,5 +138,9 @@ describeEachDialect("sign-in pages", (database) => {
     }
     expect(statuses.at(-1)).toBe(429);
     expect(statuses.slice(0, -1).every((s) => s === 401)).toBe(true);
+  });
+
+  it("keeps the audit chain intact through all of it", async () => {
+    expect(await verifyAuditChain(database().db)).toMatchObject({ ok: true });
   });
 });
