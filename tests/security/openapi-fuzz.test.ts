@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { verifyAuditChain } from "../../apps/server/src/security/audit-log.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { changedTables, stateDigest } from "./support/state-digest.js";
-import { buildWorld, type Pov, type World } from "./support/world.js";
+import { buildWorld, keepDevicesOnline, type Pov, type World } from "./support/world.js";
 
 /** The part of an OpenAPI 3.1 document the fuzzer reads. */
 interface JsonSchema {
@@ -206,9 +206,7 @@ describeEachDialect("bad requests generated from the OpenAPI document", (databas
 
   beforeAll(async () => {
     w = await buildWorld(database(), { IGNIS_TRUST_PROXY: "127.0.0.1" });
-    // The world's devices have no session; the presence sweep would mark them offline halfway through the run
-    // and look like a write. Settle them first.
-    await w.db.updateTable("devices").set({ status: "offline" }).where("status", "=", "online").execute();
+    await keepDevicesOnline(w);
     doc = (await (await fetch(`${w.t.url}/openapi.json`)).json()) as OpenApiDoc;
   }, 60_000);
   afterAll(() => w?.t.stop());

@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from "../../apps/server/src/testing/
 import { ROUTE_MATRIX } from "./route-matrix.js";
 import type { MatrixRow } from "./support/matrix-presets.js";
 import { changedTables, stateDigest } from "./support/state-digest.js";
-import { buildWorld, type Pov, type World } from "./support/world.js";
+import { buildWorld, keepDevicesOnline, type Pov, type World } from "./support/world.js";
 
 describeEachDialect("a write and its audit record commit together or not at all", (database) => {
   let t: TestServer;
@@ -91,6 +91,7 @@ describeEachDialect("every write route: no audit record, no write", (database) =
 
   beforeAll(async () => {
     w = await buildWorld(database());
+    await keepDevicesOnline(w);
     await sql`create table ignis_test_refused_audit (action text not null)`.execute(database().db);
     await sql`create or replace function ignis_test_refuse_listed_audit() returns trigger language plpgsql as $$
       begin

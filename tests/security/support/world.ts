@@ -106,6 +106,19 @@ export async function buildWorld(database: OpenDatabase, env: Record<string, str
   return world;
 }
 
+/**
+ * The world's devices have no session, so the presence sweep marks them offline once they look stale; on a
+ * loaded machine that happens halfway through a long suite and looks like a write to a suite that compares the
+ * tables before and after a request. Seen a day ahead, they stay online for the whole run.
+ */
+export async function keepDevicesOnline(w: World): Promise<void> {
+  await w.db
+    .updateTable("devices")
+    .set({ last_seen_at: new Date(Date.now() + 86_400_000) })
+    .where("status", "=", "online")
+    .execute();
+}
+
 /** A fresh API key of a user (for routes that destroy the key they act on). */
 export async function freshKey(db: World["db"], userId: string): Promise<string> {
   return (await issueApiKey(db, { userId, name: `k-${randomUUID().slice(0, 8)}` })).id;
