@@ -237,7 +237,17 @@ describe.skipIf(skip !== undefined)("the web app in a real browser", () => {
       await supplier.goto(`${t.url}/customer`);
       await supplier.getByRole("heading", { name: "Rent a cluster" }).waitFor();
       await supplier.waitForSelector("[data-testid=clusters], .state-empty");
+      // Job arguments are a list: one with a space stays one argument.
+      await supplier.getByRole("button", { name: "Add argument" }).click();
+      await supplier.getByRole("button", { name: "Add argument" }).click();
+      await supplier.getByRole("textbox", { name: "Argument 1", exact: true }).fill("-c");
+      await supplier.getByRole("textbox", { name: "Argument 2", exact: true }).fill("echo hello world");
+      expect(await supplier.getByRole("textbox", { name: "Argument 2", exact: true }).inputValue()).toBe(
+        "echo hello world",
+      );
       await screenshot(supplier, "customer");
+      await supplier.getByRole("button", { name: "Remove argument 2" }).click();
+      expect(await supplier.getByRole("textbox", { name: "Argument 2", exact: true }).count()).toBe(0);
       expect(dialogs).toEqual([]);
     },
     STEP_MS,
@@ -250,9 +260,22 @@ describe.skipIf(skip !== undefined)("the web app in a real browser", () => {
       watchDialogs(phone);
       await phone.goto(`${t.url}/devices`);
       await phone.locator(`tr[data-device-id="${deviceId}"]`).waitFor();
-      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      expect(overflow).toBeLessThanOrEqual(0);
+      const overflow = () => phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(await overflow()).toBeLessThanOrEqual(0);
       await screenshot(phone, "phone-devices", false);
+      // The other main pages: nothing wider than the phone either.
+      for (const [path, heading] of [
+        ["/", "Network overview"],
+        ["/epochs", "Reward epochs"],
+        [`/devices/${deviceId}`, undefined],
+        ["/customer", undefined],
+      ] as const) {
+        await phone.goto(`${t.url}${path}`);
+        if (heading) await phone.getByRole("heading", { name: heading }).first().waitFor();
+        await phone.waitForLoadState("networkidle");
+        expect(await overflow(), `${path} at 390 px`).toBeLessThanOrEqual(0);
+        await screenshot(phone, `phone${path.replace(/\//g, "-").replace(/-$/, "-home")}`, false);
+      }
       await phone.close();
     },
     STEP_MS,

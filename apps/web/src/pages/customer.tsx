@@ -118,11 +118,18 @@ function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void 
         hint: `${o.available} available${o.lowestPricePerHour ? ` from ${credits(o.lowestPricePerHour)}/h` : ""}`,
       }))
     : (stats.data?.models.map((m) => ({ name: m.model, hint: `${m.online} online` })) ?? []);
-  const [form, setForm] = useState({ gpuModel: "", count: 1, hours: 1, command: "", args: "" });
+  // Arguments are a list, one field each, sent as the job's args array: an argument may contain spaces.
+  const [form, setForm] = useState({
+    gpuModel: "",
+    count: 1,
+    hours: 1,
+    command: "",
+    args: [] as string[],
+  });
   const create = useAction((body: unknown) => api<ClusterView>("/v1/clusters", { method: "POST", body }));
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const args = form.args.trim() ? form.args.trim().split(/\s+/) : [];
+    const args = form.args.filter((a) => a !== "");
     const created = await create.perform({
       gpuModel: form.gpuModel || models[0]?.name || "",
       count: form.count,
@@ -178,14 +185,33 @@ function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void 
           required
         />
       </label>
-      <label className="wide">
-        Arguments (space-separated)
-        <input
-          value={form.args}
-          onChange={(e) => setForm({ ...form, args: e.target.value })}
-          placeholder="train.py"
-        />
-      </label>
+      <fieldset className="wide job-args">
+        <legend>Arguments (one per field, passed as they are)</legend>
+        {form.args.map((arg, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the position is the argument's identity
+          <div className="job-arg" key={i}>
+            <input
+              className="job-arg-value"
+              aria-label={`Argument ${i + 1}`}
+              value={arg}
+              onChange={(e) =>
+                setForm({ ...form, args: form.args.map((a, j) => (j === i ? e.target.value : a)) })
+              }
+              placeholder={i === 0 ? "train.py" : ""}
+            />
+            <button
+              type="button"
+              aria-label={`Remove argument ${i + 1}`}
+              onClick={() => setForm({ ...form, args: form.args.filter((_, j) => j !== i) })}
+            >
+              ×
+            </button>
+          </div>
+        ))}
+        <button type="button" onClick={() => setForm({ ...form, args: [...form.args, ""] })}>
+          Add argument
+        </button>
+      </fieldset>
       <FormFooter
         label={create.pending ? "Renting…" : "Rent"}
         pending={create.pending}
