@@ -107,6 +107,9 @@ function rendezvous(message: JobStartMessage): {
   publish: number[];
   reach: { host: string; port: number }[];
 } {
+  // On the overlay the ranks meet at rank 0's overlay address: nothing is published on the device's own
+  // addresses (where its LAN could reach it), and no rank needs a way to the head's session address.
+  if (message.mesh) return { publish: [], reach: [] };
   const port = Number(message.env.IGNIS_HEAD_PORT);
   const host = message.env.IGNIS_HEAD_HOST ?? "";
   if (!Number.isInteger(port) || port < 1 || port > 65_535) return { publish: [], reach: [] };
