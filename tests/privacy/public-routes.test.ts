@@ -76,6 +76,7 @@ describeEachDialect("every public route keeps owners private", (database) => {
     const urls = routes.map((r) => `${r.method} ${r.url}`);
     for (const expected of [
       "GET /v1/explorer/stats",
+      "GET /v1/explorer/map",
       "GET /v1/explorer/devices",
       "GET /v1/explorer/devices/:deviceId",
       "GET /v1/web-config",

@@ -327,6 +327,7 @@ export const ROUTE_MATRIX: MatrixRow[] = [
 
   // --- explorer and market (public)
   { route: "GET /v1/explorer/stats", expect: everyone(200) },
+  { route: "GET /v1/explorer/map", expect: everyone(200) },
   { route: "GET /v1/explorer/devices", expect: everyone(200) },
   {
     route: "GET /v1/explorer/devices/:deviceId",

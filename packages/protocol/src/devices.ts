@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DeviceId, Timestamp } from "./common.js";
-import { CoarseRegion } from "./explorer.js";
+import { CoarseRegion, DeviceLocation } from "./explorer.js";
 import { SandboxReport } from "./job-sandbox.js";
 import { MeshReport } from "./mesh.js";
 
@@ -147,6 +147,9 @@ export const DeviceView = z.object({
   gpu: z.object({ vendor: z.string(), model: z.string(), count: z.int(), vramGb: z.int() }),
   hardware: z.record(z.string(), z.unknown()),
   region: z.string(),
+  /** The coarse location the explorer shows, and the country the owner declared (null: none). */
+  location: DeviceLocation,
+  declaredCountry: z.string().nullable(),
   connected: z.boolean(),
   load: HeartbeatLoad.nullable(),
   keys: z.array(DeviceKeyView),
@@ -176,10 +179,19 @@ export const DeviceView = z.object({
 /** The full device record. */
 export type DeviceView = z.infer<typeof DeviceView>;
 
-/** Body of `PATCH /v1/devices/{deviceId}`: the label, and nothing else. */
-export const UpdateDeviceBody = z.strictObject({
-  label: shortText(64).trim().min(1).nullable(),
-});
+/**
+ * Body of `PATCH /v1/devices/{deviceId}`: the label and the country the owner declares (ISO 3166-1 alpha-2; null
+ * withdraws it), at least one of them. The declared country is shown only where the session's address does not
+ * locate the device.
+ */
+export const UpdateDeviceBody = z
+  .strictObject({
+    label: shortText(64).trim().min(1).nullable().optional(),
+    country: z.string().max(8).nullable().optional(),
+  })
+  .refine((b) => b.label !== undefined || b.country !== undefined, {
+    message: "give a label or a country",
+  });
 
 /**
  * Body of `POST /v1/devices/{deviceId}/resolve-conflict`: `keep` (the owner stopped the other machine; the device

@@ -65,6 +65,8 @@ export const ignisErrorCodes = [
   "invalid_image",
   "invalid_job_args",
   "job_privileges_refused",
+  // locations (owner-declared countries, cluster country filters)
+  "invalid_country",
   // getting into a job (ignis clusters ssh / port-forward)
   "rank_out_of_range",
   "cluster_not_running",

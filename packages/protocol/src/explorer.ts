@@ -29,6 +29,23 @@ export const CoarseRegion = z.enum([
 /** A continent-level region. */
 export type CoarseRegion = z.infer<typeof CoarseRegion>;
 
+/** An ISO 3166-1 alpha-2 country code (upper case). */
+export const CountryCode = z.string().regex(/^[A-Z]{2}$/);
+
+/**
+ * Where a device is, as coarse as the public may know: a country and its continent-level region, never a city or
+ * an address. `geoip`: from its session's public address (DB-IP's country database); `declared`: the owner's word,
+ * used when the address does not locate; `unknown`: neither (the region may still be the continent the worker
+ * reported).
+ */
+export const DeviceLocation = z.object({
+  country: CountryCode.nullable(),
+  region: CoarseRegion,
+  source: z.enum(["geoip", "declared", "unknown"]),
+});
+/** A device's coarse location. */
+export type DeviceLocation = z.infer<typeof DeviceLocation>;
+
 /** A share between 0 and 1 (uptime, verified share). */
 const Share = z.number().min(0).max(1);
 
@@ -39,7 +56,7 @@ export const PublicDevice = z.object({
   verification: PublicVerification,
   vendor: z.string(),
   gpu: z.object({ model: z.string(), count: z.number().int(), vramGb: z.number().int() }),
-  region: CoarseRegion,
+  location: DeviceLocation,
   /** The owner's label, present only when the owner marked it public. */
   label: z.string().nullable(),
   /** Share of the last 24 hours (or of the device's life, if shorter) with a heartbeat. */
@@ -167,6 +184,30 @@ export const ExplorerStats = z.object({
 });
 /** Network-wide aggregates. */
 export type ExplorerStats = z.infer<typeof ExplorerStats>;
+
+/**
+ * One place on the network map: a country (null: devices whose country is unknown, grouped by the continent their
+ * worker reported), its continent-level region, devices online there and GPUs there by model. Summed over all
+ * entries, `devicesOnline` and the GPUs equal the stats route's `devicesOnline` and `gpusTotal`.
+ */
+export const MapRegion = z.object({
+  country: CountryCode.nullable(),
+  region: CoarseRegion,
+  devicesOnline: z.number().int(),
+  gpus: z.record(z.string(), z.number().int()),
+});
+/** One place on the network map. */
+export type MapRegion = z.infer<typeof MapRegion>;
+
+/** `GET /v1/explorer/map`: where the network's devices are, by country, with the data's attribution. */
+export const ExplorerMap = z.object({
+  regions: z.array(MapRegion),
+  /** The GeoIP data's licence asks for this wherever its results are shown. */
+  attribution: z.object({ text: z.string(), url: z.string(), licence: z.string() }),
+  generatedAt: Timestamp,
+});
+/** The network map. */
+export type ExplorerMap = z.infer<typeof ExplorerMap>;
 
 /** Body of `PUT /v1/devices/{deviceId}/label-visibility`: whether the explorer may show the device's label. */
 export const LabelVisibilityBody = z.strictObject({ public: z.boolean() });

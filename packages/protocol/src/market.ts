@@ -76,6 +76,10 @@ export const CreateClusterBody = z.strictObject({
   /** Most the customer pays per device-hour, in micro-units. */
   maxPricePerHour: MicroUnitsInput.optional(),
   region: z.string().min(1).max(64).optional(),
+  /** Hire only devices located in these countries (ISO 3166-1 alpha-2), as the explorer locates them. */
+  countries: z.array(z.string().max(8)).max(250).optional(),
+  /** Never hire devices located in these countries. */
+  excludeCountries: z.array(z.string().max(8)).max(250).optional(),
   /**
    * Also hire devices whose worker runs jobs without a sandbox (`--unsafe-subprocess-jobs`, developer machines).
    * Without it, only devices that run every job in a container are hired.
@@ -113,6 +117,9 @@ export const ClusterView = z.object({
   count: z.number().int(),
   hours: z.number().int(),
   region: z.string().nullable(),
+  /** The countries the customer asked for, and those excluded (null: no filter). */
+  countries: z.array(z.string()).nullable(),
+  excludeCountries: z.array(z.string()).nullable(),
   maxPricePerHour: MicroUnits.nullable(),
   /** The per-device hourly rate the escrow was sized for (the highest ask among the chosen devices). */
   holdPricePerHour: MicroUnits,

@@ -1,6 +1,7 @@
 import type { DeviceStatus, DeviceView, HeartbeatLoad, Verification } from "@ignis/protocol";
 import type { Selectable } from "kysely";
 import type { Db } from "../db/database.js";
+import { deviceLocation } from "../explorer/device-location.js";
 import type { DeviceTables } from "./tables.js";
 import { WORKER_UPDATE_COMMAND } from "./worker-version.js";
 
@@ -18,6 +19,9 @@ export interface Device {
   gpu: { vendor: string; model: string; count: number; vramGb: number };
   hardware: Record<string, unknown>;
   region: string;
+  /** Country the latest session's address locates it in, and the one its owner declares (ISO alpha-2). */
+  geoCountry: string | null;
+  declaredCountry: string | null;
   lastHeartbeat: HeartbeatLoad | null;
   createdAt: Date;
   lastSeenAt: Date | null;
@@ -44,6 +48,8 @@ function toDevice(r: DeviceRow): Device {
     gpu: { vendor: r.gpu_vendor, model: r.gpu_model, count: r.gpu_count, vramGb: r.vram_gb },
     hardware: r.hardware,
     region: r.region,
+    geoCountry: r.geo_country,
+    declaredCountry: r.declared_country,
     lastHeartbeat: r.last_heartbeat,
     createdAt: r.created_at,
     lastSeenAt: r.last_seen_at,
@@ -97,11 +103,18 @@ export async function keysOfDevices(db: Db, deviceIds: readonly string[]): Promi
   return out;
 }
 
-/** Sets the owner-chosen label (the only field an owner may write). Returns the device after the change. */
-export async function setDeviceLabel(db: Db, deviceId: string, label: string | null): Promise<Device> {
+/** Sets what an owner may write: the label and the declared country. Returns the device after the change. */
+export async function setOwnerFields(
+  db: Db,
+  deviceId: string,
+  change: { label?: string | null; declaredCountry?: string | null },
+): Promise<Device> {
   const row = await db
     .updateTable("devices")
-    .set({ label })
+    .set({
+      ...(change.label !== undefined ? { label: change.label } : {}),
+      ...(change.declaredCountry !== undefined ? { declared_country: change.declaredCountry } : {}),
+    })
     .where("id", "=", deviceId)
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -129,6 +142,12 @@ export function toDeviceView(device: Device, keys: readonly KeyRow[], connected:
     gpu: device.gpu,
     hardware: device.hardware,
     region: device.region,
+    location: deviceLocation({
+      geo_country: device.geoCountry,
+      declared_country: device.declaredCountry,
+      region: device.region,
+    }),
+    declaredCountry: device.declaredCountry,
     connected,
     load: device.lastHeartbeat,
     keys: keys.map((k) => ({

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import type { GatewayLog } from "../gateway/session-hub.js";
+import { type IpCountry, sharedIpCountry } from "../geo/ip-country.js";
 import { normalizePeerAddress } from "./session-address.js";
 import type { OutdatedWorker } from "./worker-version.js";
 
@@ -35,6 +36,8 @@ export class SessionOpenWrites {
   constructor(
     private readonly db: Db,
     private readonly log: GatewayLog,
+    /** Locates a session's address to a country (the explorer's location); loaded on the first public address. */
+    private readonly geo: IpCountry = sharedIpCountry(),
   ) {}
 
   /**
@@ -90,16 +93,18 @@ export class SessionOpenWrites {
       )
       .where("status", "in", ["pending", "offline"])
       .execute();
+    const addresses = batch.map((w) => normalizePeerAddress(w.ip));
+    const countries = await Promise.all(addresses.map((a) => this.geo.countryOf(a)));
     const rows = sql.join(
       batch.map(
-        (w) =>
-          sql`(${w.deviceId}::text, ${normalizePeerAddress(w.ip)}::text, ${w.workerVersion}::text, ${w.outdated?.since ?? null}::timestamptz, ${w.outdated?.earningUntil ?? null}::timestamptz)`,
+        (w, i) =>
+          sql`(${w.deviceId}::text, ${addresses[i]}::text, ${countries[i]}::text, ${w.workerVersion}::text, ${w.outdated?.since ?? null}::timestamptz, ${w.outdated?.earningUntil ?? null}::timestamptz)`,
       ),
     );
     await sql`update devices as d
-      set session_address = v.address, worker_version = v.version, outdated_since = v.since,
-          outdated_earning_until = v.until
-      from (values ${rows}) as v (id, address, version, since, until)
+      set session_address = v.address, geo_country = v.country, worker_version = v.version,
+          outdated_since = v.since, outdated_earning_until = v.until
+      from (values ${rows}) as v (id, address, country, version, since, until)
       where d.id = v.id`.execute(this.db);
   }
 }

@@ -33,6 +33,10 @@ export interface DeviceTables {
     revoked_at: Timestamp | null;
     /** Load and hardware state of the last heartbeat, written with the batched uptime flush. */
     last_heartbeat: ColumnType<HeartbeatLoad | null, string | null | undefined, string | null>;
+    /** Country (ISO alpha-2) that the latest session's public address locates the device in; null: unknown. */
+    geo_country: ColumnType<string | null, string | null | undefined, string | null>;
+    /** Country the owner declares (ISO alpha-2), shown only where the address does not locate the device. */
+    declared_country: ColumnType<string | null, string | null | undefined, string | null>;
     /** Peer address of the latest worker session, for cluster rendezvous only; never shown to anyone. */
     session_address: ColumnType<string | null, string | null | undefined, string | null>;
     /** When two live sessions answered with this device's key (status `conflict`); null otherwise. */

@@ -1,5 +1,5 @@
 import type { DeviceStatus, PublicDevice, PublicDeviceStatus } from "@ignis/protocol";
-import { coarseRegion } from "./coarse-region.js";
+import { deviceLocation } from "./device-location.js";
 
 /**
  * The only device columns the explorer ever reads. Owner, hardware details and timestamps that could fingerprint
@@ -14,6 +14,8 @@ export const PUBLIC_DEVICE_COLUMNS = [
   "gpu_count",
   "vram_gb",
   "region",
+  "geo_country",
+  "declared_country",
   "label",
   "label_public",
   "created_at",
@@ -30,6 +32,8 @@ export interface PublicDeviceRow {
   gpu_count: number;
   vram_gb: number;
   region: string;
+  geo_country: string | null;
+  declared_country: string | null;
   label: string | null;
   label_public: boolean;
   created_at: Date;
@@ -60,7 +64,7 @@ export function toPublicDevice(row: PublicDeviceRow, uptime24h: number): PublicD
     verification: row.verification as PublicDevice["verification"],
     vendor: row.gpu_vendor,
     gpu: { model: row.gpu_model, count: row.gpu_count, vramGb: row.vram_gb },
-    region: coarseRegion(row.region),
+    location: deviceLocation(row),
     label: row.label_public === true && row.label ? row.label : null,
     uptime24h,
     enrolledOn: new Date(row.created_at).toISOString().slice(0, 10),

@@ -1,6 +1,7 @@
 import type {
   ExplorerDevicePage,
   ExplorerDeviceQuery,
+  ExplorerMap,
   ExplorerStats,
   PublicDeviceDetail,
 } from "@ignis/protocol";
@@ -9,6 +10,7 @@ import type { Db } from "../db/database.js";
 import { readDevicePage } from "./device-page.js";
 import { searchPublicDevices } from "./device-search.js";
 import { createEpochTotals } from "./epoch-totals.js";
+import { computeNetworkMap } from "./network-map.js";
 import { computeNetworkStats } from "./network-stats.js";
 import { toPublicDevice } from "./public-device.js";
 import { lastPublishedRoot } from "./published-roots.js";
@@ -19,6 +21,8 @@ import { uptimeHistory } from "./uptime-history.js";
 /** The public explorer: network stats, device search and device pages, all free of owner identity. */
 export interface PublicExplorer {
   stats(): Promise<ExplorerStats>;
+  /** Where the shown devices are, by country; cached like the stats. */
+  map(): Promise<ExplorerMap>;
   devices(query: ExplorerDeviceQuery): Promise<ExplorerDevicePage>;
   /** A shown device's page; a missing and a hidden device both throw the same `not_found`. */
   device(id: string): Promise<PublicDeviceDetail>;
@@ -53,8 +57,16 @@ export function createPublicExplorer(options: {
     },
   );
 
+  const map = refreshingValue(() => computeNetworkMap(db, now()), {
+    freshMs: STATS_FRESH_MS,
+    maxStaleMs: STATS_MAX_STALE_MS,
+    now,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+
   return {
     stats: () => stats.get(),
+    map: () => map.get(),
     devices: (query) => searchPublicDevices(db, query, { now: now(), epochSeconds }),
     async device(id) {
       if (!DeviceId.safeParse(id).success) throw new IgnisError("not_found", "no such device");

@@ -31,6 +31,8 @@ const MODELS = [
   { vendor: "apple", model: "Apple M2 Ultra (76-core GPU)", vramGb: 192, profile: "apple-m2-ultra" },
 ];
 const REGIONS = ["europe", "north-america", "asia-pacific", "eu-west-1", "Europe/Berlin", "south-america"];
+/** Countries the seeded sessions' addresses locate devices in (null: an address that does not locate). */
+const COUNTRIES = ["DE", "US", "JP", null, "BR", "FR", "KE"];
 const STATUSES: SeededDevice["status"][] = ["online", "online", "offline", "hired", "pending", "quarantined"];
 
 /**
@@ -90,6 +92,9 @@ export async function seedNetwork(
           gpu_count: 1 + (d % 4 === 3 ? 7 : 0),
           vram_gb: m.vramGb,
           region: REGIONS[(u + d) % REGIONS.length]!,
+          geo_country: COUNTRIES[(u * 3 + d) % COUNTRIES.length]!,
+          // An owner declares a country now and then; it shows only where the address did not locate the device.
+          declared_country: d % 4 === 1 ? "NL" : null,
           hardware: JSON.stringify({
             hostname,
             ip,

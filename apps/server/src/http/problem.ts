@@ -52,6 +52,7 @@ const STATUS: Record<IgnisErrorCode, number> = {
   invalid_hours: 400,
   invalid_amount: 400,
   invalid_price: 400,
+  invalid_country: 400,
   job_spec_too_large: 400,
   invalid_env_name: 400,
   invalid_env_value: 400,

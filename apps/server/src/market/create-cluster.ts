@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { type CreateClusterBody, IgnisError } from "@ignis/protocol";
 import { newId } from "../db/new-id.js";
+import { countryInput } from "../geo/countries.js";
 import { escrowFor, MINUTES_PER_HOUR, parseMicroUnits } from "./billing.js";
 import { type ClusterRow, findCluster } from "./cluster-view.js";
 import { holdEscrow } from "./escrow.js";
@@ -37,11 +38,15 @@ export async function createCluster(
       : parseMicroUnits(body.maxPricePerHour, "invalid_price", { allowZero: true });
   const job = checkJobSpec(body.job, s, { allowUnsandboxed: body.allowUnsandboxed });
   const region = body.region ?? null;
+  const countries = countryList(body.countries, "countries");
+  const excludeCountries = countryList(body.excludeCountries, "excludeCountries");
   const ranked = await rankCandidates(
     ctx.db,
     {
       gpuModel,
       region,
+      countries,
+      excludeCountries,
       maxPricePerGpuHour: maxPrice,
       maxRatePerHour: null,
       allowUnsandboxed: body.allowUnsandboxed === true,
@@ -68,6 +73,8 @@ export async function createCluster(
         count: body.count,
         hours: body.hours,
         region,
+        countries: countries?.join(",") ?? null,
+        exclude_countries: excludeCountries?.join(",") ?? null,
         max_price_per_hour: maxPrice === null ? null : maxPrice.toString(),
         hold_price_per_hour: holdRate.toString(),
         job: JSON.stringify(job.spec),
@@ -106,4 +113,10 @@ export async function createCluster(
   await applyEffects(ctx, { starts: jobIds, stops: [] });
   // Start orders may already have moved it on.
   return (await findCluster(ctx.db, cluster.id)) ?? cluster;
+}
+
+/** A request's country filter, each code checked (`invalid_country`), duplicates dropped; null when none. */
+function countryList(raw: readonly string[] | undefined, field: string): string[] | null {
+  if (!raw || raw.length === 0) return null;
+  return [...new Set(raw.map((c) => countryInput(c, field)!))];
 }

@@ -100,6 +100,8 @@ async function hireReplacement(
     {
       gpuModel: cluster.gpu_model,
       region: cluster.region,
+      countries: cluster.countries?.split(",") ?? null,
+      excludeCountries: cluster.exclude_countries?.split(",") ?? null,
       maxPricePerGpuHour: cluster.max_price_per_hour === null ? null : BigInt(cluster.max_price_per_hour),
       maxRatePerHour: BigInt(cluster.hold_price_per_hour),
       allowUnsandboxed: cluster.job.allowUnsandboxed === true,

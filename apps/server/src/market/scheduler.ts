@@ -12,6 +12,9 @@ import { type ProofCounts, type Reliability, reliabilityOf } from "./reliability
 export interface DeviceRequest {
   gpuModel: string;
   region: string | null;
+  /** Only devices located in these countries (deviceLocation's country), and never in the excluded ones. */
+  countries?: readonly string[] | null;
+  excludeCountries?: readonly string[] | null;
   /** Most the customer pays per GPU-hour, or null. */
   maxPricePerGpuHour: bigint | null;
   /** Most per device-hour (a replacement must fit the escrow already held), or null. */
@@ -101,6 +104,12 @@ export async function rankCandidates(
     .orderBy("id")
     .limit(CANDIDATE_POOL * 4);
   if (request.region) q = q.where("region", "=", request.region);
+  const located = sql<string | null>`coalesce(geo_country, declared_country)`;
+  if (request.countries?.length) q = q.where(located, "in", request.countries);
+  // A device of unknown country is never hired by a request that excludes countries: it might be in one of them.
+  if (request.excludeCountries?.length) {
+    q = q.where(located, "is not", null).where(located, "not in", request.excludeCountries);
+  }
   const rows = await q.execute();
   const priced = rows
     .map((r) => {

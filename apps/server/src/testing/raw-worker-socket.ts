@@ -24,16 +24,22 @@ export interface RawWorkerSocket {
   closed: Promise<number>;
 }
 
-/**
- * Opens a socket to the server's worker endpoint. `autoPong: false` makes a peer that stopped answering pings
- * (a half-open connection the server has not noticed yet).
- */
+/** Options of a raw socket. */
+export interface RawSocketOptions {
+  /** false: a peer that stopped answering pings (a half-open connection the server has not noticed yet). */
+  autoPong?: boolean;
+  /** Extra upgrade headers, e.g. `x-forwarded-for` behind a proxy the server trusts. */
+  headers?: Record<string, string>;
+}
+
+/** Opens a socket to the server's worker endpoint. */
 export async function openRawWorkerSocket(
   serverUrl: string,
-  options: { autoPong?: boolean } = {},
+  options: RawSocketOptions = {},
 ): Promise<RawWorkerSocket> {
   const ws = new WebSocket(`${serverUrl.replace(/^http/, "ws")}${WORKER_SESSION_PATH}`, {
     autoPong: options.autoPong ?? true,
+    ...(options.headers ? { headers: options.headers } : {}),
   });
   const queue: ServerMessage[] = [];
   const waiters: Array<(m: ServerMessage) => void> = [];
@@ -82,7 +88,7 @@ export async function openDeviceSession(
   serverUrl: string,
   deviceId: string,
   key: DeviceKey,
-  options: { autoPong?: boolean } = {},
+  options: RawSocketOptions = {},
 ): Promise<{ raw: RawWorkerSocket; nonce: string; answer: ServerMessage }> {
   const raw = await openRawWorkerSocket(serverUrl, options);
   const { nonce } = await raw.nextOf("session.challenge");

@@ -54,3 +54,11 @@ export function relative(iso: string, now = Date.now()): string {
 export function shortId(id: string, head = 10, tail = 6): string {
   return id.length <= head + tail + 1 ? id : `${id.slice(0, head)}…${id.slice(-tail)}`;
 }
+
+/** A device's coarse location as one phrase: `DE (europe)`, `DE (europe, declared)` or `europe`. */
+export function locationText(location: { country: string | null; region: string; source: string }): string {
+  if (!location.country) return location.region;
+  return location.source === "declared"
+    ? `${location.country} (${location.region}, declared)`
+    : `${location.country} (${location.region})`;
+}

@@ -2,7 +2,7 @@ import type { PublicDeviceDetail } from "@ignis/protocol";
 import { StatusBadge, VerificationBadge } from "../components/badges";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { UplotChart } from "../components/uplot-chart";
-import { dateTime, percent } from "../lib/format";
+import { dateTime, locationText, percent } from "../lib/format";
 import { Link } from "../lib/router";
 import { useApi } from "../lib/use-api";
 
@@ -59,7 +59,7 @@ function DeviceDetail({ d }: { d: PublicDeviceDetail }) {
           value={`${d.gpu.count > 1 ? `${d.gpu.count}× ` : ""}${d.gpu.model} (${d.gpu.vramGb} GB)`}
         />
         <Fact term="Vendor" value={d.vendor} />
-        <Fact term="Region" value={d.region} />
+        <Fact term="Location" value={locationText(d.location)} />
         <Fact term="Enrolled" value={d.enrolledOn} />
         <Fact term="Verified" value={d.verifiedAt ? dateTime(d.verifiedAt) : "not yet"} />
         <Fact term="Uptime 24 h" value={percent(d.uptime24h)} />

@@ -4,7 +4,7 @@ import { StatusBadge, VerificationBadge } from "../components/badges";
 import { CursorPager } from "../components/cursor-pager";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { query } from "../lib/api";
-import { percent } from "../lib/format";
+import { locationText, percent } from "../lib/format";
 import { Link, navigate, useLocation } from "../lib/router";
 import { useApi } from "../lib/use-api";
 
@@ -119,7 +119,7 @@ function DeviceRows({ items }: { items: PublicDevice[] }) {
           <tr>
             <th>Device</th>
             <th>GPU</th>
-            <th>Region</th>
+            <th>Location</th>
             <th>Status</th>
             <th>Proof</th>
             <th className="num">Uptime 24 h</th>
@@ -140,7 +140,7 @@ function DeviceRows({ items }: { items: PublicDevice[] }) {
                   {d.gpu.model} <span className="muted small">{d.vendor}</span>
                 </span>
               </td>
-              <td data-label="Region">{d.region}</td>
+              <td data-label="Location">{locationText(d.location)}</td>
               <td data-label="Status">
                 <StatusBadge status={d.status} />
               </td>

@@ -1,5 +1,6 @@
 import type { ExplorerStats } from "@ignis/protocol";
 import { BarList } from "../components/bar-list";
+import { NetworkMap } from "../components/network-map";
 import { ResourceView } from "../components/states";
 import { UplotChart } from "../components/uplot-chart";
 import { count, percent, shortId } from "../lib/format";
@@ -67,6 +68,7 @@ function Overview({ stats }: { stats: ExplorerStats }) {
           />
         )}
       </div>
+      <NetworkMap />
       <div className="grid-3">
         <div className="panel">
           <h2>GPUs by model</h2>

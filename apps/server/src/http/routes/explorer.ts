@@ -1,4 +1,10 @@
-import { ExplorerDevicePage, ExplorerDeviceQuery, ExplorerStats, PublicDeviceDetail } from "@ignis/protocol";
+import {
+  ExplorerDevicePage,
+  ExplorerDeviceQuery,
+  ExplorerMap,
+  ExplorerStats,
+  PublicDeviceDetail,
+} from "@ignis/protocol";
 import { z } from "zod";
 import type { App } from "../app.js";
 import type { AppContext } from "../context.js";
@@ -22,6 +28,23 @@ export function explorerRoutes(app: App, ctx: AppContext): void {
     async (_request, reply) => {
       reply.header("cache-control", "public, max-age=2");
       return ctx.explorer.stats();
+    },
+  );
+
+  app.get(
+    "/v1/explorer/map",
+    {
+      config: { meta: { access: "public" } },
+      schema: {
+        tags: ["explorer"],
+        summary:
+          "Network map: devices online and GPUs by model per country (never finer), with the GeoIP attribution",
+        response: { 200: ExplorerMap },
+      },
+    },
+    async (_request, reply) => {
+      reply.header("cache-control", "public, max-age=2");
+      return ctx.explorer.map();
     },
   );
 

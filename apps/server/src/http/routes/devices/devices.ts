@@ -10,12 +10,13 @@ import { z } from "zod";
 import {
   keysOfDevices,
   listOwnedDevices,
-  setDeviceLabel,
+  setOwnerFields,
   toDeviceView,
 } from "../../../devices/device-record.js";
 import { createEnrollmentCode } from "../../../devices/enrollment-code.js";
 import { latestRefusedSessions } from "../../../devices/refused-sessions.js";
 import { revokeDevice } from "../../../devices/revoke.js";
+import { countryInput } from "../../../geo/countries.js";
 import { authorize } from "../../../identity/policy.js";
 import type { App } from "../../app.js";
 import { auditedWrite } from "../../audited-write.js";
@@ -111,7 +112,8 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
       },
       schema: {
         tags: ["devices"],
-        summary: "Set the device's label (the only field an owner may write)",
+        summary:
+          "Set the device's label and the country its owner declares (the only fields an owner may write)",
         params: DeviceParams,
         body: UpdateDeviceBody,
         response: { 200: DeviceView },
@@ -119,10 +121,18 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       const device = await ownedDevice(ctx, request.actor, request.params.deviceId, "device.update");
+      const { label, country } = request.body;
+      const declaredCountry = country === undefined ? undefined : countryInput(country);
       const updated = await auditedWrite(ctx, request, reply, async (trx) => {
-        const labelled = await setDeviceLabel(trx, device.id, request.body.label);
-        request.auditDetails = { before: { label: device.label }, after: { label: labelled.label } };
-        return labelled;
+        const changed = await setOwnerFields(trx, device.id, {
+          ...(label !== undefined ? { label } : {}),
+          ...(declaredCountry !== undefined ? { declaredCountry } : {}),
+        });
+        request.auditDetails = {
+          before: { label: device.label, declaredCountry: device.declaredCountry },
+          after: { label: changed.label, declaredCountry: changed.declaredCountry },
+        };
+        return changed;
       });
       return ownerView(ctx, updated);
     },
