@@ -144,6 +144,11 @@ describeEachDialect("device locations and the network map", (database) => {
       map.regions.reduce((a, r) => a + f(r), 0);
     expect(sum((r) => r.devicesOnline)).toBe(stats.devicesOnline);
     expect(sum((r) => Object.values(r.gpus).reduce((a, b) => a + b, 0))).toBe(stats.gpusTotal);
+    const byRegion: Record<string, number> = {};
+    for (const r of map.regions) {
+      byRegion[r.region] = (byRegion[r.region] ?? 0) + Object.values(r.gpus).reduce((x, y) => x + y, 0);
+    }
+    expect(byRegion).toEqual(stats.gpusByRegion);
     expect(map.regions.find((r) => r.country === "DE")).toMatchObject({ region: "europe", devicesOnline: 1 });
     expect(map.attribution).toMatchObject({ text: "IP Geolocation by DB-IP", url: "https://db-ip.com" });
     for (const r of map.regions)

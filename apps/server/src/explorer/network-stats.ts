@@ -1,7 +1,7 @@
 import type { ExplorerStats, ModelShare, NetworkEpoch } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
-import { coarseRegion } from "./coarse-region.js";
+import { deviceLocation } from "./device-location.js";
 import type { EpochTotals } from "./epoch-totals.js";
 import { epochAt, epochStartMs, firstEpochOfMonth } from "./epoch-window.js";
 import { HIDDEN_STATUSES, publicStatus } from "./public-device.js";
@@ -38,11 +38,21 @@ export async function computeNetworkStats(src: NetworkStatsSources, now: number)
         "gpu_vendor",
         "gpu_model",
         "region",
+        "geo_country",
+        "declared_country",
         sql<string>`count(*)`.as("devices"),
         sql<string>`sum(gpu_count)`.as("gpus"),
       ])
       .where("status", "not in", HIDDEN_STATUSES)
-      .groupBy(["status", "verification", "gpu_vendor", "gpu_model", "region"])
+      .groupBy([
+        "status",
+        "verification",
+        "gpu_vendor",
+        "gpu_model",
+        "region",
+        "geo_country",
+        "declared_country",
+      ])
       .execute(),
     src.epochTotals.between(Math.min(monthFirst, chartFirst), current, now),
     src.lastPublishedRoot(),
@@ -67,7 +77,8 @@ export async function computeNetworkStats(src: NetworkStatsSources, now: number)
     if (g.verification === "verified") verified += devices;
     add(gpusByModel, g.gpu_model, gpus);
     add(gpusByVendor, g.gpu_vendor, gpus);
-    add(gpusByRegion, coarseRegion(g.region), gpus);
+    // The same region as each device's public location (and the map), so the two views never disagree.
+    add(gpusByRegion, deviceLocation(g).region, gpus);
     add(devicesByStatus, publicStatus(g.status), devices);
     const key = `${g.gpu_vendor}\u0000${g.gpu_model}`;
     const m = models.get(key) ?? { model: g.gpu_model, vendor: g.gpu_vendor, devices: 0, online: 0, gpus: 0 };
