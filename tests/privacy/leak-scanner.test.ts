@@ -33,6 +33,25 @@ describe("the leak scanner the privacy crawl relies on", () => {
     ]);
   });
 
+  it("passes a coarse location and flags any finer one", () => {
+    const coarse = { country: "DE", region: "europe", source: "geoip" };
+    expect(findLeaks(JSON.stringify({ location: coarse }), JSON_TYPE, [])).toEqual([]);
+    expect(
+      findLeaks(JSON.stringify({ location: { ...coarse, country: null, source: "unknown" } }), JSON_TYPE, []),
+    ).toEqual([]);
+    for (const fine of [
+      { ...coarse, city: "Berlin" },
+      { lat: 52.52, lon: 13.4 },
+      { ...coarse, country: "Germany" },
+      "Berlin, DE",
+    ]) {
+      expect(findLeaks(JSON.stringify({ location: fine }), JSON_TYPE, [])).toContainEqual({
+        kind: "forbidden key",
+        found: "$.location",
+      });
+    }
+  });
+
   it("passes a public device view, timestamps and version-like numbers", () => {
     const body = JSON.stringify({
       id: `dev_${"c".repeat(26)}`,

@@ -16,6 +16,22 @@ const PATTERNS: [string, RegExp][] = [
 /** Keys that name an owner, a person, a credential or a precise place: none belongs in a public JSON body. */
 const FORBIDDEN_KEYS =
   /^(owner|ownerId|owner_id|userId|user_id|email|ip|ipAddress|hostname|location|lat|latitude|lon|lng|longitude|credentialId|keyId|hardware|createdBy|created_by)$/i;
+/**
+ * The one `location` a public body may hold: a country code (or null), a continent-level region and a source,
+ * nothing else. Any other value under that key (coordinates, a city, an address) is a leak.
+ */
+function isCoarseLocation(value: unknown): boolean {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return false;
+  const { country, region, source, ...rest } = value as Record<string, unknown>;
+  return (
+    Object.keys(rest).length === 0 &&
+    (country === null || (typeof country === "string" && /^[A-Z]{2}$/.test(country))) &&
+    typeof region === "string" &&
+    /^[a-z-]+$/.test(region) &&
+    (source === "geoip" || source === "declared" || source === "unknown")
+  );
+}
+
 /** Keys whose value is an identifier: a number there is an internal, sequential id. */
 const ID_KEY = /(^id$|Id$|_id$|^seq$)/;
 
@@ -42,7 +58,8 @@ export function findLeaks(text: string, contentType: string, secrets: readonly s
     return leaks;
   }
   walk(body, "$", (path, key, value) => {
-    if (FORBIDDEN_KEYS.test(key)) leaks.push({ kind: "forbidden key", found: `${path}` });
+    const coarse = key === "location" && isCoarseLocation(value);
+    if (FORBIDDEN_KEYS.test(key) && !coarse) leaks.push({ kind: "forbidden key", found: `${path}` });
     if (ID_KEY.test(key) && typeof value === "number")
       leaks.push({ kind: "numeric id", found: `${path}=${value}` });
   });

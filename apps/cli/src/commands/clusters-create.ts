@@ -13,6 +13,8 @@ export const CREATE_OPTIONS = {
   hours: { type: "string" },
   "max-price": { type: "string" },
   region: { type: "string" },
+  country: { type: "string", multiple: true },
+  "exclude-country": { type: "string", multiple: true },
   image: { type: "string" },
   env: { type: "string", multiple: true },
   dir: { type: "string" },
@@ -34,6 +36,12 @@ function maxPrice(value: unknown): string | undefined {
   if (micro === undefined)
     throw new UsageError(`--max-price takes credits per GPU-hour (2.5), got '${value}'`);
   return micro.toString();
+}
+
+/** `--country DE,FR --country JP` as ["DE", "FR", "JP"] (the server checks each code). */
+function countries(value: unknown): string[] | undefined {
+  const list = ((value as string[] | undefined) ?? []).flatMap((v) => v.split(",")).map((c) => c.trim());
+  return list.some(Boolean) ? list.filter(Boolean) : undefined;
 }
 
 /** Builds the rental request from the flags and the command after `--`. */
@@ -67,6 +75,10 @@ export function createBody(values: Record<string, unknown>, command: string[]): 
     },
     ...(maxPricePerHour !== undefined ? { maxPricePerHour } : {}),
     ...(typeof values.region === "string" ? { region: values.region } : {}),
+    ...(countries(values.country) ? { countries: countries(values.country)! } : {}),
+    ...(countries(values["exclude-country"])
+      ? { excludeCountries: countries(values["exclude-country"])! }
+      : {}),
   };
 }
 
