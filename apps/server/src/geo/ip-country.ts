@@ -48,14 +48,17 @@ function packageDir(): string {
   return dirname(require.resolve("@ip-location-db/dbip-country/package.json"));
 }
 
-/** Parses one CSV of `start,end,CC` lines, with `parse` turning a start or end into `width` 32-bit words. */
+/**
+ * Parses one CSV of `start,end,CC` lines, with `parse` writing a start or end (the text between two offsets) as
+ * `width` 32-bit words. Scans the text by offsets, without splitting it into strings, as it has ~350k lines.
+ */
 async function parseTable(
-  text: string,
+  text: Buffer,
   width: 1 | 2,
-  parse: (field: string, out: Uint32Array, at: number) => boolean,
-  codeIndex: (code: string) => number,
+  parse: (text: Buffer, from: number, to: number, out: Uint32Array, at: number) => boolean,
+  codeIndex: (code: number) => number,
 ): Promise<RangeTable> {
-  let capacity = 1024;
+  let capacity = 1 << 16;
   let starts = new Uint32Array(capacity * width);
   let ends = new Uint32Array(capacity * width);
   let country = new Uint16Array(capacity);
@@ -63,12 +66,13 @@ async function parseTable(
   let pos = 0;
   let sinceYield = 0;
   while (pos < text.length) {
-    let eol = text.indexOf("\n", pos);
+    let eol = text.indexOf(NEWLINE, pos);
     if (eol < 0) eol = text.length;
-    const line = text.slice(pos, eol).trim();
+    const comma1 = text.indexOf(COMMA, pos);
+    const comma2 = comma1 < 0 ? -1 : text.indexOf(COMMA, comma1 + 1);
+    const line = pos;
     pos = eol + 1;
-    const [start, end, code] = line.split(",");
-    if (!start || !end || !code) continue;
+    if (comma1 < 0 || comma2 < 0 || comma2 >= eol) continue;
     if (rows === capacity) {
       capacity *= 2;
       const grow = <T extends Uint32Array | Uint16Array>(a: T, n: number): T => {
@@ -80,8 +84,13 @@ async function parseTable(
       ends = grow(ends, capacity * width);
       country = grow(country, capacity);
     }
-    if (!parse(start, starts, rows * width) || !parse(end, ends, rows * width)) continue;
-    country[rows] = codeIndex(code);
+    if (
+      !parse(text, line, comma1, starts, rows * width) ||
+      !parse(text, comma1 + 1, comma2, ends, rows * width)
+    ) {
+      continue;
+    }
+    country[rows] = codeIndex(text[comma2 + 1]! * 256 + text[comma2 + 2]!);
     rows++;
     if (++sinceYield === ROWS_PER_SLICE) {
       sinceYield = 0;
@@ -91,19 +100,72 @@ async function parseTable(
   return { starts, ends, country, rows };
 }
 
-function parseV4Number(field: string, out: Uint32Array, at: number): boolean {
-  const n = Number(field);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) return false;
+function parseV4Number(text: Buffer, from: number, to: number, out: Uint32Array, at: number): boolean {
+  let n = 0;
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const d = text[i]! - 48;
+    if (d < 0 || d > 9) return false;
+    n = n * 10 + d;
+  }
+  if (n > 0xffff_ffff) return false;
   out[at] = n;
   return true;
 }
 
-/** The upper 64 bits of an IPv6 address as two 32-bit words. */
-function parseV6Upper(field: string, out: Uint32Array, at: number): boolean {
-  if (!ipaddr.IPv6.isValid(field)) return false;
-  const parts = ipaddr.IPv6.parse(field).parts;
-  out[at] = ((parts[0]! << 16) | parts[1]!) >>> 0;
-  out[at + 1] = ((parts[2]! << 16) | parts[3]!) >>> 0;
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+const NEWLINE = 10;
+const COMMA = 44;
+const COLON = 58;
+const v6Head = new Uint16Array(8);
+const v6Tail = new Uint16Array(8);
+const v6Upper = new Uint16Array(4);
+
+/** The upper 64 bits of a textual IPv6 address (no embedded IPv4, as the database writes them) as two words. */
+function parseV6Upper(text: Buffer, from: number, to: number, out: Uint32Array, at: number): boolean {
+  let heads = 0;
+  let tails = -1; // -1 until a '::' is seen
+  let value = 0;
+  let digits = 0;
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? text[i]! : COLON;
+    if (c === COLON) {
+      if (digits > 0) {
+        if (tails < 0) {
+          if (heads === 8) return false;
+          v6Head[heads++] = value;
+        } else {
+          if (heads + tails === 7) return false;
+          v6Tail[tails++] = value;
+        }
+        value = 0;
+        digits = 0;
+      } else if (i === to) {
+        // the address ends with '::'
+      } else if (i > from && text[i - 1] === COLON) {
+        if (tails >= 0) return false; // a second '::'
+        tails = 0;
+      } else if (i !== from || text[i + 1] !== COLON) return false;
+      continue;
+    }
+    const d = hexDigit(c);
+    if (d < 0 || ++digits > 4) return false;
+    value = (value << 4) | d;
+  }
+  const zeros = 8 - heads - Math.max(tails, 0);
+  if (tails < 0 ? heads !== 8 : zeros < 1) return false;
+  // Words 0-3 of the eight: from the head, then the zeros of '::', then the tail.
+  for (let k = 0; k < 4; k++) {
+    v6Upper[k] = k < heads ? v6Head[k]! : k < heads + zeros ? 0 : v6Tail[k - heads - zeros]!;
+  }
+  out[at] = ((v6Upper[0]! << 16) | v6Upper[1]!) >>> 0;
+  out[at + 1] = ((v6Upper[2]! << 16) | v6Upper[3]!) >>> 0;
   return true;
 }
 
@@ -134,20 +196,21 @@ function find(table: RangeTable, key: Uint32Array, width: 1 | 2): number {
 }
 
 async function loadTables(dir: string): Promise<Tables> {
+  // A country code is two ASCII letters, keyed here by their char codes (first * 256 + second).
   const codes: string[] = [];
-  const index = new Map<string, number>();
-  const codeIndex = (code: string) => {
+  const index = new Map<number, number>();
+  const codeIndex = (code: number) => {
     let i = index.get(code);
     if (i === undefined) {
       i = codes.length;
-      codes.push(code);
+      codes.push(String.fromCharCode(code >> 8, code & 255));
       index.set(code, i);
     }
     return i;
   };
   const [v4Text, v6Text] = await Promise.all([
-    readFile(join(dir, "dbip-country-ipv4-num.csv"), "latin1"),
-    readFile(join(dir, "dbip-country-ipv6.csv"), "latin1"),
+    readFile(join(dir, "dbip-country-ipv4-num.csv")),
+    readFile(join(dir, "dbip-country-ipv6.csv")),
   ]);
   const v4 = await parseTable(v4Text, 1, parseV4Number, codeIndex);
   const v6 = await parseTable(v6Text, 2, parseV6Upper, codeIndex);
@@ -174,7 +237,7 @@ function lookup(tables: Tables, ip: string): string | null {
 }
 
 /**
- * The country lookup of this process. The database (about 45 MB of CSV) is read the first time a public address
+ * The country lookup of this process. The database (about 30 MB of CSV, ~0.8 s of CPU once) is read the first time a public address
  * is looked up, in slices between which the event loop runs; private and loopback addresses never load it, so a
  * test server or a LAN deployment pays nothing.
  */
