@@ -31,7 +31,10 @@ const ERROR_RESPONSES: Record<string, string> = {
   "403": "The credential lacks the role, scope or ownership (forbidden, insufficient_scope, writes_frozen)",
   "404": "No such object, or one the caller may not see (not_found and the object's own codes)",
   "413": "The body is larger than the server accepts (payload_too_large)",
+  "414": "A path parameter is longer than the server reads (uri_too_long)",
   "429": "The credential or address spent its budget (rate_limited); Retry-After says when to come back",
+  "431":
+    "The request line or headers are larger than the server reads, e.g. a 20 KB query (headers_too_large)",
 };
 
 /** `GET /v1/devices/{deviceId}/challenges` → `getDevicesByDeviceIdChallenges`. */
@@ -55,7 +58,8 @@ export function operationIdFor(method: string, path: string): string {
  * operation (a route's own schema.operationId wins), its security requirement from the route's access (public
  * routes need none, all others a bearer credential), and the problem+json 4xx answers it can really give:
  * 400 when it takes parameters or a body, 401/403 when it needs a credential, 404 when its path names an object,
- * 413 when it takes a body, and 429 everywhere (every route is rate limited).
+ * 413 when it takes a body, 414 when its path has a parameter, 429 everywhere (every route is rate limited) and
+ * 431 everywhere (Node's parser refuses oversized request lines and headers before any route runs).
  */
 export function completeOperations(doc: Document, routes: RouteTable): Document {
   const access = new Map(
@@ -84,11 +88,11 @@ export function completeOperations(doc: Document, routes: RouteTable): Document 
       operation.operationId ??= operationIdFor(method, path);
       const isPublic = access.get(`${method} ${path}`) === "public";
       operation.security = isPublic ? [] : [{ bearer: [] }];
-      const statuses = ["429"];
+      const statuses = ["429", "431"];
       const hasBody = operation.requestBody !== undefined;
       if (hasBody || (operation.parameters?.length ?? 0) > 0) statuses.push("400");
       if (!isPublic) statuses.push("401", "403");
-      if (path.includes("{")) statuses.push("404");
+      if (path.includes("{")) statuses.push("404", "414");
       if (hasBody) statuses.push("413");
       operation.responses ??= {};
       const responses = operation.responses;
