@@ -25,7 +25,7 @@ const COMMON =
   "  --help, --version";
 
 /** The commands of ignis-server; `serve` is the default. */
-export const SERVER_COMMANDS: Record<"serve" | "invite" | "audit", ServerCommand> = {
+export const SERVER_COMMANDS: Record<"serve" | "invite" | "audit" | "chain", ServerCommand> = {
   serve: {
     options: SERVER_FLAGS,
     words: [],
@@ -33,6 +33,7 @@ export const SERVER_COMMANDS: Record<"serve" | "invite" | "audit", ServerCommand
       "usage: ignis-server [--port P] [--data DIR]            start the control plane\n" +
       "       ignis-server invite --email E --roles R[,R...]  invite a user (prints the invitation link)\n" +
       "       ignis-server audit verify                     check the audit log's hash chain offline\n" +
+      "       ignis-server chain deploy                     deploy the RewardRoots contract (prints its address)\n" +
       `${COMMON}\n` +
       "Every other setting is an environment variable (IGNIS_*, DATABASE_URL; see the README's table). Settings\n" +
       "that cannot work (a heartbeat longer than an uptime slot, say) are refused at start with what to change.",
@@ -59,6 +60,15 @@ export const SERVER_COMMANDS: Record<"serve" | "invite" | "audit", ServerCommand
       "usage: ignis-server audit verify [--data DIR]   (DATABASE_URL selects PostgreSQL)\n" +
       "  walks the audit hash chain straight from the database; exit 0 intact, 1 broken (the row is named).\n" +
       "  The embedded database admits one process: with the server running, use `ignis admin audit verify`.\n" +
+      COMMON,
+  },
+  chain: {
+    options: SERVER_FLAGS,
+    words: ["deploy"],
+    usage:
+      "usage: ignis-server chain deploy   (IGNIS_CHAIN_RPC and IGNIS_CHAIN_KEY_FILE required)\n" +
+      "  deploys the RewardRoots contract with the key file's account as its only publisher and prints the\n" +
+      "  contract's address on the last line of stdout; set IGNIS_CHAIN_CONTRACT to it to publish epoch roots.\n" +
       COMMON,
   },
 };

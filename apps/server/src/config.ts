@@ -111,6 +111,20 @@ const EnvSchema = z.object({
   IGNIS_MESH_PORT: z.coerce.number().int().min(0).max(65535).default(4242),
   /** Host workers reach the lighthouse at; default: the host of the server URL each worker uses. */
   IGNIS_MESH_HOST: z.string().min(1).max(253).optional(),
+  /** EVM JSON-RPC endpoint where reward roots are published (RewardRoots; see docs/rewards.md). */
+  IGNIS_CHAIN_RPC: z
+    .string()
+    .regex(/^https?:\/\//, "must be an http:// or https:// URL")
+    .optional(),
+  /** File holding the publisher's private key: one line, 0x and 64 hex digits (read at start, never logged). */
+  IGNIS_CHAIN_KEY_FILE: z.string().min(1).optional(),
+  /** The deployed RewardRoots contract; set, each closed epoch's root is published there. */
+  IGNIS_CHAIN_CONTRACT: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, "must be a contract address: 0x and 40 hex digits")
+    .optional(),
+  /** First wait before a failed publication is retried (doubling up to 60 times that, at most an hour). */
+  IGNIS_CHAIN_RETRY_SECONDS: z.coerce.number().min(0.05).max(3600).default(30),
 });
 
 /** Every environment variable the server reads (deploy files are checked against it for typos). */
@@ -177,6 +191,13 @@ export type Config = Readonly<{
   access: Readonly<{ maxStreamsPerCluster: number; idleSeconds: number }>;
   /** Cluster overlays: whether to offer them, the lighthouse's UDP port, and the host workers reach it at. */
   mesh: Readonly<{ mode: "auto" | "on" | "off"; port: number; host: string | undefined }>;
+  /** Reward roots on an EVM chain: where, signed with which key file, on which contract (undefined: off). */
+  chain: Readonly<{
+    rpcUrl: string | undefined;
+    keyFile: string | undefined;
+    contract: string | undefined;
+    retrySeconds: number;
+  }>;
 }>;
 
 /** Raised when the environment or flags hold bad values; lists every bad key at once. */
@@ -218,6 +239,12 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
   }
   if (e.IGNIS_ALERT_WEBHOOK_URL && !e.IGNIS_ALERT_WEBHOOK_SECRET) {
     problems.push("IGNIS_ALERT_WEBHOOK_SECRET: required when IGNIS_ALERT_WEBHOOK_URL is set");
+  }
+  if (e.IGNIS_CHAIN_CONTRACT && !e.IGNIS_CHAIN_RPC) {
+    problems.push("IGNIS_CHAIN_RPC: required when IGNIS_CHAIN_CONTRACT is set");
+  }
+  if (e.IGNIS_CHAIN_CONTRACT && !e.IGNIS_CHAIN_KEY_FILE) {
+    problems.push("IGNIS_CHAIN_KEY_FILE: required when IGNIS_CHAIN_CONTRACT is set");
   }
   problems.push(...unworkableTiming(e));
   if (problems.length > 0) throw new ConfigError(problems);
@@ -298,6 +325,12 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       idleSeconds: e.IGNIS_ACCESS_IDLE_SECONDS,
     }),
     mesh: Object.freeze({ mode: e.IGNIS_MESH, port: e.IGNIS_MESH_PORT, host: e.IGNIS_MESH_HOST }),
+    chain: Object.freeze({
+      rpcUrl: e.IGNIS_CHAIN_RPC,
+      keyFile: e.IGNIS_CHAIN_KEY_FILE,
+      contract: e.IGNIS_CHAIN_CONTRACT?.toLowerCase(),
+      retrySeconds: e.IGNIS_CHAIN_RETRY_SECONDS,
+    }),
   });
 }
 

@@ -37,6 +37,11 @@ async function main(): Promise<void> {
     process.exitCode = await runAuditCommand(config);
     return;
   }
+  if (invocation.command === "chain") {
+    const { runChainDeployCommand } = await import("./chain/deploy-command.js");
+    process.exitCode = await runChainDeployCommand(config);
+    return;
+  }
   // The port is bound first and answers 503 `starting` with a Retry-After while the rest loads and starts.
   // (bin/ignis-server.js binds it before loading this module; run any other way, it is bound here.)
   // A port that cannot be bound yet is bound (and its error reported) by listen() after the checks createServer

@@ -5,6 +5,7 @@ import { createJobStreams } from "./access/job-streams.js";
 import type { Bus } from "./bus/bus.js";
 import { createInProcessBus } from "./bus/in-process-bus.js";
 import { connectNatsBus } from "./bus/nats-bus.js";
+import { startChainPublisher } from "./chain/chain-publisher.js";
 import type { Config } from "./config.js";
 import { type Db, type OpenDatabase, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
@@ -184,11 +185,16 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     retryDelaySeconds: config.challengeRetrySeconds,
     verdicts: metrics.proofVerdicts,
   });
+  const rootPublisher = config.chain.contract ? startChainPublisher(config, database.db, logger) : undefined;
   const rewards = await createRewardService({
     db: database.db,
     config,
     log: logger,
     observeCloseSeconds: (seconds) => metrics.epochClose.observe(seconds),
+    chain:
+      rootPublisher && config.chain.contract
+        ? { contract: config.chain.contract, onRootsQueued: () => rootPublisher.kick() }
+        : undefined,
   });
   const mesh = await startMeshService({
     db: database.db,
@@ -292,6 +298,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       await gateway.close();
       await app.close();
       await rewards.stop();
+      await rootPublisher?.stop();
       await uptime.stop();
       // The monitor sends its last batch of shared signals before the bus goes.
       await security.close();

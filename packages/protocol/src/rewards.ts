@@ -25,6 +25,15 @@ export type EpochStatus = z.infer<typeof EpochStatus>;
 export const EpochSeasonRef = z.object({ id: z.string(), name: z.string() });
 
 /** One reward epoch as anyone may see it. `root` is null until closed, and stays null when nobody earned. */
+/** Where an epoch's root was published on chain: the RewardRoots contract and the transaction that set it. */
+export const EpochRootOnChain = z.object({
+  contract: z.string().regex(/^0x[0-9a-f]{40}$/),
+  txHash: z.string().regex(/^0x[0-9a-f]{64}$/),
+  blockNumber: z.number().int().nonnegative(),
+});
+/** An epoch's root on chain. */
+export type EpochRootOnChain = z.infer<typeof EpochRootOnChain>;
+
 export const PublicRewardEpoch = z.object({
   epoch: z.number().int().nonnegative(),
   startsAt: Timestamp,
@@ -38,6 +47,8 @@ export const PublicRewardEpoch = z.object({
   devices: z.number().int().nonnegative().nullable(),
   leafEncoding: z.array(z.string()),
   closedAt: Timestamp.nullable(),
+  /** The root's publication on chain; null until it is published (or when no chain is configured). */
+  chain: EpochRootOnChain.nullable(),
 });
 /** One reward epoch as anyone may see it. */
 export type PublicRewardEpoch = z.infer<typeof PublicRewardEpoch>;

@@ -1,3 +1,4 @@
+import type { ChainTables } from "../chain/tables.js";
 import type { DeviceTables } from "../devices/tables.js";
 import type { IdentityTables } from "../identity/tables.js";
 import type { JobTables } from "../jobs/tables.js";
@@ -22,4 +23,5 @@ export interface Database
     JobTables,
     ProofTables,
     MeshTables,
-    UpgradeTables {}
+    UpgradeTables,
+    ChainTables {}

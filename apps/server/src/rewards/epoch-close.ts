@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { enqueueRootPublication } from "../chain/root-outbox.js";
 import type { Db } from "../db/database.js";
 import { epochEndMs, epochStartMs } from "./epoch-clock.js";
 import { loadEpochShares } from "./epoch-shares.js";
@@ -29,6 +30,8 @@ export interface CloseEpochOptions {
   epochSeconds: number;
   /** Test seam: called after each stage inside the transaction; throwing there simulates a crash. */
   afterStage?: (stage: CloseStage) => void | Promise<void>;
+  /** A RewardRoots contract: the epoch's root is queued for it in the same transaction (chain/root-outbox). */
+  publishTo?: string | undefined;
 }
 
 /**
@@ -36,7 +39,8 @@ export interface CloseEpochOptions {
  * = pool × weight × up-minutes / Σ(weight × up-minutes) (largest remainders, so the amounts sum to the pool),
  * writes the reward rows and the Merkle tree's pages, credits each owner's supplier-earnings account from the
  * reward pool in the ledger, and records the epoch with its root. Everything is derived from stored rows, so a
- * crash anywhere leaves nothing behind and a rerun writes the same rows and root. Closing a closed epoch returns
+ * crash anywhere leaves nothing behind and a rerun writes the same rows and root. With a chain contract, the root
+ * is queued for publication in the same transaction; the close never waits for the chain. Closing a closed epoch returns
  * it unchanged; an epoch outside every season has nothing to close (undefined).
  */
 export async function closeEpoch(db: Db, options: CloseEpochOptions): Promise<ClosedEpoch | undefined> {
@@ -98,6 +102,15 @@ export async function closeEpoch(db: Db, options: CloseEpochOptions): Promise<Cl
         units: units.toString(),
       })
       .execute();
+    const published = root();
+    if (published && options.publishTo) {
+      await enqueueRootPublication(trx, {
+        epoch,
+        contract: options.publishTo,
+        root: published,
+        now: new Date(),
+      });
+    }
     await options.afterStage?.("epoch");
     return {
       epoch,

@@ -16,6 +16,10 @@ export interface EpochCloserOptions extends EpochTiming {
   now?: () => number;
   /** Receives the wall time of each closed epoch's run, in seconds (the metrics histogram). */
   observeCloseSeconds?: ((seconds: number) => void) | undefined;
+  /** The RewardRoots contract each closed epoch's root is queued for (undefined: roots stay off chain). */
+  publishRootsTo?: string | undefined;
+  /** Told (without being awaited) when a close queued roots for the chain. */
+  onRootsQueued?: (() => void) | undefined;
 }
 
 /**
@@ -28,12 +32,13 @@ export async function runEpochCloseTick(options: EpochCloserOptions): Promise<Cl
   const run = await runExclusive(
     options.db,
     EPOCH_CLOSE_JOB,
-    () => closeDueEpochs(options.db, options, now()),
+    () => closeDueEpochs(options.db, options, now(), { publishTo: options.publishRootsTo }),
     {
       holder: options.replicaId,
     },
   );
   if (!run.ran) return [];
+  if (options.publishRootsTo && run.value.some((e) => e.root && !e.alreadyClosed)) options.onRootsQueued?.();
   // Several due epochs close in one run (after an outage): each is counted with its share of the time.
   const seconds = (performance.now() - started) / 1000 / Math.max(1, run.value.length);
   for (const epoch of run.value) {

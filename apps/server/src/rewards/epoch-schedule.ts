@@ -46,7 +46,11 @@ export async function closeDueEpochs(
   db: Db,
   timing: EpochTiming,
   nowMs: number,
-  options: { limit?: number; afterStage?: CloseEpochOptions["afterStage"] } = {},
+  options: {
+    limit?: number;
+    afterStage?: CloseEpochOptions["afterStage"];
+    publishTo?: string | undefined;
+  } = {},
 ): Promise<ClosedEpoch[]> {
   const closed: ClosedEpoch[] = [];
   const limit = options.limit ?? 24;
@@ -57,6 +61,7 @@ export async function closeDueEpochs(
       epoch,
       epochSeconds: timing.epochSeconds,
       ...(options.afterStage ? { afterStage: options.afterStage } : {}),
+      publishTo: options.publishTo,
     });
     if (!result) break;
     closed.push(result);

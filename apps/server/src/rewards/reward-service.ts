@@ -33,6 +33,8 @@ export async function createRewardService(options: {
   log: JobLog & { info(obj: object, msg: string): void };
   now?: () => number;
   observeCloseSeconds?: (seconds: number) => void;
+  /** Reward roots on chain: the contract roots are queued for, and who to tell when some are. */
+  chain?: { contract: string; onRootsQueued: () => void } | undefined;
 }): Promise<RewardService> {
   const now = options.now ?? Date.now;
   const timing: EpochTiming = {
@@ -53,6 +55,8 @@ export async function createRewardService(options: {
     replicaId: options.config.replicaId,
     now,
     observeCloseSeconds: options.observeCloseSeconds,
+    publishRootsTo: options.chain?.contract,
+    onRootsQueued: options.chain?.onRootsQueued,
     ...timing,
   };
   return {

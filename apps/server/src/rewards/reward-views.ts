@@ -1,5 +1,6 @@
 import { IgnisError, type PublicRewardEpoch, REWARD_LEAF_ENCODING, type RewardProof } from "@ignis/protocol";
 import { sql } from "kysely";
+import { type RootOnChain, rootsOnChain } from "../chain/root-outbox.js";
 import type { Db } from "../db/database.js";
 import { epochEndMs, epochStartMs } from "./epoch-clock.js";
 import { type EpochTiming, epochClosableAtMs } from "./epoch-schedule.js";
@@ -27,7 +28,7 @@ const selectClosed = (db: Db) =>
 
 type ClosedRow = Awaited<ReturnType<ReturnType<typeof selectClosed>["executeTakeFirstOrThrow"]>>;
 
-function closedView(row: ClosedRow): PublicRewardEpoch {
+function closedView(row: ClosedRow, chain: RootOnChain | undefined): PublicRewardEpoch {
   return {
     epoch: Number(row.epoch),
     startsAt: new Date(row.starts_at).toISOString(),
@@ -39,6 +40,7 @@ function closedView(row: ClosedRow): PublicRewardEpoch {
     devices: row.devices,
     leafEncoding: [...REWARD_LEAF_ENCODING],
     closedAt: new Date(row.closed_at).toISOString(),
+    chain: chain ? { contract: chain.contract, txHash: chain.txHash, blockNumber: chain.blockNumber } : null,
   };
 }
 
@@ -49,7 +51,12 @@ export async function listClosedEpochs(
 ): Promise<{ items: PublicRewardEpoch[]; nextCursor: string | null }> {
   let query = selectClosed(db).orderBy("e.epoch", "desc").limit(page.limit);
   if (page.cursor !== undefined) query = query.where("e.epoch", "<", page.cursor);
-  const items = (await query.execute()).map(closedView);
+  const rows = await query.execute();
+  const chain = await rootsOnChain(
+    db,
+    rows.map((r) => Number(r.epoch)),
+  );
+  const items = rows.map((row) => closedView(row, chain.get(Number(row.epoch))));
   const last = items.at(-1);
   return { items, nextCursor: items.length === page.limit && last ? String(last.epoch) : null };
 }
@@ -65,7 +72,7 @@ export async function getRewardEpoch(
   nowMs: number,
 ): Promise<PublicRewardEpoch> {
   const closed = await selectClosed(db).where("e.epoch", "=", String(epoch)).executeTakeFirst();
-  if (closed) return closedView(closed);
+  if (closed) return closedView(closed, (await rootsOnChain(db, [epoch])).get(epoch));
   const startsAt = epochStartMs(epoch, timing.epochSeconds);
   const season = startsAt <= nowMs ? await seasonForEpoch(db, epoch, timing.epochSeconds) : undefined;
   if (!season) throw new IgnisError("epoch_not_found", `epoch ${epoch} does not exist`);
@@ -82,6 +89,7 @@ export async function getRewardEpoch(
     devices: null,
     leafEncoding: [...REWARD_LEAF_ENCODING],
     closedAt: null,
+    chain: null,
   };
 }
 

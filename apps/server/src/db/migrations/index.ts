@@ -16,6 +16,7 @@ import * as m0015 from "./0015-device-conflict.js";
 import * as m0017 from "./0017-cluster-mesh.js";
 import * as m0019 from "./0019-worker-upgrades.js";
 import * as m0020 from "./0020-machine-client-secrets.js";
+import * as m0021 from "./0021-reward-root-publications.js";
 import * as m0022 from "./0022-device-location.js";
 
 /** Numbered migrations in order; names never change once released. */
@@ -37,5 +38,6 @@ export const migrations: Record<string, Migration> = {
   "0017-cluster-mesh": m0017,
   "0019-worker-upgrades": m0019,
   "0020-machine-client-secrets": m0020,
+  "0021-reward-root-publications": m0021,
   "0022-device-location": m0022,
 };
