@@ -58,6 +58,7 @@ describe("ignis and ignis-server on the command line", () => {
       [SERVER, ["invite", "--help"]],
       [SERVER, ["audit", "--help"]],
       [SERVER, ["audit", "verify", "--help"]],
+      [SERVER, ["chain", "--help"]],
     ];
     const results = await inBatches(cases, async ([bin, args]) => ({
       args,
