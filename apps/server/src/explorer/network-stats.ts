@@ -9,6 +9,16 @@ import type { PublishedRoot } from "./published-roots.js";
 
 /** Epochs in the overview chart. */
 const CHART_EPOCHS = 48;
+/** The device columns the stats are counted by (the location's three included, as deviceLocation reads them). */
+const GROUPED_BY = [
+  "status",
+  "verification",
+  "gpu_vendor",
+  "gpu_model",
+  "region",
+  "geo_country",
+  "declared_country",
+] as const;
 /** Statuses that mean "connected right now". */
 const CONNECTED = new Set(["online", "hired"]);
 
@@ -32,27 +42,9 @@ export async function computeNetworkStats(src: NetworkStatsSources, now: number)
   const [groups, totals, root] = await Promise.all([
     src.db
       .selectFrom("devices")
-      .select([
-        "status",
-        "verification",
-        "gpu_vendor",
-        "gpu_model",
-        "region",
-        "geo_country",
-        "declared_country",
-        sql<string>`count(*)`.as("devices"),
-        sql<string>`sum(gpu_count)`.as("gpus"),
-      ])
+      .select([...GROUPED_BY, sql<string>`count(*)`.as("devices"), sql<string>`sum(gpu_count)`.as("gpus")])
       .where("status", "not in", HIDDEN_STATUSES)
-      .groupBy([
-        "status",
-        "verification",
-        "gpu_vendor",
-        "gpu_model",
-        "region",
-        "geo_country",
-        "declared_country",
-      ])
+      .groupBy([...GROUPED_BY])
       .execute(),
     src.epochTotals.between(Math.min(monthFirst, chartFirst), current, now),
     src.lastPublishedRoot(),
