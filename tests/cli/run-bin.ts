@@ -11,14 +11,23 @@ export interface BinResult {
   stderr: string;
 }
 
-/** Runs one of the repository's bins (`apps/cli/bin/ignis.js`) with Node, in `cwd`, with extra environment. */
+/**
+ * Runs one of the repository's bins (`apps/cli/bin/ignis.js`) with Node, in `cwd`, with extra environment; with
+ * `stdin`, writes it and closes the command's input (a command that forwards stdin, like `clusters ssh`, then sees
+ * its end).
+ */
 export function runBin(
   bin: string,
   args: string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    timeoutMs?: number;
+    stdin?: string;
+  } = {},
 ): Promise<BinResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [join(ROOT, bin), ...args],
       {
@@ -31,5 +40,6 @@ export function runBin(
         resolve({ code, stdout, stderr });
       },
     );
+    if (options.stdin !== undefined) child.stdin?.end(options.stdin);
   });
 }

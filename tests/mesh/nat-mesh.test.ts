@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { call, enrollmentCode, userWithKey } from "../../apps/server/src/testing/worker-fixture.js";
+import { runBin } from "../cli/run-bin.js";
 import { type NatLab, type NatSite, natLabMissing, openNatLab } from "./nat-lab.js";
 
 const IGNIS = fileURLToPath(new URL("../../apps/cli/bin/ignis.js", import.meta.url));
@@ -323,26 +324,11 @@ describeEachDialect("a cluster's private overlay across two NATs", (database) =>
   });
 
   it.skipIf(missing !== null)("runs a command on rank 1 through `ignis clusters ssh`", async () => {
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [
-          IGNIS,
-          "clusters",
-          "ssh",
-          cluster.id,
-          "--rank",
-          "1",
-          "--",
-          "sh",
-          "-c",
-          'echo "on $IGNIS_MESH_ADDR"; exit 4',
-        ],
-        { env: { ...process.env, IGNIS_SERVER: t.url, IGNIS_API_KEY: customerKey }, timeout: 60_000 },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
-      ).stdin!.end();
-    });
+    const run = await runBin(
+      "apps/cli/bin/ignis.js",
+      ["clusters", "ssh", cluster.id, "--rank", "1", "--", "sh", "-c", 'echo "on $IGNIS_MESH_ADDR"; exit 4'],
+      { env: { IGNIS_SERVER: t.url, IGNIS_API_KEY: customerKey }, stdin: "" },
+    );
     const network = await call<{ peers: { meshAddr: string }[] }>(
       t,
       "GET",
