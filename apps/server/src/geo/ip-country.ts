@@ -217,8 +217,7 @@ async function loadTables(dir: string): Promise<Tables> {
   return { v4, v6, codes };
 }
 
-function lookup(tables: Tables, ip: string): string | null {
-  const parsed = ipaddr.process(ip);
+function lookup(tables: Tables, parsed: ipaddr.IPv4 | ipaddr.IPv6): string | null {
   const key = new Uint32Array(2);
   let row: number;
   if (parsed.kind() === "ipv4") {
@@ -245,11 +244,14 @@ export function createIpCountry(dir: string = packageDir()): IpCountry {
   let tables: Promise<Tables> | undefined;
   return {
     async countryOf(ip) {
-      if (!ipaddr.isValid(ip) || !isPublicAddress(ipaddr.process(ip).toString())) return null;
+      if (!ipaddr.isValid(ip)) return null;
+      // An IPv4-mapped IPv6 address is judged and looked up as the IPv4 address it carries.
+      const parsed = ipaddr.process(ip);
+      if (!isPublicAddress(parsed.toString())) return null;
       tables ??= loadTables(dir);
       // A database that cannot be read leaves every device `unknown` rather than failing its session.
       const loaded = await tables.catch(() => undefined);
-      return loaded ? lookup(loaded, ip) : null;
+      return loaded ? lookup(loaded, parsed) : null;
     },
   };
 }
