@@ -76,8 +76,7 @@ describe("the release key (npm run release:keygen, then IGNIS_RELEASE_KEY_FILE=.
 
     const forged = await update(packedBin, [
       ...common,
-      "--signature",
-      testReleaseKey().sign(pkg.version, pkg.sha256),
+      `--signature=${testReleaseKey().sign(pkg.version, pkg.sha256)}`,
     ]);
     expect(forged.code, forged.out).toBe(5);
     expect(forged.out).toContain("refused (bad_signature)");
@@ -86,8 +85,7 @@ describe("the release key (npm run release:keygen, then IGNIS_RELEASE_KEY_FILE=.
 
     const signed = await update(packedBin, [
       ...common,
-      "--signature",
-      readReleaseKey(keyFile).sign(pkg.version, pkg.sha256),
+      `--signature=${readReleaseKey(keyFile).sign(pkg.version, pkg.sha256)}`,
     ]);
     expect(signed.code, signed.out).toBe(0);
     expect(currentRelease(join(state, "releases"))).toBe(pkg.version);
@@ -99,14 +97,14 @@ describe("the release key (npm run release:keygen, then IGNIS_RELEASE_KEY_FILE=.
     const common = ["--state", state, "--version", pkg.version, "--package", pkg.file];
     const signature = readReleaseKey(keyFile).sign(pkg.version, pkg.sha256);
 
-    const refused = await update([IGNIS_BIN], [...common, "--signature", signature]);
+    const refused = await update([IGNIS_BIN], [...common, `--signature=${signature}`]);
     expect(refused.code, refused.out).toBe(5);
     expect(refused.out).toContain("refused (no_release_key)");
     expect(existsSync(join(state, "releases"))).toBe(false);
 
     const named = await update(
       [IGNIS_BIN],
-      [...common, "--signature", signature, "--release-key", publicKey],
+      [...common, `--signature=${signature}`, "--release-key", publicKey],
     );
     expect(named.code, named.out).toBe(0);
     expect(currentRelease(join(state, "releases"))).toBe(pkg.version);

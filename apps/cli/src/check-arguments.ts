@@ -14,6 +14,30 @@ export function ownArguments(argv: string[]): string[] {
   return split === -1 ? argv : argv.slice(0, split);
 }
 
+const FLAG_LIKE = /^--?[a-zA-Z][a-zA-Z-]{0,29}(=|$)/;
+
+/**
+ * Joins a string flag to a following value that starts with `-` (`--signature -Zk3…` → `--signature=-Zk3…`):
+ * parseArgs refuses such a value as ambiguous, yet base64url keys and signatures start with `-` one time in 64.
+ * A following word that looks like a flag (`--state --jsno`: letters and dashes, as no 32-byte key does) is left
+ * alone, so that mistake is still named.
+ */
+export function joinDashValues(options: Options, argv: string[]): string[] {
+  const own = ownArguments(argv);
+  const joined: string[] = [];
+  for (let i = 0; i < own.length; i++) {
+    const word = own[i] as string;
+    const next = own[i + 1];
+    const option = word.startsWith("--") ? options[word.slice(2)] : undefined;
+    const value = next?.startsWith("-") && next !== "-" && !FLAG_LIKE.test(next);
+    if (option?.type === "string" && value) {
+      joined.push(`${word}=${next}`);
+      i++;
+    } else joined.push(word);
+  }
+  return [...joined, ...argv.slice(own.length)];
+}
+
 /** "unknown option '--devics' (did you mean --devices?)" from parseArgs' error, with the nearest flag. */
 function unknownOption(error: Error, options: Options): UsageError {
   const flag = /'(-{1,2}[^'=\s]+)/.exec(error.message)?.[1];

@@ -1,4 +1,4 @@
-import { checkArguments, ownArguments } from "./check-arguments.js";
+import { checkArguments, joinDashValues, ownArguments } from "./check-arguments.js";
 import { closestWord } from "./closest-word.js";
 import { type Command, UsageError } from "./command.js";
 import { loadCommands } from "./commands/index.js";
@@ -97,8 +97,9 @@ async function main(): Promise<number> {
     return 0;
   }
   try {
-    checkArguments(found.command, found.rest, childWords(commands, found.command.path));
-    return await found.command.run(found.rest);
+    const args = joinDashValues(found.command.options, found.rest);
+    checkArguments(found.command, args, childWords(commands, found.command.path));
+    return await found.command.run(args);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`ignis: ${error.message}\nsee: ${name} --help\n`);

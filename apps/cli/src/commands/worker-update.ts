@@ -33,6 +33,7 @@ export const command: Command = {
     "usage: ignis worker update --version V --package PATH|URL --signature SIG|@FILE [--sha256 HEX]\n" +
     "                           [--state DIR] [--install-dir DIR] [--release-key KEY] [--online-within S]\n" +
     "       ignis worker update --auto | --manual [--state DIR]\n" +
+    "  (a SIG that starts with '-' is given as --signature=SIG)\n" +
     "  the package must be signed by the release key pinned in this worker (or --release-key / releaseKey in\n" +
     "  <state>/update.json, set by you only); it is installed in <install-dir>/versions/V (default\n" +
     "  <state>/releases) beside the running release; a running worker is stopped, V is started, and if V is not\n" +
@@ -90,7 +91,8 @@ export const command: Command = {
   },
 };
 
-function parse(argv: string[]) {
+/** Parses `ignis worker update`'s arguments (exported for the auto-updater's test). */
+export function parse(argv: string[]) {
   try {
     return parseArgs({
       args: argv,

@@ -43,11 +43,7 @@ export function createAutoUpdate(options: {
       const out = openSync(join(options.stateDir, "update.log"), "a");
       const child = spawn(
         options.launcher.node,
-        [
-          options.launcher.script,
-          ...["worker", "update", "--state", options.stateDir, "--version", offer.version],
-          ...["--package", url, "--signature", offer.signature, "--sha256", offer.sha256],
-        ],
+        [options.launcher.script, ...updaterArguments(options.stateDir, offer, url)],
         { detached: true, stdio: ["ignore", out, out] },
       );
       child.unref();
@@ -57,4 +53,20 @@ export function createAutoUpdate(options: {
       return true;
     },
   };
+}
+
+/**
+ * The `ignis worker update` arguments for an offer. Each value is joined to its flag with `=`: a base64url
+ * signature starts with `-` one time in 64, and a separate argument that starts with `-` is refused by the
+ * option parser as ambiguous, which would leave that release uninstallable.
+ */
+export function updaterArguments(
+  stateDir: string,
+  offer: WorkerUpdateAvailableMessage,
+  url: string,
+): string[] {
+  return [
+    ...["worker", "update", `--state=${stateDir}`, `--version=${offer.version}`],
+    ...[`--package=${url}`, `--signature=${offer.signature}`, `--sha256=${offer.sha256}`],
+  ];
 }
