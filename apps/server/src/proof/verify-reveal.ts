@@ -25,7 +25,19 @@ export type ProofFailureReason =
   | "reveal_late"
   | "malformed_reveal"
   | "bad_proof"
-  | "wrong_row";
+  | "wrong_row"
+  /** The prover could not hold or read a buffer as large as the VRAM it claims. */
+  | "vram_short"
+  /** Repeated late commits from a device whose session stayed healthy: slower than the GPU it claims. */
+  | "speed_short";
+
+/** The failures only a lie explains (never an outage or a slow network): these, and only these, slash a stake. */
+export const fraudReasons: ReadonlySet<ProofFailureReason> = new Set([
+  "bad_proof",
+  "wrong_row",
+  "vram_short",
+  "speed_short",
+]);
 
 /** The verdict on one challenge, with what the timing looked like. */
 export interface ProofResult {
