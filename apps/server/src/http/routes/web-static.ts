@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
-import { join, normalize, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { dirname, join, normalize, resolve, sep } from "node:path";
 import fastifyStatic from "@fastify/static";
 import { IgnisError, WebConfig } from "@ignis/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -8,8 +8,14 @@ import { API_SCOPE, WEB_CALLBACK_PATH } from "../../identity/embedded-oidc.js";
 import type { App } from "../app.js";
 import type { AppContext } from "../context.js";
 
-/** Where `npm run build -w apps/web` writes the web app, unless IGNIS_WEB_DIR says otherwise. */
-export const DEFAULT_WEB_DIR = fileURLToPath(new URL("../../../../web/dist", import.meta.url));
+/**
+ * Where `npm run build -w apps/web` writes the web app, unless IGNIS_WEB_DIR says otherwise: found through the
+ * workspace package, so the sources and the bundle (apps/server/dist/main.js) find the same directory.
+ */
+export const DEFAULT_WEB_DIR = join(
+  dirname(createRequire(import.meta.url).resolve("@ignis/web/package.json")),
+  "dist",
+);
 
 /** Paths the web app never answers: the API, the identity provider and the server's own pages. */
 const RESERVED = ["/v1", "/oidc", "/docs", "/openapi.json", "/healthz", "/metrics", "/invite", "/auth"];
