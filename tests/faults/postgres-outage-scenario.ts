@@ -77,7 +77,12 @@ export async function runPostgresOutageScenario(
   });
   try {
     await fleet.ready;
-    while (fleet.snapshot().online < options.devices) await sleep(50);
+    const settled = await waitFor(`${options.devices} devices online`, () => fleet.snapshot(), {
+      until: (s) => s.online === options.devices || s.enrollFailures > 0,
+      timeoutMs: 60_000,
+      everyMs: 50,
+    });
+    if (settled.enrollFailures > 0) throw new Error(`fleet not online: ${JSON.stringify(settled)}`);
     const ids = fleet.devices().map((d) => d.deviceId);
     event(`${options.devices} devices online on one replica (database through a proxy on :${proxy.port})`);
     const windowFrom = Date.now();
@@ -100,17 +105,21 @@ export async function runPostgresOutageScenario(
 
     // The buffered minutes reach the database with the next successful flush.
     const windowTo = restoredAt + options.steadyMs;
-    for (;;) {
-      const gaps = await missingSlots(
-        cluster.databaseUrl,
-        ids,
-        windowFrom,
-        restoredAt - 1000,
-        options.epochSeconds,
-      );
-      if ([...gaps.values()].every((n) => n === 0) || Date.now() > restoredAt + 30_000) break;
-      await sleep(100);
-    }
+    // Bounded: a run whose minutes never arrive goes on to report them missing below.
+    await waitFor(
+      "the outage's minutes to be stored",
+      async () => {
+        const gaps = await missingSlots(
+          cluster.databaseUrl,
+          ids,
+          windowFrom,
+          restoredAt - 1000,
+          options.epochSeconds,
+        );
+        return [...gaps.values()].every((n) => n === 0);
+      },
+      { timeoutMs: 30_000, everyMs: 100 },
+    ).catch(() => undefined);
     const firstFlushAfterRestoreMs = Date.now() - restoredAt;
     event(`outage minutes stored ${firstFlushAfterRestoreMs} ms after the restore`);
     await sleep(Math.max(0, windowTo - Date.now()));

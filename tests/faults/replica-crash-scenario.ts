@@ -63,13 +63,12 @@ export async function runReplicaCrashScenario(options: CrashScenarioOptions): Pr
   });
   try {
     await fleet.ready;
-    const onlineBy = Date.now() + 60_000;
-    for (let s = fleet.snapshot(); s.online < options.devices; s = fleet.snapshot()) {
-      if (s.enrollFailures > 0 || Date.now() > onlineBy) {
-        throw new Error(`fleet not online: ${JSON.stringify(s)}`);
-      }
-      await sleep(50);
-    }
+    const settled = await waitFor(`${options.devices} devices online`, () => fleet.snapshot(), {
+      until: (s) => s.online === options.devices || s.enrollFailures > 0,
+      timeoutMs: 60_000,
+      everyMs: 50,
+    });
+    if (settled.enrollFailures > 0) throw new Error(`fleet not online: ${JSON.stringify(settled)}`);
     event(`${options.devices} devices online, half on each replica`);
     const windowFrom = Date.now();
     await sleep(options.steadyMs);
