@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DeviceId, Timestamp } from "./common.js";
+import { DeviceLinkView } from "./connectivity-tiers.js";
 import { CoarseRegion, DeviceLocation } from "./explorer.js";
 import { SandboxReport } from "./job-sandbox.js";
 import { MeshReport } from "./mesh.js";
@@ -175,6 +176,11 @@ export const DeviceView = z.object({
    * told only `handshake_failed`; the owner learns the reason (revoked device, unknown key, bad signature, ...).
    */
   refusedSessions: z.array(z.object({ at: Timestamp, reason: z.string() })).optional(),
+  /**
+   * The device's link to the control plane as the server last measured it (single-device reads only; null: never
+   * measured). The explorer shows the tier alone.
+   */
+  link: DeviceLinkView.nullable().optional(),
 });
 /** The full device record. */
 export type DeviceView = z.infer<typeof DeviceView>;

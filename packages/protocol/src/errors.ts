@@ -76,6 +76,7 @@ export const ignisErrorCodes = [
   "upgrade_required",
   // cluster networking
   "mesh_unavailable",
+  "invalid_tier",
   // infrastructure
   "unavailable",
   /** The server is starting (its port answers before it is ready); retry after Retry-After. */

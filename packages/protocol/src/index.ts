@@ -1,6 +1,7 @@
 export * from "./auth-config.js";
 export * from "./cluster-access.js";
 export * from "./common.js";
+export * from "./connectivity-tiers.js";
 export * from "./credits.js";
 export * from "./devices.js";
 export * from "./devices-signatures.js";
@@ -10,6 +11,7 @@ export * from "./hardware-profiles.js";
 export * from "./hot-frames.js";
 export * from "./identity.js";
 export * from "./job-sandbox.js";
+export * from "./link-probe.js";
 export * from "./market.js";
 export * from "./market-jobs.js";
 export * from "./mesh.js";

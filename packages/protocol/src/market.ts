@@ -81,6 +81,11 @@ export const CreateClusterBody = z.strictObject({
   /** Never hire devices located in these countries. */
   excludeCountries: z.array(z.string().max(8)).max(250).optional(),
   /**
+   * Hire only devices at this connectivity tier or better (connectivity-tiers.ts): 1-4 or a tier's name. The
+   * shape is loose on purpose: the server checks the value and answers `invalid_tier`.
+   */
+  minTier: z.union([z.number(), z.string().max(20)]).optional(),
+  /**
    * Also hire devices whose worker runs jobs without a sandbox (`--unsafe-subprocess-jobs`, developer machines).
    * Without it, only devices that run every job in a container are hired.
    */
@@ -120,6 +125,8 @@ export const ClusterView = z.object({
   /** The countries the customer asked for, and those excluded (null: no filter). */
   countries: z.array(z.string()).nullable(),
   excludeCountries: z.array(z.string()).nullable(),
+  /** The least connectivity tier the customer asked for (1: any device). */
+  minTier: z.int().min(1).max(4),
   maxPricePerHour: MicroUnits.nullable(),
   /** The per-device hourly rate the escrow was sized for (the highest ask among the chosen devices). */
   holdPricePerHour: MicroUnits,

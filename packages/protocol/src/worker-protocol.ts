@@ -11,6 +11,12 @@ import { DeviceId } from "./common.js";
 import { DeviceKeyId, Ed25519PublicKey, Ed25519Signature, HardwareClaim, HeartbeatLoad } from "./devices.js";
 import { IgnisError } from "./errors.js";
 import { checkedHotFrame } from "./hot-frames.js";
+import {
+  LinkMeasureMessage,
+  LinkProbeAckMessage,
+  LinkProbeMessage,
+  LinkResultMessage,
+} from "./link-probe.js";
 import { JobLogMessage, JobStartMessage, JobStatusMessage, JobStopMessage } from "./market-jobs.js";
 import { MeshLinksMessage } from "./mesh.js";
 import {
@@ -181,6 +187,9 @@ export const ServerMessageSchema = z.discriminatedUnion("type", [
   StreamAckMessage,
   StreamEofMessage,
   StreamCloseMessage,
+  // LINK MESSAGES (server → worker): measuring the device's link to the control plane (link-probe.ts).
+  LinkProbeMessage,
+  LinkResultMessage,
 ]);
 /** A message from the server to a worker. */
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
@@ -254,6 +263,9 @@ export const WorkerMessageSchema = z.discriminatedUnion("type", [
   StreamCloseMessage,
   // The links a rank measured over its cluster's overlay (mesh.ts); sent only after a start order with `mesh`.
   MeshLinksMessage,
+  // LINK MESSAGES (worker → server): measuring the device's link to the control plane (link-probe.ts).
+  LinkMeasureMessage,
+  LinkProbeAckMessage,
 ]);
 /** A message from a worker to the server. */
 export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;

@@ -35,7 +35,13 @@ export const SUPPORTED_WORKER_PROTOCOLS: ProtocolRange = Object.freeze({
  * session that negotiated it (see FRAME_FEATURES); add a name here with the frames that need it. `auto-update`
  * is announced only by a worker whose owner turned automatic updates on: staged rollouts offer releases to those.
  */
-export const WORKER_FEATURES = ["self-update", "notices", "proof-verdicts", "auto-update"] as const;
+export const WORKER_FEATURES = [
+  "self-update",
+  "notices",
+  "proof-verdicts",
+  "auto-update",
+  "link-probe",
+] as const;
 /** One optional capability of a worker. */
 export type WorkerFeature = (typeof WORKER_FEATURES)[number];
 
@@ -53,6 +59,8 @@ export const FRAME_FEATURES: Readonly<Record<string, WorkerFeature>> = Object.fr
   "worker.notice": "notices",
   "worker.update-available": "self-update",
   "proof.verdict": "proof-verdicts",
+  "link.probe": "link-probe",
+  "link.result": "link-probe",
 });
 
 /** A worker release number: `MAJOR.MINOR.PATCH`, with an optional pre-release tag (`0.2.0-rc.1`). */

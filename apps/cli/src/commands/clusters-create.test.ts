@@ -13,4 +13,11 @@ describe("ignis clusters create's request", () => {
     expect(plain).not.toHaveProperty("excludeCountries");
     expect(createBody({ model: "m", country: [","] }, ["true"])).not.toHaveProperty("countries");
   });
+
+  it("sends a least connectivity tier by number or name, and refuses one that is not a tier", () => {
+    expect(createBody({ model: "m", "min-tier": "3" }, ["true"])).toMatchObject({ minTier: 3 });
+    expect(createBody({ model: "m", "min-tier": "ultra" }, ["true"])).toMatchObject({ minTier: 4 });
+    expect(createBody({ model: "m" }, ["true"])).not.toHaveProperty("minTier");
+    expect(() => createBody({ model: "m", "min-tier": "9" }, ["true"])).toThrow(/--min-tier/);
+  });
 });

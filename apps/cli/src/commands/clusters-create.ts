@@ -1,5 +1,11 @@
 import { existsSync, statSync } from "node:fs";
-import { ClusterView, type CreateClusterBody, microUnitsOfCredits } from "@ignis/protocol";
+import {
+  ClusterView,
+  type CreateClusterBody,
+  microUnitsOfCredits,
+  parseTier,
+  TIER_NAMES,
+} from "@ignis/protocol";
 import cliProgress from "cli-progress";
 import { apiRequest } from "../api-client.js";
 import type { ResolvedCredential } from "../auth/resolve-credential.js";
@@ -15,6 +21,7 @@ export const CREATE_OPTIONS = {
   region: { type: "string" },
   country: { type: "string", multiple: true },
   "exclude-country": { type: "string", multiple: true },
+  "min-tier": { type: "string" },
   image: { type: "string" },
   env: { type: "string", multiple: true },
   dir: { type: "string" },
@@ -44,6 +51,18 @@ function countries(value: unknown): string[] | undefined {
   return list.some(Boolean) ? list.filter(Boolean) : undefined;
 }
 
+/** `--min-tier 3` or `--min-tier high` as the tier's number. */
+function minTier(value: unknown): number | undefined {
+  if (typeof value !== "string") return undefined;
+  const tier = parseTier(value);
+  if (tier === undefined) {
+    throw new UsageError(
+      `--min-tier takes 1-4 or ${Object.values(TIER_NAMES).join(", ")}, got '${value.slice(0, 20)}'`,
+    );
+  }
+  return tier;
+}
+
 /** Builds the rental request from the flags and the command after `--`. */
 export function createBody(values: Record<string, unknown>, command: string[]): CreateClusterBody {
   if (typeof values.model !== "string") throw new UsageError("--model is required");
@@ -62,6 +81,7 @@ export function createBody(values: Record<string, unknown>, command: string[]): 
     archive = packDirectory(values.dir).toString("base64");
   }
   const maxPricePerHour = maxPrice(values["max-price"]);
+  const tier = minTier(values["min-tier"]);
   return {
     gpuModel: values.model,
     count: integer(values.count ?? "1", "count"),
@@ -79,6 +99,7 @@ export function createBody(values: Record<string, unknown>, command: string[]): 
     ...(countries(values["exclude-country"])
       ? { excludeCountries: countries(values["exclude-country"])! }
       : {}),
+    ...(tier !== undefined ? { minTier: tier } : {}),
   };
 }
 

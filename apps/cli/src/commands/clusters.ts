@@ -64,7 +64,7 @@ export const command: Command = {
   summary: "rent a cluster, list and follow your clusters, cancel one",
   usage:
     "usage: ignis clusters create --model MODEL [--count N] [--hours H] [--max-price CREDITS] [--region R]\n" +
-    "                             [--country CC[,CC]]... [--exclude-country CC[,CC]]...\n" +
+    "                             [--country CC[,CC]]... [--exclude-country CC[,CC]]... [--min-tier 1-4|NAME]\n" +
     "                             [--image IMAGE] [--env NAME=VALUE]... [--dir PATH] [--no-wait] -- COMMAND [ARGS...]\n" +
     "       ignis clusters ls\n" +
     "       ignis clusters show CLUSTER_ID\n" +

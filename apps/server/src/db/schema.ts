@@ -1,4 +1,5 @@
 import type { ChainTables } from "../chain/tables.js";
+import type { ConnectivityTables } from "../connectivity/tables.js";
 import type { DeviceTables } from "../devices/tables.js";
 import type { IdentityTables } from "../identity/tables.js";
 import type { JobTables } from "../jobs/tables.js";
@@ -24,4 +25,5 @@ export interface Database
     ProofTables,
     MeshTables,
     UpgradeTables,
-    ChainTables {}
+    ChainTables,
+    ConnectivityTables {}

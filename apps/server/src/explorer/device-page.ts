@@ -2,7 +2,7 @@ import type { VerificationEvent } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import { dayStartMs, epochAt } from "./epoch-window.js";
-import { HIDDEN_STATUSES, PUBLIC_DEVICE_COLUMNS, type PublicDeviceRow } from "./public-device.js";
+import { HIDDEN_STATUSES, PUBLIC_DEVICE_COLUMNS, type PublicDeviceRow, publicTier } from "./public-device.js";
 import { publishedHour } from "./published-time.js";
 import { type UptimeSums, uptimeWindows } from "./uptime-history.js";
 
@@ -43,6 +43,7 @@ export async function readDevicePage(
   const row = await db
     .selectFrom("devices")
     .select(PUBLIC_DEVICE_COLUMNS)
+    .select(publicTier(now).as("link_tier"))
     .select([
       sql<string | number>`(select coalesce(sum(u.up_minutes), 0) from uptime u
         where u.device_id = devices.id and u.epoch >= ${w.d1.epoch})`.as("w1"),

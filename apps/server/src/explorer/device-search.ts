@@ -2,7 +2,13 @@ import { DeviceId, type ExplorerDevicePage, type ExplorerDeviceQuery, IgnisError
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import { overlapSlots, share } from "./epoch-window.js";
-import { HIDDEN_STATUSES, PUBLIC_DEVICE_COLUMNS, storedStatuses, toPublicDevice } from "./public-device.js";
+import {
+  HIDDEN_STATUSES,
+  PUBLIC_DEVICE_COLUMNS,
+  publicTier,
+  storedStatuses,
+  toPublicDevice,
+} from "./public-device.js";
 import { uptimeWindows } from "./uptime-history.js";
 
 const ID_PREFIX = "dev_";
@@ -51,6 +57,7 @@ export async function searchPublicDevices(
   let select = db
     .selectFrom("devices")
     .select(PUBLIC_DEVICE_COLUMNS)
+    .select(publicTier(options.now).as("link_tier"))
     // Each row's 24-hour up-minutes in the same round trip: one index range per device of the page.
     .select((eb) =>
       eb

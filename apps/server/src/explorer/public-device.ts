@@ -1,4 +1,13 @@
-import type { DeviceStatus, PublicDevice, PublicDeviceStatus } from "@ignis/protocol";
+import {
+  type DeviceStatus,
+  LOWEST_TIER,
+  type PublicDevice,
+  type PublicDeviceStatus,
+  parseTier,
+  TIER_NAMES,
+  TIER_VALID_MS,
+} from "@ignis/protocol";
+import { type RawBuilder, sql } from "kysely";
 import { deviceLocation } from "./device-location.js";
 
 /**
@@ -38,6 +47,17 @@ export interface PublicDeviceRow {
   label_public: boolean;
   created_at: Date;
   verified_at: Date | null;
+  /** The tier of the device's fresh link measurement (publicTier), null when it has none. */
+  link_tier?: number | null;
+}
+
+/**
+ * The tier of a device's link measurement if it is fresh at `nowMs`, selected beside the public columns: only the
+ * tier, never the round trip or throughput, which could hint at where a machine is.
+ */
+export function publicTier(nowMs: number): RawBuilder<number | null> {
+  return sql<number | null>`(select l.tier from device_links l
+    where l.device_id = devices.id and l.measured_at >= ${new Date(nowMs - TIER_VALID_MS)})`;
 }
 
 /** Statuses the public never sees: a revoked device is gone from the explorer, as if it never existed. */
@@ -65,8 +85,14 @@ export function toPublicDevice(row: PublicDeviceRow, uptime24h: number): PublicD
     vendor: row.gpu_vendor,
     gpu: { model: row.gpu_model, count: row.gpu_count, vramGb: row.vram_gb },
     location: deviceLocation(row),
+    connectivity: connectivityOf(row.link_tier),
     label: row.label_public === true && row.label ? row.label : null,
     uptime24h,
     enrolledOn: new Date(row.created_at).toISOString().slice(0, 10),
   };
+}
+
+function connectivityOf(raw: number | null | undefined): PublicDevice["connectivity"] {
+  const tier = (raw === null || raw === undefined ? undefined : parseTier(Number(raw))) ?? LOWEST_TIER;
+  return { tier, name: TIER_NAMES[tier] };
 }

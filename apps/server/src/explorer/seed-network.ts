@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
+import { tierOf } from "@ignis/protocol";
+import { recordLink } from "../connectivity/link-store.js";
 import type { Db } from "../db/database.js";
 import { newId } from "../db/new-id.js";
 import { insertDeviceRows } from "../testing/device-rows.js";
@@ -108,6 +110,19 @@ export async function seedNetwork(
       ]);
       out.devices.push({ id, ownerId: userId, label, labelPublic, status, model: m.model, vendor: m.vendor });
       out.secrets.push(ip, hostname, lat, lon);
+      // A measured link (the owner's view shows it; the explorer shows only its tier): numbers that appear
+      // nowhere else, so the crawl sees them if a public answer carries them.
+      if (d % 2 === 0) {
+        const rttMs = Number(`${41 + u}.${731 + d}`);
+        const mbps = Number(`${173 + u}.${917 + d}`);
+        await recordLink(db, id, {
+          rttMs,
+          mbps,
+          tier: tierOf(rttMs, mbps),
+          measuredAt: new Date(now - 3_600_000),
+        });
+        out.secrets.push(String(rttMs), String(mbps));
+      }
       if (!labelPublic) out.secrets.push(label);
     }
   }

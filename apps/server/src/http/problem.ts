@@ -67,6 +67,7 @@ const STATUS: Record<IgnisErrorCode, number> = {
   too_many_streams: 429,
   upgrade_required: 426,
   mesh_unavailable: 409,
+  invalid_tier: 400,
   unavailable: 503,
   starting: 503,
   server_busy: 503,

@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { type CreateClusterBody, IgnisError } from "@ignis/protocol";
+import { type CreateClusterBody, IgnisError, parseTier, TIER_NAMES } from "@ignis/protocol";
 import { newId } from "../db/new-id.js";
 import { countryInput } from "../geo/countries.js";
 import { escrowFor, MINUTES_PER_HOUR, parseMicroUnits } from "./billing.js";
@@ -40,6 +40,7 @@ export async function createCluster(
   const region = body.region ?? null;
   const countries = countryList(body.countries, "countries");
   const excludeCountries = countryList(body.excludeCountries, "excludeCountries");
+  const minTier = minTierOf(body.minTier);
   const ranked = await rankCandidates(
     ctx.db,
     {
@@ -47,6 +48,7 @@ export async function createCluster(
       region,
       countries,
       excludeCountries,
+      minTier,
       maxPricePerGpuHour: maxPrice,
       maxRatePerHour: null,
       allowUnsandboxed: body.allowUnsandboxed === true,
@@ -75,6 +77,7 @@ export async function createCluster(
         region,
         countries: countries?.join(",") ?? null,
         exclude_countries: excludeCountries?.join(",") ?? null,
+        min_tier: minTier,
         max_price_per_hour: maxPrice === null ? null : maxPrice.toString(),
         hold_price_per_hour: holdRate.toString(),
         job: JSON.stringify(job.spec),
@@ -119,4 +122,18 @@ export async function createCluster(
 function countryList(raw: readonly string[] | undefined, field: string): string[] | null {
   if (!raw || raw.length === 0) return null;
   return [...new Set(raw.map((c) => countryInput(c, field)!))];
+}
+
+/** A request's least connectivity tier: 1-4 or a tier's name (`invalid_tier` otherwise); 1 when absent. */
+function minTierOf(raw: number | string | undefined): number {
+  if (raw === undefined) return 1;
+  const tier = parseTier(raw);
+  if (tier === undefined) {
+    throw new IgnisError(
+      "invalid_tier",
+      `minTier must be 1-4 or one of ${Object.values(TIER_NAMES).join(", ")}`,
+      { details: { minTier: String(raw).slice(0, 20) } },
+    );
+  }
+  return tier;
 }

@@ -102,6 +102,7 @@ async function hireReplacement(
       region: cluster.region,
       countries: cluster.countries?.split(",") ?? null,
       excludeCountries: cluster.exclude_countries?.split(",") ?? null,
+      minTier: cluster.min_tier,
       maxPricePerGpuHour: cluster.max_price_per_hour === null ? null : BigInt(cluster.max_price_per_hour),
       maxRatePerHour: BigInt(cluster.hold_price_per_hour),
       allowUnsandboxed: cluster.job.allowUnsandboxed === true,

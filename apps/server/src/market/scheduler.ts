@@ -1,4 +1,4 @@
-import { hardwareProfiles, IgnisError } from "@ignis/protocol";
+import { hardwareProfiles, IgnisError, TIER_VALID_MS } from "@ignis/protocol";
 import { type ExpressionBuilder, sql } from "kysely";
 import type { Db } from "../db/database.js";
 import type { Database } from "../db/schema.js";
@@ -15,6 +15,8 @@ export interface DeviceRequest {
   /** Only devices located in these countries (deviceLocation's country), and never in the excluded ones. */
   countries?: readonly string[] | null;
   excludeCountries?: readonly string[] | null;
+  /** Only devices whose fresh link measurement earns at least this tier (1 or absent: any device). */
+  minTier?: number;
   /** Most the customer pays per GPU-hour, or null. */
   maxPricePerGpuHour: bigint | null;
   /** Most per device-hour (a replacement must fit the escrow already held), or null. */
@@ -109,6 +111,20 @@ export async function rankCandidates(
   // A device of unknown country is never hired by a request that excludes countries: it might be in one of them.
   if (request.excludeCountries?.length) {
     q = q.where(located, "is not", null).where(located, "not in", request.excludeCountries);
+  }
+  // A device never measured, or measured too long ago, is tier 1 (connectivity-tiers.ts).
+  const minTier = request.minTier ?? 1;
+  if (minTier > 1) {
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom("device_links")
+          .select("device_links.device_id")
+          .whereRef("device_links.device_id", "=", "devices.id")
+          .where("device_links.tier", ">=", minTier)
+          .where("device_links.measured_at", ">=", new Date(options.nowMs - TIER_VALID_MS)),
+      ),
+    );
   }
   const rows = await q.execute();
   const priced = rows

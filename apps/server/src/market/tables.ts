@@ -29,6 +29,8 @@ export interface MarketTables {
     /** Countries to hire in / never to hire in (comma-separated ISO alpha-2 codes); null: no filter. */
     countries: ColumnType<string | null, string | null | undefined, string | null>;
     exclude_countries: ColumnType<string | null, string | null | undefined, string | null>;
+    /** The least connectivity tier a hired device must have (1: any). */
+    min_tier: ColumnType<number, number | undefined, number>;
     /** Micro-units per GPU-hour, as the customer capped it. */
     max_price_per_hour: ColumnType<string | null, string | bigint | null, string | bigint | null>;
     /** Micro-units per device-hour the escrow was sized for (highest ask among the chosen devices). */

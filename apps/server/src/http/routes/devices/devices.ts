@@ -7,6 +7,7 @@ import {
   UpdateDeviceBody,
 } from "@ignis/protocol";
 import { z } from "zod";
+import { findLink, linkView } from "../../../connectivity/link-store.js";
 import {
   keysOfDevices,
   listOwnedDevices,
@@ -100,6 +101,7 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
       return {
         ...(await ownerView(ctx, device)),
         refusedSessions: refused.map((r) => ({ at: r.at.toISOString(), reason: r.reason })),
+        link: linkView(await findLink(ctx.db, device.id), Date.now()),
       };
     },
   );
