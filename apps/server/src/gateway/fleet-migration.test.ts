@@ -73,27 +73,34 @@ describeEachDialect("a forced fleet key migration", (database) => {
       { timeoutMs: 30_000, everyMs: 100 },
     );
 
-    // Heartbeats go on for two more slots, then the workers stop at the end of a slot.
+    // Heartbeats go on for two more slots: wait until every device's last slot is stored, then stop them.
     const lastSlot = Math.max(globalSlot(Date.now()) + 1, firstSlot + 3);
-    await new Promise((r) => setTimeout(r, (lastSlot + 1) * SLOT_MS - Date.now() + 50));
+    const storedSlots = async () => {
+      await t.server.ctx.uptime.flush();
+      const rows = await t.server.ctx.db
+        .selectFrom("uptime")
+        .select(["device_id", "epoch", "minute_mask"])
+        .where(
+          "device_id",
+          "in",
+          workers.map((w) => w.deviceId),
+        )
+        .execute();
+      const slotsByDevice = new Map<string, Set<number>>();
+      for (const r of rows) {
+        const set = slotsByDevice.get(r.device_id) ?? new Set<number>();
+        for (const s of slotsOfMask(r.minute_mask)) set.add(Number(r.epoch) * 60 + s);
+        slotsByDevice.set(r.device_id, set);
+      }
+      return slotsByDevice;
+    };
+    await waitFor(`every device's slot ${lastSlot} stored`, storedSlots, {
+      until: (slots) => workers.every((w) => slots.get(w.deviceId)?.has(lastSlot)),
+      timeoutMs: 4 * SLOT_MS + 30_000,
+      everyMs: 250,
+    });
     await Promise.all(workers.map((w) => w.handle.stop()));
-    await t.server.ctx.uptime.flush();
-
-    const rows = await t.server.ctx.db
-      .selectFrom("uptime")
-      .select(["device_id", "epoch", "minute_mask"])
-      .where(
-        "device_id",
-        "in",
-        workers.map((w) => w.deviceId),
-      )
-      .execute();
-    const slotsByDevice = new Map<string, Set<number>>();
-    for (const r of rows) {
-      const set = slotsByDevice.get(r.device_id) ?? new Set<number>();
-      for (const s of slotsOfMask(r.minute_mask)) set.add(Number(r.epoch) * 60 + s);
-      slotsByDevice.set(r.device_id, set);
-    }
+    const slotsByDevice = await storedSlots();
     const missing: string[] = [];
     for (const w of workers) {
       const have = slotsByDevice.get(w.deviceId) ?? new Set();
