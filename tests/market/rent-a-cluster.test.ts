@@ -274,6 +274,36 @@ describeEachDialect("renting a cluster of simulated devices", (database) => {
       const listed = await ignis("clusters", "ls", "--json", "--api-key", customerKey);
       const page = JSON.parse(listed.stdout) as { items: { id: string; status: string }[] };
       expect(page.items.find((c) => c.id === id)?.status).toBe("completed");
+
+      // A rental whose rank cannot even start fails, and so does the command that asked for it.
+      await ignis(
+        "admin",
+        "credits",
+        "grant",
+        "--api-key",
+        t.adminKey,
+        "--user",
+        customerId,
+        "--amount",
+        "1",
+      );
+      const failed = await ignis(
+        "clusters",
+        "create",
+        "--api-key",
+        customerKey,
+        "--model",
+        "sim-a100",
+        "--hours",
+        "1",
+        "--",
+        "/nonexistent/ignis-test-command",
+      );
+      expect(failed.code, failed.stderr).toBe(1);
+      const failedId = failed.stdout.trim().split("\n").at(-1)!;
+      expect(failed.stderr).toContain(
+        `cluster ${failedId} failed; see why with: ignis clusters show ${failedId}`,
+      );
     },
     STEP_MS,
   );
