@@ -4,6 +4,7 @@ import { DeviceLinkView } from "./connectivity-tiers.js";
 import { CoarseRegion, DeviceLocation } from "./explorer.js";
 import { SandboxReport } from "./job-sandbox.js";
 import { MeshReport } from "./mesh.js";
+import { OwnerVerificationEvent } from "./verification-history.js";
 
 /**
  * Device status: pending (enrolled, never connected) → online ⇄ offline, plus hired, quarantined, revoked, and
@@ -181,6 +182,11 @@ export const DeviceView = z.object({
    * measured). The explorer shows the tier alone.
    */
   link: DeviceLinkView.nullable().optional(),
+  /**
+   * The latest decided proof-of-GPU checks, newest first (single-device reads only), each failure with its code
+   * and, for the owner alone, what was measured against what was expected and what to do.
+   */
+  verificationHistory: z.array(OwnerVerificationEvent).optional(),
 });
 /** The full device record. */
 export type DeviceView = z.infer<typeof DeviceView>;

@@ -92,10 +92,17 @@ export const UptimeEpoch = z.object({
 /** Up-minutes of one epoch. */
 export type UptimeEpoch = z.infer<typeof UptimeEpoch>;
 
-/** One proof-of-GPU check: its outcome and when it was decided, nothing else. */
+/**
+ * One proof-of-GPU check: when it was decided (to the hour), its outcome and the stable code of a failure, nothing
+ * else: the plain-words detail is for the owner only (verification-history.ts) and has no field here.
+ */
 export const VerificationEvent = z.object({
   at: Timestamp,
+  /** pass, or fail for any other outcome (kept for older readers; `outcome` tells a timeout apart). */
   result: z.enum(["pass", "fail"]),
+  outcome: z.enum(["pass", "fail", "timeout"]),
+  /** Why it did not pass, e.g. `commit_late` or `vram_short`; null on a pass. */
+  code: z.string().nullable(),
 });
 /** One proof-of-GPU check. */
 export type VerificationEvent = z.infer<typeof VerificationEvent>;

@@ -16,7 +16,9 @@ export interface DevicePageData {
   history: VerificationEvent[];
 }
 
+type Tuple = (string | number | null)[];
 type Pairs = [string | number, string | number][] | string | null;
+type Tuples = Tuple[] | string | null;
 
 /** json_agg arrives parsed from pg and PGlite alike, but a driver may hand it over as text. */
 function pairs(value: Pairs): [string | number, string | number][] {
@@ -24,11 +26,16 @@ function pairs(value: Pairs): [string | number, string | number][] {
   return typeof value === "string" ? (JSON.parse(value) as [string | number, string | number][]) : value;
 }
 
+/** As pairs, for rows of any width. */
+function tuples(value: Tuples): Tuple[] {
+  if (value === null) return [];
+  return typeof value === "string" ? (JSON.parse(value) as Tuple[]) : value;
+}
+
 /**
  * Reads a shown device and its uptime sums and decided proof-of-GPU checks in one query: the device page is
- * polled by every viewer, so it costs one round trip and one plan. The checks carry the outcome and the hour
- * only (never seeds, timings, reasons or replicas), from completed hours (published-time.ts); a missed deadline
- * counts as a failure.
+ * polled by every viewer, so it costs one round trip and one plan. The checks carry the outcome, the hour and the
+ * stable reason code only (never seeds, timings, details or replicas), from completed hours (published-time.ts).
  */
 export async function readDevicePage(
   db: Db,
@@ -53,8 +60,8 @@ export async function readDevicePage(
         where u.device_id = devices.id and u.epoch >= ${firstDayEpoch} group by 1) x)`.as("days"),
       sql<Pairs>`(select json_agg(json_build_array(u.epoch, u.up_minutes)) from uptime u
         where u.device_id = devices.id and u.epoch >= ${w.firstRecent})`.as("recent"),
-      sql<Pairs>`(select json_agg(json_build_array(c.decided_at, c.outcome) order by c.issued_at desc) from (
-        select p.decided_at, p.outcome, p.issued_at from proof_challenges p
+      sql<Tuples>`(select json_agg(json_build_array(c.decided_at, c.outcome, c.reason) order by c.issued_at desc) from (
+        select p.decided_at, p.outcome, p.reason, p.issued_at from proof_challenges p
         where p.device_id = devices.id and p.outcome in ('pass', 'fail', 'timeout') and p.decided_at is not null
         order by p.issued_at desc limit ${HISTORY_LIMIT}) c)`.as("history"),
     ])
@@ -70,9 +77,21 @@ export async function readDevicePage(
       byDay: new Map(pairs(days).map(([day, up]) => [Number(day), Number(up)])),
       byEpoch: new Map(pairs(recent).map(([epoch, up]) => [Number(epoch), Number(up)])),
     },
-    history: pairs(history).flatMap(([at, outcome]) => {
-      const hour = publishedHour(at, now);
-      return hour ? [{ at: hour, result: outcome === "pass" ? ("pass" as const) : ("fail" as const) }] : [];
+    history: tuples(history).flatMap(([at, outcome, reason]) => {
+      const hour = at === null ? null : publishedHour(at, now);
+      if (!hour) return [];
+      const shown = outcome === "pass" || outcome === "timeout" ? outcome : "fail";
+      const code =
+        shown === "pass"
+          ? null
+          : typeof reason === "string"
+            ? reason
+            : shown === "timeout"
+              ? "no_answer"
+              : "failed";
+      return [
+        { at: hour, result: shown === "pass" ? ("pass" as const) : ("fail" as const), outcome: shown, code },
+      ];
     }),
   };
 }

@@ -1,6 +1,7 @@
 import type { ChallengeTrigger, ChallengeView } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import type { IssuedChallenge } from "./challenge.js";
+import type { DecidedCheck } from "./verdict-explanation.js";
 import type { ProofHistoryEntry } from "./verification-state.js";
 import type { ProofResult } from "./verify-reveal.js";
 
@@ -118,6 +119,52 @@ export async function verificationHistory(db: Db, deviceId: string): Promise<Pro
   return rows.reverse().map((r) => ({
     outcome: r.outcome as ProofHistoryEntry["outcome"],
     atMs: new Date(r.decided_at!).getTime(),
+  }));
+}
+
+/** Checks shown to an owner on their device's record. */
+const OWNER_HISTORY_LIMIT = 20;
+
+/**
+ * The device's latest decided checks for its owner, newest first, with the figures an explanation is built from
+ * (verdict-explanation.ts); never the admin `detail` column, seeds or replicas.
+ */
+export async function decidedChecks(db: Db, deviceId: string): Promise<DecidedCheck[]> {
+  const rows = await db
+    .selectFrom("proof_challenges")
+    .select([
+      "decided_at",
+      "outcome",
+      "reason",
+      "profile",
+      "gpu_count",
+      "expected_ms",
+      "deadline_ms",
+      "rtt_ms",
+      "commit_latency_ms",
+      "rows_checked",
+      "reveal_rows",
+    ])
+    .where("device_id", "=", deviceId)
+    .where("outcome", "in", ["pass", "fail", "timeout"])
+    .where("decided_at", "is not", null)
+    .orderBy("decided_at", "desc")
+    .orderBy("id", "desc")
+    .limit(OWNER_HISTORY_LIMIT)
+    .execute();
+  return rows.map((r) => ({
+    decidedAt: new Date(r.decided_at!),
+    outcome: r.outcome as DecidedCheck["outcome"],
+    reason: r.reason,
+    profile: r.profile,
+    gpuCount: r.gpu_count,
+    expectedMs: Number(r.expected_ms),
+    deadlineMs: r.deadline_ms,
+    rttMs: r.rtt_ms,
+    commitLatencyMs: r.commit_latency_ms,
+    rowsChecked: r.rows_checked,
+    revealRows: r.reveal_rows,
+    vramBytes: null,
   }));
 }
 

@@ -6,6 +6,7 @@ import { Link } from "../lib/router";
 import { useAction, useApi } from "../lib/use-api";
 import { StatusBadge, VerificationBadge } from "./badges";
 import { ErrorState } from "./states";
+import { VerificationChecks } from "./verification-checks";
 
 /**
  * One of the supplier's devices, with its uptime (from the explorer), a rename form, key rotation and revoke
@@ -137,6 +138,7 @@ export function SupplierDeviceRow({ device, onChanged }: { device: DeviceView; o
       </td>
       <td data-label="Proof">
         <VerificationBadge verification={device.verification} />
+        <VerificationChecks deviceId={device.id} />
       </td>
       <td className="num" data-label="Uptime 24 h">
         {uptime.data ? percent(uptime.data.uptime24h) : "—"}

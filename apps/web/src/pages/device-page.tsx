@@ -108,9 +108,15 @@ function DeviceDetail({ d }: { d: PublicDeviceDetail }) {
                 <span
                   className={`badge ${v.result === "pass" ? "verification-verified" : "verification-failed"}`}
                 >
-                  {v.result === "pass" ? "✓ pass" : "✗ fail"}
+                  {v.result === "pass" ? "✓ pass" : v.outcome === "timeout" ? "✗ timeout" : "✗ fail"}
                 </span>{" "}
                 <time dateTime={v.at}>{dateTime(v.at)}</time>
+                {v.code ? (
+                  <>
+                    {" "}
+                    <code>{v.code}</code>
+                  </>
+                ) : null}
               </li>
             ))}
           </ol>

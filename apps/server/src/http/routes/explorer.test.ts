@@ -147,13 +147,19 @@ describeEachDialect("public explorer routes", (database) => {
     expect(Array.isArray(body.verificationHistory)).toBe(true);
   });
 
-  it("lists decided proof-of-GPU checks, newest first, with outcome and time only", async () => {
+  it("lists decided proof-of-GPU checks, newest first, with outcome, code and time only", async () => {
     const quarantined = shown().find((d) => d.status === "quarantined")!;
     const { body } = await get<{ verificationHistory: Record<string, unknown>[] }>(
       `/v1/explorer/devices/${quarantined.id}`,
     );
     expect(body.verificationHistory.map((v) => v.result)).toEqual(["pass", "fail", "fail"]);
-    for (const v of body.verificationHistory) expect(Object.keys(v).sort()).toEqual(["at", "result"]);
+    expect(body.verificationHistory.map((v) => [v.outcome, v.code])).toEqual([
+      ["pass", null],
+      ["fail", "freivalds"],
+      ["timeout", "freivalds"],
+    ]);
+    for (const v of body.verificationHistory)
+      expect(Object.keys(v).sort()).toEqual(["at", "code", "outcome", "result"]);
     const times = body.verificationHistory.map((v) => Date.parse(v.at as string));
     expect(times).toEqual([...times].sort((a, b) => b - a));
     const online = shown().find((d) => d.status === "online")!;

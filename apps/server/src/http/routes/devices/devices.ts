@@ -19,6 +19,8 @@ import { latestRefusedSessions } from "../../../devices/refused-sessions.js";
 import { revokeDevice } from "../../../devices/revoke.js";
 import { countryInput } from "../../../geo/countries.js";
 import { authorize } from "../../../identity/policy.js";
+import { decidedChecks } from "../../../proof/challenge-store.js";
+import { explainCheck } from "../../../proof/verdict-explanation.js";
 import type { App } from "../../app.js";
 import { auditedWrite } from "../../audited-write.js";
 import type { AppContext } from "../../context.js";
@@ -97,11 +99,15 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
     },
     async (request) => {
       const device = await ownedDevice(ctx, request.actor, request.params.deviceId, "device.read");
-      const refused = await latestRefusedSessions(ctx.db, device.id);
+      const [refused, checks] = await Promise.all([
+        latestRefusedSessions(ctx.db, device.id),
+        decidedChecks(ctx.db, device.id),
+      ]);
       return {
         ...(await ownerView(ctx, device)),
         refusedSessions: refused.map((r) => ({ at: r.at.toISOString(), reason: r.reason })),
         link: linkView(await findLink(ctx.db, device.id), Date.now()),
+        verificationHistory: checks.map(explainCheck),
       };
     },
   );
