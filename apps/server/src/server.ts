@@ -32,9 +32,10 @@ import { createSecurityMonitor, type SecurityMonitor } from "./security/security
 import { chooseRateLimitStore, openRateLimitStore } from "./security/shared-rate-limits.js";
 import { createRolloutDriver } from "./upgrades/rollout-driver.js";
 import { createUptimeTracker } from "./uptime/uptime-tracker.js";
+import { VERSION } from "./version.js";
 
-/** The package version reported in build info. */
-export const VERSION = "0.1.0";
+/** The package version reported in build info (kept in version.ts, which routes import too). */
+export { VERSION };
 
 /** A running control plane: its app, its context and how to stop it cleanly. */
 export interface IgnisServer {

@@ -1,5 +1,6 @@
 import { IgnisError } from "@ignis/protocol";
 import { z } from "zod";
+import { VERSION } from "../../version.js";
 import type { App } from "../app.js";
 import type { AppContext } from "../context.js";
 
@@ -11,11 +12,16 @@ export function healthRoutes(app: App, ctx: AppContext): void {
       config: { meta: { access: "public" } },
       schema: {
         summary: "Liveness: answers ok while the server runs",
+        description:
+          "Also the server's release and its clock (ISO 8601 with milliseconds), which `ignis doctor` compares " +
+          "with the worker's own to find clock skew.",
         tags: ["system"],
-        response: { 200: z.object({ status: z.literal("ok") }) },
+        response: {
+          200: z.object({ status: z.literal("ok"), version: z.string(), time: z.iso.datetime() }),
+        },
       },
     },
-    async () => ({ status: "ok" as const }),
+    async () => ({ status: "ok" as const, version: VERSION, time: new Date().toISOString() }),
   );
 
   app.get(
