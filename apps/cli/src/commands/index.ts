@@ -12,6 +12,7 @@ export async function loadCommands(): Promise<Command[]> {
     import("./login.js"),
     import("./logout.js"),
     import("./whoami.js"),
+    import("./doctor.js"),
     import("./worker-enroll.js"),
     import("./worker-run.js"),
     import("./worker-update.js"),

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { defaultStateDir } from "../auth/state-dir.js";
 import { type Command, UsageError } from "../command.js";
 import { prepareWorkerJobs } from "../jobs/worker-jobs.js";
+import { logStartChecks } from "../worker/start-checks.js";
 import { createAutoUpdate } from "../worker/update/auto-update.js";
 import { clearRunningWorker, writeOnline, writeRunningWorker } from "../worker/update/worker-process.js";
 import { startWorker } from "../worker/worker-agent.js";
@@ -35,6 +36,7 @@ export const command: Command = {
     "  private range; --unsafe-subprocess-jobs (developers only) runs jobs with NO sandbox\n" +
     "  writes <state>/worker.pid and, at each accepted session, <state>/worker-online.json (ignis worker update\n" +
     "  reads them); --as-release V announces release V (packaging tests)\n" +
+    "  at start it runs the checks of `ignis doctor` and logs them (they never stop it)\n" +
     "  exits 0 on SIGINT/SIGTERM, 3 when the device was revoked during a session; any other refusal is logged\n" +
     "  and retried with backoff",
   options: OPTIONS,
@@ -81,10 +83,21 @@ export const command: Command = {
     });
     writeRunningWorker(stateDir, { pid: process.pid, version: release, args: restartArgs(argv) });
     log(`device ${worker.deviceId}: connecting as release ${release}`);
+    const checksDone = new AbortController();
+    const checks = logStartChecks({
+      stateDir,
+      server: server.split(",")[0]!.trim(),
+      claim: jobs.metadata,
+      sandbox: jobs.report,
+      log,
+      signal: checksDone.signal,
+    });
     const stop = () => void worker.stop();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     const exit = await worker.done;
+    checksDone.abort();
+    await checks;
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
     clearRunningWorker(stateDir, process.pid);

@@ -6,10 +6,9 @@ import { type JobRuntime, type JobRuntimeChoice, noJobRuntime } from "../job-run
 import { effectiveLimits, machineFacts } from "../limits.js";
 import type { GpuGrant } from "./container-args.js";
 import { createContainerRuntime, uidBaseFor } from "./container-runtime.js";
-import { detectEngine, type Engine } from "./engine.js";
 import { type CommandRunner, runCommand } from "./exec.js";
-import { detectFenceTool } from "./fence.js";
 import type { SandboxConfig } from "./sandbox-config.js";
+import { sandboxReadiness } from "./sandbox-readiness.js";
 
 /** The sandbox a worker found: its runtime (or why it has none) and the report for the device's metadata. */
 export interface OpenedSandbox {
@@ -33,23 +32,6 @@ function unavailable(message: string): OpenedSandbox {
     runtime: noJobRuntime(message),
     report: { kind: "unavailable", reason: "sandbox_unavailable", message: message.slice(0, 300) },
   };
-}
-
-/** Why this engine cannot sandbox jobs on this machine, or null when it can. */
-export function engineShortcoming(engine: Engine, uid: number | undefined): string | null {
-  if (engine.kind === "docker") {
-    if (!engine.dockerRemap) {
-      return "docker runs without userns-remap, so a job's uids would be the host's; enable userns-remap or use podman";
-    }
-    if (uid !== 0) return "with docker the worker must run as root to fence the jobs' network; or use podman";
-  }
-  if (engine.rootless && engine.cgroupVersion === 1) {
-    return "rootless podman cannot limit memory, CPU or processes on cgroup v1: run the worker as root or boot with cgroup v2";
-  }
-  const missing = ["memory", "pids", "cpu"].filter((c) => !engine.cgroupControllers.includes(c));
-  if (missing.length > 0)
-    return `the engine cannot limit ${missing.join(", ")} (cgroup controllers not delegated)`;
-  return null;
 }
 
 /** Runs one tiny job end to end (network fence included): the sandbox counts only if it works. */
@@ -100,31 +82,10 @@ async function canary(runtime: JobRuntime, workDir: string): Promise<string | nu
 export async function openSandbox(options: OpenSandboxOptions): Promise<OpenedSandbox> {
   const run = options.run ?? runCommand;
   const { config } = options;
-  const engine = await detectEngine(config.engine, run);
-  if (typeof engine === "string")
-    return unavailable(`${engine}; install one: apt-get install -y podman runc`);
-  const shortcoming = engineShortcoming(engine, process.getuid?.());
-  if (shortcoming) return unavailable(shortcoming);
-  const fenceTool = await detectFenceTool(run);
-  if (!fenceTool)
-    return unavailable("neither nft nor iptables-restore is installed for the jobs' network fence");
-  if ((await run("nsenter", ["--version"], { timeoutMs: 5000 })).code !== 0) {
-    return unavailable("nsenter (util-linux) is not installed");
-  }
   const vendor = options.gpuVendor === "nvidia" || options.gpuVendor === "amd" ? options.gpuVendor : "none";
-  if (vendor === "nvidia" && !engine.nvidiaReady) {
-    return unavailable(
-      engine.kind === "podman"
-        ? "no CDI spec for the NVIDIA GPUs: run nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml"
-        : "docker has no nvidia runtime: install nvidia-container-toolkit",
-    );
-  }
-  const image = await run(engine.bin, ["image", "inspect", "--format", "{{.Id}}", config.jobImage], {
-    timeoutMs: 30_000,
-  });
-  if (image.code !== 0) {
-    return unavailable(`the default job image ${config.jobImage} is missing: run ignis worker image build`);
-  }
+  const readiness = await sandboxReadiness(config, vendor, run);
+  if (!readiness.ready) return unavailable(`${readiness.problem}; ${readiness.fix}`);
+  const { engine, fenceTool } = readiness;
   const gpu: GpuGrant = { vendor, devices: config.gpus };
   const workDir = join(options.stateDir, "jobs");
   const make = (runtimeFlag: string | null) =>
