@@ -7,6 +7,7 @@ import { createInProcessBus } from "./bus/in-process-bus.js";
 import { connectNatsBus } from "./bus/nats-bus.js";
 import { startChainPublisher } from "./chain/chain-publisher.js";
 import type { Config } from "./config.js";
+import { startLinkMeasurer } from "./connectivity/link-measurer.js";
 import { type Db, type OpenDatabase, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { createPublicExplorer } from "./explorer/public-explorer.js";
@@ -204,6 +205,15 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     publicUrl: config.publicUrl,
     log: logger,
   });
+  const links = startLinkMeasurer({
+    db: database.db,
+    gateway,
+    log: logger,
+    audit: (entry) =>
+      void appendAudit(database.db, entry).catch((error: unknown) =>
+        logger.warn({ err: error, action: entry.action }, "audit append failed"),
+      ),
+  });
   const rollouts = createRolloutDriver({
     db: database.db,
     gateway,
@@ -292,6 +302,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       await rollouts.stop();
       await market.stop();
       await mesh?.stop();
+      links.stop();
       // Challenges in flight are cancelled before sessions end, so a restart never fails a device.
       await proof.stop();
       streams.close();

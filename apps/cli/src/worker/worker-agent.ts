@@ -23,6 +23,7 @@ import { Backoff } from "./backoff.js";
 import { createDeviceDuties } from "./device-duties.js";
 import { type DeviceKey, signText } from "./device-key.js";
 import { createKeyRing } from "./key-ring.js";
+import { createLinkCheck, type LinkCheckTiming } from "./link-check.js";
 import { proofVerdictLine } from "./proof-verdict-line.js";
 import { createSessionRotation } from "./session-rotation.js";
 import { WORKER_RELEASE, workerOffer } from "./worker-release.js";
@@ -54,6 +55,8 @@ export interface StartWorkerOptions {
   reconnectMaxMs?: number;
   /** The release this worker announces (tests and `ignis sim` pose as older workers); defaults to this package's. */
   workerVersion?: string;
+  /** When to ask the server to measure the device's link (tests shorten the first wait). */
+  linkCheck?: Partial<LinkCheckTiming>;
   /** Asked at each handshake: does this worker install offered releases by itself (`auto-update`)? */
   autoUpdate?: () => boolean;
   log?: (line: string) => void;
@@ -161,6 +164,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     serverHost: () => (dialled ? new URL(dialled).hostname : undefined),
   });
 
+  const links = createLinkCheck({ send, log, timing: options.linkCheck });
+
   const connect = () => {
     if (stopping) return;
     const server = servers[attempt++ % servers.length]!;
@@ -245,6 +250,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
           heartbeat = setInterval(() => beat(intervalMs), intervalMs);
           beatNow = () => beat(intervalMs);
           markConnected();
+          links.opened(message.features?.includes("link-probe") === true);
           // The device's metadata (its sandbox report) is current on the server whenever it can be hired.
           if (options.metadata) send({ type: "metadata.update", hardware: options.metadata });
           if (offlineSince === undefined) {
@@ -280,6 +286,12 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
         }
         case "proof.verdict":
           log(proofVerdictLine(message));
+          break;
+        case "link.probe":
+          links.probe(message);
+          break;
+        case "link.result":
+          links.result(message);
           break;
         case "proof.challenge":
         case "proof.reveal-request":
@@ -330,6 +342,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     });
     ws.on("close", () => {
       clearInterval(heartbeat);
+      links.closed();
       beatNow = undefined;
       rotation.stop();
       const wasOnline = online;

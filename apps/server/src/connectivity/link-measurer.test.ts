@@ -1,0 +1,171 @@
+import { createHash } from "node:crypto";
+import {
+  type DeviceView,
+  type LinkProbeMessage,
+  type PublicDevice,
+  sessionSigningText,
+  tierOf,
+} from "@ignis/protocol";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { signText } from "../../../cli/src/worker/device-key.js";
+import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
+import { describeEachDialect } from "../testing/dialects.js";
+import { openRawWorkerSocket, type RawWorkerSocket } from "../testing/raw-worker-socket.js";
+import { startTestServer, type TestServer } from "../testing/test-server.js";
+import { waitFor } from "../testing/wait-for.js";
+import {
+  call,
+  cleanupStateDirs,
+  enrollSimulated,
+  startTestWorker,
+  userWithKey,
+} from "../testing/worker-fixture.js";
+import { findLink, recordLink } from "./link-store.js";
+
+/** How the device behind a raw session answers the server's probes. */
+type Answer = "honest" | "early-forged" | "silent-but-reports";
+
+describeEachDialect("measuring a device's link to the control plane", (database) => {
+  let t: TestServer;
+  let supplier: { userId: string; key: string };
+
+  beforeAll(async () => {
+    t = await startTestServer({ database: database() });
+    supplier = await userWithKey(t);
+  });
+  afterAll(async () => {
+    await t.stop();
+    cleanupStateDirs();
+  });
+
+  /** Enrolls a device and opens a v2 session that announces the link-probe feature and answers probes as told. */
+  const device = async (answer: Answer) => {
+    const enrolled = await enrollSimulated(t, supplier.key);
+    const key = readDeviceKey(enrolled.stateDir);
+    const raw = await openRawWorkerSocket(t.url);
+    const { nonce } = await raw.nextOf("session.challenge");
+    raw.send({
+      type: "session.auth",
+      deviceId: enrolled.deviceId,
+      publicKey: key.publicKey,
+      signature: signText(key, sessionSigningText(nonce, enrolled.deviceId, t.url)),
+      protocol: { min: 1, max: 2 },
+      features: ["link-probe"],
+    });
+    const hello = await raw.nextOf("session.hello");
+    expect(hello.features).toContain("link-probe");
+    answerProbes(raw, answer);
+    return { deviceId: enrolled.deviceId, raw };
+  };
+
+  it("measures an honest worker itself, keeps the tier its numbers earn, and shows the public the tier alone", async () => {
+    const { deviceId, raw } = await device("honest");
+    raw.send({ type: "link.measure" });
+    const result = await raw.nextOf("link.result");
+    expect(result.outcome).toBe("measured");
+    const stored = await findLink(t.server.ctx.db, deviceId);
+    expect(stored).not.toBeNull();
+    expect(stored!.mbps).toBeGreaterThan(0);
+    expect(stored!.tier).toBe(tierOf(stored!.rttMs, stored!.mbps));
+    expect(result).toMatchObject({ tier: stored!.tier });
+
+    const owner = await call<DeviceView>(t, "GET", `/v1/devices/${deviceId}`, supplier.key);
+    expect(owner.body.link).toMatchObject({ tier: stored!.tier, rttMs: stored!.rttMs, mbps: stored!.mbps });
+    const shown = await call<PublicDevice>(t, "GET", `/v1/explorer/devices/${deviceId}`);
+    expect(shown.body.connectivity).toEqual({ tier: stored!.tier, name: expect.any(String) });
+    expect(JSON.stringify(shown.body)).not.toMatch(/rttMs|mbps/);
+    raw.ws.close();
+  });
+
+  it("is asked for by the real worker when it starts, which answers every probe whole", async () => {
+    const worker = await startTestWorker(t, supplier.key, { linkCheck: { startDelayMs: 0 } });
+    const result = await waitFor("the worker's link result", () =>
+      worker.received.find((m) => m.type === "link.result"),
+    );
+    expect(result).toMatchObject({ outcome: "measured" });
+    const stored = await findLink(t.server.ctx.db, worker.deviceId);
+    expect(stored?.tier).toBe(tierOf(stored!.rttMs, stored!.mbps));
+    await worker.handle.stop();
+  });
+
+  it("turns away a second request within the interval, measuring nothing", async () => {
+    const { deviceId, raw } = await device("honest");
+    raw.send({ type: "link.measure" });
+    await raw.nextOf("link.result");
+    const first = await findLink(t.server.ctx.db, deviceId);
+    raw.send({ type: "link.measure" });
+    const again = await raw.nextOf("link.result");
+    expect(again.outcome).toBe("too_soon");
+    expect(again.retryAfterSeconds).toBeGreaterThan(0);
+    expect(await findLink(t.server.ctx.db, deviceId)).toEqual(first);
+    raw.ws.close();
+  });
+
+  it("gives tier 1 to a worker that acknowledges probes before they arrive, replacing the better tier it had", async () => {
+    const { deviceId, raw } = await device("early-forged");
+    // Measured as ultra an hour ago, beyond the interval: this measurement replaces it.
+    await recordLink(t.server.ctx.db, deviceId, {
+      rttMs: 2,
+      mbps: 5000,
+      tier: 4,
+      measuredAt: new Date(Date.now() - 3_600_000),
+    });
+    raw.send({ type: "link.measure" });
+    const result = await raw.nextOf("link.result");
+    expect(result).toMatchObject({ outcome: "failed", tier: 1 });
+    expect(await findLink(t.server.ctx.db, deviceId)).toMatchObject({ tier: 1, mbps: 0 });
+    const shown = await call<PublicDevice>(t, "GET", `/v1/explorer/devices/${deviceId}`);
+    expect(shown.body.connectivity.tier).toBe(1);
+    raw.ws.close();
+  });
+
+  it("ignores numbers a worker reports about its own link, and acks for probes it was never sent", async () => {
+    const { deviceId, raw } = await device("silent-but-reports");
+    // A fabricated measurement is not a message the server accepts.
+    raw.send({ type: "link.measure", rttMs: 1, mbps: 100_000, tier: 4 });
+    const refused = await raw.nextOf("session.error");
+    expect(refused).toMatchObject({ code: "unknown_field", fatal: false });
+    raw.send({ type: "link.result", outcome: "measured", tier: 4, rttMs: 1, mbps: 100_000 });
+    raw.send({
+      type: "link.probe-ack",
+      probeId: "A".repeat(43),
+      digest: createHash("sha256").update("made up").digest("hex"),
+    });
+    // The session is still answered (a heartbeat ack proves the frames above were read), and nothing was kept.
+    raw.send({
+      type: "heartbeat",
+      seq: 0,
+      ack: true,
+      load: { cpuPercent: 1, memUsedGb: 1, gpus: [], busy: false },
+    });
+    await raw.nextOf("heartbeat.ack");
+    expect(await findLink(t.server.ctx.db, deviceId)).toBeNull();
+    const shown = await call<PublicDevice>(t, "GET", `/v1/explorer/devices/${deviceId}`);
+    expect(shown.body.connectivity).toEqual({ tier: 1, name: "basic" });
+    raw.ws.close();
+  });
+});
+
+/** Answers each probe: honestly (the digest of everything received, after its last chunk) or as a cheat would. */
+function answerProbes(raw: RawWorkerSocket, answer: Answer): void {
+  if (answer === "silent-but-reports") return;
+  const hashes = new Map<string, ReturnType<typeof createHash>>();
+  raw.ws.on("message", (data) => {
+    const frame = JSON.parse(data.toString()) as LinkProbeMessage;
+    if (frame.type !== "link.probe") return;
+    if (answer === "early-forged") {
+      // Acknowledge at the first chunk, before the data has come: the digest cannot be the right one.
+      if (hashes.has(frame.probeId)) return;
+      hashes.set(frame.probeId, createHash("sha256"));
+      const digest = createHash("sha256").update(frame.probeId).digest("hex");
+      raw.send({ type: "link.probe-ack", probeId: frame.probeId, digest });
+      return;
+    }
+    const hash = hashes.get(frame.probeId) ?? createHash("sha256").update(frame.probeId);
+    hashes.set(frame.probeId, hash.update(frame.data));
+    if (frame.last) {
+      hashes.delete(frame.probeId);
+      raw.send({ type: "link.probe-ack", probeId: frame.probeId, digest: hash.digest("hex") });
+    }
+  });
+}

@@ -1,0 +1,231 @@
+import { createHash, randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { type LinkResultMessage, tierOf } from "@ignis/protocol";
+import type { Db } from "../db/database.js";
+import type { Gateway, GatewaySession } from "../gateway/gateway.js";
+import type { AuditEntry } from "../security/audit-log.js";
+import { findLink, type LinkMeasurement, recordLink } from "./link-store.js";
+
+/** A minimal structured logger. */
+interface LinkLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * The bounds of link measurement, which keep it from loading the server: one probe is `probeBytes` of random
+ * data in chunks of `chunkBytes`, a device is measured at most once per `minIntervalMs`, and this replica runs at
+ * most `maxConcurrent` measurements at once.
+ */
+export interface LinkProbeLimits {
+  probeBytes: number;
+  chunkBytes: number;
+  /** Empty probes timed for the round trip; the median counts. */
+  rttRounds: number;
+  minIntervalMs: number;
+  maxConcurrent: number;
+  /** How long one probe may take before it counts as taking that long. */
+  timeoutMs: number;
+}
+
+/** The defaults: 4 MiB in 512 KiB chunks, three echoes, once per 10 minutes a device, four at a time, 30 s. */
+export const DEFAULT_LINK_PROBE_LIMITS: LinkProbeLimits = Object.freeze({
+  probeBytes: 4 * 1024 * 1024,
+  chunkBytes: 512 * 1024,
+  rttRounds: 3,
+  minIntervalMs: 10 * 60_000,
+  maxConcurrent: 4,
+  timeoutMs: 30_000,
+});
+
+/** What one probe's acknowledgement said: when it came, and whether its digest was the right one. */
+interface ProbeAck {
+  atMs: number;
+  honest: boolean;
+}
+
+/** A probe waiting for its acknowledgement. */
+interface PendingProbe {
+  deviceId: string;
+  digest: string;
+  resolve(ack: ProbeAck | "timeout"): void;
+}
+
+/** The link measurer of one replica. */
+export interface LinkMeasurer {
+  /** Measures a device's link over its live session here and records it; null when the session went away. */
+  measure(deviceId: string): Promise<LinkMeasurement | null>;
+  stop(): void;
+}
+
+/**
+ * Measures devices' links to the control plane over their sessions (protocol: link-probe.ts) and keeps the
+ * result (link-store.ts). The server alone times the probes, so a worker cannot report a better link than it
+ * has: an acknowledgement needs the digest of every byte sent, an early or forged one makes the measurement a
+ * failure (tier 1), and silence counts as the whole timeout. Only a live, authenticated session on this replica
+ * can ask (the gateway dispatches nothing else), within the limits above.
+ */
+export function startLinkMeasurer(options: {
+  db: Db;
+  gateway: Gateway;
+  log: LinkLog;
+  audit?: ((entry: AuditEntry) => void) | undefined;
+  limits?: Partial<LinkProbeLimits> | undefined;
+  now?: () => number;
+}): LinkMeasurer {
+  const { db, gateway, log } = options;
+  const limits = { ...DEFAULT_LINK_PROBE_LIMITS, ...options.limits };
+  const now = options.now ?? Date.now;
+  const pending = new Map<string, PendingProbe>();
+  const running = new Set<string>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
+
+  const result = (deviceId: string, message: Omit<LinkResultMessage, "type">) =>
+    void gateway.send(deviceId, { type: "link.result", ...message });
+
+  /** Sends one probe (its chunks) and waits for its acknowledgement: elapsed milliseconds, or why not. */
+  const probe = async (deviceId: string, bytes: number): Promise<number | "gone" | "forged"> => {
+    const probeId = randomBytes(32).toString("base64url");
+    const hash = createHash("sha256").update(probeId);
+    const chunks: string[] = [];
+    for (let left = bytes; left > 0; left -= limits.chunkBytes) {
+      const data = randomBytes(Math.min(left, limits.chunkBytes)).toString("base64");
+      hash.update(data);
+      chunks.push(data);
+    }
+    if (chunks.length === 0) chunks.push("");
+    const answered = new Promise<ProbeAck | "timeout">((resolve) => {
+      const timer = setTimeout(() => resolve("timeout"), limits.timeoutMs);
+      timers.add(timer);
+      pending.set(probeId, {
+        deviceId,
+        digest: hash.digest("hex"),
+        resolve: (ack) => {
+          clearTimeout(timer);
+          timers.delete(timer);
+          resolve(ack);
+        },
+      });
+    });
+    const startedMs = performance.now();
+    try {
+      for (const [i, data] of chunks.entries()) {
+        const sent = await gateway.send(deviceId, {
+          type: "link.probe",
+          probeId,
+          data,
+          last: i === chunks.length - 1,
+        });
+        if (!sent) return "gone";
+      }
+      const ack = await answered;
+      if (ack === "timeout") return limits.timeoutMs;
+      if (!ack.honest) return "forged";
+      return Math.max(ack.atMs - startedMs, 0.001);
+    } finally {
+      pending.get(probeId)?.resolve("timeout");
+      pending.delete(probeId);
+    }
+  };
+
+  const measure = async (deviceId: string): Promise<LinkMeasurement | null> => {
+    const rtts: number[] = [];
+    let forged = false;
+    for (let i = 0; i < limits.rttRounds && !forged; i++) {
+      const r = await probe(deviceId, 0);
+      if (r === "gone") return null;
+      if (r === "forged") forged = true;
+      else rtts.push(r);
+    }
+    let mbps = 0;
+    if (!forged) {
+      const r = await probe(deviceId, limits.probeBytes);
+      if (r === "gone") return null;
+      if (r === "forged") forged = true;
+      // Base64 text is what crosses the wire: 4 characters for 3 bytes.
+      else mbps = (Math.ceil(limits.probeBytes / 3) * 4 * 8) / (r / 1000) / 1e6;
+    }
+    if (stopped) return null;
+    rtts.sort((a, b) => a - b);
+    const rttMs = forged ? limits.timeoutMs : (rtts[Math.floor(rtts.length / 2)] ?? limits.timeoutMs);
+    const m: LinkMeasurement = {
+      rttMs,
+      mbps: forged ? 0 : mbps,
+      tier: forged ? 1 : tierOf(rttMs, mbps),
+      measuredAt: new Date(now()),
+    };
+    await recordLink(db, deviceId, m);
+    // An honest measurement is the server's own reading, like an RTT ping; a forged answer is an attack.
+    if (forged)
+      options.audit?.({
+        actorType: "device",
+        actorId: deviceId,
+        action: "device.link.measure",
+        objectType: "device",
+        objectId: deviceId,
+        outcome: "refused:forged_probe_ack",
+        details: {
+          rttMs: Math.round(m.rttMs * 1000) / 1000,
+          mbps: Math.round(m.mbps * 1000) / 1000,
+          tier: m.tier,
+        },
+      });
+    return m;
+  };
+
+  const onMeasureRequest = async (session: GatewaySession) => {
+    const deviceId = session.deviceId;
+    if (stopped) return;
+    if (running.has(deviceId) || running.size >= limits.maxConcurrent) {
+      // Spread the retries of many devices turned away at once.
+      result(deviceId, { outcome: "busy", retryAfterSeconds: 60 + Math.floor(Math.random() * 240) });
+      return;
+    }
+    running.add(deviceId);
+    try {
+      const last = await findLink(db, deviceId);
+      const sinceMs = last ? now() - last.measuredAt.getTime() : Number.POSITIVE_INFINITY;
+      if (sinceMs < limits.minIntervalMs) {
+        result(deviceId, {
+          outcome: "too_soon",
+          retryAfterSeconds: Math.ceil((limits.minIntervalMs - sinceMs) / 1000),
+        });
+        return;
+      }
+      const m = await measure(deviceId);
+      if (!m) return;
+      result(deviceId, {
+        // A forged acknowledgement is the one way to a throughput of exactly 0.
+        outcome: m.mbps === 0 ? "failed" : "measured",
+        tier: m.tier,
+        rttMs: Math.round(m.rttMs * 1000) / 1000,
+        mbps: Math.round(m.mbps * 1000) / 1000,
+      });
+      log.info({ deviceId, rttMs: m.rttMs, mbps: m.mbps, tier: m.tier }, "device link measured");
+    } catch (error) {
+      log.warn({ err: error, deviceId }, "device link measurement failed");
+    } finally {
+      running.delete(deviceId);
+    }
+  };
+
+  gateway.onMessage("link.measure", (session) => onMeasureRequest(session));
+  gateway.onMessage("link.probe-ack", (session, message) => {
+    const waiting = pending.get(message.probeId);
+    // An ack for another device's probe, or for none, is ignored: it cannot end anyone's measurement.
+    if (!waiting || waiting.deviceId !== session.deviceId) return;
+    pending.delete(message.probeId);
+    waiting.resolve({ atMs: performance.now(), honest: message.digest === waiting.digest });
+  });
+
+  return {
+    measure,
+    stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      for (const p of pending.values()) p.resolve("timeout");
+      pending.clear();
+    },
+  };
+}
