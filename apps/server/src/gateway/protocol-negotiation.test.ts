@@ -93,7 +93,10 @@ describeEachDialect("worker protocol negotiation", (database) => {
   it("negotiates v2 with the current worker and exposes its version and features to other modules", async () => {
     const w = await startTestWorker(t, supplier.key);
     const hello = w.received.find((m) => m.type === "session.hello");
-    expect(hello).toMatchObject({ protocol: 2, features: ["self-update", "notices", "proof-verdicts"] });
+    expect(hello).toMatchObject({
+      protocol: 2,
+      features: ["self-update", "notices", "proof-verdicts", "link-probe"],
+    });
     expect(w.handle.protocolVersion()).toBe(2);
     const session = await waitFor("the session", () => t.server.ctx.gateway.session(w.deviceId));
     expect(session.protocolVersion).toBe(2);
