@@ -109,6 +109,14 @@ function CreditCards() {
   );
 }
 
+/** The least connectivity tier a rental may ask for (docs/clusters.md, "Connectivity tiers"). */
+const TIER_CHOICES: [number, string][] = [
+  [1, "any tier"],
+  [2, "tier 2 (standard) or better"],
+  [3, "tier 3 (high) or better"],
+  [4, "tier 4 (ultra)"],
+];
+
 function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void }) {
   const offers = useApi<{ items: Offer[] }>("/v1/market/offers", { pollMs: 10_000 });
   const stats = useApi<ExplorerStats>(offers.error ? "/v1/explorer/stats" : null);
@@ -125,6 +133,7 @@ function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void 
     hours: 1,
     command: "",
     args: [] as string[],
+    minTier: 1,
   });
   const create = useAction((body: unknown) => api<ClusterView>("/v1/clusters", { method: "POST", body }));
   const submit = async (event: FormEvent) => {
@@ -135,6 +144,7 @@ function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void 
       count: form.count,
       hours: form.hours,
       job: { command: form.command, ...(args.length ? { args } : {}) },
+      ...(form.minTier > 1 ? { minTier: form.minTier } : {}),
     });
     if (created) onCreated(created);
   };
@@ -175,6 +185,16 @@ function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void 
           value={form.hours}
           onChange={(e) => setForm({ ...form, hours: Number(e.target.value) })}
         />
+      </label>
+      <label>
+        Connectivity
+        <select value={form.minTier} onChange={(e) => setForm({ ...form, minTier: Number(e.target.value) })}>
+          {TIER_CHOICES.map(([t, text]) => (
+            <option key={t} value={t}>
+              {text}
+            </option>
+          ))}
+        </select>
       </label>
       <label className="wide">
         Command

@@ -60,6 +60,7 @@ function DeviceDetail({ d }: { d: PublicDeviceDetail }) {
         />
         <Fact term="Vendor" value={d.vendor} />
         <Fact term="Location" value={locationText(d.location)} />
+        <Fact term="Connectivity" value={`tier ${d.connectivity.tier} (${d.connectivity.name})`} />
         <Fact term="Enrolled" value={d.enrolledOn} />
         <Fact term="Verified" value={d.verifiedAt ? dateTime(d.verifiedAt) : "not yet"} />
         <Fact term="Uptime 24 h" value={percent(d.uptime24h)} />
