@@ -36,10 +36,11 @@ export interface PackedWorker {
 }
 
 /**
- * Modules a dependency asks for inside a try/catch and does without: ws's optional native speed-ups and
- * systeminformation's macOS sensor module. Left out of the bundle, their `require` fails and is caught.
+ * Modules a dependency asks for inside a try/catch and does without: ws's optional native speed-ups,
+ * systeminformation's macOS sensor module and the WebGPU prover's Dawn binding (native, one per platform). Left
+ * out of the bundle, their `require` (or `import`) fails and is caught.
  */
-const OPTIONAL_NATIVE = ["bufferutil", "utf-8-validate", "osx-temperature-sensor"];
+const OPTIONAL_NATIVE = ["bufferutil", "utf-8-validate", "osx-temperature-sensor", "webgpu"];
 
 /**
  * Builds the package folder and its tarball under `outDir` (default: the repository's dist/); with a release key

@@ -8,12 +8,17 @@ import { createCudaProver, cudaBinaryPresent, defaultCudaBinaryPath } from "./cu
 import { pacedProver } from "./paced-prover.js";
 import type { Prover } from "./prover.js";
 import { type ProverClock, systemClock } from "./prover-clock.js";
+import { openWebGpuProduct, type WebGpuProduct } from "./webgpu-product.js";
+import { createWebGpuProver } from "./webgpu-prover.js";
 
 /** The chosen prover, which backend it is, and why when it is not the profile's own. */
 export interface ProverSelection {
   readonly prover: Prover;
-  readonly backend: ProverBackend | "simulated";
-  /** Set when the profile's backend was unavailable and the CPU prover stands in (it will miss GPU deadlines). */
+  readonly backend: ProverBackend | "simulated" | "webgpu";
+  /**
+   * Set when the profile's backend was unavailable and another prover stands in: WebGPU, or the CPU prover (which
+   * will miss GPU deadlines).
+   */
   readonly fallbackReason?: string;
 }
 
@@ -25,6 +30,8 @@ export interface SelectProverOptions {
   /** Path of `pogpu`; defaults to apps/cli/native/cuda/build/pogpu. */
   readonly cudaBinaryPath?: string;
   readonly clock?: ProverClock;
+  /** Opens the WebGPU device (default: the first hardware adapter; tests pass a software one). */
+  readonly webgpu?: () => Promise<WebGpuProduct | string>;
 }
 
 /**
@@ -49,15 +56,32 @@ export async function selectProver(options: SelectProverOptions): Promise<Prover
   if (backend === "cuda") {
     const path = options.cudaBinaryPath ?? defaultCudaBinaryPath();
     if (!cudaBinaryPresent(path)) {
-      return cpuFallback(clock, `no CUDA prover at ${path} (build it with apps/cli/native/cuda/build.sh)`);
+      return webGpuOrCpu(options, `no CUDA prover at ${path} (build it with apps/cli/native/cuda/build.sh)`);
     }
     try {
       return { prover: await createCudaProver({ binaryPath: path, clock }), backend };
     } catch (err) {
-      return cpuFallback(clock, `the CUDA prover did not start: ${(err as Error).message}`);
+      return webGpuOrCpu(options, `the CUDA prover did not start: ${(err as Error).message}`);
     }
   }
-  return cpuFallback(clock, `no ${backend} prover is built yet (see docs/proof-of-gpu.md)`);
+  return webGpuOrCpu(options, `no ${backend} prover is built yet (see docs/proof-of-gpu.md)`);
+}
+
+/**
+ * Without the profile's native prover, the vendor-neutral WebGPU prover (AMD, Apple silicon, NVIDIA without the
+ * CUDA build) when a hardware adapter is there; the CPU prover otherwise, saying why both are missing.
+ */
+async function webGpuOrCpu(options: SelectProverOptions, reason: string): Promise<ProverSelection> {
+  const clock = options.clock ?? systemClock;
+  const gpu = await (options.webgpu ?? (() => openWebGpuProduct()))().catch((e: Error) => e.message);
+  if (typeof gpu !== "string") {
+    return {
+      prover: createWebGpuProver({ gpu, clock }),
+      backend: "webgpu",
+      fallbackReason: `${reason}; using WebGPU`,
+    };
+  }
+  return cpuFallback(clock, `${reason}; ${gpu}`);
 }
 
 function cpuFallback(clock: ProverClock, fallbackReason: string): ProverSelection {
