@@ -75,11 +75,15 @@ describeEachDialect("adversarial devices", (database) => {
       }),
     });
     await w.until(d.deviceId, caught);
-    const challenges = await w.challenges(d.deviceId);
-    expect(challenges.map((c) => [c.gpuCount, c.outcome, c.reason])).toEqual([
+    const [retry, first, ...rest] = (await w.challenges(d.deviceId)).filter((c) => c.reason !== "host_stall");
+    expect(rest).toEqual([]);
+    expect([first!.gpuCount, first!.outcome, first!.reason]).toEqual([32, "timeout", "commit_late"]);
+    // One GPU needs 32 times the time: when its late commit arrives within the late window (one more
+    // deadline) and repeats the first, it is speed fraud; on a machine too loaded for that, it never arrived.
+    expect([
+      [32, "fail", "speed_short"],
       [32, "timeout", "commit_late"],
-      [32, "timeout", "commit_late"],
-    ]);
+    ]).toContainEqual([retry!.gpuCount, retry!.outcome, retry!.reason]);
   });
 
   it("catches the counterfeits `ignis sim --counterfeit` runs and verifies its honest devices", async () => {

@@ -33,8 +33,9 @@ describeEachDialect("a counterfeit among honest devices", (database) => {
     const view = await w.until(counterfeit.deviceId, caught);
     expect(view).toMatchObject({ verification: "failed", status: "quarantined", verifiedAt: null });
     expectPublishedLate(view);
-    const challenges = await w.challenges(counterfeit.deviceId);
-    expect(challenges.map((c) => [c.trigger, c.outcome, c.reason])).toEqual([
+    // A challenge that a stall of this loaded machine excused (host_stall) counts for nothing either way.
+    const counted = (await w.challenges(counterfeit.deviceId)).filter((c) => c.reason !== "host_stall");
+    expect(counted.map((c) => [c.trigger, c.outcome, c.reason])).toEqual([
       ["retry", "timeout", "commit_late"],
       ["connect", "timeout", "commit_late"],
     ]);

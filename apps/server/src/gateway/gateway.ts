@@ -61,6 +61,11 @@ export interface Gateway {
   session(deviceId: string): GatewaySession | undefined;
   /** True when the device has a live session on this replica or one another replica announced. */
   isConnected(deviceId: string): boolean;
+  /**
+   * Pings the device's live session on this replica: true when it answers within `timeoutMs`, false when it is
+   * silent or not here (the proof service times a session's answers during a challenge).
+   */
+  probe(deviceId: string, timeoutMs: number): Promise<boolean>;
   /** Every live session on this replica (staged rollouts offer updates to them). */
   localSessions(): GatewaySession[];
   /** Ends the device's session wherever it is. `device_revoked` tells the worker to stop retrying. */
@@ -385,6 +390,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     onHardwareChanged: (listener) => void hardwareChanged.push(listener),
     session: (deviceId) => sessions.get(deviceId)?.info,
     isConnected: (deviceId) => sessions.has(deviceId) || routing.isRemote(deviceId),
+    probe: (deviceId, timeoutMs) => sessions.get(deviceId)?.probe(timeoutMs) ?? Promise.resolve(false),
     localSessions: () => [...sessions.values()].map((s) => s.info),
     async disconnect(deviceId, reason) {
       const local = sessions.get(deviceId);

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { hardwareProfiles } from "../../../../packages/protocol/src/hardware-profiles.js";
 import { createCpuProver } from "../../../cli/src/prover/cpu-prover.js";
-import { type ExchangeEnd, startExchange } from "./challenge-exchange.js";
+import { type ExchangeEnd, lateWindowMs, startExchange } from "./challenge-exchange.js";
 import { seededRandom } from "./random-source.js";
+import { type SessionHealth, watchSessionHealth } from "./session-health.js";
 import { issueChallenge } from "./simulated-slack.js";
 import { createVerifierKeyring } from "./verifier-key.js";
 
@@ -10,7 +11,7 @@ const profile = hardwareProfiles.find((p) => p.id === "sim-a100")!;
 const keyring = createVerifierKeyring({ random: seededRandom("exchange keys") });
 
 /** An exchange whose sent messages and end are recorded; `now` is the server clock the test controls. */
-function exchangeOf(now: () => number) {
+function exchangeOf(now: () => number, health?: SessionHealth) {
   const sent: Array<{ type: string }> = [];
   const ends: ExchangeEnd[] = [];
   const challenge = issueChallenge({
@@ -27,8 +28,9 @@ function exchangeOf(now: () => number) {
     random: seededRandom("rows"),
     send: (m) => sent.push(m),
     onEnd: (e) => ends.push(e),
+    ...(health ? { health } : {}),
   });
-  return { exchange, sent, ends, deadlineMs: challenge.size.deadlineMs };
+  return { exchange, sent, ends, deadlineMs: challenge.size.deadlineMs, lateMs: lateWindowMs(challenge) };
 }
 
 const commitFor = (challengeId: string) => ({
@@ -41,14 +43,62 @@ const commitFor = (challengeId: string) => ({
 describe("challenge exchange", () => {
   afterEach(() => vi.useRealTimers());
 
-  it("sends the challenge at once and times out at the deadline when the device never answers", () => {
+  it("sends the challenge at once and times out when the device never answers, one late window after the deadline", () => {
     vi.useFakeTimers({ now: 0 });
-    const { sent, ends, deadlineMs } = exchangeOf(Date.now);
+    const { sent, ends, deadlineMs, lateMs } = exchangeOf(Date.now);
     expect(sent.map((m) => m.type)).toEqual(["proof.challenge"]);
-    vi.advanceTimersByTime(deadlineMs);
+    vi.advanceTimersByTime(deadlineMs + lateMs);
     expect(ends).toEqual([]);
     vi.advanceTimersByTime(2);
-    expect(ends).toMatchObject([{ outcome: "timeout", reason: "commit_late" }]);
+    expect(ends).toMatchObject([
+      { outcome: "timeout", reason: "commit_late", result: { commitLatencyMs: null } },
+    ]);
+  });
+
+  it("measures a commit that arrives after the deadline, within the late window, and does not ask for rows", () => {
+    vi.useFakeTimers({ now: 0 });
+    const { exchange, sent, ends, deadlineMs } = exchangeOf(Date.now);
+    vi.advanceTimersByTime(deadlineMs + 100);
+    exchange.commit(commitFor(exchange.challenge.challengeId));
+    expect(sent).toHaveLength(1);
+    expect(ends).toMatchObject([
+      {
+        outcome: "timeout",
+        reason: "commit_late",
+        commitAtMs: deadlineMs + 100,
+        result: { commitLatencyMs: deadlineMs + 100 },
+      },
+    ]);
+  });
+
+  it("excuses a commit made late by a 3.5 s host stall: the session left its pings unanswered meanwhile", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const waiting: Array<(answered: boolean) => void> = [];
+    const health = watchSessionHealth({
+      now: Date.now,
+      probe: () => new Promise<boolean>((resolve) => waiting.push(resolve)),
+      everyMs: 100,
+      baselineRttMs: 5,
+    });
+    const { exchange, ends, deadlineMs } = exchangeOf(Date.now, health);
+    for (const resolve of waiting.splice(0)) resolve(true);
+    await Promise.resolve();
+    // The host stalls for 3.5 s, longer than the deadline and the late window; then the commit comes.
+    vi.advanceTimersByTime(3_500);
+    exchange.commit(commitFor(exchange.challenge.challengeId));
+    expect(ends).toMatchObject([{ outcome: "timeout", reason: "host_stall" }]);
+    expect(ends[0]!.stallMs).toBeGreaterThanOrEqual(deadlineMs);
+  });
+
+  it("does not excuse a late commit from a session that answered every ping", () => {
+    let clock = 0;
+    const healthy = { stallMs: () => 3, stop: () => undefined };
+    const { exchange, ends, deadlineMs } = exchangeOf(() => clock, healthy);
+    clock = deadlineMs + 400;
+    exchange.commit(commitFor(exchange.challenge.challengeId));
+    expect(ends).toMatchObject([
+      { outcome: "timeout", reason: "commit_late", stallMs: 3, result: { detail: "stall 3 ms" } },
+    ]);
   });
 
   it("ignores a commit that answers another challenge (a late answer to an old one)", () => {

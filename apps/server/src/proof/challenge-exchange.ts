@@ -7,6 +7,7 @@ import type {
 import type { IssuedChallenge } from "./challenge.js";
 import type { RandomSource } from "./random-source.js";
 import { chooseRevealRows } from "./reveal-selection.js";
+import { type SessionHealth, stallExcuses } from "./session-health.js";
 import {
   judgeCommit,
   type ProofResult,
@@ -25,6 +26,8 @@ export interface ExchangeEnd {
   readonly commitAtMs?: number;
   readonly revealRequestedAtMs?: number;
   readonly revealAtMs?: number;
+  /** The longest stall of the session or the server seen while the commit was awaited (session-health.ts). */
+  readonly stallMs?: number;
 }
 
 /** One challenge in flight with one device: challenge → commit → reveal request → reveal → verdict. */
@@ -47,35 +50,64 @@ export interface ExchangeOptions {
   readonly send: (message: ProofChallengeMessage | ProofRevealRequestMessage) => void;
   /** Called exactly once. */
   readonly onEnd: (end: ExchangeEnd) => void;
+  /**
+   * Watches the session from the sending of the challenge (watchSessionHealth); the exchange stops it once the
+   * commit is in. Without one, no stall is ever assumed.
+   */
+  readonly health?: SessionHealth;
+}
+
+/** How long past the deadline a late commit is still awaited, to be measured: one more deadline, at most 30 s. */
+export function lateWindowMs(challenge: Pick<IssuedChallenge, "size">): number {
+  return Math.min(challenge.size.deadlineMs, REVEAL_TIMEOUT_MS);
 }
 
 /**
  * Sends the challenge and runs the exchange. The deadline is enforced by a timer, so a device that never
- * answers times out on time; the server's clock alone decides lateness (the worker's elapsedMs is ignored).
+ * answers times out (after the late window); the server's clock alone decides lateness (the worker's
+ * elapsedMs is ignored). A late commit is excused (`host_stall`) when `health` saw a stall that explains it.
  */
 export function startExchange(options: ExchangeOptions): ChallengeExchange {
   const { now } = options;
   // The deadline runs from the moment of sending, not from when the challenge (and its key) was made.
   const challenge: IssuedChallenge = { ...options.challenge, issuedAtMs: now() };
-  let phase: "committing" | "revealing" | "ended" = "committing";
+  let phase: "committing" | "late" | "revealing" | "ended" = "committing";
   let timer: NodeJS.Timeout | undefined;
   let commit: { message: ProofCommitMessage; atMs: number } | undefined;
   let request: { message: ProofRevealRequestMessage; atMs: number } | undefined;
+  let stallMs: number | undefined;
 
   const end = (fields: Omit<ExchangeEnd, "challengeId" | "atMs">) => {
     if (phase === "ended") return;
     phase = "ended";
     clearTimeout(timer);
+    options.health?.stop();
     options.onEnd({
       challengeId: challenge.challengeId,
       atMs: now(),
       commitAtMs: commit?.atMs,
       revealRequestedAtMs: request?.atMs,
+      ...(stallMs === undefined ? {} : { stallMs }),
       ...fields,
     });
   };
   const finish = (result: ProofResult, revealAtMs?: number) =>
     end({ outcome: result.outcome, reason: result.reason, result, revealAtMs });
+  /** A late commit while the session or the server stalled long enough to explain it is a slow host's. */
+  const finishLate = (result: ProofResult, commitAtMs?: number) => {
+    stallMs = options.health?.stallMs();
+    const excused = stallMs !== undefined && stallExcuses(challenge.size, stallMs);
+    end({
+      outcome: result.outcome,
+      reason: excused ? "host_stall" : result.reason,
+      result: {
+        ...result,
+        reason: excused ? "host_stall" : result.reason,
+        detail: result.detail ?? (stallMs === undefined ? null : `stall ${stallMs} ms`),
+      },
+      ...(commitAtMs === undefined ? {} : { commitAtMs }),
+    });
+  };
   const wakeAt = (atMs: number, onLate: () => void) => {
     clearTimeout(timer);
     // Timers may fire a little early; re-arm until the server's clock says the time has come.
@@ -89,11 +121,14 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
   const exchange: ChallengeExchange = {
     challenge,
     commit(message) {
-      if (phase !== "committing" || message.challengeId !== challenge.challengeId) return;
+      if (message.challengeId !== challenge.challengeId) return;
+      if (phase !== "committing" && phase !== "late") return;
       const atMs = now();
       const judged = judgeCommit(challenge, message, atMs);
+      if (judged?.reason === "commit_late") return finishLate(judged, atMs);
       if (judged) return finish(judged);
       commit = { message, atMs };
+      options.health?.stop();
       const rows = chooseRevealRows(challenge, message, options.random);
       request = { message: rows, atMs: now() };
       phase = "revealing";
@@ -121,9 +156,14 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
     },
   };
 
-  wakeAt(challenge.issuedAtMs + challenge.size.deadlineMs + 1, () =>
-    finish(proofResult(challenge, { outcome: "timeout", reason: "commit_late" })),
-  );
+  // Past the deadline the exchange waits one more deadline (at most 30 s) for the late commit: only a commit
+  // that arrives, late, shows a slow GPU (speed-fraud.ts); one that never comes may be a broken device.
+  wakeAt(challenge.issuedAtMs + challenge.size.deadlineMs + 1, () => {
+    phase = "late";
+    wakeAt(challenge.issuedAtMs + challenge.size.deadlineMs + lateWindowMs(challenge) + 1, () =>
+      finishLate(proofResult(challenge, { outcome: "timeout", reason: "commit_late" })),
+    );
+  });
   options.send(challenge.message);
   return exchange;
 }

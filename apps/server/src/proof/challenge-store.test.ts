@@ -14,6 +14,7 @@ import {
 import { seededRandom } from "./random-source.js";
 import { issueChallenge } from "./simulated-slack.js";
 import { createVerifierKeyring } from "./verifier-key.js";
+import { proofResult } from "./verify-reveal.js";
 
 const profile = hardwareProfiles.find((p) => p.id === "sim-a100")!;
 const keyring = createVerifierKeyring({ random: seededRandom("store keys") });
@@ -120,5 +121,37 @@ describeEachDialect("proof challenge store", (database) => {
     const byId = new Map((await listChallenges(db, deviceId, { limit: 100 })).map((c) => [c.id, c]));
     expect(byId.get(old)).toMatchObject({ outcome: "cancelled", reason: "server_stopped" });
     expect(byId.get(fresh)).toMatchObject({ outcome: "pending" });
+  });
+
+  it("gives the life cycle each verdict's reason and commit latency: stalls, late commits, speed fraud", async () => {
+    const owner = await createUserWithKey(db, ["supplier"]);
+    const [device] = await insertDevices(db, owner.userId, 1);
+    const verdicts = [
+      { outcome: "timeout", reason: "commit_late", latency: null },
+      { outcome: "timeout", reason: "host_stall", latency: 3_600 },
+      { outcome: "timeout", reason: "commit_late", latency: 1_210 },
+      { outcome: "fail", reason: "speed_short", latency: 1_190 },
+    ] as const;
+    for (const [i, v] of verdicts.entries()) {
+      const atMs = T0 + 100_000 + i * 10_000;
+      const challenge = issueChallenge({
+        profile,
+        gpuCount: 1,
+        rttMs: 5,
+        keyring,
+        nowMs: atMs,
+        random: seededRandom(`history ${i}`),
+      });
+      await insertChallenge(db, { challenge, deviceId: device!, rttMs: 5, trigger: "retry", replica: "r1" });
+      await recordDecision(db, challenge.challengeId, {
+        outcome: v.outcome,
+        reason: v.reason,
+        decidedAtMs: atMs + 2_000,
+        result: proofResult(challenge, { outcome: v.outcome, reason: v.reason, commitLatencyMs: v.latency }),
+      });
+    }
+    expect(
+      (await verificationHistory(db, device!)).map((e) => [e.outcome, e.reason, e.commitLatencyMs]),
+    ).toEqual(verdicts.map((v) => [v.outcome, v.reason, v.latency]));
   });
 });

@@ -99,7 +99,7 @@ export async function cancelAbandonedChallenges(db: Db, issuedBefore: Date): Pro
 export async function verificationHistory(db: Db, deviceId: string): Promise<ProofHistoryEntry[]> {
   const rows = await db
     .selectFrom("proof_challenges as c")
-    .select(["c.outcome", "c.decided_at"])
+    .select(["c.outcome", "c.decided_at", "c.reason", "c.commit_latency_ms"])
     .where("c.device_id", "=", deviceId)
     .where("c.outcome", "in", ["pass", "fail", "timeout"])
     .where("c.decided_at", "is not", null)
@@ -119,6 +119,8 @@ export async function verificationHistory(db: Db, deviceId: string): Promise<Pro
   return rows.reverse().map((r) => ({
     outcome: r.outcome as ProofHistoryEntry["outcome"],
     atMs: new Date(r.decided_at!).getTime(),
+    reason: r.reason,
+    commitLatencyMs: r.commit_latency_ms,
   }));
 }
 

@@ -13,7 +13,9 @@ import {
   verificationHistory,
 } from "./challenge-store.js";
 import { cryptoRandom, type RandomSource, randomBelow } from "./random-source.js";
+import { probeIntervalMs, watchSessionHealth } from "./session-health.js";
 import { issueChallenge } from "./simulated-slack.js";
+import { judgeLateCommit } from "./speed-fraud.js";
 import { applyDecision, clearAfterReview } from "./verification-effects.js";
 import { planAfterConnect, planAfterDecision } from "./verification-plan.js";
 import { createVerifierKeyring, type VerifierKeyring } from "./verifier-key.js";
@@ -136,10 +138,19 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       random,
     });
     let ended: ExchangeEnd | undefined;
+    // A slow host delays the session's answers to pings (or the server's own timers); a slow GPU does not.
+    const health = watchSessionHealth({
+      now,
+      probe: (timeoutMs) => gateway.probe(deviceId, timeoutMs),
+      everyMs: probeIntervalMs(challenge.size),
+      // The round trip the deadline credits; the session's own figure may be inflated by a slow handshake.
+      baselineRttMs: challenge.size.rttAllowanceMs,
+    });
     const exchange = startExchange({
       challenge,
       now,
       random,
+      health,
       send: (message) => void gateway.send(deviceId, message),
       onEnd(end) {
         ended = end;
@@ -167,7 +178,12 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     return sent.challengeId;
   }
 
-  async function decide(deviceId: string, end: ExchangeEnd): Promise<void> {
+  async function decide(deviceId: string, ended: ExchangeEnd): Promise<void> {
+    // A clean late commit that repeats one is speed fraud (speed-fraud.ts); the history tells.
+    const end =
+      ended.reason === "commit_late"
+        ? judgeLateCommit(await verificationHistory(db, deviceId), ended)
+        : ended;
     await recordDecision(db, end.challengeId, {
       outcome: end.outcome,
       reason: end.reason,
@@ -196,7 +212,14 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     }
     if (end.outcome !== "pass" || applied?.quarantined || applied?.lifted) {
       log.info(
-        { deviceId, challengeId: end.challengeId, outcome: end.outcome, reason: end.reason, ...applied },
+        {
+          deviceId,
+          challengeId: end.challengeId,
+          outcome: end.outcome,
+          reason: end.reason,
+          stallMs: end.stallMs,
+          ...applied,
+        },
         "proof of GPU verdict",
       );
     }

@@ -11,18 +11,21 @@ const pass: VerificationDecision = {
   state: "verified",
   quarantine: false,
   consecutiveFailures: 0,
+  excusedStalls: 0,
   nextChallengeAtMs: 0,
 };
 const firstFailure: VerificationDecision = {
   state: "unverified",
   quarantine: false,
   consecutiveFailures: 1,
+  excusedStalls: 0,
   nextChallengeAtMs: 0,
 };
 const secondFailure: VerificationDecision = {
   state: "failed",
   quarantine: true,
   consecutiveFailures: 2,
+  excusedStalls: 0,
   nextChallengeAtMs: 0,
 };
 

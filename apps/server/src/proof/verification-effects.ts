@@ -70,7 +70,11 @@ export async function applyDecision(
       objectType: "device",
       objectId: deviceId,
       outcome: "ok",
-      details: { ...applied, consecutiveFailures: decision.consecutiveFailures },
+      details: {
+        ...applied,
+        consecutiveFailures: decision.consecutiveFailures,
+        excusedStalls: decision.excusedStalls,
+      },
     });
   }
   return applied;

@@ -43,7 +43,7 @@ export function planAfterDecision(
   if (decision.state === "verified") {
     return { decision, nextAtMs: nowMs + timing.recheckDelayMs(), trigger: "schedule" };
   }
-  if (decision.consecutiveFailures === 1) {
+  if (!decision.quarantine) {
     return {
       decision,
       nextAtMs: decision.nextChallengeAtMs + (timing.retrySpreadMs?.() ?? 0),

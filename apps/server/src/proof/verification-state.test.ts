@@ -14,6 +14,7 @@ describe("the verification life cycle", () => {
       state: "unverified",
       quarantine: false,
       consecutiveFailures: 0,
+      excusedStalls: 0,
       nextChallengeAtMs: 99_000,
     });
   });
@@ -30,6 +31,7 @@ describe("the verification life cycle", () => {
       state: "unverified",
       quarantine: false,
       consecutiveFailures: 1,
+      excusedStalls: 0,
       nextChallengeAtMs: 2000 + policy.retryDelayMs,
     });
     expect(decide("fail")).toMatchObject({ state: "unverified", quarantine: false });
@@ -44,6 +46,7 @@ describe("the verification life cycle", () => {
       state: "failed",
       quarantine: true,
       consecutiveFailures: 2,
+      excusedStalls: 0,
       nextChallengeAtMs: 3000 + policy.quarantineMs,
     });
     expect(decide("fail", "fail", "fail").nextChallengeAtMs).toBe(3000 + 2 * policy.quarantineMs);
@@ -54,5 +57,53 @@ describe("the verification life cycle", () => {
 
   it("clears a quarantined device that passes its next challenge", () => {
     expect(decide("fail", "fail", "pass")).toMatchObject({ state: "verified", quarantine: false });
+  });
+
+  describe("with late commits that a stall excused (host_stall)", () => {
+    const entries = (...reasons: Array<string | null>) =>
+      reasons.map((reason, i) => ({
+        outcome: (reason === null ? "pass" : "timeout") as ProofOutcome,
+        reason,
+        atMs: 1000 * (i + 1),
+      }));
+    const judge = (...reasons: Array<string | null>) =>
+      nextVerificationState(entries(...reasons), 99_000, policy, seededRandom("s"));
+
+    it("does not quarantine an honest device whose retry fell in a 3.5 s host stall after one real failure", () => {
+      expect(judge(null, "commit_late", "host_stall")).toEqual({
+        state: "unverified",
+        quarantine: false,
+        consecutiveFailures: 1,
+        excusedStalls: 1,
+        nextChallengeAtMs: 3000 + policy.retryDelayMs,
+      });
+    });
+
+    it("verifies the device again once a retry after the stall passes", () => {
+      expect(judge("host_stall", "commit_late", "host_stall", null)).toMatchObject({
+        state: "verified",
+        quarantine: false,
+      });
+    });
+
+    it("still quarantines on the second failure that no stall explains", () => {
+      expect(judge("commit_late", "host_stall", "host_stall", "commit_late")).toMatchObject({
+        state: "failed",
+        quarantine: true,
+        consecutiveFailures: 2,
+        excusedStalls: 2,
+      });
+    });
+
+    it("quarantines a device that stalls at five challenges in a row (a worker faking stalls is never verified by them)", () => {
+      const stalls = new Array<string>(policy.maxExcusedStalls).fill("host_stall");
+      expect(judge(...stalls.slice(1))).toMatchObject({ state: "unverified", quarantine: false });
+      expect(judge(...stalls)).toMatchObject({
+        state: "failed",
+        quarantine: true,
+        consecutiveFailures: 0,
+        nextChallengeAtMs: policy.maxExcusedStalls * 1000 + policy.quarantineMs,
+      });
+    });
   });
 });

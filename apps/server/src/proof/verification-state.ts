@@ -6,7 +6,14 @@ import type { ProofOutcome } from "./verify-reveal.js";
 export interface ProofHistoryEntry {
   readonly outcome: ProofOutcome;
   readonly atMs: number;
+  /** Why it did not pass (ProofFailureReason, or `session_closed`); `host_stall` does not count as a failure. */
+  readonly reason?: string | null;
+  /** Server-measured time to the commit; null when none arrived (a late one is awaited for a while). */
+  readonly commitLatencyMs?: number | null;
 }
+
+/** The reason of a late commit that a stall of the session or the server explains (session-health.ts). */
+export const EXCUSED_REASON = "host_stall";
 
 /** Timings of the verification life cycle. */
 export interface VerificationPolicy {
@@ -15,16 +22,25 @@ export interface VerificationPolicy {
   /** Quarantine after the second consecutive failure; doubles with each further one. */
   readonly quarantineMs: number;
   readonly maxQuarantineMs: number;
+  /**
+   * Quarantine after this many consecutive late commits excused by a stall: a host stalled at every one of
+   * several challenges at random times cannot serve, and a worker that fakes stalls must not be retried forever.
+   */
+  readonly maxExcusedStalls: number;
   /** A verified device is re-challenged at a uniformly random time in [recheckMinMs, recheckMaxMs]. */
   readonly recheckMinMs: number;
   readonly recheckMaxMs: number;
 }
 
-/** Retry after 2 minutes, quarantine 24 h (doubling, at most 7 days), re-challenge every 1–6 h. */
+/**
+ * Retry after 2 minutes, quarantine 24 h (doubling, at most 7 days) or after 5 excused stalls in a row,
+ * re-challenge every 1–6 h.
+ */
 export const defaultVerificationPolicy: VerificationPolicy = {
   retryDelayMs: 2 * 60_000,
   quarantineMs: 24 * 3_600_000,
   maxQuarantineMs: 7 * 24 * 3_600_000,
+  maxExcusedStalls: 5,
   recheckMinMs: 3_600_000,
   recheckMaxMs: 6 * 3_600_000,
 };
@@ -34,7 +50,10 @@ export interface VerificationDecision {
   readonly state: Verification;
   /** True from the second consecutive failure: the device is taken out of rewards and scheduling. */
   readonly quarantine: boolean;
+  /** Failures since the last pass that count (late commits excused by a stall do not). */
   readonly consecutiveFailures: number;
+  /** Late commits since the last pass that a stall excused. */
+  readonly excusedStalls: number;
   /** When to send the next challenge (retry, end of quarantine or random re-check). */
   readonly nextChallengeAtMs: number;
 }
@@ -42,8 +61,11 @@ export interface VerificationDecision {
 /**
  * Retry once, then quarantine: a pass verifies; the first failure (fail or timeout alike) makes the device
  * unverified and schedules one retry; a second consecutive failure marks it failed and quarantines it until
- * the (doubling) quarantine ends and a fresh challenge may clear it. Pure apart from `random`, which spreads
- * re-checks so a worker cannot predict them. `history` is in time order.
+ * the (doubling) quarantine ends and a fresh challenge may clear it. A late commit that a stall of the session
+ * or the server explains (`host_stall`) also makes the device unverified and is retried, but does not count
+ * towards the two failures: a slow host is not a slow GPU. Only `maxExcusedStalls` of them in a row are
+ * tolerated, so a worker that fakes stalls is never verified by them and still ends quarantined. Pure apart
+ * from `random`, which spreads re-checks so a worker cannot predict them. `history` is in time order.
  */
 export function nextVerificationState(
   history: readonly ProofHistoryEntry[],
@@ -53,32 +75,47 @@ export function nextVerificationState(
 ): VerificationDecision {
   const last = history.at(-1);
   if (!last)
-    return { state: "unverified", quarantine: false, consecutiveFailures: 0, nextChallengeAtMs: nowMs };
+    return {
+      state: "unverified",
+      quarantine: false,
+      consecutiveFailures: 0,
+      excusedStalls: 0,
+      nextChallengeAtMs: nowMs,
+    };
   let failures = 0;
-  for (let i = history.length - 1; i >= 0 && history[i].outcome !== "pass"; i--) failures++;
-  if (failures === 0) {
+  let excused = 0;
+  for (let i = history.length - 1; i >= 0 && history[i].outcome !== "pass"; i--) {
+    if (history[i].reason === EXCUSED_REASON) excused++;
+    else failures++;
+  }
+  if (failures === 0 && excused === 0) {
     const b = random(4);
     const u = (b[0] + b[1] * 2 ** 8 + b[2] * 2 ** 16 + b[3] * 2 ** 24) / 2 ** 32;
     const nextChallengeAtMs =
       last.atMs + policy.recheckMinMs + Math.floor(u * (policy.recheckMaxMs - policy.recheckMinMs));
-    return { state: "verified", quarantine: false, consecutiveFailures: 0, nextChallengeAtMs };
+    return {
+      state: "verified",
+      quarantine: false,
+      consecutiveFailures: 0,
+      excusedStalls: 0,
+      nextChallengeAtMs,
+    };
   }
-  if (failures === 1) {
+  const counts = { consecutiveFailures: failures, excusedStalls: excused };
+  if (failures < 2 && excused < policy.maxExcusedStalls) {
     return {
       state: "unverified",
       quarantine: false,
-      consecutiveFailures: 1,
+      ...counts,
       nextChallengeAtMs: last.atMs + policy.retryDelayMs,
     };
   }
-  const quarantineMs = Math.min(
-    policy.maxQuarantineMs,
-    policy.quarantineMs * 2 ** Math.min(failures - 2, 16),
-  );
+  const doublings = Math.max(failures - 2, excused - policy.maxExcusedStalls, 0);
+  const quarantineMs = Math.min(policy.maxQuarantineMs, policy.quarantineMs * 2 ** Math.min(doublings, 16));
   return {
     state: "failed",
     quarantine: true,
-    consecutiveFailures: failures,
+    ...counts,
     nextChallengeAtMs: last.atMs + quarantineMs,
   };
 }

@@ -22,6 +22,8 @@ export type ProofFailureReason =
   | "wrong_challenge"
   | "no_answer"
   | "commit_late"
+  /** Late, but the session or the server was stalled long enough to explain it: a slow host, not a slow GPU. */
+  | "host_stall"
   | "reveal_late"
   | "malformed_reveal"
   | "bad_proof"
