@@ -9,6 +9,8 @@ export interface FleetSpec {
   profile: string;
   heartbeatSeconds: number | undefined;
   churnPerMinute: number;
+  /** How many times slower than claimed the counterfeits compute (COUNTERFEIT_SLOWDOWN when absent). */
+  overclaim?: number | undefined;
   stateRoot: string;
   enrollConcurrency: number;
   devices: Array<{ index: number; counterfeit: boolean }>;
@@ -41,6 +43,8 @@ export interface FleetDevice {
   proofFailure: SimProofFailure | null;
   /** The last error line its worker logged. */
   lastError: string | null;
+  /** How many failed proof verdicts it was told of, by reason. */
+  proofFailures: Record<string, number>;
 }
 
 /** A fleet of simulated devices running in this process. */
@@ -107,6 +111,7 @@ export function startFleet(spec: FleetSpec): Fleet {
         server: servers.join(","),
         profile: spec.profile,
         counterfeit,
+        overclaim: spec.overclaim,
         heartbeatSeconds: spec.heartbeatSeconds,
       });
       indexOf.set(device, index);
@@ -142,6 +147,7 @@ export function startFleet(spec: FleetSpec): Fleet {
         everOnline: d.everOnline(),
         proofFailure: d.proofFailure() ?? null,
         lastError: d.lastError() ?? null,
+        proofFailures: d.proofFailures(),
       })),
     snapshot() {
       const snap: FleetSnapshot = {

@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startChildFleet } from "./child-fleet.js";
-import { type Fleet, type FleetSnapshot, type FleetSpec, startFleet, sumSnapshots } from "./fleet.js";
+import {
+  type Fleet,
+  type FleetDevice,
+  type FleetSnapshot,
+  type FleetSpec,
+  startFleet,
+  sumSnapshots,
+} from "./fleet.js";
 import {
   countServerView,
   readServerDevices,
@@ -21,9 +28,13 @@ export interface SimSummary {
   profile: string;
   devices: number;
   counterfeit: number;
+  /** How many times slower than claimed the counterfeits computed. */
+  overclaim: number;
   processes: number;
   seconds: number;
   fleet: FleetSnapshot;
+  /** Failed proof verdicts the devices were told of, by reason, for honest devices and counterfeits apart. */
+  proofFailures: { honest: Record<string, number>; counterfeit: Record<string, number> };
   server: ServerView | { error: string };
   /** Whether the run was honest; absent when the server's view could not be read (the run is not judged). */
   verdict?: SimVerdict;
@@ -46,6 +57,7 @@ export async function runSim(options: SimOptions, signal?: AbortSignal): Promise
     profile: options.profile,
     heartbeatSeconds: options.heartbeatSeconds,
     churnPerMinute: options.churnPerMinute,
+    overclaim: options.overclaim,
     stateRoot,
     enrollConcurrency: Math.max(1, Math.ceil(options.enrollConcurrency / options.processes)),
     devices: [],
@@ -108,11 +120,23 @@ export async function runSim(options: SimOptions, signal?: AbortSignal): Promise
     profile: options.profile,
     devices: options.devices,
     counterfeit: options.counterfeit,
+    overclaim: options.overclaim,
     processes: options.processes,
     seconds: Math.round((Date.now() - started) / 100) / 10,
     // Online is what was online before stopping; the counters are final.
     fleet: { ...after, online: before.online },
+    proofFailures: tallyFailures(fleets.flatMap((f) => f.devices())),
     server,
     ...(verdict ? { verdict } : {}),
   };
+}
+
+/** Adds up the failed verdicts the devices were told of, by reason, for honest devices and counterfeits. */
+export function tallyFailures(devices: readonly FleetDevice[]): SimSummary["proofFailures"] {
+  const tally: SimSummary["proofFailures"] = { honest: {}, counterfeit: {} };
+  for (const d of devices) {
+    const side = d.counterfeit ? tally.counterfeit : tally.honest;
+    for (const [reason, n] of Object.entries(d.proofFailures ?? {})) side[reason] = (side[reason] ?? 0) + n;
+  }
+  return tally;
 }

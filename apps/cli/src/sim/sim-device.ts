@@ -36,6 +36,8 @@ export interface SimDevice {
   everOnline(): boolean;
   /** The latest failed proof verdict, until a later one passes. */
   proofFailure(): SimProofFailure | undefined;
+  /** Every failed proof verdict it was told of, counted by reason. */
+  proofFailures(): Record<string, number>;
   counters(): SimDeviceCounters;
   /** The last error line its worker logged, if any. */
   lastError(): string | undefined;
@@ -91,6 +93,8 @@ export function runSimDevice(options: {
   server: string;
   profile: string;
   counterfeit: boolean;
+  /** How many times slower than its claim a counterfeit computes (COUNTERFEIT_SLOWDOWN when absent). */
+  overclaim?: number | undefined;
   heartbeatSeconds?: number | undefined;
 }): SimDevice {
   const profile = findHardwareProfile(options.profile);
@@ -98,6 +102,7 @@ export function runSimDevice(options: {
   const totals: SimDeviceCounters = { heartbeats: 0, sessions: 0, errors: 0, churns: 0 };
   let lastError: string | undefined;
   let proofFailure: SimProofFailure | undefined;
+  const failures: Record<string, number> = {};
   let everOnline = false;
   let exit: WorkerExit | undefined;
   let worker: WorkerHandle | undefined;
@@ -111,13 +116,17 @@ export function runSimDevice(options: {
       heartbeatSeconds: options.heartbeatSeconds,
       proverOverride: options.counterfeit
         ? rateCappedProver({
-            opsPerSecond: profileOpsPerSecond(profile) / COUNTERFEIT_SLOWDOWN,
+            opsPerSecond: profileOpsPerSecond(profile) / (options.overclaim ?? COUNTERFEIT_SLOWDOWN),
             clock: systemClock,
           })
         : undefined,
       onMessage(message) {
         if (message.type === "session.hello") everOnline = true;
         if (message.type !== "proof.verdict") return;
+        if (message.outcome !== "pass") {
+          const reason = message.reason ?? "failed";
+          failures[reason] = (failures[reason] ?? 0) + 1;
+        }
         proofFailure =
           message.outcome === "pass"
             ? undefined
@@ -148,6 +157,7 @@ export function runSimDevice(options: {
     online: () => worker?.stats().online ?? false,
     everOnline: () => everOnline,
     proofFailure: () => proofFailure,
+    proofFailures: () => ({ ...failures }),
     counters() {
       const s = worker?.stats();
       return {

@@ -11,6 +11,7 @@ describe("ignis sim options", () => {
       apiKey: "ign_key",
       devices: 10,
       counterfeit: 0,
+      overclaim: 50,
       profile: "sim-a100",
       durationSeconds: undefined,
       churnPerMinute: 0,
@@ -51,6 +52,13 @@ describe("ignis sim options", () => {
       processes: 4,
       json: true,
     });
+  });
+
+  it("makes the counterfeits a given factor slower than they claim, from 1.1× up", () => {
+    expect(parseSimOptions([...base, "--counterfeit", "3", "--overclaim", "1.5"]).overclaim).toBe(1.5);
+    expect(() => parseSimOptions([...base, "--overclaim", "1"])).toThrow(
+      "--overclaim must be a number ≥ 1.1",
+    );
   });
 
   it("never runs more processes than devices", () => {

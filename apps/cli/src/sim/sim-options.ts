@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { findHardwareProfile } from "@ignis/protocol";
 import { UsageError } from "../command.js";
+import { COUNTERFEIT_SLOWDOWN } from "./sim-device.js";
 
 /** Everything `ignis sim` was asked to do, validated. */
 export interface SimOptions {
@@ -10,6 +11,8 @@ export interface SimOptions {
   devices: number;
   /** How many of the devices lie about their GPU (they run a rate-capped prover). */
   counterfeit: number;
+  /** How many times slower than claimed the counterfeits compute (50 by default; 1.5 is the smallest lie caught). */
+  overclaim: number;
   profile: string;
   /** Seconds to run before stopping and printing the summary; undefined runs until Ctrl-C. */
   durationSeconds: number | undefined;
@@ -29,6 +32,7 @@ export interface SimOptions {
 /** Usage text of `ignis sim`. */
 export const SIM_USAGE = `usage: ignis sim --server URL[,URL...] --api-key KEY --devices N [options]
   --counterfeit M       M of the N devices claim the profile but compute 50 times slower (default 0)
+  --overclaim F         the counterfeits compute F times slower than they claim instead of 50 (F ≥ 1.1)
   --profile NAME        simulated hardware profile (default sim-a100)
   --duration S          run S seconds, then stop and print the summary (default: until Ctrl-C)
   --churn RATE          fraction of devices that disconnect per minute and reconnect (default 0)
@@ -48,6 +52,7 @@ export const SIM_FLAGS = {
   "api-key": { type: "string" },
   devices: { type: "string" },
   counterfeit: { type: "string" },
+  overclaim: { type: "string" },
   profile: { type: "string" },
   duration: { type: "string" },
   churn: { type: "string" },
@@ -104,6 +109,7 @@ export function parseSimOptions(argv: string[]): SimOptions {
     apiKey,
     devices,
     counterfeit,
+    overclaim: number(str("overclaim"), "overclaim", 1.1, COUNTERFEIT_SLOWDOWN),
     profile,
     durationSeconds: str("duration") === undefined ? undefined : number(str("duration"), "duration", 1),
     churnPerMinute: churn,

@@ -43,7 +43,7 @@ export function formatVerdict(v: SimVerdict | undefined): string[] {
 export function formatSimSummary(s: SimSummary): string {
   const f = s.fleet;
   const lines = [
-    `simulated ${s.devices} × ${s.profile} (${s.counterfeit} counterfeit) for ${s.seconds} s in ${s.processes} process${s.processes === 1 ? "" : "es"}`,
+    `simulated ${s.devices} × ${s.profile} (${s.counterfeit} counterfeit, ${s.overclaim}× slower than claimed) for ${s.seconds} s in ${s.processes} process${s.processes === 1 ? "" : "es"}`,
     `  supplier          ${s.supplierUserId}${s.supplierCreated ? " (created for this run)" : ""}`,
     `  enrolled          ${f.enrolled}/${f.target}${f.enrollFailures ? ` (${f.enrollFailures} failed)` : ""}`,
     `  devices online    ${f.online}`,
@@ -59,7 +59,12 @@ export function formatSimSummary(s: SimSummary): string {
       `  counterfeit caught ${v.counterfeitCaught}/${s.counterfeit}`,
     );
   }
+  const reasons = (tally: Record<string, number>) =>
+    Object.entries(tally)
+      .map(([reason, n]) => `${reason} ${n}`)
+      .join(", ") || "none";
   lines.push(
+    `  failed verdicts   honest: ${reasons(s.proofFailures.honest)}; counterfeit: ${reasons(s.proofFailures.counterfeit)}`,
     `  heartbeats sent   ${f.heartbeats}`,
     `  sessions opened   ${f.sessions} (${f.churns} churned)`,
     `  stopped by server ${f.stoppedByServer}`,

@@ -12,6 +12,7 @@ const device = (index: number, fields: Partial<FleetDevice> = {}): FleetDevice =
   everOnline: true,
   proofFailure: null,
   lastError: null,
+  proofFailures: {},
   ...fields,
 });
 const trusted: ServerDeviceState = { status: "online", verification: "verified", connected: true };
