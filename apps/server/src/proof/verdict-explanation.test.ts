@@ -39,6 +39,18 @@ describe("explaining a verdict to the owner", () => {
     expect(reason!.detail).toContain("profile and GPU count match");
   });
 
+  it("tells the owner a late answer during a stall of the machine does not count as a failure", () => {
+    const { reason } = explainCheck({
+      ...base,
+      outcome: "timeout",
+      reason: "host_stall",
+      commitLatencyMs: 3600,
+    });
+    expect(reason!.code).toBe("host_stall");
+    expect(reason!.detail).toContain("answered after 3,600 ms");
+    expect(reason!.detail).toContain("does not count as a failed check");
+  });
+
   it("names the buffer a memory check asked for and the claimed memory when a card is short of it", () => {
     const { reason } = explainCheck({
       ...base,

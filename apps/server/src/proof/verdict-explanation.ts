@@ -50,6 +50,8 @@ export function explainFailure(check: DecidedCheck): VerificationReason {
     switch (code) {
       case "commit_late":
         return `${check.commitLatencyMs === null ? `The device gave no answer within ${ms(check.deadlineMs)}.` : `The device answered after ${ms(check.commitLatencyMs)}.`} ${timing} Make sure the GPU is not busy with other work or throttled, that the worker runs the GPU prover and not the CPU one, and that the profile and GPU count match the machine.`;
+      case "host_stall":
+        return `${check.commitLatencyMs === null ? `The device gave no answer within ${ms(check.deadlineMs)}` : `The device answered after ${ms(check.commitLatencyMs)}`}, but its machine (or the server) was stalled meanwhile: the worker's connection stopped answering pings. This does not count as a failed check; the device is checked again shortly. If it repeats, look for memory pressure (swapping), long pauses or other programs keeping the machine busy.`;
       case "speed_short":
         return `Several checks in a row came in late while the device's connection stayed healthy, so it computes slower than the ${claim} it claims. ${timing} Enroll the device with the profile and GPU count it really has.`;
       case "vram_short":
