@@ -45,11 +45,13 @@ describeEachDialect("proof of GPU on a stalled host", (database) => {
     const view = await w.until(d.deviceId, verified, 20_000);
     expect(view).toMatchObject({ verification: "verified", status: "online" });
     const challenges = await w.challenges(d.deviceId);
-    expect(challenges.map((c) => [c.trigger, c.outcome, c.reason])).toEqual([
-      ["retry", "pass", null],
-      ["retry", "timeout", "host_stall"],
-      ["connect", "timeout", "commit_late"],
-    ]);
-    expect(challenges[1]!.detail).toMatch(/^stall \d+ ms$/);
+    const oldestFirst = challenges.map((c) => [c.trigger, c.outcome, c.reason]).reverse();
+    expect(oldestFirst[0]).toEqual(["connect", "timeout", "commit_late"]);
+    expect(oldestFirst[1]).toEqual(["retry", "timeout", "host_stall"]);
+    expect(oldestFirst.at(-1)).toEqual(["retry", "pass", null]);
+    // This machine's own load may stall a retry or two more: excused too, never a second counted failure.
+    for (const between of oldestFirst.slice(2, -1))
+      expect(between).toEqual(["retry", "timeout", "host_stall"]);
+    expect(challenges.at(-2)!.detail).toMatch(/^stall \d+ ms$/);
   });
 });
