@@ -67,7 +67,7 @@ export function parseTier(raw: unknown): ConnectivityTier | undefined {
 /** A device's link to the control plane as its owner sees it: what the server measured and when. */
 export const DeviceLinkView = z.object({
   tier: ConnectivityTierSchema,
-  /** Median round trip of the probe's echoes, milliseconds. */
+  /** Fastest round trip of the probe's echoes, milliseconds. */
   rttMs: z.number(),
   /** Download throughput of the probe's transfer (one round trip included), megabits per second. */
   mbps: z.number(),

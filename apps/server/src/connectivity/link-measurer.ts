@@ -20,21 +20,28 @@ interface LinkLog {
 export interface LinkProbeLimits {
   probeBytes: number;
   chunkBytes: number;
-  /** Empty probes timed for the round trip; the median counts. */
+  /** Empty probes timed for the round trip; the fastest counts (the least delayed by other work on either side). */
   rttRounds: number;
   minIntervalMs: number;
+  /** Measurements running or waiting for their turn on this replica (they run one at a time). */
   maxConcurrent: number;
-  /** How long one probe may take before it counts as taking that long. */
+  /** How long an echo may take before the device counts as silent. */
+  echoTimeoutMs: number;
+  /** How long the transfer may take before the device counts as silent. */
   timeoutMs: number;
 }
 
-/** The defaults: 4 MiB in 512 KiB chunks, three echoes, once per 10 minutes a device, four at a time, 30 s. */
+/**
+ * The defaults: 4 MiB in 512 KiB chunks, three echoes, once per 10 minutes a device, one running and three
+ * waiting, 10 s for an echo and 30 s for the transfer.
+ */
 export const DEFAULT_LINK_PROBE_LIMITS: LinkProbeLimits = Object.freeze({
   probeBytes: 4 * 1024 * 1024,
   chunkBytes: 512 * 1024,
   rttRounds: 3,
   minIntervalMs: 10 * 60_000,
   maxConcurrent: 4,
+  echoTimeoutMs: 10_000,
   timeoutMs: 30_000,
 });
 
@@ -85,7 +92,7 @@ export function startLinkMeasurer(options: {
     void gateway.send(deviceId, { type: "link.result", ...message });
 
   /** Sends one probe (its chunks) and waits for its acknowledgement: elapsed milliseconds, or why not. */
-  const probe = async (deviceId: string, bytes: number): Promise<number | "gone" | "forged"> => {
+  const probe = async (deviceId: string, bytes: number): Promise<number | "gone" | "forged" | "silent"> => {
     const probeId = randomBytes(32).toString("base64url");
     const hash = createHash("sha256").update(probeId);
     const chunks: string[] = [];
@@ -96,7 +103,10 @@ export function startLinkMeasurer(options: {
     }
     if (chunks.length === 0) chunks.push("");
     const answered = new Promise<ProbeAck | "timeout">((resolve) => {
-      const timer = setTimeout(() => resolve("timeout"), limits.timeoutMs);
+      const timer = setTimeout(
+        () => resolve("timeout"),
+        bytes === 0 ? limits.echoTimeoutMs : limits.timeoutMs,
+      );
       timers.add(timer);
       pending.set(probeId, {
         deviceId,
@@ -120,7 +130,7 @@ export function startLinkMeasurer(options: {
         if (!sent) return "gone";
       }
       const ack = await answered;
-      if (ack === "timeout") return limits.timeoutMs;
+      if (ack === "timeout") return "silent";
       if (!ack.honest) return "forged";
       return Math.max(ack.atMs - startedMs, 0.001);
     } finally {
@@ -129,26 +139,38 @@ export function startLinkMeasurer(options: {
     }
   };
 
+  let lane: Promise<unknown> = Promise.resolve();
+  const inLane = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = lane.then(work);
+    lane = run.catch(() => undefined);
+    return run;
+  };
+
   const measure = async (deviceId: string): Promise<LinkMeasurement | null> => {
     const rtts: number[] = [];
     let forged = false;
-    for (let i = 0; i < limits.rttRounds && !forged; i++) {
+    let silent = false;
+    for (let i = 0; i < limits.rttRounds && !forged && !silent; i++) {
       const r = await probe(deviceId, 0);
       if (r === "gone") return null;
       if (r === "forged") forged = true;
+      // A device that lets an echo time out is not worth a transfer (and must not hold a slot for minutes).
+      else if (r === "silent") silent = true;
       else rtts.push(r);
     }
     let mbps = 0;
-    if (!forged) {
+    if (!forged && !silent) {
       const r = await probe(deviceId, limits.probeBytes);
       if (r === "gone") return null;
       if (r === "forged") forged = true;
+      else if (r === "silent") silent = true;
       // Base64 text is what crosses the wire: 4 characters for 3 bytes.
       else mbps = (Math.ceil(limits.probeBytes / 3) * 4 * 8) / (r / 1000) / 1e6;
     }
     if (stopped) return null;
-    rtts.sort((a, b) => a - b);
-    const rttMs = forged ? limits.timeoutMs : (rtts[Math.floor(rtts.length / 2)] ?? limits.timeoutMs);
+    // The fastest echo: waiting behind other work only ever adds to a round trip, and no echo can come back
+    // before its probe id went out.
+    const rttMs = forged || silent || rtts.length === 0 ? limits.timeoutMs : Math.min(...rtts);
     const m: LinkMeasurement = {
       rttMs,
       mbps: forged ? 0 : mbps,
@@ -193,10 +215,12 @@ export function startLinkMeasurer(options: {
         });
         return;
       }
-      const m = await measure(deviceId);
+      // One measurement at a time on this replica: concurrent ones would share the server's uplink and event
+      // loop, and each would read slower than its link is.
+      const m = await inLane(() => measure(deviceId));
       if (!m) return;
       result(deviceId, {
-        // A forged acknowledgement is the one way to a throughput of exactly 0.
+        // A forged acknowledgement or a silent device: no transfer was timed.
         outcome: m.mbps === 0 ? "failed" : "measured",
         tier: m.tier,
         rttMs: Math.round(m.rttMs * 1000) / 1000,

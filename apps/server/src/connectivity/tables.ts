@@ -6,7 +6,7 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 export interface ConnectivityTables {
   device_links: {
     device_id: string;
-    /** Median round trip of the server's probe echoes, milliseconds. */
+    /** Fastest round trip of the server's probe echoes, milliseconds. */
     rtt_ms: number;
     /** Download throughput of the server's probe transfer, megabits per second. */
     mbps: number;
