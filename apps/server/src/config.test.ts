@@ -40,6 +40,26 @@ describe("loadConfig", () => {
     expect(problems).toContain("IGNIS_EPOCH_SECONDS");
   });
 
+  it("leaves staking off by default and refuses stakes, slashes and unbonding delays that cannot work", () => {
+    expect(loadConfig({}).stakes).toEqual({ perGpu: 0n, slashBps: 1000, unbondSeconds: 7 * 86_400 });
+    const on = loadConfig({
+      IGNIS_STAKE_PER_GPU: "5000000",
+      IGNIS_SLASH_BPS: "2500",
+      IGNIS_UNBOND_SECONDS: "7200",
+    });
+    expect(on.stakes).toEqual({ perGpu: 5_000_000n, slashBps: 2500, unbondSeconds: 7200 });
+    for (const env of [
+      { IGNIS_STAKE_PER_GPU: "-1" },
+      { IGNIS_STAKE_PER_GPU: "1.5" },
+      { IGNIS_SLASH_BPS: "10001" },
+      { IGNIS_UNBOND_SECONDS: "-1" },
+      // Unbonding faster than an epoch closes would let a stake leave before a proof could slash it.
+      { IGNIS_STAKE_PER_GPU: "1", IGNIS_UNBOND_SECONDS: "60" },
+    ]) {
+      expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigError);
+    }
+  });
+
   it("requires an audience with an external issuer", () => {
     expect(() => loadConfig({ IGNIS_OIDC_ISSUER: "https://idp.example.com/" })).toThrow(
       /IGNIS_OIDC_AUDIENCE/,

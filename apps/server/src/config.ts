@@ -89,6 +89,19 @@ const EnvSchema = z.object({
     .default(32 * 1024 * 1024),
   IGNIS_BILLING_MINUTE_SECONDS: z.coerce.number().min(0.05).max(3600).optional(),
   IGNIS_NETWORK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
+  /** Micro-units a device must keep bonded per GPU to be hired or earn; 0 (the default) turns staking off. */
+  IGNIS_STAKE_PER_GPU: z
+    .string()
+    .regex(/^\d{1,18}$/, "a non-negative integer number of micro-units")
+    .default("0"),
+  /** Share of the stake a fraud-class proof failure slashes, in basis points (default 10%). */
+  IGNIS_SLASH_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
+  /** How long an unbonding stake stays locked (and slashable) before it returns (default 7 days). */
+  IGNIS_UNBOND_SECONDS: z.coerce
+    .number()
+    .min(0)
+    .max(365 * 86_400)
+    .default(7 * 86_400),
   IGNIS_CLUSTER_MAX_DEVICES: z.coerce.number().int().min(1).max(10_000).default(64),
   IGNIS_CLUSTER_MAX_HOURS: z.coerce.number().int().min(1).max(8760).default(720),
   IGNIS_JOB_ARCHIVE_MAX_BYTES: z.coerce
@@ -187,6 +200,8 @@ export type Config = Readonly<{
     archiveMaxBytes: number;
     logMaxBytesPerJob: number;
   }>;
+  /** Staking (off when perGpu is 0): the stake per GPU, the slash in basis points, the unbonding delay. */
+  stakes: Readonly<{ perGpu: bigint; slashBps: number; unbondSeconds: number }>;
   /** Getting into jobs (`ignis clusters ssh`/`port-forward`): open streams per cluster, idle timeout. */
   access: Readonly<{ maxStreamsPerCluster: number; idleSeconds: number }>;
   /** Cluster overlays: whether to offer them, the lighthouse's UDP port, and the host workers reach it at. */
@@ -247,6 +262,13 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     problems.push("IGNIS_CHAIN_KEY_FILE: required when IGNIS_CHAIN_CONTRACT is set");
   }
   problems.push(...unworkableTiming(e));
+  if (BigInt(e.IGNIS_STAKE_PER_GPU) > 0n && e.IGNIS_UNBOND_SECONDS < e.IGNIS_EPOCH_SECONDS) {
+    // Shorter, a device could stake for an epoch's close and take its stake back before a proof could slash it.
+    problems.push(
+      `IGNIS_UNBOND_SECONDS: ${e.IGNIS_UNBOND_SECONDS} s is shorter than an epoch (IGNIS_EPOCH_SECONDS ${e.IGNIS_EPOCH_SECONDS}); ` +
+        "a stake must stay slashable for at least one epoch after it stops counting",
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port: e.IGNIS_PORT,
@@ -319,6 +341,11 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       maxHours: e.IGNIS_CLUSTER_MAX_HOURS,
       archiveMaxBytes: e.IGNIS_JOB_ARCHIVE_MAX_BYTES,
       logMaxBytesPerJob: e.IGNIS_JOB_LOG_MAX_BYTES,
+    }),
+    stakes: Object.freeze({
+      perGpu: BigInt(e.IGNIS_STAKE_PER_GPU),
+      slashBps: e.IGNIS_SLASH_BPS,
+      unbondSeconds: e.IGNIS_UNBOND_SECONDS,
     }),
     access: Object.freeze({
       maxStreamsPerCluster: e.IGNIS_ACCESS_MAX_STREAMS,

@@ -31,6 +31,7 @@ import { appendAudit } from "./security/audit-log.js";
 import { createRateLimits, type RateLimits } from "./security/rate-limits.js";
 import { createSecurityMonitor, type SecurityMonitor } from "./security/security-monitor.js";
 import { chooseRateLimitStore, openRateLimitStore } from "./security/shared-rate-limits.js";
+import { createStakeService } from "./stakes/stake-service.js";
 import { createRolloutDriver } from "./upgrades/rollout-driver.js";
 import { createUptimeTracker } from "./uptime/uptime-tracker.js";
 import { VERSION } from "./version.js";
@@ -67,6 +68,8 @@ export interface ServerOverrides {
   listener?: Server;
   /** The gateway's clock (tests move it on instead of sleeping through key overlaps and deadlines). */
   gatewayClock?: () => number;
+  /** The clock of stake writes: unbonding times and their release (tests move it on). */
+  stakeClock?: () => number;
 }
 
 const REDACT = [
@@ -176,6 +179,12 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         })
         .catch((error: unknown) => logger.warn({ err: error, deviceId }, "hardware-change report failed")),
   );
+  const stakes = createStakeService({
+    db: database.db,
+    settings: config.stakes,
+    log: logger,
+    ...(overrides.stakeClock ? { now: overrides.stakeClock } : {}),
+  });
   const proof = createProofService({
     db: database.db,
     gateway,
@@ -186,6 +195,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     challengeMeanSeconds: config.challengeMeanSeconds,
     retryDelaySeconds: config.challengeRetrySeconds,
     verdicts: metrics.proofVerdicts,
+    afterVerdict: (challengeId) => stakes.afterVerdict(challengeId),
   });
   const rootPublisher = config.chain.contract ? startChainPublisher(config, database.db, logger) : undefined;
   const rewards = await createRewardService({
@@ -256,6 +266,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     rewards,
     market,
     proof,
+    stakes,
     streams,
     rollouts,
     explorer: createPublicExplorer({
@@ -272,6 +283,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   await proof.start();
   market.start();
   rollouts.start();
+  stakes.start();
 
   let closed = false;
   let metricsServer: Server | undefined;
@@ -300,6 +312,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       closed = true;
       metricsServer?.close();
       await rollouts.stop();
+      stakes.stop();
       await market.stop();
       await mesh?.stop();
       links.stop();

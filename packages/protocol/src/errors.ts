@@ -65,6 +65,11 @@ export const ignisErrorCodes = [
   "invalid_image",
   "invalid_job_args",
   "job_privileges_refused",
+  // stakes and slashes
+  "staking_disabled",
+  "insufficient_earnings",
+  "stake_not_bonded",
+  "appeal_exists",
   // locations (owner-declared countries, cluster country filters)
   "invalid_country",
   // getting into a job (ignis clusters ssh / port-forward)

@@ -22,6 +22,7 @@ export * from "./rewards.js";
 export * from "./rewards-earnings.js";
 export * from "./rewards-seasons.js";
 export * from "./security.js";
+export * from "./stakes.js";
 export * from "./verification-history.js";
 export * from "./worker-protocol.js";
 export * from "./worker-releases.js";

@@ -34,7 +34,9 @@ export function newId(
     | "mig"
     | "ssn"
     | "ltx"
-    | "rol",
+    | "rol"
+    | "stk"
+    | "slh",
 ): string {
   return `${prefix}_${base32(randomBytes(16))}`;
 }

@@ -9,6 +9,7 @@ import type { MeshTables } from "../mesh/tables.js";
 import type { ProofTables } from "../proof/tables.js";
 import type { RewardTables } from "../rewards/tables.js";
 import type { SecurityTables } from "../security/tables.js";
+import type { StakeTables } from "../stakes/tables.js";
 import type { UpgradeTables } from "../upgrades/tables.js";
 import type { UptimeTables } from "../uptime/tables.js";
 
@@ -26,4 +27,5 @@ export interface Database
     MeshTables,
     UpgradeTables,
     ChainTables,
-    ConnectivityTables {}
+    ConnectivityTables,
+    StakeTables {}

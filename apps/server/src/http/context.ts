@@ -13,6 +13,7 @@ import type { ProofService } from "../proof/proof-service.js";
 import type { RewardService } from "../rewards/reward-service.js";
 import type { RateLimits } from "../security/rate-limits.js";
 import type { SecurityMonitor } from "../security/security-monitor.js";
+import type { StakeService } from "../stakes/stake-service.js";
 import type { RolloutDriver } from "../upgrades/rollout-driver.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
 
@@ -48,4 +49,6 @@ export interface AppContext {
   streams: JobStreams;
   /** Proof of GPU: challenges of the devices connected here, their verdicts and the verification life cycle. */
   proof: ProofService;
+  /** Staking: settings, clock, unbonding releases, and slashes after fraud-class proof failures. */
+  stakes: StakeService;
 }

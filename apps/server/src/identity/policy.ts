@@ -58,7 +58,11 @@ export type UserAction =
   | "cluster.read"
   | "cluster.cancel"
   | "cluster.access"
-  | "balance.read";
+  | "balance.read"
+  | "stake.create"
+  | "stake.list"
+  | "stake.unbond"
+  | "slash.appeal";
 
 /** Every action name: what `RouteMeta.action` and so the route's audit records carry. */
 export type Action = UserAction | PublicAction;
@@ -122,6 +126,11 @@ const RULES: Record<UserAction, Rule> = {
   // customer's job would hold a key to every customer's code and data.
   "cluster.access": { roles: [], owned: true, scope: "clusters:write", write: true },
   "balance.read": { roles: ["customer", "admin"], scope: "clusters:read", write: false },
+  // Stakes move a supplier's earnings: only the device's owner, never an admin on their behalf.
+  "stake.create": { roles: [], owned: true, scope: "devices:write", write: true },
+  "stake.list": { roles: ["supplier", "admin"], scope: "devices:read", write: false },
+  "stake.unbond": { roles: [], owned: true, scope: "devices:write", write: true },
+  "slash.appeal": { roles: [], owned: true, scope: "devices:write", write: true },
 };
 
 /** The object an owner-scoped action targets: its owner, or undefined when it does not exist. */

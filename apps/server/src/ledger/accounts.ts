@@ -4,9 +4,15 @@ import type { Db } from "../db/database.js";
 import { packedColumn } from "../db/packed-columns.js";
 
 /** Kinds of accounts owned by someone (a user, or an object such as a cluster for escrow). */
-export type OwnedAccountKind = "supplier_earnings" | "customer_balance" | "escrow";
+export type OwnedAccountKind = "supplier_earnings" | "customer_balance" | "escrow" | "stake";
 /** Kinds of the network's own accounts, one of each. */
-export type SystemAccountKind = "reward_pool" | "network_fee" | "credit_issuance" | "payouts";
+export type SystemAccountKind =
+  | "reward_pool"
+  | "network_fee"
+  | "credit_issuance"
+  | "payouts"
+  /** Where slashed stake goes (and whence an upheld appeal refunds it). */
+  | "slashed_stakes";
 /** Any account kind. */
 export type AccountKind = OwnedAccountKind | SystemAccountKind;
 
@@ -16,8 +22,14 @@ export type AccountKind = OwnedAccountKind | SystemAccountKind;
  */
 export type AccountId = string & { readonly __brand: "AccountId" };
 
-const OWNED = new Set<string>(["supplier_earnings", "customer_balance", "escrow"]);
-const SYSTEM = new Set<string>(["reward_pool", "network_fee", "credit_issuance", "payouts"]);
+const OWNED = new Set<string>(["supplier_earnings", "customer_balance", "escrow", "stake"]);
+const SYSTEM = new Set<string>([
+  "reward_pool",
+  "network_fee",
+  "credit_issuance",
+  "payouts",
+  "slashed_stakes",
+]);
 const OWNER = /^[a-z]{2,4}_[a-z0-9]{26}$/;
 
 /** The account of one kind owned by a user (or by an object, such as a cluster's escrow). */

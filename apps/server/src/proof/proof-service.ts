@@ -58,6 +58,8 @@ export interface ProofServiceOptions {
   keyring?: VerifierKeyring;
   /** Counts verdicts by trigger and outcome (`ignis_proof_verdicts_total`). */
   verdicts?: { inc(labels: { trigger: string; outcome: string }): void } | undefined;
+  /** Called with each decided challenge once its verdict is applied (staking: slashes and appeals). */
+  afterVerdict?: ((challengeId: string) => Promise<unknown>) | undefined;
 }
 
 const COMMAND_SUBJECT = "ignis.proof.challenge-now";
@@ -210,6 +212,14 @@ export function createProofService(options: ProofServiceOptions): ProofService {
         })
         .catch(() => undefined);
     }
+    await options
+      .afterVerdict?.(end.challengeId)
+      .catch((error: unknown) =>
+        log.warn(
+          { err: error, deviceId, challengeId: end.challengeId },
+          "proof of GPU: stake effects failed",
+        ),
+      );
     if (end.outcome !== "pass" || applied?.quarantined || applied?.lifted) {
       log.info(
         {

@@ -18,6 +18,7 @@ import * as m0019 from "./0019-worker-upgrades.js";
 import * as m0020 from "./0020-machine-client-secrets.js";
 import * as m0021 from "./0021-reward-root-publications.js";
 import * as m0022 from "./0022-device-location.js";
+import * as m0023 from "./0023-stakes.js";
 import * as m0024 from "./0024-connectivity-tiers.js";
 
 /** Numbered migrations in order; names never change once released. */
@@ -41,5 +42,6 @@ export const migrations: Record<string, Migration> = {
   "0020-machine-client-secrets": m0020,
   "0021-reward-root-publications": m0021,
   "0022-device-location": m0022,
+  "0023-stakes": m0023,
   "0024-connectivity-tiers": m0024,
 };

@@ -1,0 +1,76 @@
+import type { Eligibility } from "@ignis/protocol";
+import { type RawBuilder, sql } from "kysely";
+import type { Db } from "../db/database.js";
+import { requiredStake, type StakeSettings } from "./stake-settings.js";
+
+/** Why a device may not be hired or may not earn; stable codes clients switch on. */
+export type EligibilityReason = "not_verified" | "quarantined" | "revoked" | "conflict" | "stake_missing";
+
+/** What each reason stops: being hired, earning uptime rewards, or both. */
+const BLOCKS: Record<EligibilityReason, { hire: boolean; earn: boolean }> = {
+  not_verified: { hire: true, earn: true },
+  quarantined: { hire: true, earn: true },
+  revoked: { hire: true, earn: true },
+  conflict: { hire: true, earn: true },
+  stake_missing: { hire: true, earn: true },
+};
+
+/** The eligibility that a list of reasons amounts to. */
+export function eligibilityOf(reasons: readonly EligibilityReason[]): Eligibility {
+  return {
+    hireable: !reasons.some((r) => BLOCKS[r].hire),
+    earning: !reasons.some((r) => BLOCKS[r].earn),
+    reasons: [...reasons],
+  };
+}
+
+/** Micro-units the device's `bonded` stakes hold now (unbonding and released stakes do not count). */
+export async function bondedStakeOf(db: Db, deviceId: string): Promise<bigint> {
+  const row = await db
+    .selectFrom("stakes")
+    .select(sql<string>`coalesce(sum(bonded), 0)::text`.as("bonded"))
+    .where("device_id", "=", deviceId)
+    .where("status", "=", "bonded")
+    .executeTakeFirstOrThrow();
+  return BigInt(row.bonded);
+}
+
+/**
+ * Whether a device may be hired and may earn now, and why not: its verification, its status, and (with staking
+ * on) whether its bonded stake covers IGNIS_STAKE_PER_GPU per GPU.
+ */
+export async function deviceEligibility(
+  db: Db,
+  settings: StakeSettings,
+  device: { id: string; status: string; verification: string; gpuCount: number },
+): Promise<Eligibility> {
+  const reasons: EligibilityReason[] = [];
+  if (device.verification !== "verified") reasons.push("not_verified");
+  if (device.status === "quarantined") reasons.push("quarantined");
+  if (device.status === "revoked") reasons.push("revoked");
+  if (device.status === "conflict") reasons.push("conflict");
+  if (
+    settings.perGpu > 0n &&
+    (await bondedStakeOf(db, device.id)) < requiredStake(settings, device.gpuCount)
+  ) {
+    reasons.push("stake_missing");
+  }
+  return eligibilityOf(reasons);
+}
+
+/**
+ * SQL that is true when the device in the outer query (its id and GPU count columns) has enough stake bonded;
+ * always true with staking off. With `bondedSince`, only stakes bonded at or before that instant count (an
+ * epoch's start: a device earns for an epoch only when it was staked through all of it).
+ */
+export function stakeCovers(
+  settings: StakeSettings,
+  columns: { id: string; gpuCount: string },
+  bondedSince?: Date,
+): RawBuilder<boolean> {
+  if (settings.perGpu === 0n) return sql<boolean>`true`;
+  const since = bondedSince ? sql`and s.created_at <= ${bondedSince}` : sql``;
+  return sql<boolean>`(select coalesce(sum(s.bonded), 0) from stakes s
+    where s.device_id = ${sql.ref(columns.id)} and s.status = 'bonded' ${since})
+    >= ${settings.perGpu.toString()}::bigint * greatest(1, ${sql.ref(columns.gpuCount)})`;
+}
