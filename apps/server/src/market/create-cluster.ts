@@ -58,7 +58,7 @@ export async function createCluster(
   const id = newId("cls");
   const jobIds: string[] = [];
   const cluster = await run(async (trx) => {
-    const chosen = await reserveDevices(trx, ranked, body.count);
+    const chosen = await reserveDevices(trx, ranked, body.count, ctx.settings.stakePerGpu);
     // Escrow is sized at the highest ask, so a replacement at any rate up to it fits what is held.
     let holdRate = 0n;
     for (const c of chosen) if (c.ratePerHour > holdRate) holdRate = c.ratePerHour;

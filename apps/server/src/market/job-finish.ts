@@ -109,7 +109,7 @@ async function hireReplacement(
     },
     schedulingOptions(ctx),
   );
-  const [chosen] = await reserveDevices(trx, ranked, 1).catch((error: unknown) => {
+  const [chosen] = await reserveDevices(trx, ranked, 1, ctx.settings.stakePerGpu).catch((error: unknown) => {
     if (error instanceof IgnisError && error.code === "no_capacity") return [];
     throw error;
   });

@@ -18,6 +18,8 @@ export interface MarketSettings {
   startTimeoutMs: number;
   /** A hired device whose last heartbeat is older than this counts as dropped. */
   lostAfterMs: number;
+  /** Micro-units of bonded stake per GPU a device needs to be hired (0: staking off). */
+  stakePerGpu: bigint;
 }
 
 /** How the market reaches workers: the gateway, seen through the little the market needs of it. */

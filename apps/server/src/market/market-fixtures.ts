@@ -32,6 +32,7 @@ export function testSettings(over: Partial<MarketSettings> = {}): MarketSettings
     archiveMaxBytes: 64 * 1024,
     logMaxBytesPerJob: 4096,
     epochSeconds: 60,
+    stakePerGpu: 0n,
     startTimeoutMs: 5000,
     lostAfterMs: 3000,
     ...over,

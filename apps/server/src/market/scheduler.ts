@@ -3,6 +3,7 @@ import { type ExpressionBuilder, sql } from "kysely";
 import type { Db } from "../db/database.js";
 import type { Database } from "../db/schema.js";
 import { hireDevices } from "../devices/hiring.js";
+import { stakeCovers } from "../stakes/eligibility.js";
 import { deviceRatePerHour } from "./billing.js";
 import type { MarketContext } from "./market-context.js";
 import type { PriceBook } from "./price-book.js";
@@ -76,6 +77,8 @@ export interface RankingOptions {
   /** Only devices seen (heartbeating) this recently are candidates. */
   freshWithinMs: number;
   proofCounts?: ProofCounts | undefined;
+  /** Micro-units of bonded stake per GPU a candidate needs (0: staking off). */
+  stakePerGpu?: bigint | undefined;
 }
 
 /** The ranking options of a market context at this moment. */
@@ -86,6 +89,7 @@ export function schedulingOptions(ctx: MarketContext): RankingOptions {
     epochSeconds: ctx.settings.epochSeconds,
     freshWithinMs: ctx.settings.lostAfterMs,
     proofCounts: ctx.proofCounts,
+    stakePerGpu: ctx.settings.stakePerGpu,
   };
 }
 
@@ -103,6 +107,9 @@ export async function rankCandidates(
     .where("verification", "=", "verified")
     .where("last_seen_at", ">=", new Date(options.nowMs - options.freshWithinMs))
     .where(sandboxedEnough(request.allowUnsandboxed === true))
+    .where(
+      stakeCovers({ perGpu: options.stakePerGpu ?? 0n }, { id: "devices.id", gpuCount: "devices.gpu_count" }),
+    )
     .orderBy("id")
     .limit(CANDIDATE_POOL * 4);
   if (request.region) q = q.where("region", "=", request.region);
@@ -162,7 +169,12 @@ export async function rankCandidates(
  * transaction holds are skipped (SKIP LOCKED), and the status flips only where it is still `online`, so two
  * customers racing for the last device cannot both get it: the loser's transaction sees fewer rows and fails.
  */
-export async function reserveDevices(trx: Db, ranked: Candidate[], count: number): Promise<Candidate[]> {
+export async function reserveDevices(
+  trx: Db,
+  ranked: Candidate[],
+  count: number,
+  stakePerGpu = 0n,
+): Promise<Candidate[]> {
   if (ranked.length < count) throw noCapacity(count, ranked.length);
   const lockable = await trx
     .selectFrom("devices")
@@ -174,6 +186,8 @@ export async function reserveDevices(trx: Db, ranked: Candidate[], count: number
     )
     .where("status", "=", "online")
     .where("verification", "=", "verified")
+    // Checked again here: the stake may have started unbonding since the ranking read it.
+    .where(stakeCovers({ perGpu: stakePerGpu }, { id: "devices.id", gpuCount: "devices.gpu_count" }))
     .forNoKeyUpdate()
     .skipLocked()
     .execute();

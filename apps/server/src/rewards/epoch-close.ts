@@ -32,6 +32,8 @@ export interface CloseEpochOptions {
   afterStage?: (stage: CloseStage) => void | Promise<void>;
   /** A RewardRoots contract: the epoch's root is queued for it in the same transaction (chain/root-outbox). */
   publishTo?: string | undefined;
+  /** With staking on: only devices whose stake was bonded through the whole epoch earn in it. */
+  stakePerGpu?: bigint | undefined;
 }
 
 /**
@@ -75,7 +77,10 @@ export async function closeEpoch(db: Db, options: CloseEpochOptions): Promise<Cl
     await applyGraceCredits(trx, epoch, epochSeconds, await windowsOverlapping(trx, start, end));
     await options.afterStage?.("credits");
 
-    const shares = await loadEpochShares(trx, epoch, season);
+    const shares = await loadEpochShares(trx, epoch, season, {
+      stakePerGpu: options.stakePerGpu ?? 0n,
+      epochStart: new Date(start),
+    });
     await options.afterStage?.("shares");
     const { amounts, total, units, tree, leafAt } = computeEpochRewards(epoch, season.poolPerEpoch, shares);
     await options.afterStage?.("computed");

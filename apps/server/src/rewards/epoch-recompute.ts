@@ -1,5 +1,6 @@
 import { IgnisError } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
+import { epochStartMs } from "./epoch-clock.js";
 import { loadEpochShares } from "./epoch-shares.js";
 import { keccak } from "./leaf-hash.js";
 import { growRewardTree, rootOf } from "./merkle-tree.js";
@@ -23,6 +24,7 @@ export async function recomputeEpoch(
   db: Db,
   epoch: number,
   epochSeconds: number,
+  stakePerGpu = 0n,
 ): Promise<EpochRecomputation> {
   const stored = await db
     .selectFrom("reward_epochs")
@@ -32,7 +34,8 @@ export async function recomputeEpoch(
   if (!stored) throw new IgnisError("epoch_not_closed", `epoch ${epoch} is not closed`);
   const season = await seasonForEpoch(db, epoch, epochSeconds);
   if (!season) throw new IgnisError("epoch_not_found", `epoch ${epoch} is in no season`);
-  const shares = await db.transaction().execute((trx) => loadEpochShares(trx, epoch, season));
+  const stake = { stakePerGpu, epochStart: new Date(epochStartMs(epoch, epochSeconds)) };
+  const shares = await db.transaction().execute((trx) => loadEpochShares(trx, epoch, season, stake));
   const { amounts, total, tree, leafAt } = computeEpochRewards(epoch, season.poolPerEpoch, shares);
   if (tree) growRewardTree(await keccak(), tree, leafAt);
   const recomputed = {

@@ -9,6 +9,8 @@ export interface EpochTiming {
   epochSeconds: number;
   /** Wait after an epoch's end so buffered up-minutes are written first. */
   finalizationSeconds: number;
+  /** Micro-units of stake per GPU a device must keep bonded through an epoch to earn in it (0 or absent: off). */
+  stakePerGpu?: bigint | undefined;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function closeDueEpochs(
       epochSeconds: timing.epochSeconds,
       ...(options.afterStage ? { afterStage: options.afterStage } : {}),
       publishTo: options.publishTo,
+      stakePerGpu: timing.stakePerGpu,
     });
     if (!result) break;
     closed.push(result);

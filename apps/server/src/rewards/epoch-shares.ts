@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import { stakeCovers } from "../stakes/eligibility.js";
 import type { Season } from "./seasons.js";
 
 /** A device that qualifies in an epoch, with the inputs of its reward. */
@@ -18,12 +19,18 @@ const BATCH = 50_000;
 /**
  * Reads the devices that earn in an epoch, ordered by device id. A device qualifies when it is verified,
  * neither quarantined nor revoked, its profile has a positive weight in the season, and its up-minutes
- * (minute_mask | credited_mask) reach the season's minimum; device states are read as they are at close time.
+ * (minute_mask | credited_mask) reach the season's minimum, and (with staking on) its stake covers the rule with
+ * stakes bonded since the epoch began and still bonded; device states are read as they are at close time.
  * Rows come in byte order of the id (`collate "C"`: JavaScript's order, and a cheaper sort than a locale's).
  * The query runs once, through a server-side cursor fetched in batches, so neither the database nor the driver
  * holds it twice: call it inside a transaction (`trx`).
  */
-export async function loadEpochShares(trx: Db, epoch: number, season: Season): Promise<EpochShare[]> {
+export async function loadEpochShares(
+  trx: Db,
+  epoch: number,
+  season: Season,
+  stake: { stakePerGpu: bigint; epochStart: Date } = { stakePerGpu: 0n, epochStart: new Date(0) },
+): Promise<EpochShare[]> {
   const weights = JSON.stringify(season.weights);
   const weight = sql<number>`coalesce((${weights}::jsonb ->> d.profile)::int, 0)`;
   const upMinutes = sql<number>`bit_count((u.minute_mask | u.credited_mask)::bit(64))::int`;
@@ -36,6 +43,9 @@ export async function loadEpochShares(trx: Db, epoch: number, season: Season): P
     .where("d.status", "not in", ["quarantined", "revoked", "conflict"])
     .where(weight, ">", 0)
     .where(upMinutes, ">=", season.minUpMinutes)
+    .where(
+      stakeCovers({ perGpu: stake.stakePerGpu }, { id: "d.id", gpuCount: "d.gpu_count" }, stake.epochStart),
+    )
     .orderBy(sql`u.device_id collate "C"`);
   type Row = { device_id: string; owner_id: string; profile: string; weight: number; up_minutes: number };
   await sql`declare epoch_shares no scroll cursor for ${query}`.execute(trx);

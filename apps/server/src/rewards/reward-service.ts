@@ -40,6 +40,7 @@ export async function createRewardService(options: {
   const timing: EpochTiming = {
     epochSeconds: options.config.epochSeconds,
     finalizationSeconds: options.config.epochFinalizationSeconds,
+    stakePerGpu: options.config.stakes.perGpu,
   };
   const created = await ensureDefaultSeason(options.db, {
     epochSeconds: timing.epochSeconds,

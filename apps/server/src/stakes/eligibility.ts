@@ -64,7 +64,7 @@ export async function deviceEligibility(
  * epoch's start: a device earns for an epoch only when it was staked through all of it).
  */
 export function stakeCovers(
-  settings: StakeSettings,
+  settings: Pick<StakeSettings, "perGpu">,
   columns: { id: string; gpuCount: string },
   bondedSince?: Date,
 ): RawBuilder<boolean> {
