@@ -4,6 +4,7 @@ import { DeviceLinkView } from "./connectivity-tiers.js";
 import { CoarseRegion, DeviceLocation } from "./explorer.js";
 import { SandboxReport } from "./job-sandbox.js";
 import { MeshReport } from "./mesh.js";
+import { Eligibility } from "./stakes.js";
 import { OwnerVerificationEvent } from "./verification-history.js";
 
 /**
@@ -187,6 +188,8 @@ export const DeviceView = z.object({
    * and, for the owner alone, what was measured against what was expected and what to do.
    */
   verificationHistory: z.array(OwnerVerificationEvent).optional(),
+  /** Whether the device may be hired and may earn now, and the codes of why not (GET of one device). */
+  eligibility: Eligibility.optional(),
 });
 /** The full device record. */
 export type DeviceView = z.infer<typeof DeviceView>;

@@ -179,11 +179,14 @@ export const GrantCreditsBody = z.strictObject({
     .regex(/^[A-Za-z0-9._:-]{1,100}$/)
     .optional(),
   note: z.string().max(200).optional(),
+  /** Which of the user's accounts: the customer's balance (the default) or a supplier's earnings (for stakes). */
+  account: z.enum(["customer_balance", "supplier_earnings"]).optional(),
 });
 
 /** Response of a credit grant: the customer's new balance. */
 export const CreditGrant = z.object({
   userId: UserId,
+  account: z.enum(["customer_balance", "supplier_earnings"]),
   balance: MicroUnits,
   amount: MicroUnits,
   reference: z.string(),

@@ -38,6 +38,23 @@ describeEachDialect("prepaid credit", (database) => {
     expect(await balanceOf(db, marketAccounts.customer(customer))).toBe(1000n);
   });
 
+  it("credits a supplier's earnings when asked, the account stakes are paid from", async () => {
+    const supplier = await createTestUser(db, ["supplier"]);
+    const grant = await grantCredits(db, {
+      userId: supplier,
+      amount: "3000000",
+      account: "supplier_earnings",
+      reference: "stake-float-1",
+      grantedBy: customer,
+    });
+    expect(grant).toMatchObject({ account: "supplier_earnings", balance: 3_000_000n, created: true });
+    expect(await balanceOf(db, marketAccounts.supplier(supplier))).toBe(3_000_000n);
+    expect(await balanceOf(db, marketAccounts.customer(supplier))).toBe(0n);
+    await expect(
+      grantCredits(db, { userId: supplier, amount: "3000000", reference: "stake-float-1", grantedBy: customer }),
+    ).rejects.toMatchObject({ code: "conflict" });
+  });
+
   it("credits a confirmed payment once however often the provider notifies", async () => {
     const deposit = {
       provider: "stripe",
@@ -48,7 +65,7 @@ describeEachDialect("prepaid credit", (database) => {
     await creditDeposit(db, deposit);
     await creditDeposit(db, deposit);
     expect(await balanceOf(db, marketAccounts.customer(customer))).toBe(1000n + 25_000_000n);
-    expect(await balanceOf(db, marketAccounts.issuance())).toBe(-(1000n + 25_000_000n));
+    expect(await balanceOf(db, marketAccounts.issuance())).toBe(-(1000n + 3_000_000n + 25_000_000n));
     await expectBalancedLedger(db);
   });
 });

@@ -15,6 +15,8 @@ export interface CreditGrantInput {
   /** Idempotency key: the same reference grants once (a retry returns the same result). */
   reference?: string | undefined;
   note?: string | undefined;
+  /** The account credited: the customer's balance (default) or a supplier's earnings, which stakes are paid from. */
+  account?: "customer_balance" | "supplier_earnings" | undefined;
   grantedBy: string;
 }
 
@@ -24,6 +26,7 @@ export interface CreditGrantResult {
   amount: bigint;
   balance: bigint;
   reference: string;
+  account: "customer_balance" | "supplier_earnings";
   created: boolean;
 }
 
@@ -34,6 +37,8 @@ export interface CreditGrantResult {
 export async function grantCredits(db: Db, input: CreditGrantInput): Promise<CreditGrantResult> {
   const amount = parseMicroUnits(input.amount, "invalid_amount");
   const reference = input.reference ?? randomBytes(12).toString("hex");
+  const kind = input.account ?? "customer_balance";
+  const credited = kind === "supplier_earnings" ? marketAccounts.supplier : marketAccounts.customer;
   return inTransaction(db, async (trx) => {
     const user = await trx.selectFrom("users").select("id").where("id", "=", input.userId).executeTakeFirst();
     if (!user) throw new IgnisError("not_found", "no such user");
@@ -42,12 +47,12 @@ export async function grantCredits(db: Db, input: CreditGrantInput): Promise<Cre
       reference: `credit.grant:${reference}`,
       postings: [
         { account: marketAccounts.issuance(), amount: -amount },
-        { account: marketAccounts.customer(input.userId), amount },
+        { account: credited(input.userId), amount },
       ],
       details: { grantedBy: input.grantedBy, ...(input.note ? { note: input.note } : {}) },
     });
-    const balance = await balanceOf(trx, marketAccounts.customer(input.userId));
-    return { userId: input.userId, amount, balance, reference, created: posted.created };
+    const balance = await balanceOf(trx, credited(input.userId));
+    return { userId: input.userId, amount, balance, reference, account: kind, created: posted.created };
   });
 }
 

@@ -1,7 +1,6 @@
 import { sql } from "kysely";
 import { beforeAll, expect, it } from "vitest";
 import type { Db } from "../db/database.js";
-import { postTransaction } from "../ledger/post-transaction.js";
 import { FIXTURE_MODEL, insertDevices, marketHarness } from "../market/market-fixtures.js";
 import { rankCandidates, reserveDevices, schedulingOptions } from "../market/scheduler.js";
 import { epochStartMs } from "../rewards/epoch-clock.js";
@@ -11,7 +10,8 @@ import { insertDevice, recordUptime, slots } from "../rewards/reward-fixtures.js
 import { createSeason } from "../rewards/seasons.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { insertSupplier } from "../testing/user-rows.js";
-import { earningsAccount, type StakeSettings } from "./stake-settings.js";
+import { earn } from "./stake-fixtures.js";
+import type { StakeSettings } from "./stake-settings.js";
 import { bondStake, unbondStake } from "./stakes.js";
 
 const EPOCH_SECONDS = 60;
@@ -19,17 +19,6 @@ const FIRST = 2_000;
 const PER_GPU = 1_000_000n;
 const ON: StakeSettings = { perGpu: PER_GPU, slashBps: 1000, unbondSeconds: 3600 };
 const epochAt = (epoch: number, second = 0) => new Date(epochStartMs(epoch, EPOCH_SECONDS) + second * 1000);
-
-async function earn(db: Db, userId: string, amount: bigint): Promise<void> {
-  await postTransaction(db, {
-    kind: "reward.epoch",
-    reference: `gate-earn:${userId}`,
-    postings: [
-      { account: earningsAccount(userId), amount },
-      { account: "reward_pool" as never, amount: -amount },
-    ],
-  });
-}
 
 describeEachDialect("staking gates hiring and earning", (database) => {
   let db: Db;

@@ -1,10 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { slashTranscriptText } from "@ignis/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../db/database.js";
-import { newId } from "../db/new-id.js";
 import { balanceOf, ledgerImbalance } from "../ledger/balances.js";
-import { postTransaction } from "../ledger/post-transaction.js";
 import { createTestUser, insertDevices } from "../market/market-fixtures.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { appealSlash, resolveAppeals } from "./appeal.js";
@@ -12,60 +10,13 @@ import { deviceEligibility, stakeCovers } from "./eligibility.js";
 import { slashForFraud } from "./slash.js";
 import { challengeTranscript } from "./slash-transcript.js";
 import { listSlashes } from "./slash-views.js";
+import { decidedChallenge, earn } from "./stake-fixtures.js";
 import { earningsAccount, type StakeSettings, slashedStakesAccount, stakeAccount } from "./stake-settings.js";
 import { bondStake, findStake, releaseDueStakes, unbondStake } from "./stakes.js";
 
 const ON: StakeSettings = { perGpu: 1_000_000n, slashBps: 1000, unbondSeconds: 3600 };
 const T0 = new Date(Date.UTC(2026, 11, 6, 12, 0, 0));
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
-
-/** Pays a supplier's earnings account as an epoch's rewards would. */
-async function earn(db: Db, userId: string, amount: bigint): Promise<void> {
-  await postTransaction(db, {
-    kind: "reward.epoch",
-    reference: `test-earn:${newId("ltx")}`,
-    postings: [
-      { account: earningsAccount(userId), amount },
-      { account: "reward_pool" as never, amount: -amount },
-    ],
-  });
-}
-
-/** A decided challenge of the device, as the proof service records one. */
-async function decidedChallenge(
-  db: Db,
-  deviceId: string,
-  outcome: "pass" | "fail" | "timeout",
-  reason: string | null,
-  issuedAt: Date,
-): Promise<string> {
-  const id = randomBytes(16).toString("hex");
-  await db
-    .insertInto("proof_challenges")
-    .values({
-      id,
-      device_id: deviceId,
-      profile: "test-gpu",
-      gpu_count: 1,
-      n: 256,
-      inner_dim: 64,
-      batch: 2,
-      reveal_rows: 8,
-      expected_ms: 12.5,
-      deadline_ms: 900,
-      rtt_ms: 3,
-      trigger: "schedule",
-      replica: "r1",
-      issued_at: issuedAt,
-      commit_at: new Date(issuedAt.getTime() + 20),
-      decided_at: new Date(issuedAt.getTime() + 40),
-      outcome,
-      reason,
-      rows_checked: 8,
-    })
-    .execute();
-  return id;
-}
 
 /** The ledger agrees with the stake rows: every stake's account holds exactly its `bonded`. */
 async function expectStakesMatchLedger(db: Db): Promise<void> {

@@ -28,12 +28,14 @@ export function creditRoutes(app: App, ctx: AppContext): void {
         request.auditDetails = {
           amount: granted.amount.toString(),
           reference: granted.reference,
+          account: granted.account,
           created: granted.created,
         };
         return granted;
       });
       return {
         userId: grant.userId,
+        account: grant.account,
         balance: grant.balance.toString(),
         amount: grant.amount.toString(),
         reference: grant.reference,

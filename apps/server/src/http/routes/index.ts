@@ -20,6 +20,7 @@ import { proofAdminRoutes } from "./proof-admin.js";
 import { rewardRoutes } from "./rewards.js";
 import { rewardAdminRoutes } from "./rewards-admin.js";
 import { signInRoutes } from "./sign-in.js";
+import { stakeRoutes } from "./stakes.js";
 import { webStaticRoutes } from "./web-static.js";
 import { workerRolloutRoutes } from "./worker-rollouts.js";
 import { workerSocketRoutes } from "./worker-socket.js";
@@ -49,5 +50,6 @@ export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   creditRoutes(app, ctx);
   marketRoutes(app, ctx);
   proofAdminRoutes(app, ctx);
+  stakeRoutes(app, ctx);
   webStaticRoutes(app, ctx);
 }

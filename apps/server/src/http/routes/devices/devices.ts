@@ -21,6 +21,7 @@ import { countryInput } from "../../../geo/countries.js";
 import { authorize } from "../../../identity/policy.js";
 import { decidedChecks } from "../../../proof/challenge-store.js";
 import { explainCheck } from "../../../proof/verdict-explanation.js";
+import { deviceEligibility } from "../../../stakes/eligibility.js";
 import type { App } from "../../app.js";
 import { auditedWrite } from "../../audited-write.js";
 import type { AppContext } from "../../context.js";
@@ -108,6 +109,10 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
         refusedSessions: refused.map((r) => ({ at: r.at.toISOString(), reason: r.reason })),
         link: linkView(await findLink(ctx.db, device.id), Date.now()),
         verificationHistory: checks.map(explainCheck),
+        eligibility: await deviceEligibility(ctx.db, ctx.stakes.settings, {
+          ...device,
+          gpuCount: device.gpu.count,
+        }),
       };
     },
   );
