@@ -5,6 +5,7 @@ import { type SeededNetwork, seedNetwork } from "../../apps/server/src/explorer/
 import type { RouteEntry } from "../../apps/server/src/http/route-table.js";
 import { closeEpoch } from "../../apps/server/src/rewards/epoch-close.js";
 import { defaultProfileWeights } from "../../apps/server/src/rewards/reward-service.js";
+import { stakedAndSlashed } from "../../apps/server/src/stakes/stake-fixtures.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import { comparableProblem, findLeaks } from "./leak-scanner.js";
@@ -19,6 +20,7 @@ import {
 } from "./route-inputs.js";
 
 const EPOCH_SECONDS = 3600;
+const PRIVACY_STAKES = { perGpu: 1_000_000n, slashBps: 1000, unbondSeconds: 86_400 };
 const SKIPPED_METHODS = new Set(["HEAD", "OPTIONS"]);
 
 describeEachDialect("every public route keeps owners private", (database) => {
@@ -37,6 +39,20 @@ describeEachDialect("every public route keeps owners private", (database) => {
     const db = t.server.ctx.db;
     seeded = await seedNetwork(db, { users: 3, devicesPerUser: 5, epochSeconds: EPOCH_SECONDS });
     const closed = await closeRewardEpochs(t, 2);
+    // Slashes of two devices, so GET /v1/slashes answers with evidence; the failed rows' details stay private.
+    for (const device of seeded.devices.filter((d) => d.status !== "revoked").slice(0, 2)) {
+      const { challengeId } = await stakedAndSlashed(db, PRIVACY_STAKES, {
+        ownerId: device.ownerId,
+        deviceId: device.id,
+        amount: 1_000_000n,
+      });
+      const { detail } = await db
+        .selectFrom("proof_challenges")
+        .select("detail")
+        .where("id", "=", challengeId)
+        .executeTakeFirstOrThrow();
+      seeded.secrets.push(detail!);
+    }
     known = {
       shownDeviceIds: seeded.devices.filter((d) => d.status !== "revoked").map((d) => d.id),
       hiddenDeviceIds: seeded.devices.filter((d) => d.status === "revoked").map((d) => d.id),
@@ -80,6 +96,7 @@ describeEachDialect("every public route keeps owners private", (database) => {
       "GET /v1/explorer/devices",
       "GET /v1/explorer/devices/:deviceId",
       "GET /v1/web-config",
+      "GET /v1/slashes",
     ]) {
       expect(urls).toContain(expected);
     }
@@ -97,6 +114,13 @@ describeEachDialect("every public route keeps owners private", (database) => {
         .filter(Boolean)
         .sort(),
     ).toEqual(publicLabels.sort());
+  });
+
+  it("shows the seeded slashes with evidence to anyone, and no owner", async () => {
+    const page = await probe("GET", "/v1/slashes");
+    const items = (JSON.parse(page.text) as { items: { evidence: { transcriptHash: string } }[] }).items;
+    expect(items).toHaveLength(2);
+    expect(items.every((i) => /^[0-9a-f]{64}$/.test(i.evidence.transcriptHash))).toBe(true);
   });
 
   it("leaks no owner identity from any public route, with real, hidden, made-up and hostile ids", async () => {

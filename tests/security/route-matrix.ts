@@ -3,6 +3,8 @@ import { hardwareProfiles } from "@ignis/protocol";
 import { markDeviceConflict } from "../../apps/server/src/devices/session-conflict.js";
 import { registerMachineClient } from "../../apps/server/src/identity/oidc/machine-clients.js";
 import { insertDevices } from "../../apps/server/src/security/security-fixtures.js";
+import { earn, stakedAndSlashed } from "../../apps/server/src/stakes/stake-fixtures.js";
+import { bondStake } from "../../apps/server/src/stakes/stakes.js";
 import { createRollout } from "../../apps/server/src/upgrades/rollouts.js";
 import { insertRelease } from "../../apps/server/src/upgrades/worker-releases.js";
 import {
@@ -19,6 +21,8 @@ import {
 import { freshKey, type World } from "./support/world.js";
 
 const hour = 3_600_000;
+/** The staking rule the matrix's server runs with (authorization-matrix.test.ts sets the same per GPU). */
+export const MATRIX_STAKES = { perGpu: 1000n, slashBps: 1000, unbondSeconds: 7 * 86_400 };
 const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
 const NO_SUCH_SEASON = "ssn_00000000000000000000000000";
 
@@ -388,6 +392,48 @@ export const ROUTE_MATRIX: MatrixRow[] = [
     expect: adminOnly(201),
   },
   { route: "GET /v1/credits", expect: customers(200, 200) },
+  {
+    route: "POST /v1/stakes",
+    request: async (w) => {
+      await earn(w.db, w.owner.userId, 1000n);
+      return { path: "/v1/stakes", body: { deviceId: w.deviceA, amount: "1000" } };
+    },
+    expect: ownedByOwner(201, 404),
+    why: "a stake spends its owner's earnings: only the device's owner bonds it, never an admin for them",
+  },
+  { route: "GET /v1/stakes", expect: suppliers(200, 200) },
+  {
+    route: "POST /v1/stakes/:stakeId/unbond",
+    request: async (w) => {
+      await earn(w.db, w.owner.userId, 1000n);
+      const stake = await bondStake(w.db, MATRIX_STAKES, {
+        ownerId: w.owner.userId,
+        deviceId: w.deviceA,
+        amount: 1000n,
+        at: new Date(),
+      });
+      return { path: `/v1/stakes/${stake.id}/unbond` };
+    },
+    expect: ownedByOwner(200, 404),
+    why: "only the owner takes their stake back; anyone else's stake id is simply not found",
+  },
+  { route: "GET /v1/slashes", expect: everyone(200), why: "anyone may recheck a slash's evidence" },
+  {
+    route: "POST /v1/slashes/:slashId/appeal",
+    request: async (w) => {
+      const { slashId } = await stakedAndSlashed(w.db, MATRIX_STAKES, {
+        ownerId: w.owner.userId,
+        deviceId: w.deviceA,
+        amount: 1000n,
+      });
+      return {
+        path: `/v1/slashes/${slashId}/appeal`,
+        body: { reason: "the proof ran during a driver update" },
+      };
+    },
+    expect: ownedByOwner(202, 404),
+    why: "only the slashed device's owner appeals; an admin cannot ask for a re-proof in their name",
+  },
   {
     route: "POST /v1/clusters",
     request: () => ({

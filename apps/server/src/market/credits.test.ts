@@ -51,7 +51,12 @@ describeEachDialect("prepaid credit", (database) => {
     expect(await balanceOf(db, marketAccounts.supplier(supplier))).toBe(3_000_000n);
     expect(await balanceOf(db, marketAccounts.customer(supplier))).toBe(0n);
     await expect(
-      grantCredits(db, { userId: supplier, amount: "3000000", reference: "stake-float-1", grantedBy: customer }),
+      grantCredits(db, {
+        userId: supplier,
+        amount: "3000000",
+        reference: "stake-float-1",
+        grantedBy: customer,
+      }),
     ).rejects.toMatchObject({ code: "conflict" });
   });
 

@@ -50,7 +50,8 @@ export async function decidedChallenge(
       outcome,
       reason,
       rows_checked: 8,
-      detail: "row 3 differs",
+      // Admin-only: which row failed; a slash's public evidence must never carry it.
+      detail: `row ${randomBytes(6).toString("hex")} differs`,
     })
     .execute();
   return id;
@@ -61,11 +62,11 @@ export async function stakedAndSlashed(
   db: Db,
   settings: StakeSettings,
   input: { ownerId: string; deviceId: string; amount: bigint },
-): Promise<{ stakeId: string; slashId: string }> {
+): Promise<{ stakeId: string; slashId: string; challengeId: string }> {
   await earn(db, input.ownerId, input.amount);
   const stake = await bondStake(db, settings, { ...input, at: new Date() });
   const challengeId = await decidedChallenge(db, input.deviceId, "fail", "wrong_row", new Date());
   const slash = await slashForFraud(db, settings, { challengeId, at: new Date() });
   if (!slash) throw new Error("fixture: the slash was not made");
-  return { stakeId: stake.id, slashId: slash.id };
+  return { stakeId: stake.id, slashId: slash.id, challengeId };
 }
