@@ -37,7 +37,8 @@ export const StakeList = z.object({
 });
 
 /**
- * What a slash's transcript hash covers: the fields of the failed challenge as recorded when it was decided.
+ * What a slash's transcript hash covers: the fields of the failed challenge as recorded when it was decided
+ * (not the session's round-trip time, which would hint at where the device is).
  * Anyone can recompute `transcriptHash` = SHA-256 (hex) of {@link slashTranscriptText}(transcript).
  */
 export const SlashTranscript = z.object({
@@ -51,7 +52,6 @@ export const SlashTranscript = z.object({
   revealRows: z.number().int(),
   expectedMs: z.number(),
   deadlineMs: z.number(),
-  rttMs: z.number(),
   trigger: z.string(),
   issuedAt: Timestamp,
   commitAt: Timestamp.nullable(),

@@ -23,7 +23,6 @@ export async function challengeTranscript(db: Db, challengeId: string): Promise<
     revealRows: c.reveal_rows,
     expectedMs: c.expected_ms,
     deadlineMs: c.deadline_ms,
-    rttMs: c.rtt_ms,
     trigger: c.trigger,
     issuedAt: iso(c.issued_at)!,
     commitAt: iso(c.commit_at),
