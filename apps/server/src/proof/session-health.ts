@@ -26,7 +26,7 @@ const PROBE_TIMEOUT_MS = 60_000;
  * slowly, leaves the worker's event loop free, so it answers WebSocket pings at once; a stalled host (GC pause,
  * swapping, a busy CPU) answers late, and a stalled server fires its own timers late. Every `everyMs` the
  * watch measures how late its own timer fired and pings the session; the stall is the longest of those
- * lateness figures and of the ping waits beyond the baseline round trip. The worker can only make the stall
+ * lateness figures and of the ping waits beyond the baseline round trip (one ping is in flight at a time). The worker can only make the stall
  * look longer (by answering pings late), never shorter, which is why a stall may only excuse a late commit,
  * never pass one (verification-state.ts).
  */
@@ -44,6 +44,12 @@ export function watchSessionHealth(options: SessionHealthOptions): SessionHealth
     if (stopped) return;
     const at = now();
     note(at - dueAtMs);
+    // One ping at a time: an unanswered one already measures the stall by its age.
+    if (pending.size === 0) probe(at);
+    const next = at + everyMs;
+    timer = setTimeout(() => tick(next), everyMs);
+  };
+  const probe = (at: number) => {
     pending.add(at);
     void options
       .probe(PROBE_TIMEOUT_MS)
@@ -52,8 +58,6 @@ export function watchSessionHealth(options: SessionHealthOptions): SessionHealth
         pending.delete(at);
         note(now() - at - baselineRttMs);
       });
-    const next = at + everyMs;
-    timer = setTimeout(() => tick(next), everyMs);
   };
   tick(now());
 
