@@ -228,6 +228,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
           outcome: end.outcome,
           reason: end.reason,
           stallMs: end.stallMs,
+          commitLatencyMs: end.result?.commitLatencyMs,
           ...applied,
         },
         "proof of GPU verdict",

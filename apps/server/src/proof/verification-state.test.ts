@@ -79,6 +79,14 @@ describe("the verification life cycle", () => {
       });
     });
 
+    it("waits twice as long before each further retry while the stalls go on", () => {
+      expect(judge("host_stall").nextChallengeAtMs).toBe(1000 + policy.retryDelayMs);
+      expect(judge("host_stall", "host_stall").nextChallengeAtMs).toBe(2000 + 2 * policy.retryDelayMs);
+      expect(judge("commit_late", "host_stall", "host_stall", "host_stall").nextChallengeAtMs).toBe(
+        4000 + 4 * policy.retryDelayMs,
+      );
+    });
+
     it("verifies the device again once a retry after the stall passes", () => {
       expect(judge("host_stall", "commit_late", "host_stall", null)).toMatchObject({
         state: "verified",

@@ -63,8 +63,8 @@ export interface VerificationDecision {
  * unverified and schedules one retry; a second consecutive failure marks it failed and quarantines it until
  * the (doubling) quarantine ends and a fresh challenge may clear it. A late commit that a stall of the session
  * or the server explains (`host_stall`) also makes the device unverified and is retried, but does not count
- * towards the two failures: a slow host is not a slow GPU. Only `maxExcusedStalls` of them in a row are
- * tolerated, so a worker that fakes stalls is never verified by them and still ends quarantined. Pure apart
+ * towards the two failures: a slow host is not a slow GPU. Each further one in a row doubles the wait before
+ * the next retry, and only `maxExcusedStalls` of them in a row are tolerated, so a worker that fakes stalls is never verified by them and still ends quarantined. Pure apart
  * from `random`, which spreads re-checks so a worker cannot predict them. `history` is in time order.
  */
 export function nextVerificationState(
@@ -107,7 +107,8 @@ export function nextVerificationState(
       state: "unverified",
       quarantine: false,
       ...counts,
-      nextChallengeAtMs: last.atMs + policy.retryDelayMs,
+      // Stalls that go on are given room: each further one in a row doubles the wait before the next retry.
+      nextChallengeAtMs: last.atMs + policy.retryDelayMs * 2 ** Math.min(Math.max(0, excused - 1), 8),
     };
   }
   const doublings = Math.max(failures - 2, excused - policy.maxExcusedStalls, 0);
