@@ -49,6 +49,10 @@ describeEachDialect("ignis worker enroll and run", (database) => {
     expect(statSync(join(stateDir, "device-key.pem")).mode & 0o777).toBe(0o600);
 
     worker = spawn(process.execPath, [IGNIS, "worker", "run", "--state", stateDir], { stdio: "pipe" });
+    let log = "";
+    worker.stdout!.on("data", (b: Buffer) => {
+      log += b.toString();
+    });
     const exited = new Promise<number | null>((resolve) => worker!.once("exit", (code) => resolve(code)));
     const device = async () =>
       (
@@ -64,6 +68,19 @@ describeEachDialect("ignis worker enroll and run", (database) => {
       timeoutMs: 20_000,
     });
     expect(await device()).toMatchObject({ profile: "sim-a100", gpu: { model: "NVIDIA A100 (simulated)" } });
+    // The checks of `ignis doctor` run beside the worker at start and are logged, one line each, without stopping it.
+    await waitFor(
+      "the start checks in the worker's log",
+      async () => (log.includes("doctor network: ") ? true : undefined),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    for (const id of ["server", "clock", "key", "gpu", "sandbox", "network"]) {
+      expect(log).toMatch(new RegExp(`doctor ${id}: (pass|warn|fail) - `));
+    }
+    expect(log).toMatch(/doctor server: pass - .* answers \(release /);
+    expect(log).toMatch(/doctor key: pass - /);
     worker.kill("SIGTERM");
     expect(await exited).toBe(0);
   }, 60_000);

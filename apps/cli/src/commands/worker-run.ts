@@ -91,6 +91,7 @@ export const command: Command = {
       sandbox: jobs.report,
       log,
       signal: checksDone.signal,
+      connected: worker.connected,
     });
     const stop = () => void worker.stop();
     process.once("SIGINT", stop);
