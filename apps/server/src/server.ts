@@ -11,7 +11,9 @@ import { startLinkMeasurer } from "./connectivity/link-measurer.js";
 import { type Db, type OpenDatabase, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { createPublicExplorer } from "./explorer/public-explorer.js";
+import { watchAdmissionSettled } from "./gateway/admission-settled.js";
 import { createGateway } from "./gateway/gateway.js";
+import { ADMISSION_MAX_WAIT_SECONDS, createHandshakePacer } from "./gateway/handshake-pacer.js";
 import { workerOrigins } from "./gateway/worker-origins.js";
 import { type App, buildApp } from "./http/app.js";
 import type { AppContext } from "./http/context.js";
@@ -26,6 +28,7 @@ import { startMeshService } from "./mesh/mesh-service.js";
 import { createMetrics } from "./observability/metrics.js";
 import { startMetricsServer } from "./observability/metrics-server.js";
 import { createProofService } from "./proof/proof-service.js";
+import { RESTART_WINDOW_MAX_MS, recordRestartWindow, restartsLiveNetwork } from "./rewards/restart-window.js";
 import { createRewardService } from "./rewards/reward-service.js";
 import { appendAudit } from "./security/audit-log.js";
 import { createRateLimits, type RateLimits } from "./security/rate-limits.js";
@@ -72,6 +75,9 @@ export interface ServerOverrides {
   stakeClock?: () => number;
 }
 
+/** A restarted fleet is back once no opener has been refused for this long. */
+const ADMISSION_QUIET_MS = 10_000;
+
 const REDACT = [
   "req.headers.authorization",
   "req.headers.cookie",
@@ -83,6 +89,7 @@ const REDACT = [
 
 /** Assembles the control plane from a config: the composition root shared by main.ts and tests. */
 export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<IgnisServer> {
+  const startedAtMs = Date.now();
   const logger =
     overrides.logger ??
     (pino({
@@ -249,8 +256,14 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     maxStreamsPerCluster: config.access.maxStreamsPerCluster,
     idleSeconds: config.access.idleSeconds,
   });
+  const liveAtStart = await restartsLiveNetwork(database.db, startedAtMs);
+  const handshakes = createHandshakePacer(
+    { perSecond: config.worker.handshakesPerSecond, maxWaitSeconds: ADMISSION_MAX_WAIT_SECONDS },
+    Date.now(),
+  );
   const ctx: AppContext = {
     config,
+    handshakes,
     db: database.db,
     database,
     verifier,
@@ -287,6 +300,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
 
   let closed = false;
   let metricsServer: Server | undefined;
+  let stopAdmissionWatch: (() => void) | undefined;
   return {
     app,
     ctx,
@@ -302,6 +316,31 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
           } as { host: string })
         : await app.listen({ port: config.port, host: config.host });
       rewards.start();
+      // The devices that waited their turn after this restart keep those minutes (rewards/restart-window.ts).
+      if (liveAtStart)
+        stopAdmissionWatch = watchAdmissionSettled({
+          startedAtMs,
+          readyAtMs: Date.now(),
+          now: Date.now,
+          refused: () => handshakes.stats().refused,
+          quietMs: ADMISSION_QUIET_MS,
+          maxMs: RESTART_WINDOW_MAX_MS,
+          everyMs: 1000,
+          settled: (settledAtMs) =>
+            void recordRestartWindow(database.db, {
+              startedAtMs,
+              settledAtMs,
+              epochSeconds: config.epochSeconds,
+            })
+              .then((id) => {
+                if (id)
+                  logger.info(
+                    { windowId: id, settledAtMs },
+                    "restart window recorded: waiting devices keep their minutes",
+                  );
+              })
+              .catch((error: unknown) => logger.warn({ err: error }, "restart window not recorded")),
+        });
       if (config.metricsPort !== undefined) {
         metricsServer = await startMetricsServer(ctx.metrics.registry, config.metricsPort, config.host);
       }
@@ -310,6 +349,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     async close() {
       if (closed) return;
       closed = true;
+      stopAdmissionWatch?.();
       metricsServer?.close();
       await rollouts.stop();
       stakes.stop();

@@ -14,6 +14,9 @@ export interface HandshakePacer {
   stats(): { admitted: number; refused: number };
 }
 
+/** The longest Retry-After a paced opener is given (a fleet of 600,000 at 2,000/s is spread over this). */
+export const ADMISSION_MAX_WAIT_SECONDS = 120;
+
 export interface HandshakePacerOptions {
   /** Handshakes admitted per second (and at most this many at once, after a quiet second). */
   perSecond: number;

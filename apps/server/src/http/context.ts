@@ -5,6 +5,7 @@ import type { Config } from "../config.js";
 import type { Db, OpenDatabase } from "../db/database.js";
 import type { PublicExplorer } from "../explorer/public-explorer.js";
 import type { Gateway } from "../gateway/gateway.js";
+import type { HandshakePacer } from "../gateway/handshake-pacer.js";
 import type { EmbeddedOidc } from "../identity/embedded-oidc.js";
 import type { TokenVerifier } from "../identity/token-verifier.js";
 import type { Marketplace } from "../market/marketplace.js";
@@ -35,6 +36,8 @@ export interface AppContext {
   uptime: UptimeTracker;
   /** Worker sessions: send to devices and receive their messages, on any replica. */
   gateway: Gateway;
+  /** Admission control for worker session openers on this replica (handshakes per second). */
+  handshakes: HandshakePacer;
   /** Staged worker rollouts on this replica (admin routes tick it after a change). */
   rollouts: RolloutDriver;
   /** Reward seasons, epoch timing and the scheduled epoch close. */

@@ -1,6 +1,5 @@
 import fastifyWebsocket from "@fastify/websocket";
 import { IgnisError, MAX_WORKER_MESSAGE_BYTES, WORKER_SESSION_PATH } from "@ignis/protocol";
-import { createHandshakePacer } from "../../gateway/handshake-pacer.js";
 import { appendAudit } from "../../security/audit-log.js";
 import { BoundedMap } from "../../security/signals.js";
 import { createSocketAdmission } from "../../security/socket-admission.js";
@@ -9,9 +8,6 @@ import { sendProblem } from "../app.js";
 import type { AppContext } from "../context.js";
 
 const HELLO = '"type":"session.hello"';
-
-/** The longest Retry-After a paced opener is given (a fleet of 600,000 at 2,000/s is spread over this). */
-export const ADMISSION_MAX_WAIT_SECONDS = 120;
 
 /** A flood of refused sockets from one address leaves one audit record a minute, not one per socket. */
 const REFUSAL_AUDIT_EVERY_MS = 60_000;
@@ -31,10 +27,7 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
   });
   const admission = createSocketAdmission();
   const audited = new BoundedMap<string, number>(10_000);
-  const pacer = createHandshakePacer(
-    { perSecond: ctx.config.worker.handshakesPerSecond, maxWaitSeconds: ADMISSION_MAX_WAIT_SECONDS },
-    Date.now(),
-  );
+  const pacer = ctx.handshakes;
   app.get(
     WORKER_SESSION_PATH,
     {
