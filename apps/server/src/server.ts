@@ -203,6 +203,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     retryDelaySeconds: config.challengeRetrySeconds,
     verdicts: metrics.proofVerdicts,
     afterVerdict: (challengeId) => stakes.afterVerdict(challengeId),
+    linkMeasuring: (deviceId) => links.measuring(deviceId),
   });
   const rootPublisher = config.chain.contract ? startChainPublisher(config, database.db, logger) : undefined;
   const rewards = await createRewardService({
@@ -226,6 +227,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     db: database.db,
     gateway,
     log: logger,
+    challenging: (deviceId) => proof.challenging(deviceId),
     audit: (entry) =>
       void appendAudit(database.db, entry).catch((error: unknown) =>
         logger.warn({ err: error, action: entry.action }, "audit append failed"),

@@ -60,6 +60,8 @@ interface PendingProbe {
 
 /** The link measurer of one replica. */
 export interface LinkMeasurer {
+  /** True while the device's measurement runs or waits for its turn (its proof challenges wait meanwhile). */
+  measuring(deviceId: string): boolean;
   /** Measures a device's link over its live session here and records it; null when the session went away. */
   measure(deviceId: string): Promise<LinkMeasurement | null>;
   stop(): void;
@@ -77,6 +79,8 @@ export function startLinkMeasurer(options: {
   gateway: Gateway;
   log: LinkLog;
   audit?: ((entry: AuditEntry) => void) | undefined;
+  /** True while a proof challenge of the device is in flight: probes would make its answers late. */
+  challenging?: ((deviceId: string) => boolean) | undefined;
   limits?: Partial<LinkProbeLimits> | undefined;
   now?: () => number;
 }): LinkMeasurer {
@@ -199,7 +203,8 @@ export function startLinkMeasurer(options: {
   const onMeasureRequest = async (session: GatewaySession) => {
     const deviceId = session.deviceId;
     if (stopped) return;
-    if (running.has(deviceId) || running.size >= limits.maxConcurrent) {
+    const challenged = options.challenging?.(deviceId) === true;
+    if (challenged || running.has(deviceId) || running.size >= limits.maxConcurrent) {
       // Spread the retries of many devices turned away at once.
       result(deviceId, { outcome: "busy", retryAfterSeconds: 60 + Math.floor(Math.random() * 240) });
       return;
@@ -216,8 +221,14 @@ export function startLinkMeasurer(options: {
         return;
       }
       // One measurement at a time on this replica: concurrent ones would share the server's uplink and event
-      // loop, and each would read slower than its link is.
-      const m = await inLane(() => measure(deviceId));
+      // loop, and each would read slower than its link is. A challenge issued while this one waited goes first.
+      const m = await inLane<LinkMeasurement | null | "busy">(async () =>
+        options.challenging?.(deviceId) ? "busy" : measure(deviceId),
+      );
+      if (m === "busy") {
+        result(deviceId, { outcome: "busy", retryAfterSeconds: 60 + Math.floor(Math.random() * 240) });
+        return;
+      }
       if (!m) return;
       result(deviceId, {
         // A forged acknowledgement or a silent device: no transfer was timed.
@@ -244,6 +255,7 @@ export function startLinkMeasurer(options: {
   });
 
   return {
+    measuring: (deviceId) => running.has(deviceId),
     measure,
     stop() {
       stopped = true;

@@ -37,6 +37,8 @@ export interface ProofService {
   challengeAgain(deviceId: string): Promise<void>;
   /** Resolves when every write and decision so far has been made (tests). */
   settled(): Promise<void>;
+  /** True while a challenge of the device is being issued or awaits its answers here (link probes wait for it). */
+  challenging(deviceId: string): boolean;
   /** The next challenge this replica has timed for the device, if any (tests wait on it instead of sleeping). */
   nextChallenge(deviceId: string): { atMs: number; trigger: ChallengeTrigger } | undefined;
   /** Stops timers and cancels challenges in flight (they count for nothing); call before the gateway closes. */
@@ -56,6 +58,11 @@ export interface ProofServiceOptions {
   now?: () => number;
   random?: RandomSource;
   keyring?: VerifierKeyring;
+  /**
+   * True while the device's link is being measured (connectivity/link-measurer.ts): its challenge waits, as the
+   * probe's bytes ahead of it on the session would make an honest device late.
+   */
+  linkMeasuring?: ((deviceId: string) => boolean) | undefined;
   /** Counts verdicts by trigger and outcome (`ignis_proof_verdicts_total`). */
   verdicts?: { inc(labels: { trigger: string; outcome: string }): void } | undefined;
   /** Called with each decided challenge once its verdict is applied (staking: slashes and appeals). */
@@ -63,6 +70,8 @@ export interface ProofServiceOptions {
 }
 
 const COMMAND_SUBJECT = "ignis.proof.challenge-now";
+/** How long a challenge waits before it looks again whether its device's link measurement (a second or two) ended. */
+const LINK_MEASURE_DEFER_MS = 3_000;
 /** Longer than any deadline (600 s) plus the reveal timeout: a pending row this old was abandoned. */
 const ABANDONED_AFTER_MS = 15 * 60_000;
 
@@ -119,6 +128,10 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     if (stopped || !session) return null;
     const current = exchanges.get(deviceId);
     if (current) return current.challenge.challengeId;
+    if (options.linkMeasuring?.(deviceId)) {
+      scheduler.at(deviceId, now() + LINK_MEASURE_DEFER_MS, trigger);
+      return null;
+    }
     const device = await db
       .selectFrom("devices")
       .select(["status", "profile", "gpu_count", "owner_id", "session_address"])
@@ -324,6 +337,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       while (chains.size > 0) await Promise.all([...chains.values()]);
     },
     nextChallenge: (deviceId) => scheduler.nextAt(deviceId),
+    challenging: (deviceId) => exchanges.has(deviceId) || chains.has(deviceId),
     async stop() {
       if (stopped) return;
       for (const exchange of [...exchanges.values()]) exchange.abandon("cancelled", "server_stopped");
