@@ -34,6 +34,8 @@ export const SUPPORTED_WORKER_PROTOCOLS: ProtocolRange = Object.freeze({
  * Optional capabilities a worker announces in its opener. A server sends a frame that needs a feature only to a
  * session that negotiated it (see FRAME_FEATURES); add a name here with the frames that need it. `auto-update`
  * is announced only by a worker whose owner turned automatic updates on: staged rollouts offer releases to those.
+ * `proof-vram` is announced only by a worker whose prover answers the memory phase of proof of GPU: the server
+ * adds that phase (a `vram` field on `proof.challenge`) to its challenges only then.
  */
 export const WORKER_FEATURES = [
   "self-update",
@@ -41,6 +43,7 @@ export const WORKER_FEATURES = [
   "proof-verdicts",
   "auto-update",
   "link-probe",
+  "proof-vram",
 ] as const;
 /** One optional capability of a worker. */
 export type WorkerFeature = (typeof WORKER_FEATURES)[number];

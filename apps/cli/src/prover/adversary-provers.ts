@@ -199,3 +199,30 @@ function commitMessage(challenge: ProofChallengeMessage, commitment: RowCommitme
     elapsedMs,
   };
 }
+
+/**
+ * Claims more memory than it has: computes every product row honestly but keeps only `fraction` of the memory
+ * phase's buffer (every block whose index hashes below the fraction). Reads of the blocks it dropped are
+ * guessed (zeros), which the opened walk steps expose (`vram_short`), or with `missing: "rebuild"` recomputed
+ * from the lane's start, which is right but slow: only the time bound catches that one.
+ */
+export function vramShortProver(options: {
+  fraction: number;
+  missing?: "guess" | "rebuild";
+  hash?: Sha256;
+  clock?: ProverClock;
+}): Prover {
+  const threshold = Math.floor(options.fraction * 2 ** 32);
+  const prover = createCpuProver({
+    ...(options.hash ? { hash: options.hash } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    memory: {
+      keep: (index) => fmix32(index ^ 0x27d4eb2f) >>> 0 < threshold,
+      missing: options.missing ?? "guess",
+    },
+  });
+  return {
+    ...prover,
+    name: `adversary: holds ${Math.round(options.fraction * 100)}% of the memory it claims`,
+  };
+}

@@ -5,9 +5,15 @@ import type {
   ProofRevealRequestMessage,
   Sha256,
 } from "@ignis/protocol/proof";
-import { challengeWorkOps, toHex } from "@ignis/protocol/proof";
+import { challengeWorkOps, fromHex, toHex } from "@ignis/protocol/proof";
 import { IgnisError } from "../../../../packages/protocol/src/errors.js";
 import { type ChallengeMatrices, challengeMatrices, productRow } from "./cpu-product.js";
+import {
+  buildMemoryCommitment,
+  type MemoryCommitment,
+  type MemoryPolicy,
+  openSteps,
+} from "./memory-commitment.js";
 import { nodeSha256 } from "./node-sha256.js";
 import type { Prover } from "./prover.js";
 import { type ProverClock, systemClock } from "./prover-clock.js";
@@ -25,6 +31,8 @@ export interface CpuProverOptions {
    * of burning hours of CPU on a commit that cannot arrive in time (a GPU challenge after a fallback).
    */
   readonly bestOpsPerSecond?: number;
+  /** Which buffer blocks the memory phase keeps (adversaries keep fewer); all of them by default. */
+  readonly memory?: MemoryPolicy;
 }
 
 /** How far past its deadline a challenge may look before the CPU prover refuses it. */
@@ -33,6 +41,7 @@ export const GIVE_UP_FACTOR = 10;
 interface Held {
   readonly matrices: ChallengeMatrices;
   readonly commitment: RowCommitment;
+  readonly memory?: MemoryCommitment;
 }
 
 /**
@@ -48,6 +57,7 @@ export function createCpuProver(options: CpuProverOptions = {}): Prover {
 
   return {
     name: "cpu",
+    provesMemory: true,
     async commit(challenge: ProofChallengeMessage): Promise<ProofCommitMessage> {
       const bestMs = (challengeWorkOps(challenge) / (options.bestOpsPerSecond ?? 2e9)) * 1000;
       if (bestMs > GIVE_UP_FACTOR * challenge.deadlineMs) {
@@ -61,19 +71,28 @@ export function createCpuProver(options: CpuProverOptions = {}): Prover {
         (m, i) => productRow(matrices, m, i, scratch),
         hash,
       );
-      held.set(challenge.challengeId, { matrices, commitment });
-      while (held.size > keep) held.delete(held.keys().next().value as string);
+      // Forget older commitments before filling a new buffer, so at most `keep` buffers are ever held.
+      while (held.size >= keep) held.delete(held.keys().next().value as string);
+      const memory = challenge.vram
+        ? await buildMemoryCommitment(challenge.vram, fromHex(challenge.seed), hash, options.memory)
+        : undefined;
+      held.set(challenge.challengeId, { matrices, commitment, ...(memory ? { memory } : {}) });
       return {
         type: "proof.commit",
         challengeId: challenge.challengeId,
         root: toHex(commitment.root),
         elapsedMs: clock.now() - started,
+        ...(memory
+          ? { vram: { bufferRoot: toHex(memory.bufferRoot), walkRoot: toHex(memory.walkRoot) } }
+          : {}),
       };
     },
     async reveal(request: ProofRevealRequestMessage): Promise<ProofRevealMessage> {
       const state = held.get(request.challengeId);
       if (!state) throw new IgnisError("not_found", "no commitment for this challenge");
-      return openRows(state.commitment, request, (m, i) => productRow(state.matrices, m, i));
+      const reveal = openRows(state.commitment, request, (m, i) => productRow(state.matrices, m, i));
+      if (!request.vram || !state.memory) return reveal;
+      return { ...reveal, vram: openSteps(state.memory, request.vram) };
     },
     async close() {
       held.clear();

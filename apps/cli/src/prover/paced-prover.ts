@@ -28,6 +28,7 @@ export function modelledComputeMs(
 export function pacedProver(inner: Prover, pacing: PacingOptions, name = `paced ${inner.name}`): Prover {
   return {
     name,
+    ...(inner.provesMemory ? { provesMemory: true } : {}),
     async commit(challenge) {
       const started = pacing.clock.now();
       const commit = await inner.commit(challenge);

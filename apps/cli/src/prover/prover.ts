@@ -12,6 +12,8 @@ import type {
 export interface Prover {
   /** Which implementation this is, for logs ("cpu", "cuda", "simulated sim-h100", "adversary: …"). */
   readonly name: string;
+  /** True when the prover answers the memory phase (a challenge's `vram`); the worker then announces `proof-vram`. */
+  readonly provesMemory?: boolean;
   /** Computes every product row, hashes them and returns the Merkle root. */
   commit(challenge: ProofChallengeMessage): Promise<ProofCommitMessage>;
   /** Opens the requested rows of an earlier commitment, with their Merkle proofs. */

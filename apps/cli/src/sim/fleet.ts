@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { readDeviceState } from "../worker/worker-state.js";
 import { enrollSimDevice, runSimDevice, type SimDevice, type SimProofFailure } from "./sim-device.js";
+import type { SimLie } from "./sim-options.js";
 
 /** The devices one process runs, and how. Indices are global across processes, so state folders never clash. */
 export interface FleetSpec {
@@ -13,6 +14,8 @@ export interface FleetSpec {
   overclaim?: number | undefined;
   stateRoot: string;
   enrollConcurrency: number;
+  /** What the counterfeits lie about; speed when absent. */
+  lie?: SimLie;
   devices: Array<{ index: number; counterfeit: boolean }>;
 }
 
@@ -112,6 +115,7 @@ export function startFleet(spec: FleetSpec): Fleet {
         profile: spec.profile,
         counterfeit,
         overclaim: spec.overclaim,
+        lie: spec.lie ?? "speed",
         heartbeatSeconds: spec.heartbeatSeconds,
       });
       indexOf.set(device, index);

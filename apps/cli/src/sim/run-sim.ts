@@ -17,7 +17,7 @@ import {
   type ServerView,
 } from "./fleet-status.js";
 import { startProgressDisplay } from "./progress-display.js";
-import type { SimOptions } from "./sim-options.js";
+import type { SimLie, SimOptions } from "./sim-options.js";
 import { explainProblems, judgeRun, type SimVerdict } from "./sim-verdict.js";
 import { resolveSimSupplier } from "./supplier-key.js";
 
@@ -30,6 +30,8 @@ export interface SimSummary {
   counterfeit: number;
   /** How many times slower than claimed the counterfeits computed. */
   overclaim: number;
+  /** What the counterfeits lied about. */
+  lie: SimLie;
   processes: number;
   seconds: number;
   fleet: FleetSnapshot;
@@ -60,6 +62,7 @@ export async function runSim(options: SimOptions, signal?: AbortSignal): Promise
     overclaim: options.overclaim,
     stateRoot,
     enrollConcurrency: Math.max(1, Math.ceil(options.enrollConcurrency / options.processes)),
+    lie: options.lie,
     devices: [],
   }));
   for (let i = 0; i < options.devices; i++) {
@@ -121,6 +124,7 @@ export async function runSim(options: SimOptions, signal?: AbortSignal): Promise
     devices: options.devices,
     counterfeit: options.counterfeit,
     overclaim: options.overclaim,
+    lie: options.lie,
     processes: options.processes,
     seconds: Math.round((Date.now() - started) / 100) / 10,
     // Online is what was online before stopping; the counters are final.

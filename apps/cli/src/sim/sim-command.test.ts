@@ -103,4 +103,22 @@ describe("ignis sim against a running server", () => {
       counterfeitMissed: [],
     });
   }, 90_000);
+
+  it("catches counterfeits that lie about their memory, and verifies the honest devices beside them", async () => {
+    const adminKey = readFileSync(join(dataDir, "admin-api-key"), "utf8").trim();
+    const { stdout } = await run(
+      process.execPath,
+      [
+        join(REPO_ROOT, "apps/cli/bin/ignis.js"),
+        "sim",
+        ...["--server", url, "--api-key", adminKey, "--devices", "3", "--counterfeit", "1", "--lie", "vram"],
+        ...["--profile", "sim-h100", "--duration", "10", "--json"],
+      ],
+      { cwd: REPO_ROOT, timeout: 60_000 },
+    );
+    const summary = JSON.parse(stdout) as SimSummary;
+    expect(summary).toMatchObject({ lie: "vram", counterfeit: 1 });
+    expect(summary.server).toMatchObject({ checked: 3, verified: 2, counterfeitCaught: 1 });
+    expect(summary.verdict).toMatchObject({ ok: true, honestProblems: [], counterfeitMissed: [] });
+  }, 90_000);
 });

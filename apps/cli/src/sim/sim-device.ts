@@ -1,10 +1,18 @@
-import { type EnrollmentCodeView, findHardwareProfile, profileOpsPerSecond } from "@ignis/protocol";
+import {
+  type EnrollmentCodeView,
+  findHardwareProfile,
+  type HardwareProfile,
+  profileOpsPerSecond,
+} from "@ignis/protocol";
 import type { z } from "zod";
 import { apiRequest } from "../api-client.js";
-import { rateCappedProver } from "../prover/adversary-provers.js";
+import { rateCappedProver, vramShortProver } from "../prover/adversary-provers.js";
+import { pacedProver } from "../prover/paced-prover.js";
+import type { Prover } from "../prover/prover.js";
 import { systemClock } from "../prover/prover-clock.js";
 import { enrollDevice } from "../worker/enroll.js";
 import { startWorker, type WorkerExit, type WorkerHandle } from "../worker/worker-agent.js";
+import type { SimLie } from "./sim-options.js";
 
 /**
  * A counterfeit computes correct proofs this many times slower than the profile it claims. Simulated deadlines
@@ -12,6 +20,9 @@ import { startWorker, type WorkerExit, type WorkerHandle } from "../worker/worke
  * slower (apps/server/src/proof/simulated-slack.ts); 50× is caught on every challenge.
  */
 export const COUNTERFEIT_SLOWDOWN = 50;
+
+/** The share of the claimed memory a `--lie vram` counterfeit holds; it guesses reads of the rest. */
+export const COUNTERFEIT_MEMORY_SHARE = 0.1;
 
 /** What one simulated device has done so far. */
 export interface SimDeviceCounters {
@@ -95,6 +106,8 @@ export function runSimDevice(options: {
   counterfeit: boolean;
   /** How many times slower than its claim a counterfeit computes (COUNTERFEIT_SLOWDOWN when absent). */
   overclaim?: number | undefined;
+  /** What a counterfeit lies about (speed when absent). */
+  lie?: SimLie | undefined;
   heartbeatSeconds?: number | undefined;
 }): SimDevice {
   const profile = findHardwareProfile(options.profile);
@@ -115,10 +128,7 @@ export function runSimDevice(options: {
       server: options.server,
       heartbeatSeconds: options.heartbeatSeconds,
       proverOverride: options.counterfeit
-        ? rateCappedProver({
-            opsPerSecond: profileOpsPerSecond(profile) / (options.overclaim ?? COUNTERFEIT_SLOWDOWN),
-            clock: systemClock,
-          })
+        ? counterfeitProver(profile, options.lie ?? "speed", options.overclaim ?? COUNTERFEIT_SLOWDOWN)
         : undefined,
       onMessage(message) {
         if (message.type === "session.hello") everOnline = true;
@@ -188,4 +198,19 @@ export function runSimDevice(options: {
       if (handle) await retire(handle);
     },
   };
+}
+
+/**
+ * The prover of a counterfeit: for `speed`, correct proofs `overclaim` times slower than claimed; for `vram`, the
+ * claimed rate but a tenth of the claimed memory (the memory phase's reads of the rest are guessed).
+ */
+function counterfeitProver(profile: HardwareProfile, lie: SimLie, overclaim: number): Prover {
+  const opsPerSecond = profileOpsPerSecond(profile);
+  if (lie === "vram") {
+    return pacedProver(vramShortProver({ fraction: COUNTERFEIT_MEMORY_SHARE }), {
+      opsPerSecond,
+      clock: systemClock,
+    });
+  }
+  return rateCappedProver({ opsPerSecond: opsPerSecond / overclaim, clock: systemClock });
 }

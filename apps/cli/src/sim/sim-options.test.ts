@@ -12,6 +12,7 @@ describe("ignis sim options", () => {
       devices: 10,
       counterfeit: 0,
       overclaim: 50,
+      lie: "speed",
       profile: "sim-a100",
       durationSeconds: undefined,
       churnPerMinute: 0,
@@ -30,6 +31,8 @@ describe("ignis sim options", () => {
       "http://a:1,http://b:2",
       "--counterfeit",
       "2",
+      "--lie",
+      "vram",
       "--profile",
       "sim-h100",
       "--duration",
@@ -45,6 +48,7 @@ describe("ignis sim options", () => {
     expect(options).toMatchObject({
       servers: ["http://a:1", "http://b:2"],
       counterfeit: 2,
+      lie: "vram",
       profile: "sim-h100",
       durationSeconds: 30,
       churnPerMinute: 0.1,
@@ -72,6 +76,7 @@ describe("ignis sim options", () => {
     [[...base, "--counterfeit", "11"], /cannot exceed/],
     [[...base, "--profile", "nvidia-h100-sxm"], /not a simulated profile/],
     [[...base, "--churn", "2"], /at most 1/],
+    [[...base, "--lie", "model"], /--lie model: expected speed or vram/],
     [[...base, "--devices", "0"], /--devices must be a number ≥ 1/],
     [[...base, "--bogus"], /Unknown option/],
   ])("refuses %j with a usage error", (argv, message) => {

@@ -13,6 +13,8 @@ export interface SimOptions {
   counterfeit: number;
   /** How many times slower than claimed the counterfeits compute (50 by default; 1.5 is the smallest lie caught). */
   overclaim: number;
+  /** What the counterfeits lie about: `speed` (a slower GPU) or `vram` (less memory than the profile claims). */
+  lie: SimLie;
   profile: string;
   /** Seconds to run before stopping and printing the summary; undefined runs until Ctrl-C. */
   durationSeconds: number | undefined;
@@ -29,10 +31,16 @@ export interface SimOptions {
   json: boolean;
 }
 
+/** What a simulated counterfeit lies about. */
+export type SimLie = "speed" | "vram";
+
 /** Usage text of `ignis sim`. */
 export const SIM_USAGE = `usage: ignis sim --server URL[,URL...] --api-key KEY --devices N [options]
-  --counterfeit M       M of the N devices claim the profile but compute 50 times slower (default 0)
-  --overclaim F         the counterfeits compute F times slower than they claim instead of 50 (F ≥ 1.1)
+  --counterfeit M       M of the N devices lie about their GPU (default 0)
+  --lie speed|vram      what they lie about: speed (they compute 50 times slower) or vram (they hold a
+                        tenth of the memory the profile claims) (default speed)
+  --overclaim F         with --lie speed, the counterfeits compute F times slower than they claim instead of 50
+                        (F ≥ 1.1)
   --profile NAME        simulated hardware profile (default sim-a100)
   --duration S          run S seconds, then stop and print the summary (default: until Ctrl-C)
   --churn RATE          fraction of devices that disconnect per minute and reconnect (default 0)
@@ -53,6 +61,7 @@ export const SIM_FLAGS = {
   devices: { type: "string" },
   counterfeit: { type: "string" },
   overclaim: { type: "string" },
+  lie: { type: "string" },
   profile: { type: "string" },
   duration: { type: "string" },
   churn: { type: "string" },
@@ -98,6 +107,8 @@ export function parseSimOptions(argv: string[]): SimOptions {
   const devices = Math.floor(number(str("devices"), "devices", 1));
   const counterfeit = Math.floor(number(str("counterfeit"), "counterfeit", 0, 0));
   if (counterfeit > devices) throw new UsageError("--counterfeit cannot exceed --devices");
+  const lie = str("lie") ?? "speed";
+  if (lie !== "speed" && lie !== "vram") throw new UsageError(`--lie ${lie}: expected speed or vram`);
   const profile = str("profile") ?? "sim-a100";
   const found = findHardwareProfile(profile);
   if (!found?.simulated) throw new UsageError(`--profile ${profile}: not a simulated profile (sim-…)`);
@@ -110,6 +121,7 @@ export function parseSimOptions(argv: string[]): SimOptions {
     devices,
     counterfeit,
     overclaim: number(str("overclaim"), "overclaim", 1.1, COUNTERFEIT_SLOWDOWN),
+    lie,
     profile,
     durationSeconds: str("duration") === undefined ? undefined : number(str("duration"), "duration", 1),
     churnPerMinute: churn,

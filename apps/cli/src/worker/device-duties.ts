@@ -26,6 +26,11 @@ export interface DeviceDuties {
   /** A customer's stream into one of this device's jobs (ignis clusters ssh / port-forward). */
   stream(message: StreamServerMessage): void;
   busy(): boolean;
+  /**
+   * Whether this device's prover answers the memory phase: an override says so itself; otherwise the CPU
+   * prover of cpu-backend profiles (simulated ones included) does, and the GPU provers do not yet.
+   */
+  provesMemory(): boolean;
   close(): Promise<void>;
 }
 
@@ -65,6 +70,8 @@ export function createDeviceDuties(options: {
   };
 
   return {
+    provesMemory: () =>
+      options.proverOverride ? options.proverOverride.provesMemory === true : profile.proof.backend === "cpu",
     proof(message) {
       enqueue(async () => {
         const p = await proverOf();

@@ -228,7 +228,11 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
             send({
               type: "session.auth",
               ...opener,
-              ...workerOffer(options.workerVersion ?? WORKER_RELEASE, options.autoUpdate?.() ?? false),
+              ...workerOffer(
+                options.workerVersion ?? WORKER_RELEASE,
+                options.autoUpdate?.() ?? false,
+                duties.provesMemory(),
+              ),
             });
           } else {
             send({ type: "session.auth", ...opener });

@@ -6,12 +6,15 @@ export const WORKER_RELEASE: string = cliPackage.version;
 
 /**
  * What this worker announces in its opener: its release, the protocol range it speaks, the features it has
- * (`auto-update` only when its owner turned automatic updates on).
+ * (`auto-update` only when its owner turned automatic updates on, `proof-vram` only when its prover answers the
+ * memory phase).
  */
-export function workerOffer(release: string = WORKER_RELEASE, autoUpdate = false) {
+export function workerOffer(release: string = WORKER_RELEASE, autoUpdate = false, provesMemory = false) {
   return {
     workerVersion: release,
     protocol: { ...SUPPORTED_WORKER_PROTOCOLS },
-    features: WORKER_FEATURES.filter((f) => f !== "auto-update" || autoUpdate),
+    features: WORKER_FEATURES.filter(
+      (f) => (f !== "auto-update" || autoUpdate) && (f !== "proof-vram" || provesMemory),
+    ),
   };
 }

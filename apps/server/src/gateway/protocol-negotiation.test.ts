@@ -95,7 +95,8 @@ describeEachDialect("worker protocol negotiation", (database) => {
     const hello = w.received.find((m) => m.type === "session.hello");
     expect(hello).toMatchObject({
       protocol: 2,
-      features: ["self-update", "notices", "proof-verdicts", "link-probe"],
+      // A simulated device's CPU prover answers the memory phase, so it announces proof-vram too.
+      features: ["self-update", "notices", "proof-verdicts", "link-probe", "proof-vram"],
     });
     expect(w.handle.protocolVersion()).toBe(2);
     const session = await waitFor("the session", () => t.server.ctx.gateway.session(w.deviceId));

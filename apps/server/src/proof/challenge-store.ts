@@ -1,4 +1,5 @@
-import type { ChallengeTrigger, ChallengeView } from "@ignis/protocol";
+import { type ChallengeTrigger, type ChallengeView, findHardwareProfile } from "@ignis/protocol";
+import { sizeVramCheck } from "@ignis/protocol/proof";
 import type { Db } from "../db/database.js";
 import type { IssuedChallenge } from "./challenge.js";
 import type { DecidedCheck } from "./verdict-explanation.js";
@@ -166,8 +167,14 @@ export async function decidedChecks(db: Db, deviceId: string): Promise<DecidedCh
     commitLatencyMs: r.commit_latency_ms,
     rowsChecked: r.rows_checked,
     revealRows: r.reveal_rows,
-    vramBytes: null,
+    vramBytes: r.reason === "vram_short" ? vramBytesOf(r.profile, r.gpu_count) : null,
   }));
+}
+
+/** The buffer a memory check of this claim asks for (sizing is a pure function of the claim). */
+function vramBytesOf(profileId: string, gpuCount: number): number | null {
+  const profile = findHardwareProfile(profileId);
+  return profile ? (sizeVramCheck(profile, gpuCount)?.bytes ?? null) : null;
 }
 
 /** Records an admin's review: earlier failures stop counting towards the device's streak. */

@@ -1,10 +1,13 @@
 import {
   type ChallengeSize,
+  PROOF_SLACK,
   type ProofChallengeMessage,
   type SeedState,
   seedState,
   sizeChallenge,
+  sizeVramCheck,
   toHex,
+  type VramSize,
 } from "@ignis/protocol/proof";
 import type { HardwareProfile } from "../../../../packages/protocol/src/hardware-profiles.js";
 import { cryptoRandom, type RandomSource } from "./random-source.js";
@@ -21,6 +24,8 @@ export interface IssuedChallenge {
   /** The key (bSeed, r, B·r) this challenge is checked with, kept even if the keyring rotates. */
   readonly key: VerifierKey;
   readonly size: ChallengeSize;
+  /** The memory phase, for workers that announced `proof-vram` and profiles that claim memory; else null. */
+  readonly vram: VramSize | null;
   /** Server clock when the challenge was sent; the commit deadline runs from here. */
   readonly issuedAtMs: number;
   /** What goes on the wire. */
@@ -37,12 +42,19 @@ export interface CreateChallengeInput {
   /** Server clock at sending time. */
   readonly nowMs: number;
   readonly random?: RandomSource;
+  /** The worker announced `proof-vram`: add the memory phase. */
+  readonly provesMemory?: boolean;
 }
 
 /** Issues a challenge for the claimed profile and GPU count: fresh seed and id, size and deadline from sizing. */
 export function createChallenge(input: CreateChallengeInput): IssuedChallenge {
   const random = input.random ?? cryptoRandom;
-  const size = sizeChallenge(input.profile, { gpuCount: input.gpuCount, rttMs: input.rttMs });
+  const matmul = sizeChallenge(input.profile, { gpuCount: input.gpuCount, rttMs: input.rttMs });
+  const vram = input.provesMemory ? sizeVramCheck(input.profile, input.gpuCount) : null;
+  // The memory phase runs before the same commit, so its time (with the same slack) is added to the deadline.
+  const size = vram
+    ? { ...matmul, deadlineMs: matmul.deadlineMs + Math.ceil(vram.expectedMs * PROOF_SLACK) }
+    : matmul;
   const key = input.keyring.keyFor(size, input.nowMs);
   const seed = random(32);
   const challengeId = toHex(random(16));
@@ -54,6 +66,7 @@ export function createChallenge(input: CreateChallengeInput): IssuedChallenge {
     seedState: seedState(seed),
     key,
     size,
+    vram,
     issuedAtMs: input.nowMs,
     message: {
       type: "proof.challenge",
@@ -64,6 +77,9 @@ export function createChallenge(input: CreateChallengeInput): IssuedChallenge {
       inner: size.inner,
       batch: size.batch,
       deadlineMs: size.deadlineMs,
+      ...(vram
+        ? { vram: { blocks: vram.blocks, blockBytes: vram.blockBytes, lanes: vram.lanes, steps: vram.steps } }
+        : {}),
     },
   };
 }

@@ -151,6 +151,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       keyring,
       nowMs: now(),
       random,
+      provesMemory: session.supports("proof-vram"),
     });
     let ended: ExchangeEnd | undefined;
     // A slow host delays the session's answers to pings (or the server's own timers); a slow GPU does not.

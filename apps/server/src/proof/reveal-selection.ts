@@ -21,10 +21,22 @@ export function chooseRevealRows(
     leafCount <= 2 * revealRows
       ? shuffledPrefix(leafCount, revealRows, random)
       : sparse(leafCount, revealRows, random);
-  return {
+  const request: ProofRevealRequestMessage = {
     type: "proof.reveal-request",
     challengeId: challenge.challengeId,
     rows: leaves.map((leaf) => ({ matrix: Math.floor(leaf / n), row: leaf % n })),
+  };
+  const vram = challenge.vram;
+  if (!vram) return request;
+  // Walk steps are drawn the same way, after the commit: a prover that knew them would walk only those.
+  const stepCount = vram.lanes * vram.steps;
+  const steps =
+    stepCount <= 2 * vram.openings
+      ? shuffledPrefix(stepCount, vram.openings, random)
+      : sparse(stepCount, vram.openings, random);
+  return {
+    ...request,
+    vram: steps.map((at) => ({ lane: Math.floor(at / vram.steps), step: at % vram.steps })),
   };
 }
 

@@ -15,6 +15,13 @@ import { type CreateChallengeInput, createChallenge, type IssuedChallenge } from
  */
 export const SIMULATED_SLACK = 2;
 
+/**
+ * Multiplier on the memory phase's expected time for simulated profiles: the phase is CPU work on the event
+ * loop the server and other simulated devices share in tests, and a guessing liar is caught by the opened steps
+ * whatever the deadline (docs/proof-of-gpu.md, "Memory").
+ */
+export const SIMULATED_MEMORY_SLACK = 4;
+
 /** Fixed allowance for load stalls on a simulated device's deadline. */
 export const SIMULATED_GRACE_MS = 750;
 
@@ -30,7 +37,10 @@ export function issueChallenge(input: CreateChallengeInput): IssuedChallenge {
   if (!input.profile.simulated) return challenge;
   const { expectedMs, n, batch } = challenge.size;
   const rttAllowanceMs = Math.min(SIMULATED_RTT_ALLOWANCE_MS, Math.max(0, input.rttMs));
-  const deadlineMs = Math.ceil(expectedMs * SIMULATED_SLACK + SIMULATED_GRACE_MS + rttAllowanceMs);
+  const memoryMs = challenge.vram?.expectedMs ?? 0;
+  const deadlineMs = Math.ceil(
+    expectedMs * SIMULATED_SLACK + memoryMs * SIMULATED_MEMORY_SLACK + SIMULATED_GRACE_MS + rttAllowanceMs,
+  );
   const revealRows = Math.max(challenge.size.revealRows, revealRowsFor(expectedMs, deadlineMs, batch * n));
   return {
     ...challenge,

@@ -13,6 +13,7 @@ import {
 } from "@ignis/protocol/proof";
 import type { IssuedChallenge } from "./challenge.js";
 import { nodeSha256 } from "./node-sha256.js";
+import { verifyMemory } from "./verify-memory.js";
 
 /** How one challenge ended. */
 export type ProofOutcome = "pass" | "fail" | "timeout";
@@ -190,6 +191,21 @@ export function verifyReveal(input: RevealToVerify, hash: Sha256 = nodeSha256): 
     }
     if (aRowDot(challenge.seedState, asked.matrix, asked.row, br) !== rowDot(opened.values, r)) {
       return done({ outcome: "fail", reason: "wrong_row", detail: `${where} is not A·B`, rowsChecked: k });
+    }
+  }
+  if (challenge.vram) {
+    // Rows were right; now the memory phase. rowsChecked then counts the walk steps that were right.
+    const memory = verifyMemory(
+      { seed: challenge.seed, vram: challenge.vram, commit, request, reveal },
+      hash,
+    );
+    if (!memory.ok) {
+      return done({
+        outcome: "fail",
+        reason: "vram_short",
+        detail: memory.detail,
+        rowsChecked: memory.checked,
+      });
     }
   }
   return done({ outcome: "pass", rowsChecked: reveal.rows.length });

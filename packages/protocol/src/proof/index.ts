@@ -9,3 +9,4 @@ export * from "./reference-product.js";
 export * from "./row-bytes.js";
 export * from "./sha256.js";
 export * from "./test-vectors.js";
+export * from "./vram.js";

@@ -26,6 +26,32 @@ const rowRef = {
     .max(MAX_PROOF_N - 1),
 };
 
+/** Most buffer blocks or walk leaves of a memory check (keeps Merkle proofs within MAX_PROOF_DEPTH). */
+export const MAX_VRAM_LEAVES = 2 ** 34;
+/** Largest memory-check block (a reveal opens two per step). */
+export const MAX_VRAM_BLOCK_BYTES = 4096;
+
+/** The memory phase's shape (vram.ts), only in challenges to workers that announced `proof-vram`. */
+export const vramShape = z
+  .object({
+    blocks: z.int().min(16).max(MAX_VRAM_LEAVES),
+    blockBytes: z
+      .int()
+      .min(64)
+      .max(MAX_VRAM_BLOCK_BYTES)
+      .refine((b) => b % 64 === 0, "blockBytes must be a multiple of 64"),
+    lanes: z
+      .int()
+      .min(1)
+      .max(1 << 20),
+    steps: z
+      .int()
+      .min(1)
+      .max(1 << 26),
+  })
+  .refine((v) => v.blocks % v.lanes === 0, "blocks must be a multiple of lanes")
+  .refine((v) => v.lanes * (v.steps + 1) <= MAX_VRAM_LEAVES, "the walk is too long");
+
 /** Server → worker: compute C_m = A_m · B for m < batch and commit to its rows before deadlineMs. */
 export const proofChallengeMessage = z
   .object({
@@ -49,6 +75,8 @@ export const proofChallengeMessage = z
     batch: z.int().min(1).max(MAX_PROOF_BATCH),
     /** Milliseconds from the server sending the challenge to it receiving the commit. */
     deadlineMs: z.int().min(1).max(600_000),
+    /** Also fill, commit and walk a buffer of this shape before the deadline (`proof-vram` workers only). */
+    vram: vramShape.optional(),
   })
   .refine((c) => c.n * c.inner <= MAX_PROOF_CELLS, "n · inner exceeds the exact-arithmetic bound");
 /** A parsed proof.challenge message. */
@@ -61,6 +89,8 @@ export const proofCommitMessage = z.object({
   root: hex32,
   /** The worker's own measure of its compute time; informative only, the server times the exchange itself. */
   elapsedMs: z.number().min(0).max(86_400_000),
+  /** The roots of the memory phase's buffer and walk, when the challenge had one. */
+  vram: z.object({ bufferRoot: hex32, walkRoot: hex32 }).optional(),
 });
 /** A parsed proof.commit message. */
 export type ProofCommitMessage = z.infer<typeof proofCommitMessage>;
@@ -70,6 +100,22 @@ export const proofRevealRequestMessage = z.object({
   type: z.literal("proof.reveal-request"),
   challengeId,
   rows: z.array(z.object(rowRef)).min(1).max(MAX_REVEAL_ROWS),
+  /** Walk steps to open, when the challenge had a memory phase. */
+  vram: z
+    .array(
+      z.object({
+        lane: z
+          .int()
+          .min(0)
+          .max(1 << 20),
+        step: z
+          .int()
+          .min(0)
+          .max(1 << 26),
+      }),
+    )
+    .max(MAX_REVEAL_ROWS)
+    .optional(),
 });
 /** A parsed proof.reveal-request message. */
 export type ProofRevealRequestMessage = z.infer<typeof proofRevealRequestMessage>;
@@ -87,11 +133,35 @@ export const revealedRow = z.object({
 /** A parsed revealed row. */
 export type RevealedRow = z.infer<typeof revealedRow>;
 
+const proofPath = z.array(hex32).max(MAX_PROOF_DEPTH);
+/** A memory block, base64, with its Merkle proof in the buffer tree. */
+const openedBlock = z.object({
+  block: z.base64().max(Math.ceil(MAX_VRAM_BLOCK_BYTES / 3) * 4),
+  proof: proofPath,
+});
+
+/** One opened walk step: x_s and x_s+1 with their walk-tree proofs, the block x_s read and its lane predecessor. */
+export const openedStep = z.object({
+  lane: z.int().min(0),
+  step: z.int().min(0),
+  x: hex32,
+  xProof: proofPath,
+  next: hex32,
+  nextProof: proofPath,
+  read: openedBlock,
+  /** The read block's lane predecessor; null when the read block starts its lane. */
+  prev: openedBlock.nullable(),
+});
+/** A parsed opened walk step. */
+export type OpenedStep = z.infer<typeof openedStep>;
+
 /** Worker → server: the requested rows, in the requested order. */
 export const proofRevealMessage = z.object({
   type: z.literal("proof.reveal"),
   challengeId,
   rows: z.array(revealedRow).min(1).max(MAX_REVEAL_ROWS),
+  /** The requested walk steps, in the requested order. */
+  vram: z.array(openedStep).max(MAX_REVEAL_ROWS).optional(),
 });
 /** A parsed proof.reveal message. */
 export type ProofRevealMessage = z.infer<typeof proofRevealMessage>;
