@@ -31,11 +31,18 @@ async function run(profileId: string, prover: Prover) {
   });
   const started = performance.now();
   const commit = await prover.commit(challenge.message);
+  const memoryCommit = await prover.commitMemory!(challenge.message);
   const proveMs = performance.now() - started;
   const request = chooseRevealRows(challenge, commit, seededRandom(`${profileId} rows`));
   const reveal = await prover.reveal(request);
   const verifyStarted = performance.now();
-  const verdict = verifyMemory({ seed: challenge.seed, vram: challenge.vram!, commit, request, reveal });
+  const verdict = verifyMemory({
+    seed: challenge.seed,
+    vram: challenge.vram!,
+    memoryCommit,
+    request,
+    reveal,
+  });
   const verifyMs = performance.now() - verifyStarted;
   return { challenge, proveMs, verifyMs, ok: verdict.ok };
 }

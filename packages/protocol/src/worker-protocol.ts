@@ -25,6 +25,7 @@ import {
   proofRevealMessage,
   proofRevealRequestMessage,
   proofVerdictMessage,
+  proofVramCommitMessage,
 } from "./proof/messages.js";
 import {
   FeatureName,
@@ -251,6 +252,7 @@ export const WorkerMessageSchema = z.discriminatedUnion("type", [
   MetadataUpdateMessage,
   KeyRotateMessage,
   proofCommitMessage,
+  proofVramCommitMessage,
   proofRevealMessage,
   // JOB MESSAGES (worker → server): the marketplace's members (market-jobs.ts).
   JobLogMessage,

@@ -3,6 +3,7 @@ import type {
   ProofCommitMessage,
   ProofRevealMessage,
   ProofRevealRequestMessage,
+  ProofVramCommitMessage,
   Sha256,
 } from "@ignis/protocol/proof";
 import { challengeWorkOps, fromHex, toHex } from "@ignis/protocol/proof";
@@ -41,7 +42,7 @@ export const GIVE_UP_FACTOR = 10;
 interface Held {
   readonly matrices: ChallengeMatrices;
   readonly commitment: RowCommitment;
-  readonly memory?: MemoryCommitment;
+  memory?: MemoryCommitment;
 }
 
 /**
@@ -73,18 +74,30 @@ export function createCpuProver(options: CpuProverOptions = {}): Prover {
       );
       // Forget older commitments before filling a new buffer, so at most `keep` buffers are ever held.
       while (held.size >= keep) held.delete(held.keys().next().value as string);
-      const memory = challenge.vram
-        ? await buildMemoryCommitment(challenge.vram, fromHex(challenge.seed), hash, options.memory)
-        : undefined;
-      held.set(challenge.challengeId, { matrices, commitment, ...(memory ? { memory } : {}) });
+      held.set(challenge.challengeId, { matrices, commitment });
       return {
         type: "proof.commit",
         challengeId: challenge.challengeId,
         root: toHex(commitment.root),
         elapsedMs: clock.now() - started,
-        ...(memory
-          ? { vram: { bufferRoot: toHex(memory.bufferRoot), walkRoot: toHex(memory.walkRoot) } }
-          : {}),
+      };
+    },
+    async commitMemory(challenge: ProofChallengeMessage): Promise<ProofVramCommitMessage> {
+      const state = held.get(challenge.challengeId);
+      if (!state || !challenge.vram) throw new IgnisError("not_found", "no commitment for this challenge");
+      const started = clock.now();
+      state.memory = await buildMemoryCommitment(
+        challenge.vram,
+        fromHex(challenge.seed),
+        hash,
+        options.memory,
+      );
+      return {
+        type: "proof.vram-commit",
+        challengeId: challenge.challengeId,
+        bufferRoot: toHex(state.memory.bufferRoot),
+        walkRoot: toHex(state.memory.walkRoot),
+        elapsedMs: clock.now() - started,
       };
     },
     async reveal(request: ProofRevealRequestMessage): Promise<ProofRevealMessage> {

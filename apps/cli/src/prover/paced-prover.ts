@@ -36,6 +36,7 @@ export function pacedProver(inner: Prover, pacing: PacingOptions, name = `paced 
       await pacing.clock.sleep(started + modelled - pacing.clock.now());
       return { ...commit, elapsedMs: pacing.clock.now() - started };
     },
+    ...(inner.commitMemory ? { commitMemory: inner.commitMemory.bind(inner) } : {}),
     reveal: (request) => inner.reveal(request),
     close: () => inner.close(),
   };

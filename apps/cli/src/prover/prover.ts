@@ -3,6 +3,7 @@ import type {
   ProofCommitMessage,
   ProofRevealMessage,
   ProofRevealRequestMessage,
+  ProofVramCommitMessage,
 } from "@ignis/protocol/proof";
 
 /**
@@ -16,6 +17,8 @@ export interface Prover {
   readonly provesMemory?: boolean;
   /** Computes every product row, hashes them and returns the Merkle root. */
   commit(challenge: ProofChallengeMessage): Promise<ProofCommitMessage>;
+  /** Fills, commits and walks the memory phase's buffer of a challenge with `vram`, after commit(). */
+  commitMemory?(challenge: ProofChallengeMessage): Promise<ProofVramCommitMessage>;
   /** Opens the requested rows of an earlier commitment, with their Merkle proofs. */
   reveal(request: ProofRevealRequestMessage): Promise<ProofRevealMessage>;
   /** Releases processes and memory. */

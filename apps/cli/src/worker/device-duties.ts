@@ -75,8 +75,10 @@ export function createDeviceDuties(options: {
     proof(message) {
       enqueue(async () => {
         const p = await proverOf();
-        if (message.type === "proof.challenge") send(await p.commit(message));
-        else send(await p.reveal(message));
+        if (message.type !== "proof.challenge") return send(await p.reveal(message));
+        send(await p.commit(message));
+        // The memory phase follows the row commit, which keeps its own deadline.
+        if (message.vram && p.commitMemory) send(await p.commitMemory(message));
       });
     },
     stream(message) {

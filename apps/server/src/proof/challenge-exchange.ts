@@ -3,6 +3,7 @@ import type {
   ProofCommitMessage,
   ProofRevealMessage,
   ProofRevealRequestMessage,
+  ProofVramCommitMessage,
 } from "@ignis/protocol/proof";
 import type { IssuedChallenge } from "./challenge.js";
 import type { RandomSource } from "./random-source.js";
@@ -35,6 +36,8 @@ export interface ChallengeExchange {
   readonly challenge: IssuedChallenge;
   /** A commit from the device's session; one for another challenge (a late answer to an old one) is ignored. */
   commit(message: ProofCommitMessage): void;
+  /** The memory phase's roots from the device's session (challenges with a memory phase only). */
+  commitMemory(message: ProofVramCommitMessage): void;
   /** A reveal from the device's session; ignored unless it answers this exchange's reveal request. */
   reveal(message: ProofRevealMessage): void;
   /** Ends the exchange from outside: the session closed (timeout) or the server gave it up (cancelled). */
@@ -74,6 +77,7 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
   let phase: "committing" | "late" | "revealing" | "ended" = "committing";
   let timer: NodeJS.Timeout | undefined;
   let commit: { message: ProofCommitMessage; atMs: number } | undefined;
+  let memory: ProofVramCommitMessage | undefined;
   let request: { message: ProofRevealRequestMessage; atMs: number } | undefined;
   let stallMs: number | undefined;
 
@@ -118,10 +122,23 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
     timer = setTimeout(check, Math.max(0, atMs - now()));
   };
 
+  // Rows and walk steps are named only once every commitment the challenge asks for has arrived: a prover
+  // that knew the walk steps before committing to its walk would walk only those.
+  const requestReveal = () => {
+    if (!commit || (challenge.vram && !memory)) return;
+    const rows = chooseRevealRows(challenge, commit.message, options.random);
+    request = { message: rows, atMs: now() };
+    phase = "revealing";
+    options.send(rows);
+    wakeAt(request.atMs + REVEAL_TIMEOUT_MS + 1, () =>
+      finish(proofResult(challenge, { outcome: "timeout", reason: "reveal_late" })),
+    );
+  };
+
   const exchange: ChallengeExchange = {
     challenge,
     commit(message) {
-      if (message.challengeId !== challenge.challengeId) return;
+      if (message.challengeId !== challenge.challengeId || commit) return;
       if (phase !== "committing" && phase !== "late") return;
       const atMs = now();
       const judged = judgeCommit(challenge, message, atMs);
@@ -129,13 +146,31 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
       if (judged) return finish(judged);
       commit = { message, atMs };
       options.health?.stop();
-      const rows = chooseRevealRows(challenge, message, options.random);
-      request = { message: rows, atMs: now() };
-      phase = "revealing";
-      options.send(rows);
-      wakeAt(request.atMs + REVEAL_TIMEOUT_MS + 1, () =>
-        finish(proofResult(challenge, { outcome: "timeout", reason: "reveal_late" })),
-      );
+      const vram = challenge.vram;
+      if (vram && !memory) {
+        // The memory roots follow within the phase's own deadline (the rows keep theirs, so no slow device can
+        // spend the memory phase's time on them); late roots mean the buffer was not held, or not in time.
+        phase = "committing";
+        wakeAt(challenge.issuedAtMs + vram.deadlineMs + 1, () =>
+          finish(
+            proofResult(challenge, {
+              outcome: "timeout",
+              reason: "commit_late",
+              detail: "memory roots late",
+              commitLatencyMs: atMs - challenge.issuedAtMs,
+            }),
+          ),
+        );
+      }
+      requestReveal();
+    },
+    commitMemory(message) {
+      const vram = challenge.vram;
+      if (!vram || memory || message.challengeId !== challenge.challengeId) return;
+      if (phase !== "committing" && phase !== "late") return;
+      if (now() - challenge.issuedAtMs > vram.deadlineMs) return;
+      memory = message;
+      requestReveal();
     },
     reveal(message) {
       if (phase !== "revealing" || message.challengeId !== challenge.challengeId) return;
@@ -144,6 +179,7 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
         challenge,
         commit: commit!.message,
         commitReceivedAtMs: commit!.atMs,
+        ...(memory ? { memoryCommit: memory } : {}),
         request: request!.message,
         requestSentAtMs: request!.atMs,
         reveal: message,

@@ -24,8 +24,11 @@ export interface IssuedChallenge {
   /** The key (bSeed, r, B·r) this challenge is checked with, kept even if the keyring rotates. */
   readonly key: VerifierKey;
   readonly size: ChallengeSize;
-  /** The memory phase, for workers that announced `proof-vram` and profiles that claim memory; else null. */
-  readonly vram: VramSize | null;
+  /**
+   * The memory phase, for workers that announced `proof-vram` and profiles that claim memory; else null.
+   * `deadlineMs` runs from sending the challenge to receiving `proof.vram-commit`.
+   */
+  readonly vram: (VramSize & { readonly deadlineMs: number }) | null;
   /** Server clock when the challenge was sent; the commit deadline runs from here. */
   readonly issuedAtMs: number;
   /** What goes on the wire. */
@@ -49,12 +52,13 @@ export interface CreateChallengeInput {
 /** Issues a challenge for the claimed profile and GPU count: fresh seed and id, size and deadline from sizing. */
 export function createChallenge(input: CreateChallengeInput): IssuedChallenge {
   const random = input.random ?? cryptoRandom;
-  const matmul = sizeChallenge(input.profile, { gpuCount: input.gpuCount, rttMs: input.rttMs });
-  const vram = input.provesMemory ? sizeVramCheck(input.profile, input.gpuCount) : null;
-  // The memory phase runs before the same commit, so its time (with the same slack) is added to the deadline.
-  const size = vram
-    ? { ...matmul, deadlineMs: matmul.deadlineMs + Math.ceil(vram.expectedMs * PROOF_SLACK) }
-    : matmul;
+  const size = sizeChallenge(input.profile, { gpuCount: input.gpuCount, rttMs: input.rttMs });
+  const memory = input.provesMemory ? sizeVramCheck(input.profile, input.gpuCount) : null;
+  // The memory phase follows the row commit, which keeps its own deadline: the phase's time (with the same
+  // slack) is never time a slow device could spend on the rows.
+  const vram = memory
+    ? { ...memory, deadlineMs: size.deadlineMs + Math.ceil(memory.expectedMs * PROOF_SLACK) }
+    : null;
   const key = input.keyring.keyFor(size, input.nowMs);
   const seed = random(32);
   const challengeId = toHex(random(16));
@@ -78,7 +82,15 @@ export function createChallenge(input: CreateChallengeInput): IssuedChallenge {
       batch: size.batch,
       deadlineMs: size.deadlineMs,
       ...(vram
-        ? { vram: { blocks: vram.blocks, blockBytes: vram.blockBytes, lanes: vram.lanes, steps: vram.steps } }
+        ? {
+            vram: {
+              blocks: vram.blocks,
+              blockBytes: vram.blockBytes,
+              lanes: vram.lanes,
+              steps: vram.steps,
+              deadlineMs: vram.deadlineMs,
+            },
+          }
         : {}),
     },
   };

@@ -286,6 +286,9 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     scheduler.at(deviceId, now(), "hardware");
   });
   gateway.onMessage("proof.commit", (session, message) => exchanges.get(session.deviceId)?.commit(message));
+  gateway.onMessage("proof.vram-commit", (session, message) =>
+    exchanges.get(session.deviceId)?.commitMemory(message),
+  );
   gateway.onMessage("proof.reveal", (session, message) => exchanges.get(session.deviceId)?.reveal(message));
 
   async function checkChallengeable(deviceId: string): Promise<void> {

@@ -37,14 +37,24 @@ export function issueChallenge(input: CreateChallengeInput): IssuedChallenge {
   if (!input.profile.simulated) return challenge;
   const { expectedMs, n, batch } = challenge.size;
   const rttAllowanceMs = Math.min(SIMULATED_RTT_ALLOWANCE_MS, Math.max(0, input.rttMs));
-  const memoryMs = challenge.vram?.expectedMs ?? 0;
-  const deadlineMs = Math.ceil(
-    expectedMs * SIMULATED_SLACK + memoryMs * SIMULATED_MEMORY_SLACK + SIMULATED_GRACE_MS + rttAllowanceMs,
-  );
+  const deadlineMs = Math.ceil(expectedMs * SIMULATED_SLACK + SIMULATED_GRACE_MS + rttAllowanceMs);
+  const vram = challenge.vram && {
+    ...challenge.vram,
+    // The memory roots get their own stall grace: the rows' grace may already be spent when the phase starts.
+    deadlineMs:
+      deadlineMs + Math.ceil(challenge.vram.expectedMs * SIMULATED_MEMORY_SLACK) + SIMULATED_GRACE_MS,
+  };
   const revealRows = Math.max(challenge.size.revealRows, revealRowsFor(expectedMs, deadlineMs, batch * n));
   return {
     ...challenge,
     size: { ...challenge.size, rttAllowanceMs, deadlineMs, revealRows },
-    message: { ...challenge.message, deadlineMs },
+    vram,
+    message: {
+      ...challenge.message,
+      deadlineMs,
+      ...(vram && challenge.message.vram
+        ? { vram: { ...challenge.message.vram, deadlineMs: vram.deadlineMs } }
+        : {}),
+    },
   };
 }

@@ -22,6 +22,7 @@ async function exchange(label: string, prover: Prover, profile = "sim-rtx4090", 
     provesMemory,
   });
   const commit = await prover.commit(challenge.message);
+  const memoryCommit = challenge.message.vram ? await prover.commitMemory!(challenge.message) : undefined;
   const request = chooseRevealRows(challenge, commit, seededRandom(`${label} rows`));
   const reveal = await prover.reveal(request);
   const at = challenge.size.deadlineMs;
@@ -33,12 +34,13 @@ async function exchange(label: string, prover: Prover, profile = "sim-rtx4090", 
     requestSentAtMs: at,
     reveal,
     revealReceivedAtMs: at + 5,
+    ...(memoryCommit ? { memoryCommit } : {}),
   });
-  return { challenge, commit, request, reveal, result };
+  return { challenge, commit, memoryCommit, request, reveal, result };
 }
 
 describe("the memory phase of proof of GPU", () => {
-  it("sizes the buffer from the claimed memory and adds its time to the deadline", async () => {
+  it("sizes the buffer from the claimed memory, and only for workers that announced the phase", async () => {
     const { challenge } = await exchange("size", createCpuProver());
     // 24 GB claimed, 4 KiB per claimed GB for a simulated profile: 96 KiB in 1 KiB blocks over 16 lanes.
     expect(challenge.vram).toMatchObject({
@@ -47,7 +49,7 @@ describe("the memory phase of proof of GPU", () => {
       lanes: 16,
       openings: 64,
     });
-    expect(challenge.message.vram).toEqual({ blocks: 96, blockBytes: 1024, lanes: 16, steps: 12 });
+    expect(challenge.message.vram).toMatchObject({ blocks: 96, blockBytes: 1024, lanes: 16, steps: 12 });
     const without = createChallenge({
       profile: findHardwareProfile("sim-rtx4090")!,
       gpuCount: 1,
@@ -58,7 +60,6 @@ describe("the memory phase of proof of GPU", () => {
     });
     expect(without.vram).toBeNull();
     expect(without.message).not.toHaveProperty("vram");
-    expect(challenge.size.deadlineMs).toBeGreaterThan(without.size.deadlineMs);
   });
 
   it("passes an honest prover that holds the whole buffer, checking every opened step", async () => {
@@ -91,22 +92,36 @@ describe("the memory phase of proof of GPU", () => {
     const other = steps.find((s) => s.read.block !== steps[0].read.block)!;
     const swapped = { ...honest.reveal, vram: [{ ...steps[0], read: other.read }, ...steps.slice(1)] };
     const at = honest.challenge.size.deadlineMs;
-    const verify = (commit: typeof honest.commit, reveal: typeof honest.reveal) =>
+    const verify = (reveal: typeof honest.reveal, withRoots: boolean) =>
       verifyReveal({
         challenge: honest.challenge,
-        commit,
+        commit: honest.commit,
         commitReceivedAtMs: at,
         request: honest.request,
         requestSentAtMs: at,
         reveal,
         revealReceivedAtMs: at,
+        ...(withRoots ? { memoryCommit: honest.memoryCommit! } : {}),
       });
-    expect(verify(honest.commit, swapped)).toMatchObject({ outcome: "fail", reason: "vram_short" });
-    const { vram: _, ...bare } = honest.commit;
-    expect(verify(bare, honest.reveal)).toMatchObject({
+    expect(verify(swapped, true)).toMatchObject({ outcome: "fail", reason: "vram_short" });
+    expect(verify(honest.reveal, false)).toMatchObject({
       outcome: "fail",
       reason: "vram_short",
-      detail: "the commit has no memory roots",
+      detail: "no memory roots were committed",
     });
+  });
+
+  it("keeps the row commit's deadline and gives the memory roots their own, later one", async () => {
+    const { challenge } = await exchange("deadlines", createCpuProver());
+    const without = createChallenge({
+      profile: findHardwareProfile("sim-rtx4090")!,
+      gpuCount: 1,
+      rttMs: 0,
+      keyring,
+      nowMs: 0,
+      random: seededRandom("deadlines"),
+    });
+    expect(challenge.size.deadlineMs).toBe(without.size.deadlineMs);
+    expect(challenge.message.vram!.deadlineMs).toBeGreaterThan(challenge.size.deadlineMs);
   });
 });

@@ -4,9 +4,9 @@ import {
   fillBlock,
   fromHex,
   type OpenedStep,
-  type ProofCommitMessage,
   type ProofRevealMessage,
   type ProofRevealRequestMessage,
+  type ProofVramCommitMessage,
   readIndex,
   rootFromProof,
   type Sha256,
@@ -23,7 +23,7 @@ export type MemoryVerdict = { ok: true; checked: number } | { ok: false; checked
 export interface MemoryToVerify {
   readonly seed: Uint8Array;
   readonly vram: VramSize;
-  readonly commit: ProofCommitMessage;
+  readonly memoryCommit: ProofVramCommitMessage | undefined;
   readonly request: ProofRevealRequestMessage;
   readonly reveal: ProofRevealMessage;
 }
@@ -35,14 +35,14 @@ export interface MemoryToVerify {
  * hashes, one expansion and four Merkle paths, whatever the buffer's size.
  */
 export function verifyMemory(input: MemoryToVerify, hash: Sha256 = nodeSha256): MemoryVerdict {
-  const { vram, commit, request, reveal } = input;
-  if (!commit.vram) return { ok: false, checked: 0, detail: "the commit has no memory roots" };
+  const { vram, memoryCommit, request, reveal } = input;
+  if (!memoryCommit) return { ok: false, checked: 0, detail: "no memory roots were committed" };
   const asked = request.vram ?? [];
   const opened = reveal.vram ?? [];
   if (opened.length !== asked.length)
     return { ok: false, checked: 0, detail: "step count differs from the request" };
-  const bufferRoot = fromHex(commit.vram.bufferRoot);
-  const walkRoot = fromHex(commit.vram.walkRoot);
+  const bufferRoot = fromHex(memoryCommit.bufferRoot);
+  const walkRoot = fromHex(memoryCommit.walkRoot);
   const walkLeaves = vram.lanes * (vram.steps + 1);
   for (let k = 0; k < opened.length; k++) {
     const step = opened[k];

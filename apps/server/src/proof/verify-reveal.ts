@@ -6,6 +6,7 @@ import {
   type ProofCommitMessage,
   type ProofRevealMessage,
   type ProofRevealRequestMessage,
+  type ProofVramCommitMessage,
   rootFromProof,
   rowDot,
   rowWithinBounds,
@@ -123,6 +124,8 @@ export interface RevealToVerify {
   readonly requestSentAtMs: number;
   readonly reveal: ProofRevealMessage;
   readonly revealReceivedAtMs: number;
+  /** The memory phase's roots, for a challenge with a memory phase. */
+  readonly memoryCommit?: ProofVramCommitMessage;
 }
 
 /**
@@ -196,7 +199,7 @@ export function verifyReveal(input: RevealToVerify, hash: Sha256 = nodeSha256): 
   if (challenge.vram) {
     // Rows were right; now the memory phase. rowsChecked then counts the walk steps that were right.
     const memory = verifyMemory(
-      { seed: challenge.seed, vram: challenge.vram, commit, request, reveal },
+      { seed: challenge.seed, vram: challenge.vram, memoryCommit: input.memoryCommit, request, reveal },
       hash,
     );
     if (!memory.ok) {

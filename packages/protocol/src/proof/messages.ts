@@ -75,8 +75,11 @@ export const proofChallengeMessage = z
     batch: z.int().min(1).max(MAX_PROOF_BATCH),
     /** Milliseconds from the server sending the challenge to it receiving the commit. */
     deadlineMs: z.int().min(1).max(600_000),
-    /** Also fill, commit and walk a buffer of this shape before the deadline (`proof-vram` workers only). */
-    vram: vramShape.optional(),
+    /**
+     * Also fill, commit and walk a buffer of this shape, and send `proof.vram-commit` within `deadlineMs` of the
+     * challenge (`proof-vram` workers only). The row commit keeps its own deadline above.
+     */
+    vram: vramShape.and(z.object({ deadlineMs: z.int().min(1).max(600_000) })).optional(),
   })
   .refine((c) => c.n * c.inner <= MAX_PROOF_CELLS, "n · inner exceeds the exact-arithmetic bound");
 /** A parsed proof.challenge message. */
@@ -89,11 +92,21 @@ export const proofCommitMessage = z.object({
   root: hex32,
   /** The worker's own measure of its compute time; informative only, the server times the exchange itself. */
   elapsedMs: z.number().min(0).max(86_400_000),
-  /** The roots of the memory phase's buffer and walk, when the challenge had one. */
-  vram: z.object({ bufferRoot: hex32, walkRoot: hex32 }).optional(),
 });
 /** A parsed proof.commit message. */
 export type ProofCommitMessage = z.infer<typeof proofCommitMessage>;
+
+/** Worker → server (`proof-vram` sessions): the roots of the memory phase's buffer and walk, after the commit. */
+export const proofVramCommitMessage = z.object({
+  type: z.literal("proof.vram-commit"),
+  challengeId,
+  bufferRoot: hex32,
+  walkRoot: hex32,
+  /** The worker's own measure of the phase's time; informative only. */
+  elapsedMs: z.number().min(0).max(86_400_000),
+});
+/** A parsed proof.vram-commit message. */
+export type ProofVramCommitMessage = z.infer<typeof proofVramCommitMessage>;
 
 /** Server → worker, only after the commit: the rows to open. */
 export const proofRevealRequestMessage = z.object({
@@ -187,6 +200,7 @@ export type ProofVerdictMessage = z.infer<typeof proofVerdictMessage>;
 export const proofMessage = z.discriminatedUnion("type", [
   proofChallengeMessage,
   proofCommitMessage,
+  proofVramCommitMessage,
   proofRevealRequestMessage,
   proofRevealMessage,
 ]);
