@@ -210,6 +210,9 @@ describeEachDialect("cluster, credit and price routes", (database) => {
       [{ job: { command: "x", privileged: true } }, 400, "job_privileges_refused"],
       [{ job: { command: "x", devices: ["/dev/kvm"] } }, 400, "job_privileges_refused"],
       [{ job: { command: "x", volumes: ["/:/host"] } }, 400, "job_privileges_refused"],
+      [{ minTier: 0 }, 400, "invalid_tier"],
+      [{ minTier: "fastest" }, 400, "invalid_tier"],
+      [{ minTier: [4] }, 400, "validation_failed"],
       [{ count: 1, hours: 720 }, 402, "insufficient_credit"],
     ];
     const before = await json(await call("GET", "/v1/credits", keys.alice));
@@ -232,7 +235,13 @@ describeEachDialect("cluster, credit and price routes", (database) => {
       .where("actor_id", "=", ids.alice!)
       .where("action", "=", "cluster.create")
       .execute();
-    for (const code of ["invalid_image", "invalid_job_args", "job_privileges_refused", "invalid_env_value"]) {
+    for (const code of [
+      "invalid_image",
+      "invalid_job_args",
+      "job_privileges_refused",
+      "invalid_env_value",
+      "invalid_tier",
+    ]) {
       expect(refused.map((r) => r.outcome)).toContain(`refused:${code}`);
     }
   });
