@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
-import { MATRIX_STAKES, ROUTE_MATRIX } from "./route-matrix.js";
+import { ROUTE_MATRIX } from "./route-matrix.js";
 import { deviceDefault } from "./support/matrix-presets.js";
 import { buildWorld, POVS, type Pov, type World } from "./support/world.js";
 
@@ -28,8 +28,7 @@ describeEachDialect("authorization matrix (role × route)", (database) => {
   const cells: Cell[] = [];
 
   beforeAll(async () => {
-    // Staking on, so the stake routes answer past policy (the rule's per-GPU amount as MATRIX_STAKES).
-    w = await buildWorld(database(), { IGNIS_STAKE_PER_GPU: MATRIX_STAKES.perGpu.toString() });
+    w = await buildWorld(database());
   });
   afterAll(() => w.t.stop());
 

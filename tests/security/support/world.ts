@@ -52,7 +52,8 @@ export interface World {
 
 /** Starts a server (rate limits and containment off unless `env` says otherwise) and builds the world. */
 export async function buildWorld(database: OpenDatabase, env: Record<string, string> = {}): Promise<World> {
-  const t = await startTestServer({ database, env });
+  // Staking on (MATRIX_STAKES in route-matrix.ts), so the stake routes answer past policy in every suite.
+  const t = await startTestServer({ database, env: { IGNIS_STAKE_PER_GPU: "1000", ...env } });
   const db = database.db;
   const owner = await createUserWithKey(db, ["supplier"]);
   const otherSupplier = await createUserWithKey(db, ["supplier"]);
