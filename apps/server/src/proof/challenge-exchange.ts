@@ -6,6 +6,7 @@ import type {
   ProofVramCommitMessage,
 } from "@ignis/protocol/proof";
 import type { IssuedChallenge } from "./challenge.js";
+import { MEMORY_LATE_DETAIL } from "./challenge-store.js";
 import type { RandomSource } from "./random-source.js";
 import { chooseRevealRows } from "./reveal-selection.js";
 import { type SessionHealth, stallExcuses } from "./session-health.js";
@@ -156,7 +157,7 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
             proofResult(challenge, {
               outcome: "timeout",
               reason: "commit_late",
-              detail: "memory roots late",
+              detail: MEMORY_LATE_DETAIL,
               commitLatencyMs: atMs - challenge.issuedAtMs,
             }),
           ),

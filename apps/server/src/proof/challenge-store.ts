@@ -125,6 +125,9 @@ export async function verificationHistory(db: Db, deviceId: string): Promise<Pro
   }));
 }
 
+/** The admin detail of a challenge whose memory roots came late (challenge-exchange.ts). */
+export const MEMORY_LATE_DETAIL = "memory roots late";
+
 /** Checks shown to an owner on their device's record. */
 const OWNER_HISTORY_LIMIT = 20;
 
@@ -147,6 +150,7 @@ export async function decidedChecks(db: Db, deviceId: string): Promise<DecidedCh
       "commit_latency_ms",
       "rows_checked",
       "reveal_rows",
+      "detail",
     ])
     .where("device_id", "=", deviceId)
     .where("outcome", "in", ["pass", "fail", "timeout"])
@@ -168,6 +172,8 @@ export async function decidedChecks(db: Db, deviceId: string): Promise<DecidedCh
     rowsChecked: r.rows_checked,
     revealRows: r.reveal_rows,
     vramBytes: r.reason === "vram_short" ? vramBytesOf(r.profile, r.gpu_count) : null,
+    // Only this one fact is read from the admin detail; the detail itself never reaches the owner.
+    memoryLate: r.reason === "commit_late" && r.detail === MEMORY_LATE_DETAIL,
   }));
 }
 

@@ -51,6 +51,14 @@ describe("explaining a verdict to the owner", () => {
     expect(reason!.detail).toContain("does not count as a failed check");
   });
 
+  it("says when the rows came in time but the memory check's roots did not", () => {
+    const { reason } = explainCheck({ ...base, outcome: "timeout", reason: "commit_late", memoryLate: true });
+    expect(reason!.code).toBe("commit_late");
+    expect(reason!.detail).toContain("committed its result in time, but the roots of the memory check");
+    expect(reason!.detail).toContain("80 GB per GPU");
+    expect(reason!.detail).not.toContain("memory roots late");
+  });
+
   it("names the buffer a memory check asked for and the claimed memory when a card is short of it", () => {
     const { reason } = explainCheck({
       ...base,

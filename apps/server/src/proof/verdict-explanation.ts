@@ -15,6 +15,8 @@ export interface DecidedCheck {
   readonly revealRows: number;
   /** Bytes of the memory check's buffer; null when the check had no memory phase. */
   readonly vramBytes: number | null;
+  /** True when the rows came in time but the memory phase's roots did not. */
+  readonly memoryLate?: boolean;
 }
 
 /** The owner's view of one decided check: outcome, and for a failure its code and what it means. */
@@ -49,6 +51,8 @@ export function explainFailure(check: DecidedCheck): VerificationReason {
   const detail = ((): string => {
     switch (code) {
       case "commit_late":
+        if (check.memoryLate)
+          return `The device committed its result in time, but the roots of the memory check (a buffer as large as ${profile ? `the ${profile.vramGb} GB per GPU` : "the memory"} it claims) came after that check's deadline. A card with less memory than it claims needs longer to rebuild what it does not hold. Make sure no other program holds GPU memory or CPU time during checks, and that the profile matches the card's memory.`;
         return `${check.commitLatencyMs === null ? `The device gave no answer within ${ms(check.deadlineMs)}.` : `The device answered after ${ms(check.commitLatencyMs)}.`} ${timing} Make sure the GPU is not busy with other work or throttled, that the worker runs the GPU prover and not the CPU one, and that the profile and GPU count match the machine.`;
       case "host_stall":
         return `${check.commitLatencyMs === null ? `The device gave no answer within ${ms(check.deadlineMs)}` : `The device answered after ${ms(check.commitLatencyMs)}`}, but its machine (or the server) was stalled meanwhile: the worker's connection stopped answering pings. This does not count as a failed check; the device is checked again shortly. If it repeats, look for memory pressure (swapping), long pauses or other programs keeping the machine busy.`;
