@@ -119,6 +119,25 @@ describeEachDialect("measuring a device's link to the control plane", (database)
     // The simulated device computes its connect challenge at CPU speed first: slow on a busy machine.
   }, 120_000);
 
+  it("measures one device at a time, keeps three waiting, and tells the next one it is busy", async () => {
+    const silent = await device("silent-but-reports");
+    const waiting = [await device("honest"), await device("honest"), await device("honest")];
+    const turnedAway = await device("honest");
+    // The silent device holds the turn until its echo times out.
+    silent.raw.send({ type: "link.measure" });
+    await silent.raw.nextOf("link.probe");
+    for (const d of waiting) d.raw.send({ type: "link.measure" });
+    turnedAway.raw.send({ type: "link.measure" });
+    const refused = await turnedAway.raw.nextOf("link.result");
+    expect(refused.outcome).toBe("busy");
+    expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(60);
+    expect(await findLink(t.server.ctx.db, turnedAway.deviceId)).toBeNull();
+    // Once the silent one is recorded as failed, the three waiting ones are measured in turn.
+    for (const d of waiting) expect((await d.raw.nextOf("link.result")).outcome).toBe("measured");
+    expect(await findLink(t.server.ctx.db, silent.deviceId)).toMatchObject({ tier: 1, mbps: 0 });
+    for (const d of [silent, ...waiting, turnedAway]) d.raw.ws.close();
+  }, 120_000);
+
   it("turns away a second request within the interval, measuring nothing", async () => {
     const { deviceId, raw } = await device("honest");
     raw.send({ type: "link.measure" });
