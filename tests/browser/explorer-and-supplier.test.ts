@@ -165,6 +165,28 @@ describe.skipIf(skip !== undefined)("the web app in a real browser", () => {
   );
 
   it(
+    "shows the owner the device's proof-of-GPU checks, with their outcome, in its row",
+    async () => {
+      const row = supplier.locator(`tr[data-device-id="${deviceId}"]`);
+      await row.waitFor({ timeout: 30_000 });
+      await row.locator("[data-testid=verification-checks-toggle]").click();
+      await expect
+        .poll(
+          () =>
+            row
+              .locator("[data-testid=verification-checks]")
+              .textContent()
+              .catch(() => ""),
+          {
+            timeout: 40_000,
+          },
+        )
+        .toContain("pass");
+    },
+    STEP_MS,
+  );
+
+  it(
     "searches the explorer by a prefix of the device id",
     async () => {
       const prefix = deviceId.slice(0, 10);
