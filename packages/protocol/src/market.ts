@@ -186,7 +186,8 @@ export const GrantCreditsBody = z.strictObject({
 /** Response of a credit grant: the customer's new balance. */
 export const CreditGrant = z.object({
   userId: UserId,
-  account: z.enum(["customer_balance", "supplier_earnings"]),
+  /** Absent from servers older than staking, which only credited customers. */
+  account: z.enum(["customer_balance", "supplier_earnings"]).optional(),
   balance: MicroUnits,
   amount: MicroUnits,
   reference: z.string(),
