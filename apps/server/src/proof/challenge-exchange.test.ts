@@ -90,6 +90,18 @@ describe("challenge exchange", () => {
     expect(ends[0]!.stallMs).toBeGreaterThanOrEqual(deadlineMs);
   });
 
+  it("waits out a stall before giving up on a silent device, and then does not excuse it", () => {
+    vi.useFakeTimers({ now: 0 });
+    const stalledOnce = { stallMs: () => 1_000, stop: () => undefined };
+    const { ends, deadlineMs, lateMs } = exchangeOf(Date.now, stalledOnce);
+    vi.advanceTimersByTime(deadlineMs + lateMs + 1_000);
+    expect(ends).toEqual([]);
+    vi.advanceTimersByTime(2);
+    expect(ends).toMatchObject([
+      { outcome: "timeout", reason: "commit_late", stallMs: 1_000, result: { commitLatencyMs: null } },
+    ]);
+  });
+
   it("does not excuse a late commit from a session that answered every ping", () => {
     let clock = 0;
     const healthy = { stallMs: () => 3, stop: () => undefined };

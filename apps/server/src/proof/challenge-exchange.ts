@@ -61,7 +61,10 @@ export interface ExchangeOptions {
   readonly health?: SessionHealth;
 }
 
-/** How long past the deadline a late commit is still awaited, to be measured: one more deadline, at most 30 s. */
+/**
+ * How long past the deadline a late commit is still awaited, to be measured: one more deadline (at most 30 s),
+ * plus the longest stall seen.
+ */
 export function lateWindowMs(challenge: Pick<IssuedChallenge, "size">): number {
   return Math.min(challenge.size.deadlineMs, REVEAL_TIMEOUT_MS);
 }
@@ -99,9 +102,9 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
   const finish = (result: ProofResult, revealAtMs?: number) =>
     end({ outcome: result.outcome, reason: result.reason, result, revealAtMs });
   /** A late commit while the session or the server stalled long enough to explain it is a slow host's. */
-  const finishLate = (result: ProofResult, commitAtMs?: number) => {
+  const finishLate = (result: ProofResult, commitAtMs?: number, excusable = true) => {
     stallMs = options.health?.stallMs();
-    const excused = stallMs !== undefined && stallExcuses(challenge.size, stallMs);
+    const excused = excusable && stallMs !== undefined && stallExcuses(challenge.size, stallMs);
     end({
       outcome: result.outcome,
       reason: excused ? "host_stall" : result.reason,
@@ -195,11 +198,23 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
 
   // Past the deadline the exchange waits one more deadline (at most 30 s) for the late commit: only a commit
   // that arrives, late, shows a slow GPU (speed-fraud.ts); one that never comes may be a broken device.
-  wakeAt(challenge.issuedAtMs + challenge.size.deadlineMs + 1, () => {
-    phase = "late";
-    wakeAt(challenge.issuedAtMs + challenge.size.deadlineMs + lateWindowMs(challenge) + 1, () =>
-      finishLate(proofResult(challenge, { outcome: "timeout", reason: "commit_late" })),
+  // The late window grows by the stall seen so far (up to 30 s past the deadline): a stalled honest device
+  // gets to commit, late and excused, while a device that stays silent a whole window beyond any stall is
+  // not excused.
+  const deadlineAtMs = challenge.issuedAtMs + challenge.size.deadlineMs;
+  const lastChanceAtMs = deadlineAtMs + REVEAL_TIMEOUT_MS;
+  const waitLate = () => {
+    const until = Math.min(
+      lastChanceAtMs,
+      deadlineAtMs + lateWindowMs(challenge) + (options.health?.stallMs() ?? 0),
     );
+    if (now() < until) return wakeAt(until + 1, waitLate);
+    const silent = proofResult(challenge, { outcome: "timeout", reason: "commit_late" });
+    finishLate(silent, undefined, now() >= lastChanceAtMs);
+  };
+  wakeAt(deadlineAtMs + 1, () => {
+    phase = "late";
+    waitLate();
   });
   options.send(challenge.message);
   return exchange;
