@@ -113,8 +113,9 @@ export async function seedNetwork(
       // A measured link (the owner's view shows it; the explorer shows only its tier): numbers that appear
       // nowhere else, so the crawl sees them if a public answer carries them.
       if (d % 2 === 0) {
-        const rttMs = Number(`${41 + u}.${731 + d}`);
-        const mbps = Number(`${173 + u}.${917 + d}`);
+        // Seven decimals: a short number such as 41.735 turned up by chance inside other public figures.
+        const rttMs = Number(`${41 + u}.${731 + d}0937`);
+        const mbps = Number(`${173 + u}.${917 + d}0461`);
         await recordLink(db, id, {
           rttMs,
           mbps,
