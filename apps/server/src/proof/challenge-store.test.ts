@@ -151,7 +151,12 @@ describeEachDialect("proof challenge store", (database) => {
       });
     }
     expect(
-      (await verificationHistory(db, device!)).map((e) => [e.outcome, e.reason, e.commitLatencyMs]),
-    ).toEqual(verdicts.map((v) => [v.outcome, v.reason, v.latency]));
+      (await verificationHistory(db, device!)).map((e) => [
+        e.outcome,
+        e.reason,
+        e.commitLatencyMs,
+        e.deadlineMs,
+      ]),
+    ).toEqual(verdicts.map((v) => [v.outcome, v.reason, v.latency, expect.any(Number)]));
   });
 });

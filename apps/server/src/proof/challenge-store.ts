@@ -100,7 +100,7 @@ export async function cancelAbandonedChallenges(db: Db, issuedBefore: Date): Pro
 export async function verificationHistory(db: Db, deviceId: string): Promise<ProofHistoryEntry[]> {
   const rows = await db
     .selectFrom("proof_challenges as c")
-    .select(["c.outcome", "c.decided_at", "c.reason", "c.commit_latency_ms"])
+    .select(["c.outcome", "c.decided_at", "c.reason", "c.commit_latency_ms", "c.deadline_ms"])
     .where("c.device_id", "=", deviceId)
     .where("c.outcome", "in", ["pass", "fail", "timeout"])
     .where("c.decided_at", "is not", null)
@@ -122,6 +122,7 @@ export async function verificationHistory(db: Db, deviceId: string): Promise<Pro
     atMs: new Date(r.decided_at!).getTime(),
     reason: r.reason,
     commitLatencyMs: r.commit_latency_ms,
+    deadlineMs: r.deadline_ms,
   }));
 }
 

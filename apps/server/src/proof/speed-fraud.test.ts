@@ -15,6 +15,7 @@ const entry = (reason: string | null, latency: number | null = 1_500): ProofHist
   reason,
   atMs: 0,
   commitLatencyMs: reason === null ? 40 : latency,
+  deadlineMs: 1_000,
 });
 
 /** A late commit just decided by the exchange: measured (it arrived) or not. */
@@ -23,7 +24,7 @@ const lateEnd = (commitLatencyMs: number | null): ExchangeEnd => ({
   outcome: "timeout",
   reason: "commit_late",
   atMs: 0,
-  result: { outcome: "timeout", reason: "commit_late", commitLatencyMs } as ProofResult,
+  result: { outcome: "timeout", reason: "commit_late", commitLatencyMs, deadlineMs: 1_000 } as ProofResult,
 });
 
 describe("speed fraud from repeated clean late commits", () => {
@@ -54,6 +55,12 @@ describe("speed fraud from repeated clean late commits", () => {
     expect(judgeLateCommit([entry("session_closed")], lateEnd(1_250))).toMatchObject({
       reason: "commit_late",
     });
+  });
+
+  it("does not call late memory roots speed fraud: the commit itself came in time", () => {
+    const memoryLate = { ...entry("commit_late", 110) };
+    expect(judgeLateCommit([entry("commit_late")], lateEnd(110))).toMatchObject({ reason: "commit_late" });
+    expect(judgeLateCommit([memoryLate], lateEnd(1_250))).toMatchObject({ reason: "commit_late" });
   });
 
   it("leaves every other ending as it is", () => {
@@ -113,6 +120,7 @@ describe("a 1.5× overclaim on a healthy host, through the exchange on an inject
         reason: end.reason,
         atMs: end.atMs,
         commitLatencyMs: end.result?.commitLatencyMs ?? null,
+        deadlineMs: end.result!.deadlineMs,
       });
       return { end, decision: nextVerificationState(history, end.atMs, undefined, seededRandom("d")) };
     };

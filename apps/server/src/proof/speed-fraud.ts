@@ -15,7 +15,12 @@ export function followsCleanLateCommit(history: readonly ProofHistoryEntry[]): b
     const entry = history[i]!;
     if (entry.outcome === "pass") return false;
     if (entry.reason === EXCUSED_REASON) continue;
-    return CLEAN_LATE.has(entry.reason ?? "") && entry.commitLatencyMs != null;
+    return (
+      CLEAN_LATE.has(entry.reason ?? "") &&
+      entry.commitLatencyMs != null &&
+      entry.deadlineMs !== undefined &&
+      entry.commitLatencyMs > entry.deadlineMs
+    );
   }
   return false;
 }
@@ -27,8 +32,10 @@ export function followsCleanLateCommit(history: readonly ProofHistoryEntry[]): b
  * broken one, so it is quarantined (retry, then quarantine) but never counted as a lie.
  */
 export function judgeLateCommit(history: readonly ProofHistoryEntry[], end: ExchangeEnd): ExchangeEnd {
-  if (end.reason !== "commit_late" || end.result?.commitLatencyMs == null) return end;
-  if (!followsCleanLateCommit(history)) return end;
+  const result = end.result;
+  // Only the commit itself late counts: `commit_late` also ends a challenge whose memory roots came late.
+  const late = result?.commitLatencyMs != null && result.commitLatencyMs > result.deadlineMs;
+  if (end.reason !== "commit_late" || !result || !late || !followsCleanLateCommit(history)) return end;
   const fraud = { outcome: "fail", reason: "speed_short" } as const;
-  return { ...end, ...fraud, result: { ...end.result, ...fraud } };
+  return { ...end, ...fraud, result: { ...result, ...fraud } };
 }

@@ -10,6 +10,8 @@ export interface ProofHistoryEntry {
   readonly reason?: string | null;
   /** Server-measured time to the commit; null when none arrived (a late one is awaited for a while). */
   readonly commitLatencyMs?: number | null;
+  /** The challenge's commit deadline: a commit later than this was late itself (not a later phase). */
+  readonly deadlineMs?: number;
 }
 
 /** The reason of a late commit that a stall of the session or the server explains (session-health.ts). */
