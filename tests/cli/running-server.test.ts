@@ -1,23 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../apps/server/src/testing/test-server.js";
 import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { ROOT, runBin } from "./run-bin.js";
 
 const SERVER = "apps/server/bin/ignis-server.js";
-
-const freePort = async () => {
-  const probe = createServer().listen(0, "127.0.0.1");
-  await once(probe, "listening");
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, "close");
-  return port;
-};
 
 /**
  * An `ignis-server` process on its embedded defaults (PGlite in --data), and what a second process does with the

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +10,7 @@ import { buildJobImage } from "../../apps/cli/src/jobs/sandbox/job-image.js";
 import { podmanMissing } from "../../apps/cli/src/jobs/sandbox/podman-fixture.js";
 import { enrollDevice } from "../../apps/cli/src/worker/enroll.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
-import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { freePort, startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { call, enrollmentCode, userWithKey } from "../../apps/server/src/testing/worker-fixture.js";
 import { runBin } from "../cli/run-bin.js";
@@ -56,17 +55,6 @@ else
 fi
 sleep 600
 `;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Nebula processes whose config lies under one of these state folders (the workers' overlay nodes). */
 function nebulaUnder(stateDirs: string[]): number[] {

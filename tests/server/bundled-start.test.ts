@@ -1,23 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freshBundle } from "../../apps/server/bin/bundle-freshness.js";
 import { buildServer } from "../../apps/server/scripts/build-server.js";
+import { freePort } from "../../apps/server/src/testing/test-server.js";
 import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import { ROOT } from "../cli/run-bin.js";
-
-const freePort = async () => {
-  const probe = createServer().listen(0, "127.0.0.1");
-  await once(probe, "listening");
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, "close");
-  return port;
-};
 
 /** A server package laid out as in the repository, with a bundle built at `builtAt` and one source file. */
 function layout(builtAt: number, sourceAt: number): { root: string; source: string } {
@@ -87,12 +77,13 @@ describe("the server bundle (npm run build:server)", () => {
     await waitFor(
       "the bundled server to answer /healthz",
       async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200,
-      { timeoutMs: 60_000, everyMs: 200 },
+      // A fresh PGlite data dir runs every migration first: over a minute on a loaded 2-core machine.
+      { timeoutMs: 180_000, everyMs: 200 },
     );
     const openapi = await fetch(`${url}/openapi.json`);
     expect(openapi.status).toBe(200);
     expect(((await openapi.json()) as { paths: object }).paths).toHaveProperty("/v1/explorer/map");
     const map = await fetch(`${url}/v1/explorer/map`);
     expect(map.status).toBe(200);
-  }, 90_000);
+  }, 240_000);
 });

@@ -1,24 +1,16 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../server/src/testing/test-server.js";
 import { waitFor } from "../../../server/src/testing/wait-for.js";
 import type { SimSummary } from "./run-sim.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../..", import.meta.url));
 const run = promisify(execFile);
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 
 /** `ignis sim` as a user runs it: the CLI binary against an `ignis-server` process on the embedded defaults. */
 describe("ignis sim against a running server", () => {
