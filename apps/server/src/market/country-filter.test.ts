@@ -4,6 +4,7 @@ import { updateDeviceRows } from "../testing/device-rows.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { createCluster } from "./create-cluster.js";
 import {
+  clusterRequest,
   createCustomer,
   createTestUser,
   insertDevices,
@@ -13,13 +14,7 @@ import {
 import { rankCandidates, schedulingOptions } from "./scheduler.js";
 
 const MODEL = "Other GPU";
-const body = (over: Partial<CreateClusterBody>): CreateClusterBody => ({
-  gpuModel: MODEL,
-  count: 1,
-  hours: 1,
-  job: { command: "true", args: [] },
-  ...over,
-});
+const body = (over: Partial<CreateClusterBody>) => clusterRequest(MODEL, over);
 
 // A customer may keep a job in (or out of) countries; devices are matched by the country the explorer shows
 // them in: the session address's, else the owner's declaration.

@@ -1,4 +1,4 @@
-import type { JobServerMessage, SandboxReport } from "@ignis/protocol";
+import type { CreateClusterBody, JobServerMessage, SandboxReport } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import { newId } from "../db/new-id.js";
 import { insertUser } from "../identity/users.js";
@@ -22,7 +22,13 @@ export interface MarketHarness {
   advance(ms: number): void;
 }
 
+/** A one-GPU, one-hour request for `model` running `true`, with `over` on top. */
+export function clusterRequest(model: string, over: Partial<CreateClusterBody> = {}): CreateClusterBody {
+  return { gpuModel: model, count: 1, hours: 1, job: { command: "true", args: [] }, ...over };
+}
+
 /** Settings for tests: one-second billing minutes and short timeouts. */
+
 export function testSettings(over: Partial<MarketSettings> = {}): MarketSettings {
   return {
     billingMinuteMs: 1000,

@@ -4,6 +4,7 @@ import { recordLink } from "../connectivity/link-store.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { createCluster } from "./create-cluster.js";
 import {
+  clusterRequest,
   createCustomer,
   createTestUser,
   insertDevices,
@@ -13,13 +14,7 @@ import {
 import { rankCandidates, schedulingOptions } from "./scheduler.js";
 
 const MODEL = "Other GPU";
-const body = (over: Partial<CreateClusterBody>): CreateClusterBody => ({
-  gpuModel: MODEL,
-  count: 1,
-  hours: 1,
-  job: { command: "true", args: [] },
-  ...over,
-});
+const body = (over: Partial<CreateClusterBody>) => clusterRequest(MODEL, over);
 
 // A customer may ask for a least connectivity tier; a device counts at the tier its latest fresh measurement
 // earned, and at tier 1 when it has none (never measured, or measured too long ago).
