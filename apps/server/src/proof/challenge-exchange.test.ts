@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { hardwareProfiles } from "../../../../packages/protocol/src/hardware-profiles.js";
 import { createCpuProver } from "../../../cli/src/prover/cpu-prover.js";
 import { type ExchangeEnd, lateWindowMs, startExchange } from "./challenge-exchange.js";
+import { MEMORY_LATE_DETAIL } from "./challenge-store.js";
 import { seededRandom } from "./random-source.js";
 import { type SessionHealth, watchSessionHealth } from "./session-health.js";
 import { issueChallenge } from "./simulated-slack.js";
@@ -11,7 +12,7 @@ const profile = hardwareProfiles.find((p) => p.id === "sim-a100")!;
 const keyring = createVerifierKeyring({ random: seededRandom("exchange keys") });
 
 /** An exchange whose sent messages and end are recorded; `now` is the server clock the test controls. */
-function exchangeOf(now: () => number, health?: SessionHealth) {
+function exchangeOf(now: () => number, health?: SessionHealth, provesMemory = false) {
   const sent: Array<{ type: string }> = [];
   const ends: ExchangeEnd[] = [];
   const challenge = issueChallenge({
@@ -21,6 +22,7 @@ function exchangeOf(now: () => number, health?: SessionHealth) {
     keyring,
     nowMs: now(),
     random: seededRandom("c"),
+    provesMemory,
   });
   const exchange = startExchange({
     challenge,
@@ -30,7 +32,14 @@ function exchangeOf(now: () => number, health?: SessionHealth) {
     onEnd: (e) => ends.push(e),
     ...(health ? { health } : {}),
   });
-  return { exchange, sent, ends, deadlineMs: challenge.size.deadlineMs, lateMs: lateWindowMs(challenge) };
+  return {
+    exchange,
+    sent,
+    ends,
+    deadlineMs: challenge.size.deadlineMs,
+    lateMs: lateWindowMs(challenge),
+    memoryDeadlineMs: challenge.vram?.deadlineMs,
+  };
 }
 
 const commitFor = (challengeId: string) => ({
@@ -151,5 +160,32 @@ describe("challenge exchange", () => {
     exchange.abandon("cancelled", "server_stopped");
     vi.advanceTimersByTime(deadlineMs + 10);
     expect(ends).toMatchObject([{ outcome: "timeout", reason: "session_closed" }]);
+  });
+
+  it("excuses memory roots made late by a host stall, as it excuses a late commit", () => {
+    vi.useFakeTimers({ now: 0 });
+    const stalled = { stallMs: () => 60_000, stop: vi.fn() };
+    const { exchange, ends, memoryDeadlineMs } = exchangeOf(Date.now, stalled, true);
+    expect(memoryDeadlineMs).toBeGreaterThan(0);
+    exchange.commit(commitFor(exchange.challenge.challengeId));
+    // Stalls are still watched while the memory roots are awaited.
+    expect(stalled.stop).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(memoryDeadlineMs! + 2);
+    expect(ends).toMatchObject([{ outcome: "timeout", reason: "host_stall", stallMs: 60_000 }]);
+  });
+
+  it("fails late memory roots from a healthy session as commit_late, naming the memory phase", () => {
+    vi.useFakeTimers({ now: 0 });
+    const healthy = { stallMs: () => 3, stop: () => undefined };
+    const { exchange, ends, memoryDeadlineMs } = exchangeOf(Date.now, healthy, true);
+    exchange.commit(commitFor(exchange.challenge.challengeId));
+    vi.advanceTimersByTime(memoryDeadlineMs! + 2);
+    expect(ends).toMatchObject([
+      {
+        outcome: "timeout",
+        reason: "commit_late",
+        result: { detail: MEMORY_LATE_DETAIL, commitLatencyMs: 0 },
+      },
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import type {
+  ChallengeSize,
   ProofChallengeMessage,
   ProofCommitMessage,
   ProofRevealMessage,
@@ -102,9 +103,14 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
   const finish = (result: ProofResult, revealAtMs?: number) =>
     end({ outcome: result.outcome, reason: result.reason, result, revealAtMs });
   /** A late commit while the session or the server stalled long enough to explain it is a slow host's. */
-  const finishLate = (result: ProofResult, commitAtMs?: number, excusable = true) => {
+  const finishLate = (
+    result: ProofResult,
+    commitAtMs?: number,
+    excusable = true,
+    timing: Pick<ChallengeSize, "deadlineMs" | "expectedMs"> = challenge.size,
+  ) => {
     stallMs = options.health?.stallMs();
-    const excused = excusable && stallMs !== undefined && stallExcuses(challenge.size, stallMs);
+    const excused = excusable && stallMs !== undefined && stallExcuses(timing, stallMs);
     end({
       outcome: result.outcome,
       reason: excused ? "host_stall" : result.reason,
@@ -130,6 +136,8 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
   // that knew the walk steps before committing to its walk would walk only those.
   const requestReveal = () => {
     if (!commit || (challenge.vram && !memory)) return;
+    // Stalls are watched until every commitment is in: the memory roots may be excused too.
+    options.health?.stop();
     const rows = chooseRevealRows(challenge, commit.message, options.random);
     request = { message: rows, atMs: now() };
     phase = "revealing";
@@ -149,20 +157,23 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
       if (judged?.reason === "commit_late") return finishLate(judged, atMs);
       if (judged) return finish(judged);
       commit = { message, atMs };
-      options.health?.stop();
       const vram = challenge.vram;
       if (vram && !memory) {
         // The memory roots follow within the phase's own deadline (the rows keep theirs, so no slow device can
-        // spend the memory phase's time on them); late roots mean the buffer was not held, or not in time.
+        // spend the memory phase's time on them); late roots mean the buffer was not held, or not in time,
+        // unless the host stalled meanwhile by at least half the phase's slack (then `host_stall`, as for rows).
         phase = "committing";
         wakeAt(challenge.issuedAtMs + vram.deadlineMs + 1, () =>
-          finish(
+          finishLate(
             proofResult(challenge, {
               outcome: "timeout",
               reason: "commit_late",
               detail: MEMORY_LATE_DETAIL,
               commitLatencyMs: atMs - challenge.issuedAtMs,
             }),
+            atMs,
+            true,
+            { deadlineMs: vram.deadlineMs, expectedMs: challenge.size.expectedMs + vram.expectedMs },
           ),
         );
       }
