@@ -94,7 +94,9 @@ describe("docs/getting-started.md, run as written", () => {
     expect(vars(steps[1]!).SUPPLIER).toMatch(/^usr_/);
     // 3. the packed worker is installed under the temporary prefix and enrolled a device
     expect(vars(steps[2]!).DEVICE).toMatch(/^dev_[a-z2-7]{26}$/);
-    // 4. the device ran, was verified, and the worker said its proof passed
+    // 4. doctor found the machine ready; the device ran, was verified, and the worker said its proof passed
+    expect(steps[3]).toMatch(/^sandbox +pass /m);
+    expect(steps[3]).toMatch(/^(all checks passed|ready, with \d+ warnings?)$/m);
     expect(steps[3]).toMatch(/proof of GPU passed .*earns rewards/);
     // 5. the customer got 50 credits, in credits
     expect(vars(steps[4]!).CUSTOMER).toMatch(/^usr_/);

@@ -6,9 +6,9 @@ export type ServerProbe =
       /** `ok` when ready; `starting` while a server opens its database. */
       status: string | null;
       version: string | null;
-      /** The server's clock in epoch ms (its `time` field, else its Date header), or null. */
+      /** The server's clock in epoch ms (its `x-ignis-time` header, else its Date header), or null. */
       serverTimeMs: number | null;
-      /** How precise `serverTimeMs` is: 1 ms from `time`, 500 ms from a Date header. */
+      /** How precise `serverTimeMs` is: 1 ms from `x-ignis-time`, 500 ms from a Date header. */
       serverTimeResolutionMs: number;
       /** The local clock halfway through the request, in epoch ms. */
       localMidMs: number;
@@ -35,13 +35,15 @@ export async function probeServer(
   }
   const rttMs = performance.now() - start;
   const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
-  const time = typeof fields.time === "string" ? Date.parse(fields.time) : Number.NaN;
+  // The release and the clock come in headers: the body stays exactly { status: "ok" } (CONTRACT.md).
+  const time = Date.parse(res.headers.get("x-ignis-time") ?? "");
+  const release = res.headers.get("x-ignis-release");
   const date = Date.parse(res.headers.get("date") ?? "");
   return {
     reachable: true,
     httpStatus: res.status,
     status: typeof fields.status === "string" ? fields.status.slice(0, 40) : null,
-    version: typeof fields.version === "string" ? fields.version.slice(0, 40) : null,
+    version: release ? release.slice(0, 40) : null,
     // A Date header is truncated to the second: its middle is the best guess, half a second either way.
     serverTimeMs: Number.isFinite(time) ? time : Number.isFinite(date) ? date + 500 : null,
     serverTimeResolutionMs: Number.isFinite(time) ? 1 : 500,
