@@ -1,16 +1,9 @@
 import { createHash } from "node:crypto";
-import {
-  type DeviceView,
-  type LinkProbeMessage,
-  type PublicDevice,
-  sessionSigningText,
-  tierOf,
-} from "@ignis/protocol";
+import { type DeviceView, type LinkProbeMessage, type PublicDevice, tierOf } from "@ignis/protocol";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { signText } from "../../../cli/src/worker/device-key.js";
 import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
 import { describeEachDialect } from "../testing/dialects.js";
-import { openRawWorkerSocket, type RawWorkerSocket } from "../testing/raw-worker-socket.js";
+import { openDeviceSession, type RawWorkerSocket } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
 import { waitFor } from "../testing/wait-for.js";
 import {
@@ -46,19 +39,13 @@ describeEachDialect("measuring a device's link to the control plane", (database)
    */
   const device = async (answer: Answer, options: { afterChallenge?: boolean } = {}) => {
     const enrolled = await enrollSimulated(t, supplier.key);
-    const key = readDeviceKey(enrolled.stateDir);
-    const raw = await openRawWorkerSocket(t.url);
-    const { nonce } = await raw.nextOf("session.challenge");
-    raw.send({
-      type: "session.auth",
-      deviceId: enrolled.deviceId,
-      publicKey: key.publicKey,
-      signature: signText(key, sessionSigningText(nonce, enrolled.deviceId, t.url)),
-      protocol: { min: 1, max: 2 },
-      features: ["link-probe"],
-    });
-    const hello = await raw.nextOf("session.hello");
-    expect(hello.features).toContain("link-probe");
+    const { raw, answer: hello } = await openDeviceSession(
+      t.url,
+      enrolled.deviceId,
+      readDeviceKey(enrolled.stateDir),
+      { auth: { protocol: { min: 1, max: 2 }, features: ["link-probe"] } },
+    );
+    expect(hello).toMatchObject({ type: "session.hello", features: expect.arrayContaining(["link-probe"]) });
     answerProbes(raw, answer);
     await raw.nextOf("proof.challenge");
     if (options.afterChallenge !== false) await challengeOver(enrolled.deviceId);

@@ -30,6 +30,8 @@ export interface RawSocketOptions {
   autoPong?: boolean;
   /** Extra upgrade headers, e.g. `x-forwarded-for` behind a proxy the server trusts. */
   headers?: Record<string, string>;
+  /** Extra fields of `session.auth` (`openDeviceSession`), e.g. a protocol range and features. */
+  auth?: Record<string, unknown>;
 }
 
 /** Opens a socket to the server's worker endpoint. */
@@ -97,6 +99,7 @@ export async function openDeviceSession(
     deviceId,
     publicKey: key.publicKey,
     signature: signText(key, sessionSigningText(nonce, deviceId, serverUrl)),
+    ...options.auth,
   });
   return { raw, nonce, answer: await raw.next() };
 }
