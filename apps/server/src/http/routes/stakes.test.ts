@@ -131,6 +131,31 @@ describeEachDialect("stake and slash routes", (database) => {
     expect(refunded.body.items[0]?.appeal.status).toBe("refunded");
   });
 
+  it("refuses a stolen key scoped to reading rewards: no stake, unbond or appeal, and nothing changes", async () => {
+    const minted = await post<{ key: string }>("/v1/api-keys", users.alice!.key, {
+      name: "dashboard",
+      scopes: ["rewards:read"],
+    });
+    expect(minted.status).toBe(201);
+    const thief = minted.body.key;
+    const before = await call<{ items: { id: string; bonded: string; status: string }[] }>(
+      "/v1/stakes",
+      users.alice!.key,
+    );
+    const stakeId = before.body.items[0]!.id;
+    const slashes = await call<{ items: { id: string }[] }>(`/v1/slashes?deviceId=${device}`);
+    for (const [path, body] of [
+      ["/v1/stakes", { deviceId: device, amount: String(PER_GPU) }],
+      [`/v1/stakes/${stakeId}/unbond`, {}],
+      [`/v1/slashes/${slashes.body.items[0]!.id}/appeal`, { reason: "mine now" }],
+    ] as const) {
+      const res = await post(path, thief, body);
+      expect([res.status, res.body.code], path).toEqual([403, "insufficient_scope"]);
+    }
+    expect((await call("/v1/stakes", thief)).status).toBe(403);
+    expect((await call("/v1/stakes", users.alice!.key)).body).toEqual(before.body);
+  });
+
   it("unbonds only on the owner's word, and pays back only once IGNIS_UNBOND_SECONDS have passed", async () => {
     const { body } = await call<{ items: { id: string }[] }>("/v1/stakes", users.alice!.key);
     const unbond = `/v1/stakes/${body.items[0]!.id}/unbond`;
