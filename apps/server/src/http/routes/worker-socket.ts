@@ -13,6 +13,14 @@ const HELLO = '"type":"session.hello"';
 const REFUSAL_AUDIT_EVERY_MS = 60_000;
 
 /**
+ * What an address over its cap of sockets in their handshake is told to wait. A handshake takes milliseconds, so
+ * a slot frees almost at once: a GPU farm of hundreds of devices behind one NAT, all reconnecting after a rolling
+ * restart, comes back in a few rounds of a second instead of losing a whole uptime slot each (the refusal itself
+ * costs the server next to nothing, so a flooder gains nothing from the short wait).
+ */
+const PENDING_CAP_RETRY_AFTER_SECONDS = 1;
+
+/**
  * The worker WebSocket. Paths under /v1/worker/ skip the HTTP credential pipeline: the session authenticates
  * in-band with the device key (gateway/handshake.ts), within the gateway's handshake deadline. Before the
  * upgrade, an address already holding its cap of sockets still in their handshake is refused with 429
@@ -73,7 +81,7 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
             "rate_limited",
             "too many worker sockets from this address are still in their handshake",
             {
-              details: { retryAfterSeconds: 10 },
+              details: { retryAfterSeconds: PENDING_CAP_RETRY_AFTER_SECONDS },
             },
           ),
         );
