@@ -42,14 +42,24 @@ const ENGINE_ENV = [
   "DOCKER_CONTEXT",
 ];
 
-/** The environment the engine's commands run with: its own settings from the worker's, nothing else. */
+/**
+ * Where firewall tools (nft, iptables-restore) and often the engine's helpers live. A non-root user's PATH on
+ * Debian and Ubuntu leaves them out, so a supplier who installed nftables would be told it is missing.
+ */
+const SYSTEM_BIN_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+/**
+ * The environment the engine's commands run with: its own settings from the worker's, nothing else. The worker's
+ * PATH comes first; the system's bin and sbin folders it lacks are added after it.
+ */
 export function engineEnv(from: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of ENGINE_ENV) {
     const value = from[name];
     if (value !== undefined) env[name] = value;
   }
-  env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  const path = (env.PATH ?? "").split(":").filter((dir) => dir !== "");
+  env.PATH = [...path, ...SYSTEM_BIN_DIRS.filter((dir) => !path.includes(dir))].join(":");
   return env;
 }
 
