@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { defaultStateDir } from "../auth/state-dir.js";
 import { type Command, UsageError } from "../command.js";
-import { prepareWorkerJobs } from "../jobs/worker-jobs.js";
+import { noJobRuntime } from "../jobs/job-runtime.js";
+import { prepareWorkerJobs, readWorkerSetup } from "../jobs/worker-jobs.js";
 import { logStartChecks } from "../worker/start-checks.js";
 import { createAutoUpdate } from "../worker/update/auto-update.js";
 import { clearRunningWorker, writeOnline, writeRunningWorker } from "../worker/update/worker-process.js";
@@ -45,17 +46,18 @@ export const command: Command = {
     const { values } = parse(argv);
     const stateDir = values.state ?? defaultStateDir();
     const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-    const jobs = await prepareWorkerJobs({
-      stateDir,
-      log,
-      flags: {
-        jobImage: values["job-image"],
-        engine: values.engine,
-        runtime: values.runtime,
-        allowNetwork: values["allow-network"],
-        unsafeSubprocessJobs: values["unsafe-subprocess-jobs"],
-      },
-    });
+    const flags = {
+      jobImage: values["job-image"],
+      engine: values.engine,
+      runtime: values.runtime,
+      allowNetwork: values["allow-network"],
+      unsafeSubprocessJobs: values["unsafe-subprocess-jobs"],
+    };
+    // Connect at once and check the sandbox beside the session (its test job takes seconds): a restarted worker
+    // earns again within about a second, and is hired once the check has passed (until then it announces
+    // SANDBOX_CHECKING, and job orders wait for the check).
+    const setup = await readWorkerSetup({ stateDir, flags });
+    const checked = prepareWorkerJobs({ stateDir, flags, log, setup });
     const release = values["as-release"] ?? WORKER_RELEASE;
     const server = values.server ?? readDeviceState(stateDir)?.server ?? "";
     const auto = createAutoUpdate({
@@ -76,23 +78,37 @@ export const command: Command = {
           auto.offered(message);
         }
       },
-      jobs: jobs.jobs,
-      jobCaps: jobs.jobCaps,
-      metadata: jobs.metadata,
+      jobs: checked.then(
+        (jobs) => jobs.jobs,
+        (error: unknown) => noJobRuntime(`the sandbox check failed: ${(error as Error).message}`),
+      ),
+      jobCaps: setup.config.limits,
+      metadata: setup.checkingMetadata,
       ...(values.server ? { server: values.server } : {}),
     });
     writeRunningWorker(stateDir, { pid: process.pid, version: release, args: restartArgs(argv) });
     log(`device ${worker.deviceId}: connecting as release ${release}`);
     const checksDone = new AbortController();
-    const checks = logStartChecks({
-      stateDir,
-      server: server.split(",")[0]!.trim(),
-      claim: jobs.metadata,
-      sandbox: jobs.report,
-      log,
-      signal: checksDone.signal,
-      connected: worker.connected,
-    });
+    const checks = checked.then(
+      (jobs) => {
+        worker.setMetadata(jobs.metadata);
+        return logStartChecks({
+          stateDir,
+          server: server.split(",")[0]!.trim(),
+          claim: jobs.metadata,
+          sandbox: jobs.report,
+          log,
+          signal: checksDone.signal,
+          connected: worker.connected,
+        });
+      },
+      (error: unknown) => {
+        // The device stays announced as checking its sandbox, so it is never hired without one.
+        log(
+          `sandbox check failed: ${(error as Error).message}; this device runs no jobs until the worker restarts`,
+        );
+      },
+    );
     const stop = () => void worker.stop();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);

@@ -34,17 +34,30 @@ const UNSAFE_BANNER = [
   "!!! The device shows as unsafe-subprocess and is hired only by customers who ask for unsandboxed devices.",
 ];
 
-/**
- * Sets up how `ignis worker run` runs jobs: the container sandbox (checked with a test job) or, only with
- * `--unsafe-subprocess-jobs`, plain subprocesses announced loudly. Without a working sandbox the worker still
- * connects, says why in its log and reports `sandbox_unavailable`, so the device is not hired.
- */
-export async function prepareWorkerJobs(options: {
+/** The sandbox report of a worker that is still checking its sandbox: it is not hired until the check ends. */
+export const SANDBOX_CHECKING: SandboxReport = {
+  kind: "unavailable",
+  reason: "sandbox_unavailable",
+  message:
+    "the worker is checking its sandbox (it runs a test job); the device is hired once the check passes",
+};
+
+/** What the worker knows at once: its enrolled state, its sandbox settings and its hardware claim. */
+export interface WorkerSetup {
+  stateDir: string;
+  deviceId: string;
+  config: SandboxConfig;
+  claim: HardwareClaim;
+  /** The claim to announce while the sandbox is checked (not hireable until then). */
+  checkingMetadata: HardwareClaim;
+}
+
+/** Reads the enrolled device, its sandbox settings (flags over `<state>/sandbox.json`) and its hardware claim. */
+export async function readWorkerSetup(options: {
   stateDir: string;
   flags: WorkerJobFlags;
-  log: (line: string) => void;
-}): Promise<WorkerJobs> {
-  const { stateDir, flags, log } = options;
+}): Promise<WorkerSetup> {
+  const { stateDir, flags } = options;
   const state = readDeviceState(stateDir);
   if (!state) throw new Error(`no enrolled device in ${stateDir}; run \`ignis worker enroll\` first`);
   const file = readSandboxConfig(stateDir);
@@ -57,6 +70,36 @@ export async function prepareWorkerJobs(options: {
   });
   const simulated = findHardwareProfile(state.profile)?.simulated === true;
   const claim = await hardwareClaim({ profile: simulated ? state.profile : undefined, stateDir });
+  return {
+    stateDir,
+    deviceId: state.deviceId,
+    config,
+    claim,
+    checkingMetadata: {
+      ...claim,
+      sandbox: SANDBOX_CHECKING,
+      mesh: { kind: "unavailable", message: "the worker is checking its sandbox" },
+    },
+  };
+}
+
+/**
+ * Sets up how `ignis worker run` runs jobs: the container sandbox (checked with a test job) or, only with
+ * `--unsafe-subprocess-jobs`, plain subprocesses announced loudly. Without a working sandbox the worker still
+ * connects, says why in its log and reports `sandbox_unavailable`, so the device is not hired. `ignis worker run`
+ * connects first and runs this beside the session (readWorkerSetup gives what it announces meanwhile), so a
+ * restarted worker is back online in about a second however long the test job takes.
+ */
+export async function prepareWorkerJobs(options: {
+  stateDir: string;
+  flags: WorkerJobFlags;
+  log: (line: string) => void;
+  /** What readWorkerSetup already read, to not read it twice. */
+  setup?: WorkerSetup;
+}): Promise<WorkerJobs> {
+  const { flags, log } = options;
+  const { stateDir, deviceId, config, claim } =
+    options.setup ?? (await readWorkerSetup({ stateDir: options.stateDir, flags }));
   let jobs: JobRuntimeChoice;
   let report: SandboxReport;
   if (flags.unsafeSubprocessJobs) {
@@ -70,7 +113,7 @@ export async function prepareWorkerJobs(options: {
   } else {
     const opened = await openSandbox({
       stateDir,
-      deviceId: state.deviceId,
+      deviceId,
       config,
       gpuVendor: claim.gpu.vendor,
       log,

@@ -41,8 +41,11 @@ export function createDeviceDuties(options: {
   send: (message: WorkerMessage) => void;
   log: (line: string) => void;
   proverOverride?: Prover | undefined;
-  /** What runs jobs; without one, simulated devices use the simulated-device runner and others run none. */
-  jobs?: JobRuntimeChoice | undefined;
+  /**
+   * What runs jobs; without one, simulated devices use the simulated-device runner and others run none. A promise
+   * is a sandbox still being checked: job orders wait for it, in order.
+   */
+  jobs?: JobRuntimeChoice | Promise<JobRuntimeChoice> | undefined;
   jobCaps?: LimitCaps | undefined;
   /** The host of the server URL the worker uses now (the lighthouse's default host). */
   serverHost?: (() => string | undefined) | undefined;
@@ -50,6 +53,8 @@ export function createDeviceDuties(options: {
   const { send, log } = options;
   let prover: Promise<Prover> | undefined;
   let jobs: JobHost | undefined;
+  let jobsReady: Promise<void> = Promise.resolve();
+  let closed = false;
   let streams: StreamHost | undefined;
   const profile = findHardwareProfile(options.profileId) ?? findHardwareProfile("cpu-generic")!;
 
@@ -97,18 +102,27 @@ export function createDeviceDuties(options: {
       streams.handle(message);
     },
     job(message) {
-      jobs ??= createJobHost({
-        send: (m: JobWorkerMessage | MeshLinksMessage) => send(m),
-        ...(options.serverHost ? { serverHost: options.serverHost } : {}),
-        workDir: join(options.stateDir, "jobs"),
-        runtime: jobRuntimeFor(profile.simulated, options.jobs),
-        caps: options.jobCaps,
-        log,
-      });
-      jobs.handle(message);
+      if (jobs) return jobs.handle(message);
+      // The first orders wait for the sandbox check (a worker connects before it ends); they keep their order.
+      jobsReady = jobsReady
+        .then(() => options.jobs)
+        .catch((error: unknown) => noJobRuntime(`the sandbox check failed: ${(error as Error).message}`))
+        .then((choice) => {
+          if (closed) return;
+          jobs ??= createJobHost({
+            send: (m: JobWorkerMessage | MeshLinksMessage) => send(m),
+            ...(options.serverHost ? { serverHost: options.serverHost } : {}),
+            workDir: join(options.stateDir, "jobs"),
+            runtime: jobRuntimeFor(profile.simulated, choice),
+            caps: options.jobCaps,
+            log,
+          });
+          jobs.handle(message);
+        });
     },
     busy: () => (jobs?.running().length ?? 0) > 0,
     async close() {
+      closed = true;
       streams?.closeAll();
       await jobs?.stopAll();
       if (prover) await (await prover).close();

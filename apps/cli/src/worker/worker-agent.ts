@@ -45,11 +45,17 @@ export interface StartWorkerOptions {
   proverOverride?: Prover;
   /** Sees every message from the server, after the worker handled it. */
   onMessage?: (message: ServerMessage) => void;
-  /** What runs jobs (`ignis worker run` passes its sandbox); see jobRuntimeFor for the default. */
-  jobs?: JobRuntimeChoice;
+  /**
+   * What runs jobs (`ignis worker run` passes its sandbox, still being checked while the worker connects: job
+   * orders wait for it); see jobRuntimeFor for the default.
+   */
+  jobs?: JobRuntimeChoice | Promise<JobRuntimeChoice>;
   /** The supplier's caps on a job's resources. */
   jobCaps?: LimitCaps;
-  /** A claim to send as a metadata update after each handshake (the sandbox report rides in it). */
+  /**
+   * A claim to send as a metadata update after each handshake (the sandbox report rides in it); replaced with
+   * `setMetadata` when the worker learns more (its sandbox check ended).
+   */
   metadata?: HardwareClaim;
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
@@ -92,6 +98,8 @@ export interface WorkerHandle {
   stop(): Promise<void>;
   /** Sends a message over the live session; false when there is none (tests use it to misbehave). */
   send(message: WorkerMessage): boolean;
+  /** Replaces the claim sent after each handshake, and sends it now over the live session, if any. */
+  setMetadata(claim: HardwareClaim): void;
   /** The protocol version the current (or last) session negotiated; 1 before the first. */
   protocolVersion(): number;
   stats(): {
@@ -135,6 +143,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
   let beatNow: (() => void) | undefined;
   // Every session starts in v1 and moves to what the server's hello chose.
   let speaking = 1;
+  let metadata = options.metadata;
   let stopping = false;
   let exit: WorkerExit | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
@@ -256,7 +265,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
           markConnected();
           links.opened(message.features?.includes("link-probe") === true);
           // The device's metadata (its sandbox report) is current on the server whenever it can be hired.
-          if (options.metadata) send({ type: "metadata.update", hardware: options.metadata });
+          if (metadata) send({ type: "metadata.update", hardware: metadata });
           if (offlineSince === undefined) {
             log(`online as ${message.deviceId} (heartbeat every ${intervalMs / 1000} s)`);
           } else {
@@ -395,6 +404,10 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     connected,
     done,
     send,
+    setMetadata(claim) {
+      metadata = claim;
+      if (online) send({ type: "metadata.update", hardware: claim });
+    },
     protocolVersion: () => speaking,
     stats: () => ({ ...counts, online }),
     async stop() {
