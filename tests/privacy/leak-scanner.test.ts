@@ -58,12 +58,26 @@ describe("the leak scanner the privacy crawl relies on", () => {
       status: "online",
       label: null,
       gpu: { model: "NVIDIA A100", count: 1, vramGb: 80 },
+      memory: { claimedMiB: 81_920, proven: true },
       enrolledOn: "2026-11-25",
       generatedAt: "2026-11-25T17:00:00.000Z",
       version: "0.1.0",
       uptime24h: 0.9876,
     });
     expect(findLeaks(body, JSON_TYPE, ["private-label"])).toEqual([]);
+  });
+
+  it("flags the owner-only parts of a device's memory proof", () => {
+    const owner = { memory: { claimedMiB: 81_920, proven: true, provenAt: "2026-11-25T17:03:12.345Z" } };
+    expect(findLeaks(JSON.stringify(owner), JSON_TYPE, [])).toContainEqual({
+      kind: "forbidden key",
+      found: "$.memory.provenAt",
+    });
+    const worker = { memory: { claimedMiB: 81_920, proven: false, workerProvesMemory: false } };
+    expect(findLeaks(JSON.stringify(worker), JSON_TYPE, [])).toContainEqual({
+      kind: "forbidden key",
+      found: "$.memory.workerProvesMemory",
+    });
   });
 
   it("compares problems without their request id and instance", () => {

@@ -15,7 +15,7 @@ const PATTERNS: [string, RegExp][] = [
 
 /** Keys that name an owner, a person, a credential or a precise place: none belongs in a public JSON body. */
 const FORBIDDEN_KEYS =
-  /^(owner|ownerId|owner_id|userId|user_id|email|ip|ipAddress|hostname|location|lat|latitude|lon|lng|longitude|credentialId|keyId|hardware|createdBy|created_by|rttMs|rtt_ms|mbps)$/i;
+  /^(owner|ownerId|owner_id|userId|user_id|email|ip|ipAddress|hostname|location|lat|latitude|lon|lng|longitude|credentialId|keyId|hardware|createdBy|created_by|rttMs|rtt_ms|mbps|provenAt|workerProvesMemory)$/i;
 /**
  * The one `location` a public body may hold: a country code (or null), a continent-level region and a source,
  * nothing else. Any other value under that key (coordinates, a city, an address) is a leak.

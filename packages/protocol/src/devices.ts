@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DeviceId, Timestamp } from "./common.js";
 import { DeviceLinkView } from "./connectivity-tiers.js";
+import { OwnerDeviceMemory } from "./device-memory.js";
 import { CoarseRegion, DeviceLocation } from "./explorer.js";
 import { SandboxReport } from "./job-sandbox.js";
 import { MeshReport } from "./mesh.js";
@@ -190,6 +191,8 @@ export const DeviceView = z.object({
   verificationHistory: z.array(OwnerVerificationEvent).optional(),
   /** Whether the device may be hired and may earn now, and the codes of why not (GET of one device). */
   eligibility: Eligibility.optional(),
+  /** Whether the claimed GPU memory is proven, and whether the worker can be asked (GET of one device). */
+  memory: OwnerDeviceMemory.optional(),
 });
 /** The full device record. */
 export type DeviceView = z.infer<typeof DeviceView>;

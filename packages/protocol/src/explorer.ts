@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { Cursor, DeviceId, PageSize, Timestamp } from "./common.js";
 import { ConnectivityTierSchema } from "./connectivity-tiers.js";
+import { DeviceMemory } from "./device-memory.js";
 
 // Public view types of the explorer. None of them has an owner field, an e-mail, a key id, an address or an
 // internal numeric id: the server builds every public response by picking these fields, never by spreading a
@@ -57,6 +58,8 @@ export const PublicDevice = z.object({
   verification: PublicVerification,
   vendor: z.string(),
   gpu: z.object({ model: z.string(), count: z.number().int(), vramGb: z.number().int() }),
+  /** Whether the claimed memory is proven by a passed memory check (device-memory.ts). */
+  memory: DeviceMemory,
   location: DeviceLocation,
   /** The device's connectivity tier (connectivity-tiers.ts): 1 until the server has measured its link. */
   connectivity: z.object({ tier: ConnectivityTierSchema, name: z.string() }),

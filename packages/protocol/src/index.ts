@@ -3,6 +3,7 @@ export * from "./cluster-access.js";
 export * from "./common.js";
 export * from "./connectivity-tiers.js";
 export * from "./credits.js";
+export * from "./device-memory.js";
 export * from "./devices.js";
 export * from "./devices-signatures.js";
 export * from "./errors.js";

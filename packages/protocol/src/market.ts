@@ -86,6 +86,11 @@ export const CreateClusterBody = z.strictObject({
    */
   minTier: z.union([z.number(), z.string().max(20)]).optional(),
   /**
+   * Hire only devices whose claimed GPU memory is proven by a passed memory check (`memory.proven` on the
+   * explorer); devices whose worker has no memory phase are then never hired.
+   */
+  requireProvenMemory: z.boolean().optional(),
+  /**
    * Also hire devices whose worker runs jobs without a sandbox (`--unsafe-subprocess-jobs`, developer machines).
    * Without it, only devices that run every job in a container are hired.
    */
@@ -127,6 +132,8 @@ export const ClusterView = z.object({
   excludeCountries: z.array(z.string()).nullable(),
   /** The least connectivity tier the customer asked for (1: any device). */
   minTier: z.int().min(1).max(4),
+  /** Whether only devices with proven memory could be hired (for it and for any replacement rank). */
+  requireProvenMemory: z.boolean(),
   maxPricePerHour: MicroUnits.nullable(),
   /** The per-device hourly rate the escrow was sized for (the highest ask among the chosen devices). */
   holdPricePerHour: MicroUnits,

@@ -1,6 +1,7 @@
 import type { VerificationEvent } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import { memoryProvenAt } from "../proof/memory-proof.js";
 import { dayStartMs, epochAt } from "./epoch-window.js";
 import { HIDDEN_STATUSES, PUBLIC_DEVICE_COLUMNS, type PublicDeviceRow, publicTier } from "./public-device.js";
 import { publishedHour } from "./published-time.js";
@@ -51,6 +52,7 @@ export async function readDevicePage(
     .selectFrom("devices")
     .select(PUBLIC_DEVICE_COLUMNS)
     .select(publicTier(now).as("link_tier"))
+    .select(memoryProvenAt("devices.id").as("memory_proven_at"))
     .select([
       sql<string | number>`(select coalesce(sum(u.up_minutes), 0) from uptime u
         where u.device_id = devices.id and u.epoch >= ${w.d1.epoch})`.as("w1"),

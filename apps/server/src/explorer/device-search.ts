@@ -1,6 +1,7 @@
 import { DeviceId, type ExplorerDevicePage, type ExplorerDeviceQuery, IgnisError } from "@ignis/protocol";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import { memoryProvenAt } from "../proof/memory-proof.js";
 import { overlapSlots, share } from "./epoch-window.js";
 import {
   HIDDEN_STATUSES,
@@ -58,6 +59,7 @@ export async function searchPublicDevices(
     .selectFrom("devices")
     .select(PUBLIC_DEVICE_COLUMNS)
     .select(publicTier(options.now).as("link_tier"))
+    .select(memoryProvenAt("devices.id").as("memory_proven_at"))
     // Each row's 24-hour up-minutes in the same round trip: one index range per device of the page.
     .select((eb) =>
       eb

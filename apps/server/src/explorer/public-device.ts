@@ -8,6 +8,7 @@ import {
   TIER_VALID_MS,
 } from "@ignis/protocol";
 import { type RawBuilder, sql } from "kysely";
+import { publicMemoryOf } from "../proof/memory-proof.js";
 import { deviceLocation } from "./device-location.js";
 
 /**
@@ -49,6 +50,8 @@ export interface PublicDeviceRow {
   verified_at: Date | null;
   /** The tier of the device's fresh link measurement (publicTier), null when it has none. */
   link_tier?: number | null;
+  /** When the device last proved its memory (memoryProvenAt), null when it has not. */
+  memory_proven_at?: Date | string | null;
 }
 
 /**
@@ -84,6 +87,12 @@ export function toPublicDevice(row: PublicDeviceRow, uptime24h: number): PublicD
     verification: row.verification as PublicDevice["verification"],
     vendor: row.gpu_vendor,
     gpu: { model: row.gpu_model, count: row.gpu_count, vramGb: row.vram_gb },
+    memory: publicMemoryOf({
+      vramGb: row.vram_gb,
+      gpuCount: row.gpu_count,
+      verification: row.verification,
+      memoryProvenAt: row.memory_proven_at ?? null,
+    }),
     location: deviceLocation(row),
     connectivity: connectivityOf(row.link_tier),
     label: row.label_public === true && row.label ? row.label : null,

@@ -103,6 +103,7 @@ async function hireReplacement(
       countries: cluster.countries?.split(",") ?? null,
       excludeCountries: cluster.exclude_countries?.split(",") ?? null,
       minTier: cluster.min_tier,
+      requireProvenMemory: cluster.require_proven_memory,
       maxPricePerGpuHour: cluster.max_price_per_hour === null ? null : BigInt(cluster.max_price_per_hour),
       maxRatePerHour: BigInt(cluster.hold_price_per_hour),
       allowUnsandboxed: cluster.job.allowUnsandboxed === true,

@@ -3,6 +3,7 @@ import { type ExpressionBuilder, sql } from "kysely";
 import type { Db } from "../db/database.js";
 import type { Database } from "../db/schema.js";
 import { hireDevices } from "../devices/hiring.js";
+import { memoryProvenAt } from "../proof/memory-proof.js";
 import { stakeCovers } from "../stakes/eligibility.js";
 import { deviceRatePerHour } from "./billing.js";
 import type { MarketContext } from "./market-context.js";
@@ -18,6 +19,8 @@ export interface DeviceRequest {
   excludeCountries?: readonly string[] | null;
   /** Only devices whose fresh link measurement earns at least this tier (1 or absent: any device). */
   minTier?: number;
+  /** Only devices whose claimed memory a passed memory check proved (memory-proof.ts). */
+  requireProvenMemory?: boolean;
   /** Most the customer pays per GPU-hour, or null. */
   maxPricePerGpuHour: bigint | null;
   /** Most per device-hour (a replacement must fit the escrow already held), or null. */
@@ -133,6 +136,8 @@ export async function rankCandidates(
       ),
     );
   }
+  // Verified is already required above, so a proven-at time is all that is left to ask.
+  if (request.requireProvenMemory) q = q.where(memoryProvenAt("devices.id"), "is not", null);
   const rows = await q.execute();
   const priced = rows
     .map((r) => {

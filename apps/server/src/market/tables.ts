@@ -31,6 +31,8 @@ export interface MarketTables {
     exclude_countries: ColumnType<string | null, string | null | undefined, string | null>;
     /** The least connectivity tier a hired device must have (1: any). */
     min_tier: ColumnType<number, number | undefined, number>;
+    /** Hire only devices whose claimed memory a passed memory check proved (migration 0027). */
+    require_proven_memory: ColumnType<boolean, boolean | undefined, boolean>;
     /** Micro-units per GPU-hour, as the customer capped it. */
     max_price_per_hour: ColumnType<string | null, string | bigint | null, string | bigint | null>;
     /** Micro-units per device-hour the escrow was sized for (highest ask among the chosen devices). */

@@ -38,6 +38,7 @@ export async function insertChallenge(
       trigger: input.trigger,
       replica: input.replica,
       issued_at: new Date(challenge.issuedAtMs),
+      memory_phase: challenge.vram !== null,
     })
     .execute();
 }

@@ -33,6 +33,8 @@ export interface ProofTables {
     commit_latency_ms: number | null;
     rows_checked: number | null;
     verify_cpu_ms: number | null;
+    /** The challenge carried the memory phase (the worker announced `proof-vram`; migration 0027). */
+    memory_phase: ColumnType<boolean, boolean | undefined, boolean>;
   };
   proof_reviews: {
     device_id: string;

@@ -20,6 +20,7 @@ import { revokeDevice } from "../../../devices/revoke.js";
 import { countryInput } from "../../../geo/countries.js";
 import { authorize } from "../../../identity/policy.js";
 import { decidedChecks } from "../../../proof/challenge-store.js";
+import { deviceMemoryProvenAt, memoryOf } from "../../../proof/memory-proof.js";
 import { explainCheck } from "../../../proof/verdict-explanation.js";
 import { deviceEligibility } from "../../../stakes/eligibility.js";
 import type { App } from "../../app.js";
@@ -100,10 +101,12 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
     },
     async (request) => {
       const device = await ownedDevice(ctx, request.actor, request.params.deviceId, "device.read");
-      const [refused, checks] = await Promise.all([
+      const [refused, checks, memoryProven] = await Promise.all([
         latestRefusedSessions(ctx.db, device.id),
         decidedChecks(ctx.db, device.id),
+        deviceMemoryProvenAt(ctx.db, device.id),
       ]);
+      const session = ctx.gateway.session(device.id);
       return {
         ...(await ownerView(ctx, device)),
         refusedSessions: refused.map((r) => ({ at: r.at.toISOString(), reason: r.reason })),
@@ -113,6 +116,15 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
           ...device,
           gpuCount: device.gpu.count,
         }),
+        memory: {
+          ...memoryOf({
+            vramGb: device.gpu.vramGb,
+            gpuCount: device.gpu.count,
+            verification: device.verification,
+            memoryProvenAt: memoryProven,
+          }),
+          workerProvesMemory: session ? session.supports("proof-vram") : null,
+        },
       };
     },
   );
