@@ -231,6 +231,10 @@ describe.skipIf(skip !== undefined)("the web app in a real browser", () => {
       expect(await explorer.locator("img[src=x]").count()).toBe(0);
       expect(dialogs).toEqual([]);
       await expect.poll(() => explorer.textContent("[data-testid=device-status]")).toContain("online");
+      // A simulated device's CPU prover answers the memory phase, so its claimed memory ends up proven.
+      await expect
+        .poll(() => explorer.textContent("[data-testid=device-memory]"), { timeout: 30_000 })
+        .toContain("GB claimed, proven");
       await screenshot(explorer, "explorer-device");
     },
     STEP_MS,

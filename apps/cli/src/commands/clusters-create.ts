@@ -22,6 +22,7 @@ export const CREATE_OPTIONS = {
   country: { type: "string", multiple: true },
   "exclude-country": { type: "string", multiple: true },
   "min-tier": { type: "string" },
+  "proven-memory": { type: "boolean" },
   image: { type: "string" },
   env: { type: "string", multiple: true },
   dir: { type: "string" },
@@ -100,6 +101,7 @@ export function createBody(values: Record<string, unknown>, command: string[]): 
       ? { excludeCountries: countries(values["exclude-country"])! }
       : {}),
     ...(tier !== undefined ? { minTier: tier } : {}),
+    ...(values["proven-memory"] === true ? { requireProvenMemory: true } : {}),
   };
 }
 

@@ -65,6 +65,7 @@ export const command: Command = {
   usage:
     "usage: ignis clusters create --model MODEL [--count N] [--hours H] [--max-price CREDITS] [--region R]\n" +
     "                             [--country CC[,CC]]... [--exclude-country CC[,CC]]... [--min-tier 1-4|NAME]\n" +
+    "                             [--proven-memory]\n" +
     "                             [--image IMAGE] [--env NAME=VALUE]... [--dir PATH] [--no-wait] -- COMMAND [ARGS...]\n" +
     "       ignis clusters ls\n" +
     "       ignis clusters show CLUSTER_ID\n" +

@@ -1,6 +1,6 @@
-import type { DeviceView } from "@ignis/protocol";
+import type { DeviceView, OwnerDeviceMemory } from "@ignis/protocol";
 import { useState } from "react";
-import { dateTime } from "../lib/format";
+import { dateTime, memoryText } from "../lib/format";
 import { useApi } from "../lib/use-api";
 import { ErrorState, Loading } from "./states";
 
@@ -17,6 +17,7 @@ export function VerificationChecks({ deviceId }: { deviceId: string }) {
       <summary data-testid="verification-checks-toggle">checks</summary>
       {record.error ? <ErrorState error={record.error} onRetry={record.reload} /> : null}
       {open && !record.data && !record.error ? <Loading what="Loading the checks" /> : null}
+      {record.data?.memory ? <MemoryProof memory={record.data.memory} /> : null}
       {record.data && history.length === 0 ? <p className="muted">No check decided yet.</p> : null}
       {history.length > 0 ? (
         <ol className="history" data-testid="verification-checks">
@@ -38,5 +39,22 @@ export function VerificationChecks({ deviceId }: { deviceId: string }) {
         </ol>
       ) : null}
     </details>
+  );
+}
+
+/** Whether the device's claimed memory is proven and, when not, why and what to do. */
+function MemoryProof({ memory }: { memory: OwnerDeviceMemory }) {
+  return (
+    <p className={memory.proven ? "muted" : "notice warn"} data-testid="memory-proof">
+      Memory: {memoryText(memory)}
+      {memory.proven && memory.provenAt ? ` (checked ${dateTime(memory.provenAt)})` : ""}.{" "}
+      {memory.proven
+        ? null
+        : memory.workerProvesMemory === false
+          ? "This worker's prover has no memory check (the CUDA prover lacks it today), so the device is verified on speed alone; customers who ask for proven memory do not hire it."
+          : memory.workerProvesMemory === null
+            ? "It is checked when the worker connects, if its prover has a memory check."
+            : "Its next passed check, which includes the memory phase, proves it."}
+    </p>
   );
 }

@@ -62,3 +62,11 @@ export function locationText(location: { country: string | null; region: string;
     ? `${location.country} (${location.region}, declared)`
     : `${location.country} (${location.region})`;
 }
+
+/** A device's claimed memory and whether a passed memory check proved it: `80 GB claimed, proven`. */
+export function memoryText(memory: { claimedMiB: number; proven: boolean } | undefined): string {
+  if (!memory) return "—";
+  const gb = memory.claimedMiB / 1024;
+  const size = Number.isInteger(gb) ? `${count(gb)} GB` : `${count(memory.claimedMiB)} MiB`;
+  return `${size} claimed, ${memory.proven ? "proven" : "not proven"}`;
+}

@@ -134,6 +134,7 @@ function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void 
     command: "",
     args: [] as string[],
     minTier: 1,
+    provenMemory: false,
   });
   const create = useAction((body: unknown) => api<ClusterView>("/v1/clusters", { method: "POST", body }));
   const submit = async (event: FormEvent) => {
@@ -145,6 +146,7 @@ function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void 
       hours: form.hours,
       job: { command: form.command, ...(args.length ? { args } : {}) },
       ...(form.minTier > 1 ? { minTier: form.minTier } : {}),
+      ...(form.provenMemory ? { requireProvenMemory: true } : {}),
     });
     if (created) onCreated(created);
   };
@@ -195,6 +197,14 @@ function CreateClusterForm({ onCreated }: { onCreated: (c: ClusterView) => void 
             </option>
           ))}
         </select>
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={form.provenMemory}
+          onChange={(e) => setForm({ ...form, provenMemory: e.target.checked })}
+        />
+        only devices with proven memory
       </label>
       <label className="wide">
         Command

@@ -2,7 +2,7 @@ import type { PublicDeviceDetail } from "@ignis/protocol";
 import { StatusBadge, VerificationBadge } from "../components/badges";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { UplotChart } from "../components/uplot-chart";
-import { dateTime, locationText, percent } from "../lib/format";
+import { dateTime, locationText, memoryText, percent } from "../lib/format";
 import { Link } from "../lib/router";
 import { useApi } from "../lib/use-api";
 
@@ -58,6 +58,7 @@ function DeviceDetail({ d }: { d: PublicDeviceDetail }) {
           term="GPU"
           value={`${d.gpu.count > 1 ? `${d.gpu.count}× ` : ""}${d.gpu.model} (${d.gpu.vramGb} GB)`}
         />
+        <Fact term="Memory" value={memoryText(d.memory)} testId="device-memory" />
         <Fact term="Vendor" value={d.vendor} />
         <Fact term="Location" value={locationText(d.location)} />
         <Fact term="Connectivity" value={`tier ${d.connectivity.tier} (${d.connectivity.name})`} />
@@ -127,9 +128,9 @@ function DeviceDetail({ d }: { d: PublicDeviceDetail }) {
   );
 }
 
-function Fact({ term, value }: { term: string; value: string }) {
+function Fact({ term, value, testId }: { term: string; value: string; testId?: string }) {
   return (
-    <div>
+    <div data-testid={testId}>
       <dt>{term}</dt>
       <dd>{value}</dd>
     </div>
