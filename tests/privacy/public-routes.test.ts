@@ -20,7 +20,7 @@ import {
 } from "./route-inputs.js";
 
 const EPOCH_SECONDS = 3600;
-const PRIVACY_STAKES = { perGpu: 1_000_000n, slashBps: 1000, unbondSeconds: 86_400 };
+const PRIVACY_STAKES = { perGpu: 1_000_000n, slashBps: 1000, unbondSeconds: 86_400, pendingSeconds: 0 };
 const SKIPPED_METHODS = new Set(["HEAD", "OPTIONS"]);
 
 describeEachDialect("every public route keeps owners private", (database) => {

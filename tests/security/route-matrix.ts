@@ -22,7 +22,7 @@ import { freshKey, type World } from "./support/world.js";
 
 const hour = 3_600_000;
 /** The staking rule the matrix's server runs with (support/world.ts sets the same per GPU). */
-export const MATRIX_STAKES = { perGpu: 1000n, slashBps: 1000, unbondSeconds: 7 * 86_400 };
+export const MATRIX_STAKES = { perGpu: 1000n, slashBps: 1000, unbondSeconds: 7 * 86_400, pendingSeconds: 0 };
 const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
 const NO_SUCH_SEASON = "ssn_00000000000000000000000000";
 

@@ -41,13 +41,18 @@ describe("loadConfig", () => {
   });
 
   it("leaves staking off by default and refuses stakes, slashes and unbonding delays that cannot work", () => {
-    expect(loadConfig({}).stakes).toEqual({ perGpu: 0n, slashBps: 1000, unbondSeconds: 7 * 86_400 });
+    expect(loadConfig({}).stakes).toEqual({
+      perGpu: 0n,
+      slashBps: 1000,
+      unbondSeconds: 7 * 86_400,
+      pendingSeconds: 0,
+    });
     const on = loadConfig({
       IGNIS_STAKE_PER_GPU: "5000000",
       IGNIS_SLASH_BPS: "2500",
       IGNIS_UNBOND_SECONDS: "7200",
     });
-    expect(on.stakes).toEqual({ perGpu: 5_000_000n, slashBps: 2500, unbondSeconds: 7200 });
+    expect(on.stakes).toEqual({ perGpu: 5_000_000n, slashBps: 2500, unbondSeconds: 7200, pendingSeconds: 0 });
     for (const env of [
       { IGNIS_STAKE_PER_GPU: "-1" },
       { IGNIS_STAKE_PER_GPU: "1.5" },

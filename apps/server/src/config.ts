@@ -102,6 +102,16 @@ const EnvSchema = z.object({
     .min(0)
     .max(365 * 86_400)
     .default(7 * 86_400),
+  /**
+   * How long a newly verified device, and a newly bonded stake, wait before the device is hired or earns
+   * (`pending_period`); 0 (the default) turns the wait off.
+   */
+  IGNIS_STAKE_PENDING_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(365 * 86_400)
+    .default(0),
   IGNIS_CLUSTER_MAX_DEVICES: z.coerce.number().int().min(1).max(10_000).default(64),
   IGNIS_CLUSTER_MAX_HOURS: z.coerce.number().int().min(1).max(8760).default(720),
   IGNIS_JOB_ARCHIVE_MAX_BYTES: z.coerce
@@ -201,7 +211,7 @@ export type Config = Readonly<{
     logMaxBytesPerJob: number;
   }>;
   /** Staking (off when perGpu is 0): the stake per GPU, the slash in basis points, the unbonding delay. */
-  stakes: Readonly<{ perGpu: bigint; slashBps: number; unbondSeconds: number }>;
+  stakes: Readonly<{ perGpu: bigint; slashBps: number; unbondSeconds: number; pendingSeconds: number }>;
   /** Getting into jobs (`ignis clusters ssh`/`port-forward`): open streams per cluster, idle timeout. */
   access: Readonly<{ maxStreamsPerCluster: number; idleSeconds: number }>;
   /** Cluster overlays: whether to offer them, the lighthouse's UDP port, and the host workers reach it at. */
@@ -346,6 +356,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       perGpu: BigInt(e.IGNIS_STAKE_PER_GPU),
       slashBps: e.IGNIS_SLASH_BPS,
       unbondSeconds: e.IGNIS_UNBOND_SECONDS,
+      pendingSeconds: e.IGNIS_STAKE_PENDING_SECONDS,
     }),
     access: Object.freeze({
       maxStreamsPerCluster: e.IGNIS_ACCESS_MAX_STREAMS,

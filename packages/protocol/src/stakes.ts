@@ -33,6 +33,8 @@ export const StakeList = z.object({
   perGpu: MicroUnits,
   slashBps: z.number().int(),
   unbondSeconds: z.number(),
+  /** Seconds a newly verified device, or a newly bonded stake, waits before the device is hired or earns. */
+  pendingSeconds: z.number().optional(),
   unit: z.literal("micro"),
 });
 

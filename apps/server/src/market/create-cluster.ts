@@ -59,7 +59,10 @@ export async function createCluster(
   const id = newId("cls");
   const jobIds: string[] = [];
   const cluster = await run(async (trx) => {
-    const chosen = await reserveDevices(trx, ranked, body.count, ctx.settings.stakePerGpu);
+    const chosen = await reserveDevices(trx, ranked, body.count, ctx.settings.stakePerGpu, {
+      seconds: ctx.settings.stakePendingSeconds,
+      nowMs: ctx.now(),
+    });
     // Escrow is sized at the highest ask, so a replacement at any rate up to it fits what is held.
     let holdRate = 0n;
     for (const c of chosen) if (c.ratePerHour > holdRate) holdRate = c.ratePerHour;

@@ -110,10 +110,13 @@ async function hireReplacement(
     },
     schedulingOptions(ctx),
   );
-  const [chosen] = await reserveDevices(trx, ranked, 1, ctx.settings.stakePerGpu).catch((error: unknown) => {
-    if (error instanceof IgnisError && error.code === "no_capacity") return [];
-    throw error;
-  });
+  const pending = { seconds: ctx.settings.stakePendingSeconds, nowMs: ctx.now() };
+  const [chosen] = await reserveDevices(trx, ranked, 1, ctx.settings.stakePerGpu, pending).catch(
+    (error: unknown) => {
+      if (error instanceof IgnisError && error.code === "no_capacity") return [];
+      throw error;
+    },
+  );
   if (!chosen) return false;
   const id = newId("job");
   await trx

@@ -20,6 +20,8 @@ export interface MarketSettings {
   lostAfterMs: number;
   /** Micro-units of bonded stake per GPU a device needs to be hired (0: staking off). */
   stakePerGpu: bigint;
+  /** Seconds a newly verified device or newly bonded stake waits before the device is hired (0: none). */
+  stakePendingSeconds: number;
 }
 
 /** How the market reaches workers: the gateway, seen through the little the market needs of it. */

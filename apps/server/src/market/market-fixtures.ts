@@ -39,6 +39,7 @@ export function testSettings(over: Partial<MarketSettings> = {}): MarketSettings
     logMaxBytesPerJob: 4096,
     epochSeconds: 60,
     stakePerGpu: 0n,
+    stakePendingSeconds: 0,
     startTimeoutMs: 5000,
     lostAfterMs: 3000,
     ...over,

@@ -34,6 +34,7 @@ export function marketSettings(config: Config): MarketSettings {
     logMaxBytesPerJob: config.market.logMaxBytesPerJob,
     epochSeconds: config.epochSeconds,
     stakePerGpu: config.stakes.perGpu,
+    stakePendingSeconds: config.stakes.pendingSeconds,
     // The gateway's own offline threshold (two heartbeats) plus two uptime flushes, as its backstop uses.
     lostAfterMs: 2 * heartbeatMs + 2 * flushMs + 2000,
     startTimeoutMs: Math.max(10_000, 4 * heartbeatMs + 2 * flushMs),

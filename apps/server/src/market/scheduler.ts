@@ -4,7 +4,7 @@ import type { Db } from "../db/database.js";
 import type { Database } from "../db/schema.js";
 import { hireDevices } from "../devices/hiring.js";
 import { memoryProvenAt } from "../proof/memory-proof.js";
-import { stakeCovers } from "../stakes/eligibility.js";
+import { pendingOver, stakeCovers } from "../stakes/eligibility.js";
 import { deviceRatePerHour } from "./billing.js";
 import type { MarketContext } from "./market-context.js";
 import type { PriceBook } from "./price-book.js";
@@ -47,6 +47,13 @@ export function sandboxedEnough(allowUnsandboxed: boolean) {
     ]);
 }
 
+/** The device columns the pending period is judged on. */
+const PENDING_COLUMNS = {
+  id: "devices.id",
+  gpuCount: "devices.gpu_count",
+  verifiedAt: "devices.verified_at",
+};
+
 /** A device that could be hired, with its price and reliability. */
 export interface Candidate {
   deviceId: string;
@@ -82,6 +89,8 @@ export interface RankingOptions {
   proofCounts?: ProofCounts | undefined;
   /** Micro-units of bonded stake per GPU a candidate needs (0: staking off). */
   stakePerGpu?: bigint | undefined;
+  /** Seconds a newly verified device or newly bonded stake waits before the device is hired (0: none). */
+  stakePendingSeconds?: number | undefined;
 }
 
 /** The ranking options of a market context at this moment. */
@@ -93,6 +102,7 @@ export function schedulingOptions(ctx: MarketContext): RankingOptions {
     freshWithinMs: ctx.settings.lostAfterMs,
     proofCounts: ctx.proofCounts,
     stakePerGpu: ctx.settings.stakePerGpu,
+    stakePendingSeconds: ctx.settings.stakePendingSeconds,
   };
 }
 
@@ -112,6 +122,13 @@ export async function rankCandidates(
     .where(sandboxedEnough(request.allowUnsandboxed === true))
     .where(
       stakeCovers({ perGpu: options.stakePerGpu ?? 0n }, { id: "devices.id", gpuCount: "devices.gpu_count" }),
+    )
+    .where(
+      pendingOver(
+        { perGpu: options.stakePerGpu ?? 0n, pendingSeconds: options.stakePendingSeconds ?? 0 },
+        PENDING_COLUMNS,
+        options.nowMs,
+      ),
     )
     .orderBy("id")
     .limit(CANDIDATE_POOL * 4);
@@ -179,6 +196,7 @@ export async function reserveDevices(
   ranked: Candidate[],
   count: number,
   stakePerGpu = 0n,
+  pending: { seconds: number; nowMs: number } = { seconds: 0, nowMs: 0 },
 ): Promise<Candidate[]> {
   if (ranked.length < count) throw noCapacity(count, ranked.length);
   const lockable = await trx
@@ -193,6 +211,9 @@ export async function reserveDevices(
     .where("verification", "=", "verified")
     // Checked again here: the stake may have started unbonding since the ranking read it.
     .where(stakeCovers({ perGpu: stakePerGpu }, { id: "devices.id", gpuCount: "devices.gpu_count" }))
+    .where(
+      pendingOver({ perGpu: stakePerGpu, pendingSeconds: pending.seconds }, PENDING_COLUMNS, pending.nowMs),
+    )
     .forNoKeyUpdate()
     .skipLocked()
     .execute();

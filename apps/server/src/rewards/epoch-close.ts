@@ -34,6 +34,8 @@ export interface CloseEpochOptions {
   publishTo?: string | undefined;
   /** With staking on: only devices whose stake was bonded through the whole epoch earn in it. */
   stakePerGpu?: bigint | undefined;
+  /** With a pending period: only devices verified and staked since that long before the epoch's start earn. */
+  stakePendingSeconds?: number | undefined;
 }
 
 /**
@@ -80,6 +82,7 @@ export async function closeEpoch(db: Db, options: CloseEpochOptions): Promise<Cl
     const shares = await loadEpochShares(trx, epoch, season, {
       stakePerGpu: options.stakePerGpu ?? 0n,
       epochStart: new Date(start),
+      pendingSeconds: options.stakePendingSeconds ?? 0,
     });
     await options.afterStage?.("shares");
     const { amounts, total, units, tree, leafAt } = computeEpochRewards(epoch, season.poolPerEpoch, shares);

@@ -25,6 +25,7 @@ export async function recomputeEpoch(
   epoch: number,
   epochSeconds: number,
   stakePerGpu = 0n,
+  stakePendingSeconds = 0,
 ): Promise<EpochRecomputation> {
   const stored = await db
     .selectFrom("reward_epochs")
@@ -34,7 +35,11 @@ export async function recomputeEpoch(
   if (!stored) throw new IgnisError("epoch_not_closed", `epoch ${epoch} is not closed`);
   const season = await seasonForEpoch(db, epoch, epochSeconds);
   if (!season) throw new IgnisError("epoch_not_found", `epoch ${epoch} is in no season`);
-  const stake = { stakePerGpu, epochStart: new Date(epochStartMs(epoch, epochSeconds)) };
+  const stake = {
+    stakePerGpu,
+    epochStart: new Date(epochStartMs(epoch, epochSeconds)),
+    pendingSeconds: stakePendingSeconds,
+  };
   const shares = await db.transaction().execute((trx) => loadEpochShares(trx, epoch, season, stake));
   const { amounts, total, tree, leafAt } = computeEpochRewards(epoch, season.poolPerEpoch, shares);
   if (tree) growRewardTree(await keccak(), tree, leafAt);

@@ -11,6 +11,7 @@ export interface EpochTiming {
   finalizationSeconds: number;
   /** Micro-units of stake per GPU a device must keep bonded through an epoch to earn in it (0 or absent: off). */
   stakePerGpu?: bigint | undefined;
+  stakePendingSeconds?: number | undefined;
 }
 
 /**
@@ -65,6 +66,7 @@ export async function closeDueEpochs(
       ...(options.afterStage ? { afterStage: options.afterStage } : {}),
       publishTo: options.publishTo,
       stakePerGpu: timing.stakePerGpu,
+      stakePendingSeconds: timing.stakePendingSeconds,
     });
     if (!result) break;
     closed.push(result);

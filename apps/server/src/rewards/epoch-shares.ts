@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
-import { stakeCovers } from "../stakes/eligibility.js";
+import { pendingOver, stakeCovers } from "../stakes/eligibility.js";
 import type { Season } from "./seasons.js";
 
 /** A device that qualifies in an epoch, with the inputs of its reward. */
@@ -29,8 +29,14 @@ export async function loadEpochShares(
   trx: Db,
   epoch: number,
   season: Season,
-  stake: { stakePerGpu: bigint; epochStart: Date } = { stakePerGpu: 0n, epochStart: new Date(0) },
+  stake: { stakePerGpu: bigint; epochStart: Date; pendingSeconds?: number | undefined } = {
+    stakePerGpu: 0n,
+    epochStart: new Date(0),
+  },
 ): Promise<EpochShare[]> {
+  // With a pending period, the device must have served it by the epoch's start: verified and staked since then.
+  const pendingSeconds = stake.pendingSeconds ?? 0;
+  const stakedSince = new Date(stake.epochStart.getTime() - pendingSeconds * 1000);
   const weights = JSON.stringify(season.weights);
   const weight = sql<number>`coalesce((${weights}::jsonb ->> d.profile)::int, 0)`;
   const upMinutes = sql<number>`bit_count((u.minute_mask | u.credited_mask)::bit(64))::int`;
@@ -43,8 +49,13 @@ export async function loadEpochShares(
     .where("d.status", "not in", ["quarantined", "revoked", "conflict"])
     .where(weight, ">", 0)
     .where(upMinutes, ">=", season.minUpMinutes)
+    .where(stakeCovers({ perGpu: stake.stakePerGpu }, { id: "d.id", gpuCount: "d.gpu_count" }, stakedSince))
     .where(
-      stakeCovers({ perGpu: stake.stakePerGpu }, { id: "d.id", gpuCount: "d.gpu_count" }, stake.epochStart),
+      pendingOver(
+        { perGpu: stake.stakePerGpu, pendingSeconds },
+        { id: "d.id", gpuCount: "d.gpu_count", verifiedAt: "d.verified_at" },
+        stake.epochStart.getTime(),
+      ),
     )
     .orderBy(sql`u.device_id collate "C"`);
   type Row = { device_id: string; owner_id: string; profile: string; weight: number; up_minutes: number };

@@ -41,6 +41,7 @@ export async function createRewardService(options: {
     epochSeconds: options.config.epochSeconds,
     finalizationSeconds: options.config.epochFinalizationSeconds,
     stakePerGpu: options.config.stakes.perGpu,
+    stakePendingSeconds: options.config.stakes.pendingSeconds,
   };
   const created = await ensureDefaultSeason(options.db, {
     epochSeconds: timing.epochSeconds,

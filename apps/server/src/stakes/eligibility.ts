@@ -4,7 +4,13 @@ import type { Db } from "../db/database.js";
 import { requiredStake, type StakeSettings } from "./stake-settings.js";
 
 /** Why a device may not be hired or may not earn; stable codes clients switch on. */
-export type EligibilityReason = "not_verified" | "quarantined" | "revoked" | "conflict" | "stake_missing";
+export type EligibilityReason =
+  | "not_verified"
+  | "quarantined"
+  | "revoked"
+  | "conflict"
+  | "stake_missing"
+  | "pending_period";
 
 /** What each reason stops: being hired, earning uptime rewards, or both. */
 const BLOCKS: Record<EligibilityReason, { hire: boolean; earn: boolean }> = {
@@ -13,6 +19,7 @@ const BLOCKS: Record<EligibilityReason, { hire: boolean; earn: boolean }> = {
   revoked: { hire: true, earn: true },
   conflict: { hire: true, earn: true },
   stake_missing: { hire: true, earn: true },
+  pending_period: { hire: true, earn: true },
 };
 
 /** The eligibility that a list of reasons amounts to. */
@@ -24,25 +31,31 @@ export function eligibilityOf(reasons: readonly EligibilityReason[]): Eligibilit
   };
 }
 
-/** Micro-units the device's `bonded` stakes hold now (unbonding and released stakes do not count). */
-export async function bondedStakeOf(db: Db, deviceId: string): Promise<bigint> {
-  const row = await db
+/**
+ * Micro-units the device's `bonded` stakes hold now (unbonding and released stakes do not count); with
+ * `bondedSince`, only those bonded at or before that instant.
+ */
+export async function bondedStakeOf(db: Db, deviceId: string, bondedSince?: Date): Promise<bigint> {
+  let q = db
     .selectFrom("stakes")
     .select(sql<string>`coalesce(sum(bonded), 0)::text`.as("bonded"))
     .where("device_id", "=", deviceId)
-    .where("status", "=", "bonded")
-    .executeTakeFirstOrThrow();
+    .where("status", "=", "bonded");
+  if (bondedSince) q = q.where("created_at", "<=", bondedSince);
+  const row = await q.executeTakeFirstOrThrow();
   return BigInt(row.bonded);
 }
 
 /**
- * Whether a device may be hired and may earn now, and why not: its verification, its status, and (with staking
- * on) whether its bonded stake covers IGNIS_STAKE_PER_GPU per GPU.
+ * Whether a device may be hired and may earn now, and why not: its verification, its status, (with staking on)
+ * whether its bonded stake covers IGNIS_STAKE_PER_GPU per GPU, and (with a pending period) whether it has been
+ * verified, and covered by stakes bonded, for at least IGNIS_STAKE_PENDING_SECONDS.
  */
 export async function deviceEligibility(
   db: Db,
   settings: StakeSettings,
-  device: { id: string; status: string; verification: string; gpuCount: number },
+  device: { id: string; status: string; verification: string; gpuCount: number; verifiedAt: Date | null },
+  nowMs: number = Date.now(),
 ): Promise<Eligibility> {
   const reasons: EligibilityReason[] = [];
   if (device.verification !== "verified") reasons.push("not_verified");
@@ -54,6 +67,18 @@ export async function deviceEligibility(
     (await bondedStakeOf(db, device.id)) < requiredStake(settings, device.gpuCount)
   ) {
     reasons.push("stake_missing");
+  }
+  if (
+    settings.pendingSeconds > 0 &&
+    !reasons.includes("not_verified") &&
+    !reasons.includes("stake_missing")
+  ) {
+    const cutoff = new Date(nowMs - settings.pendingSeconds * 1000);
+    const verifiedLongEnough = device.verifiedAt !== null && device.verifiedAt <= cutoff;
+    const stakedLongEnough =
+      settings.perGpu === 0n ||
+      (await bondedStakeOf(db, device.id, cutoff)) >= requiredStake(settings, device.gpuCount);
+    if (!verifiedLongEnough || !stakedLongEnough) reasons.push("pending_period");
   }
   return eligibilityOf(reasons);
 }
@@ -73,4 +98,19 @@ export function stakeCovers(
   return sql<boolean>`(select coalesce(sum(s.bonded), 0) from stakes s
     where s.device_id = ${sql.ref(columns.id)} and s.status = 'bonded' ${since})
     >= ${settings.perGpu.toString()}::bigint * greatest(1, ${sql.ref(columns.gpuCount)})`;
+}
+
+/**
+ * SQL that is true when the device in the outer query has served its pending period by `atMs`: verified since
+ * at least IGNIS_STAKE_PENDING_SECONDS before it and, with staking on, covered by stakes bonded that long
+ * before it. Always true without a pending period.
+ */
+export function pendingOver(
+  settings: Pick<StakeSettings, "perGpu" | "pendingSeconds">,
+  columns: { id: string; gpuCount: string; verifiedAt: string },
+  atMs: number,
+): RawBuilder<boolean> {
+  if (settings.pendingSeconds <= 0) return sql<boolean>`true`;
+  const cutoff = new Date(atMs - settings.pendingSeconds * 1000);
+  return sql<boolean>`(${sql.ref(columns.verifiedAt)} <= ${cutoff} and ${stakeCovers(settings, columns, cutoff)})`;
 }

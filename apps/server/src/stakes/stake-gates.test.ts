@@ -17,7 +17,7 @@ import { bondStake, unbondStake } from "./stakes.js";
 const EPOCH_SECONDS = 60;
 const FIRST = 2_000;
 const PER_GPU = 1_000_000n;
-const ON: StakeSettings = { perGpu: PER_GPU, slashBps: 1000, unbondSeconds: 3600 };
+const ON: StakeSettings = { perGpu: PER_GPU, slashBps: 1000, unbondSeconds: 3600, pendingSeconds: 0 };
 const epochAt = (epoch: number, second = 0) => new Date(epochStartMs(epoch, EPOCH_SECONDS) + second * 1000);
 
 describeEachDialect("staking gates hiring and earning", (database) => {

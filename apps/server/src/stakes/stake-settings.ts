@@ -8,10 +8,20 @@ export interface StakeSettings {
   slashBps: number;
   /** How long an unbonding stake stays locked (and slashable) before its money returns. */
   unbondSeconds: number;
+  /**
+   * How long a newly verified device and a newly bonded stake wait before the device is hired or earns
+   * (IGNIS_STAKE_PENDING_SECONDS; 0: no wait). It applies with staking off too, to verification alone.
+   */
+  pendingSeconds: number;
 }
 
 /** The default: staking off. */
-export const STAKING_OFF: StakeSettings = { perGpu: 0n, slashBps: 1000, unbondSeconds: 7 * 86_400 };
+export const STAKING_OFF: StakeSettings = {
+  perGpu: 0n,
+  slashBps: 1000,
+  unbondSeconds: 7 * 86_400,
+  pendingSeconds: 0,
+};
 
 /** The stake a device of `gpuCount` GPUs must keep bonded (a CPU-only machine counts as one). */
 export function requiredStake(settings: StakeSettings, gpuCount: number): bigint {

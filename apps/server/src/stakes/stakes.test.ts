@@ -14,7 +14,7 @@ import { decidedChallenge, earn } from "./stake-fixtures.js";
 import { earningsAccount, type StakeSettings, slashedStakesAccount, stakeAccount } from "./stake-settings.js";
 import { bondStake, findStake, releaseDueStakes, unbondStake } from "./stakes.js";
 
-const ON: StakeSettings = { perGpu: 1_000_000n, slashBps: 1000, unbondSeconds: 3600 };
+const ON: StakeSettings = { perGpu: 1_000_000n, slashBps: 1000, unbondSeconds: 3600, pendingSeconds: 0 };
 const T0 = new Date(Date.UTC(2026, 11, 6, 12, 0, 0));
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
@@ -57,7 +57,7 @@ describeEachDialect("stakes and slashing", (database) => {
     });
 
     it("makes a verified device hireable and earning only once its stake covers the rule", async () => {
-      const row = { id: device, status: "online", verification: "verified", gpuCount: 1 };
+      const row = { id: device, status: "online", verification: "verified", gpuCount: 1, verifiedAt: null };
       expect(await deviceEligibility(db, ON, row)).toEqual({
         hireable: false,
         earning: false,
@@ -253,7 +253,7 @@ describeEachDialect("stakes and slashing", (database) => {
   });
 
   function deviceRow(id: string) {
-    return { id, status: "online", verification: "verified", gpuCount: 1 };
+    return { id, status: "online", verification: "verified", gpuCount: 1, verifiedAt: null };
   }
 
   /** A fresh supplier with one device staked `amount` (all their earnings). */

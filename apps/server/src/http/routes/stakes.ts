@@ -93,13 +93,14 @@ export function stakeRoutes(app: App, ctx: AppContext): void {
         listStakes(ctx.db, userId),
         balanceOf(ctx.db, earningsAccount(userId)),
       ]);
-      const { perGpu, slashBps, unbondSeconds } = ctx.stakes.settings;
+      const { perGpu, slashBps, unbondSeconds, pendingSeconds } = ctx.stakes.settings;
       return {
         items: stakes.map(stakeView),
         earningsBalance: balance.toString(),
         perGpu: perGpu.toString(),
         slashBps,
         unbondSeconds,
+        pendingSeconds,
         unit: "micro" as const,
       };
     },
