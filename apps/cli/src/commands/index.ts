@@ -24,6 +24,8 @@ export async function loadCommands(): Promise<Command[]> {
     import("./clusters-ssh.js"),
     import("./clusters-port-forward.js"),
     import("./admin-credits.js"),
+    import("./stakes.js"),
+    import("./slashes.js"),
   ];
   return (await Promise.all(modules)).map((m) => m.command);
 }
