@@ -37,6 +37,8 @@ export const StakeList = z.object({
   pendingSeconds: z.number().optional(),
   unit: z.literal("micro"),
 });
+/** The caller's stakes and the rule. */
+export type StakeList = z.infer<typeof StakeList>;
 
 /**
  * What a slash's transcript hash covers: the fields of the failed challenge as recorded when it was decided
@@ -95,6 +97,8 @@ export type SlashView = z.infer<typeof SlashView>;
 
 /** `GET /v1/slashes?deviceId=&cursor=`: newest first. */
 export const SlashList = z.object({ items: z.array(SlashView), nextCursor: z.string().nullable() });
+/** A page of slashes. */
+export type SlashList = z.infer<typeof SlashList>;
 
 /** Query of `GET /v1/slashes`. */
 export const SlashQuery = z.strictObject({

@@ -70,3 +70,11 @@ export function memoryText(memory: { claimedMiB: number; proven: boolean } | und
   const size = Number.isInteger(gb) ? `${count(gb)} GB` : `${count(memory.claimedMiB)} MiB`;
   return `${size} claimed, ${memory.proven ? "proven" : "not proven"}`;
 }
+
+/** Credits typed by a person (`1.5`, up to six decimals) as the API's integer micro-units; undefined if not one. */
+export function microUnitsOf(creditsText: string): string | undefined {
+  const m = /^(\d{1,12})(?:\.(\d{1,6}))?$/.exec(creditsText.trim());
+  if (!m) return undefined;
+  const micro = `${m[1]}${(m[2] ?? "").padEnd(6, "0")}`.replace(/^0+(?=\d)/, "");
+  return micro;
+}

@@ -1,6 +1,7 @@
 import type { DeviceView } from "@ignis/protocol";
 import { EarningsPanel } from "../components/earnings-panel";
 import { EnrollPanel } from "../components/enroll-panel";
+import { StakesPanel } from "../components/stakes-panel";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { SupplierDeviceRow } from "../components/supplier-device-row";
 import { useApi } from "../lib/use-api";
@@ -8,7 +9,7 @@ import { useApi } from "../lib/use-api";
 /** `GET /v1/devices` answers a page; older servers answered a bare list. */
 type DeviceList = { items: DeviceView[]; nextCursor?: string | null } | DeviceView[];
 
-/** A supplier's dashboard: their devices, enrollment codes and earnings. */
+/** A supplier's dashboard: their devices, enrollment codes, stakes and earnings. */
 export function SupplierPage() {
   const devices = useApi<DeviceList>("/v1/devices?limit=100", { pollMs: 3000 });
   const items = devices.data ? (Array.isArray(devices.data) ? devices.data : devices.data.items) : undefined;
@@ -53,6 +54,7 @@ export function SupplierPage() {
           )
         ) : null}
       </div>
+      {items ? <StakesPanel devices={items} /> : null}
       <EarningsPanel />
     </section>
   );
