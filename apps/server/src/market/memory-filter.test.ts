@@ -3,11 +3,15 @@ import { beforeAll, expect, it } from "vitest";
 import type { Db } from "../db/database.js";
 import { memoryOf, memoryProvenAt } from "../proof/memory-proof.js";
 import { describeEachDialect } from "../testing/dialects.js";
+import { jobsOf } from "./cluster-view.js";
 import { createCluster } from "./create-cluster.js";
+import { applyJobStatus } from "./job-events.js";
+import { runLifecycle } from "./lifecycle.js";
 import {
   clusterRequest,
   createCustomer,
   createTestUser,
+  heartbeat,
   insertDevices,
   type MarketHarness,
   marketHarness,
@@ -149,5 +153,55 @@ describeEachDialect("cluster requests that ask for proven memory", (database) =>
       code: "no_capacity",
     });
     expect(await h.ctx.db.selectFrom("clusters").select("id").execute()).toHaveLength(before.length);
+  });
+});
+
+describeEachDialect("replacing a rank of a cluster that asked for proven memory", (database) => {
+  it("hires the replacement among devices with proven memory only, passing over a free unproven one", async () => {
+    const h = marketHarness(database().db);
+    const model = "Replacement GPU";
+    // A model of this test alone, so no other test's device is a candidate.
+    h.ctx.prices = { ...h.ctx.prices, canonicalModel: (m) => m, defaultPricePerGpuHour: () => 1_200_000n };
+    const supplier = await createTestUser(h.ctx.db, ["supplier"]);
+    const customer = await createCustomer(h.ctx.db, 100_000_000n);
+    const own = (count: number, price?: bigint) =>
+      insertDevices(h.ctx.db, {
+        ownerId: supplier,
+        count,
+        seenAt: h.clock.ms,
+        model,
+        profile: "other-gpu",
+        price,
+      });
+    const [first, spare] = (await own(2)) as [string, string];
+    // The cheapest free device, so only the memory rule keeps it from being the replacement.
+    const [unproven] = (await own(1, 1n)) as [string];
+    await check(h.ctx.db, first, h.clock.ms - 60_000, "pass", true);
+    await check(h.ctx.db, spare, h.clock.ms - 60_000, "pass", true);
+    await check(h.ctx.db, unproven, h.clock.ms - 60_000, "pass", false);
+    const live = new Set([first, spare, unproven]);
+    const cluster = await createCluster(
+      h.ctx,
+      customer,
+      clusterRequest(model, { requireProvenMemory: true, count: 1 }),
+    );
+    const [job] = await jobsOf(h.ctx.db, [cluster.id]);
+    expect([first, spare]).toContain(job!.device_id);
+    await applyJobStatus(h.ctx, job!.device_id, {
+      type: "job.status",
+      jobId: job!.id,
+      state: "running",
+      exitCode: 0,
+    });
+    // The hired device goes silent; the other two keep heartbeating until its rank is lost.
+    live.delete(job!.device_id);
+    const start = h.clock.ms;
+    for (const ms of [1000, 2000, 4100]) {
+      h.clock.ms = start + ms;
+      await heartbeat(h, [...live]);
+    }
+    expect(await runLifecycle(h.ctx, 1000)).toMatchObject({ lost: 1 });
+    const replacement = (await jobsOf(h.ctx.db, [cluster.id])).find((j) => j.replaces === job!.id);
+    expect(replacement?.device_id).toBe(job!.device_id === first ? spare : first);
   });
 });
