@@ -112,4 +112,20 @@ describe.skipIf(skip !== undefined)("the stakes panel in a real browser", () => 
     },
     STEP_MS,
   );
+
+  it(
+    "tells the owner that the device's memory is not proven yet, and when it will be",
+    async () => {
+      const row = page.locator(`tr[data-device-id="${device}"]`);
+      await row.getByTestId("verification-checks-toggle").click();
+      await expect
+        .poll(() => row.getByTestId("memory-proof").textContent(), { timeout: 20_000 })
+        .toContain("Memory: 80 GB claimed, not proven.");
+      // The fixture device has no worker connected: it is checked once one connects.
+      expect(await row.getByTestId("memory-proof").textContent()).toContain(
+        "checked when the worker connects",
+      );
+    },
+    STEP_MS,
+  );
 });
