@@ -96,9 +96,10 @@ describeEachDialect("group challenge slots and members", (database) => {
     await marker;
     // Each owner once; the shared address only with the first.
     expect(calls).toEqual([
-      { ownerId: first.userId, address: "192.0.2.44", except: a },
-      { ownerId: second.userId, address: null, except: b },
+      { ownerId: first.userId, address: "192.0.2.44", except: a, round: expect.any(String) },
+      { ownerId: second.userId, address: null, except: b, round: expect.any(String) },
     ]);
+    expect(calls[0]!.round).not.toBe(calls[1]!.round);
     groups.stop();
   });
 
@@ -110,6 +111,7 @@ describeEachDialect("group challenge slots and members", (database) => {
     const draws = [0.9, 0.1, 0.5];
     const scheduled: { ms: number; run: () => void }[] = [];
     const challenged: string[] = [];
+    const rounds = new Set<string>();
     const groups = startGroupChallenges({
       db,
       bus,
@@ -122,18 +124,21 @@ describeEachDialect("group challenge slots and members", (database) => {
         scheduled.push({ ms, run });
         return () => undefined;
       },
-      challenge: (id) => {
+      challenge: (id, round) => {
         challenged.push(id);
+        rounds.add(round);
         return true;
       },
     });
-    await groups.scheduled({ ownerId: owner.userId, address: null, except: caller! });
+    const call = await groups.scheduled({ ownerId: owner.userId, address: null, except: caller! });
     await waitFor("a delay for every member", () => scheduled.length >= members.length);
     // One delay per member, from its own draw (0.9, 0.1, 0.5 of 300 ms), and nobody challenged before it.
     expect(scheduled.map((s) => s.ms).sort((a, b) => a - b)).toEqual([30, 150, 270]);
     expect(challenged).toEqual([]);
     for (const s of scheduled) s.run();
     expect([...challenged].sort()).toEqual([...members].sort());
+    // Every member's challenge belongs to the caller's round.
+    expect([...rounds]).toEqual([call!.round]);
     groups.stop();
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Bus } from "../bus/bus.js";
 import type { Db } from "../db/database.js";
 
@@ -17,6 +18,8 @@ export interface GroupCall {
   ownerId: string;
   address: string | null;
   except: string;
+  /** The round's id, stored with each of its challenges (the caller's too): a round's pass clears a round's miss. */
+  round: string;
 }
 
 /**
@@ -24,7 +27,9 @@ export interface GroupCall {
  * one real GPU behind eight enrolled "H100"s answers each in turn and passes them all. Now and then a device's
  * scheduled re-check becomes a group: every online device of the same owner, or behind the same session
  * address, is challenged within the next second too, each at its own random moment. Each real GPU answers its
- * own in time; a shared one answers one and misses the other deadlines, and its retries (a fixed delay after the same deadline) coincide again.
+ * own in time; a shared one answers one and misses the other deadlines. A device that missed a round (late, or
+ * excused by a stall it may have faked) is retried in a round again and is cleared only by passing one
+ * (verification-state.ts), so its individual retries, which a shared GPU passes, never clear it.
  *
  * Claims the right to call a group for `key` (`owner:<id>` or `address:<ip>`) now: true for one caller at most
  * once per `intervalMs`, across replicas (one conditional upsert), so an owner with a thousand devices is grouped
@@ -63,7 +68,7 @@ export async function pruneGroupSlots(db: Db, nowMs: number, intervalMs: number)
 }
 
 /** Online devices of the group, other than the one that called it (hired devices run customers' jobs). */
-export async function membersOf(db: Db, call: GroupCall): Promise<string[]> {
+export async function membersOf(db: Db, call: Omit<GroupCall, "round">): Promise<string[]> {
   const rows = await db
     .selectFrom("devices")
     .select("id")
@@ -88,8 +93,8 @@ export function startGroupChallenges(options: {
   /** At most one group per owner this often: the mean re-check interval. */
   intervalMs: number;
   now: () => number;
-  /** Challenges one device now if this replica holds its session; true when it does. */
-  challenge(deviceId: string): boolean;
+  /** Challenges one device now, as part of `round`, if this replica holds its session; true when it does. */
+  challenge(deviceId: string, round: string): boolean;
   /** Members are challenged at independent uniform offsets in [0, spreadMs) (default {@link GROUP_SPREAD_MS}). */
   spreadMs?: number;
   /** A uniform draw in [0, 1) (tests pass a fixed sequence). */
@@ -109,10 +114,10 @@ export function startGroupChallenges(options: {
     });
   const pending = new Set<() => void>();
   let prunedAt = 0;
-  const challengeLater = (deviceId: string) => {
+  const challengeLater = (deviceId: string, round: string) => {
     const cancel = wait(Math.floor(random() * spreadMs), () => {
       pending.delete(cancel);
-      options.challenge(deviceId);
+      options.challenge(deviceId, round);
     });
     pending.add(cancel);
   };
@@ -120,35 +125,48 @@ export function startGroupChallenges(options: {
     const call = raw as GroupCall;
     try {
       const members = await membersOf(db, call);
-      for (const id of members) challengeLater(id);
+      for (const id of members) challengeLater(id, call.round);
       if (members.length > 0)
         log.info({ ownerId: call.ownerId, members: members.length }, "proof of GPU: group challenge");
     } catch (error) {
       log.warn({ err: error }, "proof of GPU: group challenge failed");
     }
   });
+  const announce = (call: GroupCall) =>
+    bus
+      .publish(GROUP_SUBJECT, call)
+      .catch((error: unknown) => log.warn({ err: error }, "proof of GPU: group challenge not announced"));
   return {
     /**
-     * A device's scheduled re-check was issued (`found`: its owner and session address, itself excepted): make
-     * it a group when the owner's slot is free.
+     * A device's scheduled re-check is about to be issued (`found`: its owner and session address, itself
+     * excepted): claims a group round when the owner's slot is free, and returns it (null when not); the caller's
+     * challenge joins the round, then {@link call} challenges the members.
      */
-    async scheduled(found: GroupCall): Promise<void> {
+    async claim(found: Omit<GroupCall, "round">, round: string): Promise<GroupCall | null> {
       const now = options.now();
-      if (!(await claimGroupSlot(db, `owner:${found.ownerId}`, now, options.intervalMs))) return;
+      if (!(await claimGroupSlot(db, `owner:${found.ownerId}`, now, options.intervalMs))) return null;
       // The address is grouped at most once per interval too, however many owners sit behind it (a datacenter's
       // NAT): so a device is group-challenged at most twice per interval, for its owner and for its address.
       const withAddress =
         found.address !== null &&
         (await claimGroupSlot(db, `address:${found.address}`, now, options.intervalMs));
-      const call: GroupCall = { ...found, address: withAddress ? found.address : null };
       // Forget long-idle slots now and then (once per interval per replica), so the table tracks live owners.
       if (now - prunedAt >= options.intervalMs) {
         prunedAt = now;
         await pruneGroupSlots(db, now, options.intervalMs);
       }
-      await bus
-        .publish(GROUP_SUBJECT, call)
-        .catch((error: unknown) => log.warn({ err: error }, "proof of GPU: group challenge not announced"));
+      return { ...found, address: withAddress ? found.address : null, round };
+    },
+    /**
+     * Challenges the round's members, on whichever replica holds each session. A device that missed a round calls
+     * its retry this way, without a slot: its retry is a round again (verification-state.ts, currentStreak).
+     */
+    call: announce,
+    /** {@link claim} and {@link call} in one: a scheduled re-check's round, when the slot is free (tests). */
+    async scheduled(found: Omit<GroupCall, "round">): Promise<GroupCall | null> {
+      const call = await this.claim(found, randomUUID());
+      if (call) await announce(call);
+      return call;
     },
     stop(): void {
       subscription.unsubscribe();

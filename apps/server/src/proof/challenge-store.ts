@@ -18,6 +18,8 @@ export async function insertChallenge(
     rttMs: number;
     trigger: ChallengeTrigger;
     replica: string;
+    /** The group round it belongs to, if any (challenge-groups.ts). */
+    groupRound?: string | null;
   },
 ): Promise<void> {
   const { challenge } = input;
@@ -39,6 +41,7 @@ export async function insertChallenge(
       replica: input.replica,
       issued_at: new Date(challenge.issuedAtMs),
       memory_phase: challenge.vram !== null,
+      group_round: input.groupRound ?? null,
     })
     .execute();
 }
@@ -101,7 +104,14 @@ export async function cancelAbandonedChallenges(db: Db, issuedBefore: Date): Pro
 export async function verificationHistory(db: Db, deviceId: string): Promise<ProofHistoryEntry[]> {
   const rows = await db
     .selectFrom("proof_challenges as c")
-    .select(["c.outcome", "c.decided_at", "c.reason", "c.commit_latency_ms", "c.deadline_ms"])
+    .select([
+      "c.outcome",
+      "c.decided_at",
+      "c.reason",
+      "c.commit_latency_ms",
+      "c.deadline_ms",
+      "c.group_round",
+    ])
     .where("c.device_id", "=", deviceId)
     .where("c.outcome", "in", ["pass", "fail", "timeout"])
     .where("c.decided_at", "is not", null)
@@ -124,6 +134,7 @@ export async function verificationHistory(db: Db, deviceId: string): Promise<Pro
     reason: r.reason,
     commitLatencyMs: r.commit_latency_ms,
     deadlineMs: r.deadline_ms,
+    grouped: r.group_round !== null,
   }));
 }
 

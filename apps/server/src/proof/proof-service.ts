@@ -1,10 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { type ChallengeTrigger, findHardwareProfile, IgnisError } from "@ignis/protocol";
 import type { Bus } from "../bus/bus.js";
 import type { Db } from "../db/database.js";
 import type { Gateway, GatewaySession } from "../gateway/gateway.js";
 import type { RateLimits } from "../security/rate-limits.js";
 import { type ChallengeExchange, type ExchangeEnd, startExchange } from "./challenge-exchange.js";
-import { startGroupChallenges } from "./challenge-groups.js";
+import { type GroupCall, startGroupChallenges } from "./challenge-groups.js";
 import { createChallengeScheduler, exponentialDelayMs } from "./challenge-scheduler.js";
 import {
   cancelAbandonedChallenges,
@@ -18,6 +19,7 @@ import { issueChallenge } from "./simulated-slack.js";
 import { judgeLateCommit } from "./speed-fraud.js";
 import { applyDecision, clearAfterReview } from "./verification-effects.js";
 import { planAfterConnect, planAfterDecision } from "./verification-plan.js";
+import { currentStreak } from "./verification-state.js";
 import { createVerifierKeyring, type VerifierKeyring } from "./verifier-key.js";
 
 /** The proof-of-GPU service of one replica: challenges the devices whose sessions it holds. */
@@ -55,6 +57,8 @@ export interface ProofServiceOptions {
   replicaId: string;
   challengeMeanSeconds: number;
   retryDelaySeconds: number;
+  /** Members of a group round are challenged within this many milliseconds (GROUP_SPREAD_MS when absent). */
+  groupSpreadMs?: number | undefined;
   now?: () => number;
   random?: RandomSource;
   keyring?: VerifierKeyring;
@@ -116,14 +120,34 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     log,
     intervalMs: timing.meanMs,
     now,
-    challenge(deviceId) {
+    ...(options.groupSpreadMs === undefined ? {} : { spreadMs: options.groupSpreadMs }),
+    challenge(deviceId, round) {
       if (stopped || !sessions.has(deviceId)) return false;
-      void serial(deviceId, () => issue(deviceId, "group"));
+      // A member in a stall back-off (a retry further off than a first retry's) is left to its own retry, so
+      // rounds do not hammer a host that keeps stalling. It is unverified, and that retry is a round of its own
+      // when it missed one, so leaving it out lets no device be or become verified without a round.
+      const next = scheduler.nextAt(deviceId);
+      if (next?.trigger === "retry" && next.atMs > now() + timing.retryDelayMs * 1.5) return false;
+      void serial(deviceId, () => issue(deviceId, "group", round));
       return true;
     },
   });
 
-  async function issue(deviceId: string, trigger: ChallengeTrigger): Promise<string | null> {
+  /** The group round a challenge about to be issued opens, if any: a scheduled re-check's, or a bound retry's. */
+  async function roundFor(
+    deviceId: string,
+    trigger: ChallengeTrigger,
+    device: { owner_id: string; session_address: string | null },
+  ): Promise<GroupCall | null> {
+    const found = { ownerId: device.owner_id, address: device.session_address, except: deviceId };
+    if (trigger === "schedule") return groups.claim(found, randomUUID());
+    // A device that missed a round is cleared only by passing one: its retry calls a round, without a slot.
+    if (trigger === "retry" && currentStreak(await verificationHistory(db, deviceId)).groupBound)
+      return { ...found, round: randomUUID() };
+    return null;
+  }
+
+  async function issue(deviceId: string, trigger: ChallengeTrigger, round?: string): Promise<string | null> {
     const session = sessions.get(deviceId);
     if (stopped || !session) return null;
     const current = exchanges.get(deviceId);
@@ -144,6 +168,10 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       scheduler.at(deviceId, now() + timing.recheckDelayMs(), "schedule");
       return null;
     }
+    const call = await roundFor(deviceId, trigger, device).catch((error: unknown) => {
+      log.warn({ err: error, deviceId }, "proof of GPU: group challenge not called");
+      return null;
+    });
     const challenge = issueChallenge({
       profile,
       gpuCount: device.gpu_count,
@@ -183,14 +211,9 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       rttMs: session.rttMs,
       trigger,
       replica: options.replicaId,
+      groupRound: call?.round ?? round ?? null,
     });
-    if (trigger === "schedule") {
-      void groups
-        .scheduled({ ownerId: device.owner_id, address: device.session_address, except: deviceId })
-        .catch((error: unknown) =>
-          log.warn({ err: error, deviceId }, "proof of GPU: group challenge not called"),
-        );
-    }
+    if (call) void groups.call(call);
     return sent.challengeId;
   }
 

@@ -35,6 +35,8 @@ export interface ProofTables {
     verify_cpu_ms: number | null;
     /** The challenge carried the memory phase (the worker announced `proof-vram`; migration 0027). */
     memory_phase: ColumnType<boolean, boolean | undefined, boolean>;
+    /** The group round the challenge was part of (0025): its caller's and every member's share one id. */
+    group_round: ColumnType<string | null, string | null | undefined, string | null>;
   };
   proof_reviews: {
     device_id: string;

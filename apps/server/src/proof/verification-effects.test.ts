@@ -12,6 +12,7 @@ const pass: VerificationDecision = {
   quarantine: false,
   consecutiveFailures: 0,
   excusedStalls: 0,
+  groupBound: false,
   nextChallengeAtMs: 0,
 };
 const firstFailure: VerificationDecision = {
@@ -19,6 +20,7 @@ const firstFailure: VerificationDecision = {
   quarantine: false,
   consecutiveFailures: 1,
   excusedStalls: 0,
+  groupBound: false,
   nextChallengeAtMs: 0,
 };
 const secondFailure: VerificationDecision = {
@@ -26,6 +28,7 @@ const secondFailure: VerificationDecision = {
   quarantine: true,
   consecutiveFailures: 2,
   excusedStalls: 0,
+  groupBound: false,
   nextChallengeAtMs: 0,
 };
 

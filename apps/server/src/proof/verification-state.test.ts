@@ -15,6 +15,7 @@ describe("the verification life cycle", () => {
       quarantine: false,
       consecutiveFailures: 0,
       excusedStalls: 0,
+      groupBound: false,
       nextChallengeAtMs: 99_000,
     });
   });
@@ -32,6 +33,7 @@ describe("the verification life cycle", () => {
       quarantine: false,
       consecutiveFailures: 1,
       excusedStalls: 0,
+      groupBound: false,
       nextChallengeAtMs: 2000 + policy.retryDelayMs,
     });
     expect(decide("fail")).toMatchObject({ state: "unverified", quarantine: false });
@@ -47,6 +49,7 @@ describe("the verification life cycle", () => {
       quarantine: true,
       consecutiveFailures: 2,
       excusedStalls: 0,
+      groupBound: false,
       nextChallengeAtMs: 3000 + policy.quarantineMs,
     });
     expect(decide("fail", "fail", "fail").nextChallengeAtMs).toBe(3000 + 2 * policy.quarantineMs);
@@ -75,6 +78,7 @@ describe("the verification life cycle", () => {
         quarantine: false,
         consecutiveFailures: 1,
         excusedStalls: 1,
+        groupBound: false,
         nextChallengeAtMs: 3000 + policy.retryDelayMs,
       });
     });
@@ -111,6 +115,48 @@ describe("the verification life cycle", () => {
         quarantine: true,
         consecutiveFailures: 0,
         nextChallengeAtMs: policy.maxExcusedStalls * 1000 + policy.quarantineMs,
+      });
+    });
+  });
+
+  describe("after a group round", () => {
+    type Step = [ProofOutcome, string | null, "group" | "alone"];
+    const judge = (...steps: Step[]) =>
+      nextVerificationState(
+        steps.map(([outcome, reason, how], i) => ({
+          outcome,
+          reason,
+          atMs: 1000 * (i + 1),
+          grouped: how === "group",
+        })),
+        99_000,
+        policy,
+        seededRandom("g"),
+      );
+
+    it("is cleared by a pass in a group round, and says so while it is not", () => {
+      expect(judge(["pass", null, "group"], ["timeout", "host_stall", "group"])).toMatchObject({
+        state: "unverified",
+        groupBound: true,
+        excusedStalls: 1,
+      });
+      expect(judge(["timeout", "host_stall", "group"], ["pass", null, "group"])).toMatchObject({
+        state: "verified",
+        groupBound: false,
+      });
+    });
+
+    it("is not cleared by passes outside a round, which one GPU shared by several devices passes easily", () => {
+      const faker: Step[] = [["timeout", "host_stall", "group"]];
+      for (let i = 1; i < policy.maxExcusedStalls; i++)
+        faker.push(["pass", null, "alone"], ["timeout", "host_stall", "group"]);
+      expect(judge(...faker.slice(0, -1))).toMatchObject({ state: "unverified", excusedStalls: 4 });
+      expect(judge(...faker)).toMatchObject({ state: "failed", quarantine: true, excusedStalls: 5 });
+    });
+
+    it("leaves a streak without a round to be cleared by any pass, as before", () => {
+      expect(judge(["timeout", "host_stall", "alone"], ["pass", null, "alone"])).toMatchObject({
+        state: "verified",
       });
     });
   });

@@ -12,6 +12,8 @@ export interface ProofHistoryEntry {
   readonly commitLatencyMs?: number | null;
   /** The challenge's commit deadline: a commit later than this was late itself (not a later phase). */
   readonly deadlineMs?: number;
+  /** Part of a group round (challenge-groups.ts): challenged together with its owner's or address's devices. */
+  readonly grouped?: boolean;
 }
 
 /** The reason of a late commit that a stall of the session or the server explains (session-health.ts). */
@@ -56,6 +58,11 @@ export interface VerificationDecision {
   readonly consecutiveFailures: number;
   /** Late commits since the last pass that a stall excused. */
   readonly excusedStalls: number;
+  /**
+   * The streak includes a group round the device did not pass: only a pass in a group round clears it, so its
+   * retry is issued as one (one GPU posing as several devices cannot pass a round for all of them).
+   */
+  readonly groupBound: boolean;
   /** When to send the next challenge (retry, end of quarantine or random re-check). */
   readonly nextChallengeAtMs: number;
 }
@@ -66,7 +73,9 @@ export interface VerificationDecision {
  * the (doubling) quarantine ends and a fresh challenge may clear it. A late commit that a stall of the session
  * or the server explains (`host_stall`) also makes the device unverified and is retried, but does not count
  * towards the two failures: a slow host is not a slow GPU. Each further one in a row doubles the wait before
- * the next retry, and only `maxExcusedStalls` of them in a row are tolerated, so a worker that fakes stalls is never verified by them and still ends quarantined. Pure apart
+ * the next retry, and only `maxExcusedStalls` of them in a row are tolerated, so a worker that fakes stalls is
+ * never verified by them and still ends quarantined. A streak that includes a group round is cleared only by a
+ * pass in a group round (see {@link currentStreak}). Pure apart
  * from `random`, which spreads re-checks so a worker cannot predict them. `history` is in time order.
  */
 export function nextVerificationState(
@@ -82,14 +91,10 @@ export function nextVerificationState(
       quarantine: false,
       consecutiveFailures: 0,
       excusedStalls: 0,
+      groupBound: false,
       nextChallengeAtMs: nowMs,
     };
-  let failures = 0;
-  let excused = 0;
-  for (let i = history.length - 1; i >= 0 && history[i].outcome !== "pass"; i--) {
-    if (history[i].reason === EXCUSED_REASON) excused++;
-    else failures++;
-  }
+  const { failures, excused, groupBound } = currentStreak(history);
   if (failures === 0 && excused === 0) {
     const b = random(4);
     const u = (b[0] + b[1] * 2 ** 8 + b[2] * 2 ** 16 + b[3] * 2 ** 24) / 2 ** 32;
@@ -100,10 +105,11 @@ export function nextVerificationState(
       quarantine: false,
       consecutiveFailures: 0,
       excusedStalls: 0,
+      groupBound: false,
       nextChallengeAtMs,
     };
   }
-  const counts = { consecutiveFailures: failures, excusedStalls: excused };
+  const counts = { consecutiveFailures: failures, excusedStalls: excused, groupBound };
   if (failures < 2 && excused < policy.maxExcusedStalls) {
     return {
       state: "unverified",
@@ -121,4 +127,34 @@ export function nextVerificationState(
     ...counts,
     nextChallengeAtMs: last.atMs + quarantineMs,
   };
+}
+
+/**
+ * The device's current streak of challenges not passed, oldest first, counted as the life cycle counts it: a pass
+ * ends a streak, except that a streak with a group round in it (`groupBound`) is ended only by a pass in a group
+ * round. A pass outside a round says nothing about a GPU that several devices share: any one of them passes alone.
+ * So one shared GPU whose devices miss a round (late, or excused as `host_stall`) cannot be cleared by their
+ * individual retries, whatever stalls they show.
+ */
+export function currentStreak(history: readonly ProofHistoryEntry[]): {
+  failures: number;
+  excused: number;
+  groupBound: boolean;
+} {
+  let failures = 0;
+  let excused = 0;
+  let groupBound = false;
+  for (const entry of history) {
+    if (entry.outcome === "pass") {
+      if (groupBound && !entry.grouped) continue;
+      failures = 0;
+      excused = 0;
+      groupBound = false;
+      continue;
+    }
+    if (entry.reason === EXCUSED_REASON) excused++;
+    else failures++;
+    if (entry.grouped) groupBound = true;
+  }
+  return { failures, excused, groupBound };
 }

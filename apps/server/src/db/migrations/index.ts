@@ -20,6 +20,7 @@ import * as m0021 from "./0021-reward-root-publications.js";
 import * as m0022 from "./0022-device-location.js";
 import * as m0023 from "./0023-stakes.js";
 import * as m0024 from "./0024-connectivity-tiers.js";
+import * as m0025 from "./0025-proof-group-rounds.js";
 import * as m0027 from "./0027-memory-proof.js";
 
 /** Numbered migrations in order; names never change once released. */
@@ -45,5 +46,6 @@ export const migrations: Record<string, Migration> = {
   "0022-device-location": m0022,
   "0023-stakes": m0023,
   "0024-connectivity-tiers": m0024,
+  "0025-proof-group-rounds": m0025,
   "0027-memory-proof": m0027,
 };
