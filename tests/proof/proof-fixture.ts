@@ -45,6 +45,8 @@ export interface DeviceOptions {
   hardware?: HardwareClaim;
   /** An adversary's prover; the profile's honest paced prover by default. */
   prover?: Prover;
+  /** How long the worker holds each answer to the server's pings (a stalled host, real or faked). */
+  pongDelayMs?: () => number;
 }
 
 /** A running simulated device. */
@@ -82,6 +84,7 @@ export async function startProofWorld(
         reconnectBaseMs: 50,
         reconnectMaxMs: 500,
         ...(options.prover ? { proverOverride: options.prover } : {}),
+        ...(options.pongDelayMs ? { pongDelayMs: options.pongDelayMs } : {}),
       });
       workers.push(worker);
       await worker.connected;

@@ -37,8 +37,6 @@ const EnvSchema = z.object({
     .max(7 * 86_400)
     .default(4 * 3600),
   IGNIS_CHALLENGE_RETRY_SECONDS: z.coerce.number().min(0.05).max(86_400).default(120),
-  // Below the shortest deadline, so a round's challenges overlap (challenge-groups.ts).
-  IGNIS_CHALLENGE_GROUP_SPREAD_MS: z.coerce.number().int().min(10).max(1000).default(1000),
   IGNIS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   IGNIS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   IGNIS_ALERT_WEBHOOK_URL: z.url().optional(),
@@ -178,8 +176,6 @@ export type Config = Readonly<{
   challengeMeanSeconds: number;
   /** Proof of GPU: wait before the one retry after a failed challenge (then quarantine). */
   challengeRetrySeconds: number;
-  /** Members of a group round are challenged within this many milliseconds of its call. */
-  challengeGroupSpreadMs: number;
   logLevel: string;
   metricsPort: number | undefined;
   alertWebhook: Readonly<{ url: string | undefined; secret: string | undefined; allowPrivate: boolean }>;
@@ -307,7 +303,6 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       e.IGNIS_EPOCH_FINALIZATION_SECONDS ?? Math.min(30, Math.max(1, e.IGNIS_HEARTBEAT_SECONDS * 2)),
     challengeMeanSeconds: e.IGNIS_CHALLENGE_MEAN_SECONDS,
     challengeRetrySeconds: e.IGNIS_CHALLENGE_RETRY_SECONDS,
-    challengeGroupSpreadMs: e.IGNIS_CHALLENGE_GROUP_SPREAD_MS,
     logLevel: e.IGNIS_LOG_LEVEL,
     metricsPort: e.IGNIS_METRICS_PORT,
     alertWebhook: Object.freeze({

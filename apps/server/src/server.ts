@@ -201,7 +201,6 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     replicaId: config.replicaId,
     challengeMeanSeconds: config.challengeMeanSeconds,
     retryDelaySeconds: config.challengeRetrySeconds,
-    groupSpreadMs: config.challengeGroupSpreadMs,
     verdicts: metrics.proofVerdicts,
     afterVerdict: (challengeId) => stakes.afterVerdict(challengeId),
     linkMeasuring: (deviceId) => links.measuring(deviceId),

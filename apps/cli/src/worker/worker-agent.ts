@@ -43,6 +43,11 @@ export interface StartWorkerOptions {
   heartbeatSeconds?: number;
   /** A prover to use instead of the profile's (counterfeit devices in tests and `ignis sim`). */
   proverOverride?: Prover;
+  /**
+   * How long to hold each answer to the server's pings (adversaries in tests: a worker faking a stalled host);
+   * pings are answered at once when absent.
+   */
+  pongDelayMs?: () => number;
   /** Sees every message from the server, after the worker handled it. */
   onMessage?: (message: ServerMessage) => void;
   /**
@@ -184,6 +189,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       perMessageDeflate: false,
       maxPayload: MAX_WORKER_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
+      autoPong: !options.pongDelayMs,
     });
     socket = ws;
     let nonce = "";
@@ -337,8 +343,11 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     });
 
     // The server's liveness pings also show the connection is alive between acknowledged heartbeats.
-    ws.on("ping", () => {
+    ws.on("ping", (data) => {
       lastAckMs = Date.now();
+      const delayMs = options.pongDelayMs?.();
+      if (delayMs === undefined) return;
+      setTimeout(() => ws.readyState === WebSocket.OPEN && ws.pong(data), delayMs).unref();
     });
     // A proxy or the server shedding load answers the upgrade with 429/503 and a Retry-After: wait that long.
     let toldToWaitMs: number | undefined;

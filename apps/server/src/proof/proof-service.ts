@@ -57,8 +57,6 @@ export interface ProofServiceOptions {
   replicaId: string;
   challengeMeanSeconds: number;
   retryDelaySeconds: number;
-  /** Members of a group round are challenged within this many milliseconds (GROUP_SPREAD_MS when absent). */
-  groupSpreadMs?: number | undefined;
   now?: () => number;
   random?: RandomSource;
   keyring?: VerifierKeyring;
@@ -120,7 +118,6 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     log,
     intervalMs: timing.meanMs,
     now,
-    ...(options.groupSpreadMs === undefined ? {} : { spreadMs: options.groupSpreadMs }),
     challenge(deviceId, round) {
       if (stopped || !sessions.has(deviceId)) return false;
       // A member in a stall back-off (a retry further off than a first retry's) is left to its own retry, so
