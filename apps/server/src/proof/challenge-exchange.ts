@@ -110,7 +110,12 @@ export function startExchange(options: ExchangeOptions): ChallengeExchange {
     timing: Pick<ChallengeSize, "deadlineMs" | "expectedMs"> = challenge.size,
   ) => {
     stallMs = options.health?.stallMs();
-    const excused = excusable && stallMs !== undefined && stallExcuses(timing, stallMs);
+    // How late the commit itself was, when it came (late memory roots and silence leave only the half slack).
+    const lateByMs =
+      commitAtMs !== undefined && timing === challenge.size
+        ? commitAtMs - challenge.issuedAtMs - timing.deadlineMs
+        : undefined;
+    const excused = excusable && stallMs !== undefined && stallExcuses(timing, stallMs, lateByMs);
     end({
       outcome: result.outcome,
       reason: excused ? "host_stall" : result.reason,

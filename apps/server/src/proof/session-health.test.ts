@@ -77,11 +77,18 @@ describe("watching a session's health during a challenge", () => {
     expect(probeIntervalMs({ deadlineMs: 100 })).toBe(50);
   });
 
-  it("lets a stall excuse a late commit only when it took at least half the honest slack", () => {
+  it("lets a stall excuse a late commit only when it took at least half the honest slack, or the whole lateness", () => {
     const size = { deadlineMs: 2_550, expectedMs: 2_000 };
     expect(stallExcuses(size, 3_500)).toBe(true);
     expect(stallExcuses(size, 275)).toBe(true);
     expect(stallExcuses(size, 274)).toBe(false);
     expect(stallExcuses(size, 0)).toBe(false);
+    // The 300-device sim's honest group challenge: 102 ms late with a 376 ms stall (half the slack was 422 ms).
+    const sim = { deadlineMs: 905, expectedMs: 61 };
+    expect(stallExcuses(sim, 376, 102)).toBe(true);
+    expect(stallExcuses(sim, 376)).toBe(false);
+    // A stall shorter than the lateness does not explain it; a healthy session (no stall) never is excused.
+    expect(stallExcuses(size, 200, 201)).toBe(false);
+    expect(stallExcuses(size, 0, 50)).toBe(false);
   });
 });

@@ -82,13 +82,16 @@ export function probeIntervalMs(size: Pick<ChallengeSize, "deadlineMs">): number
 
 /**
  * Whether a stall explains a late commit: it took at least half the slack an honest device had (deadline minus
- * expected time). A stall of S delays a commit by at least S, and a busy host slows the computation more than
- * it delays one ping, hence half. The threshold bounds only honest failures: whatever a worker makes the stall
- * look like, an excused commit is still not a pass.
+ * expected time), or at least as long as the commit was late (`lateByMs`, when a commit arrived): without the
+ * stall it would have been on time. A stall of S delays a commit by at least S, and a busy host slows the
+ * computation more than it delays one ping, hence half. The thresholds bound only honest failures: whatever a
+ * worker makes the stall look like, an excused commit is still not a pass.
  */
 export function stallExcuses(
   size: Pick<ChallengeSize, "deadlineMs" | "expectedMs">,
   stallMs: number,
+  lateByMs?: number,
 ): boolean {
+  if (lateByMs !== undefined && lateByMs > 0 && stallMs >= lateByMs) return true;
   return stallMs >= Math.max(1, (size.deadlineMs - size.expectedMs) / 2);
 }
