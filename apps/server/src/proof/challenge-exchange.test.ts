@@ -122,6 +122,21 @@ describe("challenge exchange", () => {
     ]);
   });
 
+  it("excuses a commit late by less than the stall seen, even a stall shorter than half the slack", () => {
+    let clock = 0;
+    const stalled = { stallMs: () => 150, stop: () => undefined };
+    const { exchange, ends, deadlineMs } = exchangeOf(() => clock, stalled);
+    expect(150).toBeLessThan((deadlineMs - exchange.challenge.size.expectedMs) / 2);
+    clock = deadlineMs + 100;
+    exchange.commit(commitFor(exchange.challenge.challengeId));
+    expect(ends).toMatchObject([{ outcome: "timeout", reason: "host_stall", stallMs: 150 }]);
+    // Later than the stall explains: counted.
+    const again = exchangeOf(() => clock, stalled);
+    clock += again.deadlineMs + 200;
+    again.exchange.commit(commitFor(again.exchange.challenge.challengeId));
+    expect(again.ends).toMatchObject([{ outcome: "timeout", reason: "commit_late" }]);
+  });
+
   it("ignores a commit that answers another challenge (a late answer to an old one)", () => {
     vi.useFakeTimers({ now: 0 });
     const { exchange, sent, ends } = exchangeOf(Date.now);
