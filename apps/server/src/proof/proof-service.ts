@@ -122,7 +122,8 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       if (stopped || !sessions.has(deviceId)) return false;
       // A member in a stall back-off (a retry further off than a first retry's) is left to its own retry, so
       // rounds do not hammer a host that keeps stalling. It is unverified, and that retry is a round of its own
-      // when it missed one, so leaving it out lets no device be or become verified without a round.
+      // when it missed one, so leaving it out lets no device be or become verified without a round. Members whose
+      // first retry is near are folded into this round instead (one round, not one per missed device).
       const next = scheduler.nextAt(deviceId);
       if (next?.trigger === "retry" && next.atMs > now() + timing.retryDelayMs * 1.5) return false;
       void serial(deviceId, () => issue(deviceId, "group", round));
