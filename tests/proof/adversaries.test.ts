@@ -84,6 +84,42 @@ describeEachDialect("adversarial devices", (database) => {
       [32, "fail", "speed_short"],
       [32, "timeout", "commit_late"],
     ]).toContainEqual([retry!.gpuCount, retry!.outcome, retry!.reason]);
+
+    // Operators count verdicts as judged: a speed_short is a fail in /metrics, as stored, never the timeout the
+    // exchange ended with. Every decided challenge of this server so far is counted once under its own labels.
+    const stored = async () => {
+      const rows = await w.t.server.ctx.db
+        .selectFrom("proof_challenges")
+        .select(["trigger", "outcome"])
+        .where("outcome", "is not", null)
+        .execute();
+      const counts: Record<string, number> = {};
+      for (const r of rows)
+        counts[`${r.trigger}/${r.outcome}`] = (counts[`${r.trigger}/${r.outcome}`] ?? 0) + 1;
+      return counts;
+    };
+    const counted = async () => {
+      const res = await fetch(`${w.t.url}/metrics`, { headers: { authorization: `Bearer ${w.t.adminKey}` } });
+      const counts: Record<string, number> = {};
+      for (const m of (await res.text()).matchAll(/^ignis_proof_verdicts_total\{([^}]*)\} (\d+)/gm)) {
+        const trigger = /trigger="([^"]+)"/.exec(m[1]!)?.[1];
+        const outcome = /outcome="([^"]+)"/.exec(m[1]!)?.[1];
+        counts[`${trigger}/${outcome}`] = (counts[`${trigger}/${outcome}`] ?? 0) + Number(m[2]);
+      }
+      return counts;
+    };
+    const both = await waitFor(
+      "the verdicts in /metrics to match those stored",
+      async () => {
+        const [db, metrics] = [await stored(), await counted()];
+        return JSON.stringify(db) ===
+          JSON.stringify(Object.fromEntries(Object.entries(db).map(([k]) => [k, metrics[k]])))
+          ? { db, metrics }
+          : undefined;
+      },
+      { timeoutMs: 20_000, everyMs: 100 },
+    );
+    if (retry!.reason === "speed_short") expect(both.metrics["retry/fail"]).toBeGreaterThanOrEqual(1);
   });
 
   it("catches the counterfeits `ignis sim --counterfeit` runs and verifies its honest devices", async () => {

@@ -197,8 +197,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       onEnd(end) {
         ended = end;
         if (exchanges.get(deviceId) === exchange) exchanges.delete(deviceId);
-        options.verdicts?.inc({ trigger, outcome: end.outcome });
-        void serial(deviceId, () => decide(deviceId, end));
+        void serial(deviceId, () => decide(deviceId, end, trigger));
       },
     });
     if (!ended) exchanges.set(deviceId, exchange);
@@ -215,12 +214,14 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     return sent.challengeId;
   }
 
-  async function decide(deviceId: string, ended: ExchangeEnd): Promise<void> {
+  async function decide(deviceId: string, ended: ExchangeEnd, trigger: string): Promise<void> {
     // A clean late commit that repeats one is speed fraud (speed-fraud.ts); the history tells.
     const end =
       ended.reason === "commit_late"
         ? judgeLateCommit(await verificationHistory(db, deviceId), ended)
         : ended;
+    // Counted as judged: speed fraud (`speed_short`) is a fail, not the timeout the exchange ended with.
+    options.verdicts?.inc({ trigger, outcome: end.outcome });
     await recordDecision(db, end.challengeId, {
       outcome: end.outcome,
       reason: end.reason,
