@@ -18,6 +18,7 @@ import { appendAudit } from "../security/audit-log.js";
 import type { RateLimits } from "../security/rate-limits.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
 import { CloseCode } from "./close-codes.js";
+import { HandshakeReader } from "./handshake.js";
 import { HeartbeatAcks } from "./heartbeat-acks.js";
 import { createKeyMigrationBroadcast } from "./key-migration-broadcast.js";
 import { startLiveness } from "./liveness.js";
@@ -238,6 +239,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const hub: SessionHub = {
     db,
+    handshakes: new HandshakeReader(db),
     log,
     metrics: options.metrics,
     uptime: options.uptime,

@@ -1,4 +1,5 @@
 import { IgnisError, isIgnisError, sessionSigningText } from "@ignis/protocol";
+import { CoalescedReads } from "../db/coalesced-reads.js";
 import type { Db } from "../db/database.js";
 import { usableKey } from "../devices/device-keys.js";
 import { verifyEd25519 } from "../devices/ed25519.js";
@@ -18,15 +19,26 @@ export function handshakeRefusal(reason: string, details: Record<string, unknown
   });
 }
 
+/** The key a session opener names, with its device. */
+interface HandshakeRequest {
+  deviceId: string;
+  publicKey: string;
+}
+
 /**
- * What the handshake needs from the database, in one round trip: the device, the key the opener names (if it is
- * the device's), and the earliest-due fleet migration started after that key was made.
+ * What the handshake needs from the database for a batch of openers, in one statement: each device, the key its
+ * opener names (if it is the device's), and the earliest-due fleet migration started after that key was made.
+ * Public keys are unique across devices, so a row's key is the one its opener named or none at all.
  */
-async function handshakeRecord(db: Db, deviceId: string, publicKey: string) {
-  return db
+async function handshakeRecords(db: Db, requests: HandshakeRequest[]) {
+  const rows = await db
     .selectFrom("devices as d")
     .leftJoin("device_keys as k", (join) =>
-      join.onRef("k.device_id", "=", "d.id").on("k.public_key", "=", publicKey),
+      join.onRef("k.device_id", "=", "d.id").on(
+        "k.public_key",
+        "in",
+        requests.map((r) => r.publicKey),
+      ),
     )
     .leftJoinLateral(
       (eb) =>
@@ -45,6 +57,7 @@ async function handshakeRecord(db: Db, deviceId: string, publicKey: string) {
       "d.rotation_requested_at",
       "d.outdated_since",
       "k.id as key_id",
+      "k.public_key as key_public_key",
       "k.state as key_state",
       "k.created_at as key_created_at",
       "k.retire_at as key_retire_at",
@@ -53,8 +66,56 @@ async function handshakeRecord(db: Db, deviceId: string, publicKey: string) {
       "m.rotate_by as migration_rotate_by",
       "m.note as migration_note",
     ])
-    .where("d.id", "=", deviceId)
-    .executeTakeFirst();
+    .where(
+      "d.id",
+      "in",
+      requests.map((r) => r.deviceId),
+    )
+    .execute();
+  type Row = (typeof rows)[number];
+  const answers = new Map<string, Row>();
+  for (const request of requests) {
+    const mine = rows.filter((r) => r.id === request.deviceId);
+    const withKey = mine.find((r) => r.key_public_key === request.publicKey);
+    // The device without a key: another opener's key of the same device, or no key at all, is not this one.
+    const device = withKey ?? (mine[0] && withoutKey(mine[0]));
+    if (device) answers.set(handshakeKey(request), device);
+  }
+  return answers;
+}
+
+type HandshakeRecord = Awaited<ReturnType<typeof handshakeRecords>> extends Map<string, infer V> ? V : never;
+
+const withoutKey = (row: HandshakeRecord): HandshakeRecord => ({
+  ...row,
+  key_id: null,
+  key_public_key: null,
+  key_state: null,
+  key_created_at: null,
+  key_retire_at: null,
+  migration_id: null,
+  migration_started_at: null,
+  migration_rotate_by: null,
+  migration_note: null,
+});
+
+const handshakeKey = (request: HandshakeRequest) => `${request.deviceId}\n${request.publicKey}`;
+
+/**
+ * The handshake's database reads of one replica, coalesced (db/coalesced-reads.ts): the openers that arrive while
+ * a read is in flight are read together in the next statement, so a reconnect storm costs one round trip per
+ * batch. Nothing is cached, so a revocation or a rotation is seen by the very next opener.
+ */
+export class HandshakeReader {
+  private readonly reads: CoalescedReads<HandshakeRequest, HandshakeRecord>;
+
+  constructor(readonly db: Db) {
+    this.reads = new CoalescedReads((requests) => handshakeRecords(db, requests), handshakeKey);
+  }
+
+  read(request: HandshakeRequest): Promise<HandshakeRecord | undefined> {
+    return this.reads.read(request);
+  }
 }
 
 /**
@@ -63,17 +124,18 @@ async function handshakeRecord(db: Db, deviceId: string, publicKey: string) {
  * no expired fleet migration has retired the key. Every failure is the same `handshake_failed` with the same
  * message (the reason goes to the audit log only), so answers say nothing about which devices exist or were
  * revoked. A device in `conflict` is refused with `device_conflict`, but only once the signature proves the
- * caller holds its key. One database read (handshakeRecord), and a write only to retire a lapsed key.
+ * caller holds its key. One database read (shared with the other openers of the moment: HandshakeReader), and a
+ * write only to retire a lapsed key.
  */
 export async function authenticateSession(
-  db: Db,
+  reader: HandshakeReader,
   auth: SessionAuth,
   context: { nonce: string; origins: readonly string[]; now?: Date },
 ): Promise<AuthenticatedDevice> {
   const now = context.now ?? new Date();
-  const device = await handshakeRecord(db, auth.deviceId, auth.publicKey);
+  const device = await reader.read({ deviceId: auth.deviceId, publicKey: auth.publicKey });
   const key = device?.key_id
-    ? await usableKey(db, {
+    ? await usableKey(reader.db, {
         id: device.key_id,
         state: device.key_state!,
         createdAt: device.key_created_at!,

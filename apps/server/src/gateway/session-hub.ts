@@ -5,6 +5,7 @@ import type { DeviceStatus } from "../devices/status.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { AuditEntry } from "../security/audit-log.js";
 import type { UptimeTracker } from "../uptime/uptime-tracker.js";
+import type { HandshakeReader } from "./handshake.js";
 import type { HeartbeatAcks } from "./heartbeat-acks.js";
 
 /** A minimal structured logger (pino's shape). */
@@ -18,6 +19,8 @@ export interface GatewayLog {
 /** What a session needs from the gateway that owns it: settings, storage and the registry of live sessions. */
 export interface SessionHub {
   readonly db: Db;
+  /** The handshake's device and key reads, coalesced with the other openers of the moment. */
+  readonly handshakes: HandshakeReader;
   readonly log: GatewayLog;
   readonly metrics: Metrics | undefined;
   readonly uptime: UptimeTracker;

@@ -312,7 +312,7 @@ export class WorkerSession implements HubSession {
   private async authenticate(auth: Extract<WorkerMessage, { type: "session.auth" }>, startedMs: number) {
     clearTimeout(this.authTimer);
     try {
-      const device = await authenticateSession(this.hub.db, auth, {
+      const device = await authenticateSession(this.hub.handshakes, auth, {
         nonce: this.nonce,
         origins: this.hub.origins,
         now: new Date(this.hub.now()),
