@@ -1,5 +1,11 @@
-import { type ChallengeTrigger, type ChallengeView, findHardwareProfile } from "@ignis/protocol";
+import {
+  type ChallengeTrigger,
+  type ChallengeView,
+  findHardwareProfile,
+  type Verification,
+} from "@ignis/protocol";
 import { sizeVramCheck } from "@ignis/protocol/proof";
+import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import type { IssuedChallenge } from "./challenge.js";
 import type { DecidedCheck } from "./verdict-explanation.js";
@@ -136,6 +142,67 @@ export async function verificationHistory(db: Db, deviceId: string): Promise<Pro
     deadlineMs: r.deadline_ms,
     grouped: r.group_round !== null,
   }));
+}
+
+/**
+ * What planning a connected device's next challenge reads, for a batch of devices in two statements: each
+ * device's verification state and its decided challenges since its last admin review (verificationHistory's
+ * answer, per device). Devices that do not exist are absent.
+ */
+export async function connectedDevicesProofState(
+  db: Db,
+  deviceIds: string[],
+): Promise<Map<string, { verification: Verification; history: ProofHistoryEntry[] }>> {
+  const devices = await db
+    .selectFrom("devices")
+    .select(["id", "verification"])
+    .where("id", "in", deviceIds)
+    .execute();
+  const rows = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom("proof_challenges as c")
+        .select([
+          "c.device_id",
+          "c.outcome",
+          "c.decided_at",
+          "c.reason",
+          "c.commit_latency_ms",
+          "c.deadline_ms",
+          sql<number>`row_number() over (partition by c.device_id order by c.decided_at desc)`.as("depth"),
+        ])
+        .where("c.device_id", "in", deviceIds)
+        .where("c.outcome", "in", ["pass", "fail", "timeout"])
+        .where("c.decided_at", "is not", null)
+        .where(({ exists, not, selectFrom }) =>
+          not(
+            exists(
+              selectFrom("proof_reviews as r")
+                .select("r.device_id")
+                .whereRef("r.device_id", "=", "c.device_id")
+                .whereRef("r.reviewed_at", ">=", "c.decided_at"),
+            ),
+          ),
+        )
+        .as("h"),
+    )
+    .selectAll()
+    .where("h.depth", "<=", HISTORY_DEPTH)
+    .orderBy("h.device_id")
+    .orderBy("h.depth", "desc")
+    .execute();
+  const state = new Map<string, { verification: Verification; history: ProofHistoryEntry[] }>();
+  for (const d of devices) state.set(d.id, { verification: d.verification, history: [] });
+  for (const r of rows) {
+    state.get(r.device_id)?.history.push({
+      outcome: r.outcome as ProofHistoryEntry["outcome"],
+      atMs: new Date(r.decided_at!).getTime(),
+      reason: r.reason,
+      commitLatencyMs: r.commit_latency_ms,
+      deadlineMs: r.deadline_ms,
+    });
+  }
+  return state;
 }
 
 /** The admin detail of a challenge whose memory roots came late (challenge-exchange.ts). */

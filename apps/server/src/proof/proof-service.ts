@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type ChallengeTrigger, findHardwareProfile, IgnisError } from "@ignis/protocol";
 import type { Bus } from "../bus/bus.js";
+import { CoalescedReads } from "../db/coalesced-reads.js";
 import type { Db } from "../db/database.js";
 import type { Gateway, GatewaySession } from "../gateway/gateway.js";
 import type { RateLimits } from "../security/rate-limits.js";
@@ -9,6 +10,7 @@ import { type GroupCall, startGroupChallenges } from "./challenge-groups.js";
 import { createChallengeScheduler, exponentialDelayMs } from "./challenge-scheduler.js";
 import {
   cancelAbandonedChallenges,
+  connectedDevicesProofState,
   insertChallenge,
   recordDecision,
   verificationHistory,
@@ -275,15 +277,16 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     }
   }
 
+  /** The devices that connected while a read was in flight are read together (a storm: two statements a batch). */
+  const connectedState = new CoalescedReads(
+    (deviceIds: string[]) => connectedDevicesProofState(db, deviceIds),
+    (deviceId) => deviceId,
+  );
+
   async function connected(deviceId: string): Promise<void> {
-    const device = await db
-      .selectFrom("devices")
-      .select("verification")
-      .where("id", "=", deviceId)
-      .executeTakeFirst();
+    const device = await connectedState.read(deviceId);
     if (!device || stopped || !sessions.has(deviceId) || exchanges.has(deviceId)) return;
-    const history = await verificationHistory(db, deviceId);
-    const plan = planAfterConnect(history, device.verification, now(), timing);
+    const plan = planAfterConnect(device.history, device.verification, now(), timing);
     scheduler.at(deviceId, plan.nextAtMs, plan.trigger);
   }
 
