@@ -1,7 +1,15 @@
 import { compareWorkerVersions, releasePackagePath } from "@ignis/protocol";
+import { CoalescedReads } from "../db/coalesced-reads.js";
 import type { Db } from "../db/database.js";
 import type { Gateway, GatewaySession } from "../gateway/gateway.js";
-import { expireOffers, inRolloutShare, pauseOnFailures, recordOffer, settleComeback } from "./rollouts.js";
+import {
+  expireOffers,
+  inRolloutShare,
+  openOffersOf,
+  pauseOnFailures,
+  recordOffer,
+  settleComeback,
+} from "./rollouts.js";
 import { findRelease } from "./worker-releases.js";
 
 /**
@@ -30,18 +38,33 @@ export function createRolloutDriver(options: {
     }
   };
 
-  const offer = async (sessions: readonly GatewaySession[]) => {
-    const rollouts = await db
-      .selectFrom("worker_rollouts")
-      .selectAll()
-      .where("status", "=", "running")
-      .execute();
+  /** The running rollouts, read once for all the sessions opening at the same moment (a storm: one read a batch). */
+  const runningRollouts = new CoalescedReads(
+    async () =>
+      new Map([
+        [
+          "running",
+          await db.selectFrom("worker_rollouts").selectAll().where("status", "=", "running").execute(),
+        ],
+      ]),
+    () => "running",
+  );
+  /** The offers still open for devices coming back, read together for the sessions opening at the same moment. */
+  const openOffers = new CoalescedReads(
+    (deviceIds: string[]) => openOffersOf(db, deviceIds),
+    (deviceId) => deviceId,
+  );
+
+  const offer = async (all: readonly GatewaySession[]) => {
+    // Only a worker that chose automatic updates is offered one; a session opening without it reads nothing.
+    const sessions = all.filter((s) => s.workerVersion && s.supports("auto-update"));
+    if (sessions.length === 0) return;
+    const rollouts = (await runningRollouts.read(undefined)) ?? [];
     for (const rollout of rollouts) {
       const release = await findRelease(db, rollout.version);
       if (!release) continue;
       for (const session of sessions) {
-        const from = session.workerVersion;
-        if (!from || !session.supports("auto-update")) continue;
+        const from = session.workerVersion!;
         if (compareWorkerVersions(from, rollout.version) >= 0) continue;
         if (!inRolloutShare(rollout.id, session.deviceId, rollout.percent)) continue;
         const at = new Date(now());
@@ -70,7 +93,12 @@ export function createRolloutDriver(options: {
 
   const opened = async (session: GatewaySession) => {
     if (session.workerVersion) {
-      await checkFailures(await settleComeback(db, session.deviceId, session.workerVersion, new Date(now())));
+      const offers = (await openOffers.read(session.deviceId)) ?? [];
+      if (offers.length > 0) {
+        await checkFailures(
+          await settleComeback(db, session.deviceId, session.workerVersion, new Date(now()), offers),
+        );
+      }
     }
     await offer([session]);
   };

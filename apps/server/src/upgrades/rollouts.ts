@@ -190,18 +190,40 @@ export async function recordOffer(
   return inserted !== undefined;
 }
 
-/**
- * A device opened a session as `version`: its open offers settle — `updated` on the release, `failed` on an
- * older one (the update was rolled back). Returns the rollouts whose counts changed.
- */
-export async function settleComeback(db: Db, deviceId: string, version: string, at: Date): Promise<string[]> {
-  const open = await db
+/** The offers still open (`offered`) for each of these devices, with their rollout's release; absent: none. */
+export async function openOffersOf(
+  db: Db,
+  deviceIds: string[],
+): Promise<Map<string, Array<{ rollout_id: string; version: string }>>> {
+  const rows = await db
     .selectFrom("worker_rollout_devices as d")
     .innerJoin("worker_rollouts as r", "r.id", "d.rollout_id")
-    .select(["d.rollout_id", "r.version"])
-    .where("d.device_id", "=", deviceId)
+    .select(["d.device_id", "d.rollout_id", "r.version"])
+    .where("d.device_id", "in", deviceIds)
     .where("d.state", "=", "offered")
     .execute();
+  const offers = new Map<string, Array<{ rollout_id: string; version: string }>>();
+  for (const r of rows) {
+    const list = offers.get(r.device_id) ?? [];
+    list.push({ rollout_id: r.rollout_id, version: r.version });
+    offers.set(r.device_id, list);
+  }
+  return offers;
+}
+
+/**
+ * A device opened a session as `version`: its open offers settle — `updated` on the release, `failed` on an
+ * older one (the update was rolled back). Returns the rollouts whose counts changed. `open` is openOffersOf's
+ * answer for the device when the caller read it already (the driver reads the offers of a storm together).
+ */
+export async function settleComeback(
+  db: Db,
+  deviceId: string,
+  version: string,
+  at: Date,
+  open?: Array<{ rollout_id: string; version: string }>,
+): Promise<string[]> {
+  open ??= (await openOffersOf(db, [deviceId])).get(deviceId) ?? [];
   const changed: string[] = [];
   for (const offer of open) {
     const order = compareWorkerVersions(version, offer.version);
