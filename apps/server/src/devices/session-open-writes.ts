@@ -24,7 +24,7 @@ const MAX_BATCH = 1000;
 /**
  * The writes of session opens: `online` (from pending or offline, as setDeviceStatus moves it), the session's
  * address and the worker's release. One batch is in flight at a time and the next takes everything that queued
- * meanwhile, so a single open is written at once and a reconnect storm of thousands costs two statements per
+ * meanwhile, so a single open is written at once and a reconnect storm of thousands costs one statement per
  * batch instead of three round trips per device. The hello waits for its batch, so a device whose worker holds
  * a hello is online in the database. A failed batch is logged and let through: the uptime flush marks a
  * heartbeating device online again, and the next session writes its address and release again.
@@ -83,16 +83,6 @@ export class SessionOpenWrites {
 
   private async writeBatch(batch: SessionOpenWrite[]): Promise<void> {
     const at = new Date();
-    await this.db
-      .updateTable("devices")
-      .set({ status: "online", last_seen_at: at, conflict_at: null, conflict_peers: null })
-      .where(
-        "id",
-        "in",
-        batch.map((w) => w.deviceId),
-      )
-      .where("status", "in", ["pending", "offline"])
-      .execute();
     const addresses = batch.map((w) => normalizePeerAddress(w.ip));
     const countries = await Promise.all(addresses.map((a) => this.geo.countryOf(a)));
     const rows = sql.join(
@@ -101,8 +91,15 @@ export class SessionOpenWrites {
           sql`(${w.deviceId}::text, ${addresses[i]}::text, ${countries[i]}::text, ${w.workerVersion}::text, ${w.outdated?.since ?? null}::timestamptz, ${w.outdated?.earningUntil ?? null}::timestamptz)`,
       ),
     );
+    // One statement: a pending or offline device goes online (with its last-seen time, and any old conflict
+    // cleared, as setDeviceStatus moves it); every device gets the session's address and release. The right-hand
+    // sides read the row as it was, so the status test is the same in every column.
     await sql`update devices as d
-      set session_address = v.address, geo_country = v.country, worker_version = v.version,
+      set status = case when d.status in ('pending', 'offline') then 'online' else d.status end,
+          last_seen_at = case when d.status in ('pending', 'offline') then ${at}::timestamptz else d.last_seen_at end,
+          conflict_at = case when d.status in ('pending', 'offline') then null else d.conflict_at end,
+          conflict_peers = case when d.status in ('pending', 'offline') then null else d.conflict_peers end,
+          session_address = v.address, geo_country = v.country, worker_version = v.version,
           outdated_since = v.since, outdated_earning_until = v.until
       from (values ${rows}) as v (id, address, country, version, since, until)
       where d.id = v.id`.execute(this.db);

@@ -54,6 +54,25 @@ export async function setDeviceStatus(
   return result.numUpdatedRows > 0n;
 }
 
+/** Devices per statement when a whole set goes offline at once (a stalled replica's sweep, a network cut). */
+const OFFLINE_BATCH = 1000;
+
+/**
+ * Marks these devices offline where they are `online` (setDeviceStatus to offline from online, for many devices
+ * in one statement per thousand): a replica's liveness sweep finding many sessions silent at once writes them
+ * together instead of one round trip each.
+ */
+export async function markDevicesOffline(db: Db, deviceIds: readonly string[]): Promise<void> {
+  for (let i = 0; i < deviceIds.length; i += OFFLINE_BATCH) {
+    await db
+      .updateTable("devices")
+      .set({ status: "offline", conflict_at: null, conflict_peers: null })
+      .where("id", "in", deviceIds.slice(i, i + OFFLINE_BATCH))
+      .where("status", "=", "online")
+      .execute();
+  }
+}
+
 /**
  * Marks offline every `online` device not seen since `seenBefore`: the backstop for devices whose replica died
  * before it could mark them. One statement.

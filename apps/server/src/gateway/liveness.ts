@@ -1,6 +1,6 @@
 import { IgnisError } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
-import { markSilentDevicesOffline, setDeviceStatus } from "../devices/status.js";
+import { markDevicesOffline, markSilentDevicesOffline } from "../devices/status.js";
 import { CloseCode } from "./close-codes.js";
 import type { GatewayLog, HubSession } from "./session-hub.js";
 
@@ -39,10 +39,13 @@ export function startLiveness(options: {
   let running = false;
   let lastTick = now();
 
-  const markOffline = (deviceId: string) =>
-    setDeviceStatus(db, deviceId, "offline", { from: ["online"] }).catch((error: unknown) =>
-      log.warn({ err: error, deviceId }, "could not mark the device offline"),
+  /** The devices one sweep found silent, written in one statement (many go silent together after a stall). */
+  const markOffline = (deviceIds: string[]) => {
+    if (deviceIds.length === 0) return;
+    markDevicesOffline(db, deviceIds).catch((error: unknown) =>
+      log.warn({ err: error, devices: deviceIds.length }, "could not mark devices offline"),
     );
+  };
 
   const tick = async () => {
     const t = now();
@@ -51,13 +54,14 @@ export function startLiveness(options: {
     const stalled = t - lastTick > 3 * tickMs;
     lastTick = t;
     if (stalled) return;
+    const silentDevices: string[] = [];
     for (const s of sessions.values()) {
       const silent = t - s.lastHeartbeatMs;
       if (silent > closeAfterMs) {
         s.close(CloseCode.timeout, new IgnisError("unavailable", "no heartbeat for three intervals"));
       } else if (silent > offlineAfterMs && !s.markedOffline) {
         s.markedOffline = true;
-        void markOffline(s.info.deviceId);
+        silentDevices.push(s.info.deviceId);
       } else if (silent <= intervalMs) {
         // Heartbeats resumed; the next uptime flush marks the device online again.
         s.markedOffline = false;
@@ -67,9 +71,10 @@ export function startLiveness(options: {
       if (sessions.has(deviceId)) recentlyClosed.delete(deviceId);
       else if (t - lastHeartbeat > offlineAfterMs) {
         recentlyClosed.delete(deviceId);
-        if (!options.isRemote(deviceId)) void markOffline(deviceId);
+        if (!options.isRemote(deviceId)) silentDevices.push(deviceId);
       }
     }
+    markOffline(silentDevices);
     if (t - lastPing >= pingEveryMs) {
       lastPing = t;
       for (const s of sessions.values()) s.ping();
