@@ -5,6 +5,7 @@ import { createUserWithKey, insertDevices } from "../security/security-fixtures.
 import { describeEachDialect } from "../testing/dialects.js";
 import {
   cancelAbandonedChallenges,
+  connectedDevicesProofState,
   insertChallenge,
   insertReview,
   listChallenges,
@@ -158,5 +159,45 @@ describeEachDialect("proof challenge store", (database) => {
         e.deadlineMs,
       ]),
     ).toEqual(verdicts.map((v) => [v.outcome, v.reason, v.latency, expect.any(Number)]));
+
+    // Devices connecting together are read in one batch, each with exactly its own history and state.
+    const batch = await connectedDevicesProofState(db, [deviceId, device!, "dev_missing"]);
+    expect([...batch.keys()].sort()).toEqual([deviceId, device!].sort());
+    for (const id of [deviceId, device!]) {
+      expect(batch.get(id)!.history).toEqual(await verificationHistory(db, id));
+      const row = await db
+        .selectFrom("devices")
+        .select("verification")
+        .where("id", "=", id)
+        .executeTakeFirstOrThrow();
+      expect(batch.get(id)!.verification).toEqual(row.verification);
+    }
+    expect(batch.get(device!)!.history).toHaveLength(verdicts.length);
+  });
+
+  it("keeps the last 32 verdicts of each device when devices connecting together are read in one batch", async () => {
+    const owner = await createUserWithKey(db, ["supplier"]);
+    const [busy, quiet] = await insertDevices(db, owner.userId, 2);
+    for (let i = 0; i < 34; i++) {
+      const atMs = T0 + 500_000 + i * 10_000;
+      const challenge = issueChallenge({
+        profile,
+        gpuCount: 1,
+        rttMs: 5,
+        keyring,
+        nowMs: atMs,
+        random: seededRandom(`deep ${i}`),
+      });
+      await insertChallenge(db, { challenge, deviceId: busy!, rttMs: 5, trigger: "schedule", replica: "r1" });
+      await recordDecision(db, challenge.challengeId, {
+        outcome: i % 2 ? "pass" : "fail",
+        reason: null,
+        decidedAtMs: atMs + 1000,
+      });
+    }
+    const batch = await connectedDevicesProofState(db, [busy!, quiet!]);
+    expect(batch.get(busy!)!.history).toEqual(await verificationHistory(db, busy!));
+    expect(batch.get(busy!)!.history).toHaveLength(32);
+    expect(batch.get(quiet!)!.history).toEqual([]);
   });
 });
