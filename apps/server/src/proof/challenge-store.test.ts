@@ -188,7 +188,15 @@ describeEachDialect("proof challenge store", (database) => {
         nowMs: atMs,
         random: seededRandom(`deep ${i}`),
       });
-      await insertChallenge(db, { challenge, deviceId: busy!, rttMs: 5, trigger: "schedule", replica: "r1" });
+      // Every third one was part of a group round, which the life cycle reads (verification-state.ts).
+      await insertChallenge(db, {
+        challenge,
+        deviceId: busy!,
+        rttMs: 5,
+        trigger: "schedule",
+        replica: "r1",
+        groupRound: i % 3 === 0 ? `round-${i}` : null,
+      });
       await recordDecision(db, challenge.challengeId, {
         outcome: i % 2 ? "pass" : "fail",
         reason: null,
@@ -198,6 +206,7 @@ describeEachDialect("proof challenge store", (database) => {
     const batch = await connectedDevicesProofState(db, [busy!, quiet!]);
     expect(batch.get(busy!)!.history).toEqual(await verificationHistory(db, busy!));
     expect(batch.get(busy!)!.history).toHaveLength(32);
+    expect(batch.get(busy!)!.history.filter((h) => h.grouped)).toHaveLength(11);
     expect(batch.get(quiet!)!.history).toEqual([]);
   });
 });

@@ -169,6 +169,7 @@ export async function connectedDevicesProofState(
           "c.reason",
           "c.commit_latency_ms",
           "c.deadline_ms",
+          "c.group_round",
           sql<number>`row_number() over (partition by c.device_id order by c.decided_at desc)`.as("depth"),
         ])
         .where("c.device_id", "in", deviceIds)
@@ -200,6 +201,7 @@ export async function connectedDevicesProofState(
       reason: r.reason,
       commitLatencyMs: r.commit_latency_ms,
       deadlineMs: r.deadline_ms,
+      grouped: r.group_round !== null,
     });
   }
   return state;
