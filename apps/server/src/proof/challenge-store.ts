@@ -106,18 +106,40 @@ export async function cancelAbandonedChallenges(db: Db, issuedBefore: Date): Pro
   return Number(result.numUpdatedRows);
 }
 
+/** The columns of a decided challenge that the life cycle reads (verification-state.ts), in both reads below. */
+const HISTORY_COLUMNS = [
+  "c.outcome",
+  "c.decided_at",
+  "c.reason",
+  "c.commit_latency_ms",
+  "c.deadline_ms",
+  "c.group_round",
+] as const;
+
+/** One decided challenge as the life cycle reads it. */
+function historyEntryOf(r: {
+  outcome: string;
+  decided_at: Date | null;
+  reason: string | null;
+  commit_latency_ms: number | null;
+  deadline_ms: number;
+  group_round: string | null;
+}): ProofHistoryEntry {
+  return {
+    outcome: r.outcome as ProofHistoryEntry["outcome"],
+    atMs: new Date(r.decided_at!).getTime(),
+    reason: r.reason,
+    commitLatencyMs: r.commit_latency_ms,
+    deadlineMs: r.deadline_ms,
+    grouped: r.group_round !== null,
+  };
+}
+
 /** The device's decided challenges since its last admin review, oldest first: the life cycle's input. */
 export async function verificationHistory(db: Db, deviceId: string): Promise<ProofHistoryEntry[]> {
   const rows = await db
     .selectFrom("proof_challenges as c")
-    .select([
-      "c.outcome",
-      "c.decided_at",
-      "c.reason",
-      "c.commit_latency_ms",
-      "c.deadline_ms",
-      "c.group_round",
-    ])
+    .select(HISTORY_COLUMNS)
     .where("c.device_id", "=", deviceId)
     .where("c.outcome", "in", ["pass", "fail", "timeout"])
     .where("c.decided_at", "is not", null)
@@ -134,14 +156,7 @@ export async function verificationHistory(db: Db, deviceId: string): Promise<Pro
     .orderBy("c.decided_at", "desc")
     .limit(HISTORY_DEPTH)
     .execute();
-  return rows.reverse().map((r) => ({
-    outcome: r.outcome as ProofHistoryEntry["outcome"],
-    atMs: new Date(r.decided_at!).getTime(),
-    reason: r.reason,
-    commitLatencyMs: r.commit_latency_ms,
-    deadlineMs: r.deadline_ms,
-    grouped: r.group_round !== null,
-  }));
+  return rows.reverse().map(historyEntryOf);
 }
 
 /**
@@ -164,12 +179,7 @@ export async function connectedDevicesProofState(
         .selectFrom("proof_challenges as c")
         .select([
           "c.device_id",
-          "c.outcome",
-          "c.decided_at",
-          "c.reason",
-          "c.commit_latency_ms",
-          "c.deadline_ms",
-          "c.group_round",
+          ...HISTORY_COLUMNS,
           sql<number>`row_number() over (partition by c.device_id order by c.decided_at desc)`.as("depth"),
         ])
         .where("c.device_id", "in", deviceIds)
@@ -195,14 +205,7 @@ export async function connectedDevicesProofState(
   const state = new Map<string, { verification: Verification; history: ProofHistoryEntry[] }>();
   for (const d of devices) state.set(d.id, { verification: d.verification, history: [] });
   for (const r of rows) {
-    state.get(r.device_id)?.history.push({
-      outcome: r.outcome as ProofHistoryEntry["outcome"],
-      atMs: new Date(r.decided_at!).getTime(),
-      reason: r.reason,
-      commitLatencyMs: r.commit_latency_ms,
-      deadlineMs: r.deadline_ms,
-      grouped: r.group_round !== null,
-    });
+    state.get(r.device_id)?.history.push(historyEntryOf(r));
   }
   return state;
 }
