@@ -43,14 +43,16 @@ const ENGINE_ENV = [
 ];
 
 /**
- * Where firewall tools (nft, iptables-restore) and often the engine's helpers live. A non-root user's PATH on
- * Debian and Ubuntu leaves them out, so a supplier who installed nftables would be told it is missing.
+ * Where firewall tools (nft, iptables-restore) live. A non-root user's PATH on Debian and Ubuntu leaves these
+ * folders out, so a supplier who installed nftables would be told it is missing. Only the sbin folders are added:
+ * which engine (podman, docker) the worker runs is still the one its PATH names.
  */
-const SYSTEM_BIN_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+const SBIN_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
  * The environment the engine's commands run with: its own settings from the worker's, nothing else. The worker's
- * PATH comes first; the system's bin and sbin folders it lacks are added after it.
+ * PATH comes first, with the sbin folders it lacks after it.
  */
 export function engineEnv(from: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};
@@ -58,8 +60,8 @@ export function engineEnv(from: NodeJS.ProcessEnv = process.env): Record<string,
     const value = from[name];
     if (value !== undefined) env[name] = value;
   }
-  const path = (env.PATH ?? "").split(":").filter((dir) => dir !== "");
-  env.PATH = [...path, ...SYSTEM_BIN_DIRS.filter((dir) => !path.includes(dir))].join(":");
+  const path = (env.PATH ?? DEFAULT_PATH).split(":").filter((dir) => dir !== "");
+  env.PATH = [...path, ...SBIN_DIRS.filter((dir) => !path.includes(dir))].join(":");
   return env;
 }
 
