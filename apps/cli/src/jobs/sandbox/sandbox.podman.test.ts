@@ -195,7 +195,13 @@ describe.skipIf(missing !== null)("a rented job in the podman sandbox", () => {
     expect(status).toMatchObject({ state: "failed", reason: "scratch_limit" });
   });
 
-  it("kills the whole container on a stop request and at the rental's deadline", async () => {
+  // Two containers started and stopped one after the other, each through several podman commands: ~10 s on an
+  // idle box, past the default 30 s when CI runs other container suites beside it (then its jobs outlived the
+  // test and failed the sweep test below too). The bound only ends a hang; nothing here waits for time to pass
+  // but the rental's own 3-s deadline.
+  it("kills the whole container on a stop request and at the rental's deadline", {
+    timeout: 120_000,
+  }, async () => {
     const stopped = testJobId();
     h.host.handle({
       type: "job.start",
