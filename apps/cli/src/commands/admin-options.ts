@@ -48,3 +48,8 @@ export function queryOf(values: Record<string, unknown>, names: readonly string[
   const s = q.toString();
   return s ? `?${s}` : "";
 }
+
+/** Prints a command's answer: the value as one line of JSON with `--json`, else the text for people. */
+export function printerFor(json: boolean): (value: unknown, text: string) => void {
+  return (value, text) => void process.stdout.write(`${json ? JSON.stringify(value) : text}\n`);
+}

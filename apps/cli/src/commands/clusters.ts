@@ -2,7 +2,7 @@ import { ClusterList, ClusterLogs, ClusterView, CreditBalance, creditsOf } from 
 import { apiRequest } from "../api-client.js";
 import type { ResolvedCredential } from "../auth/resolve-credential.js";
 import { type Command, UsageError } from "../command.js";
-import { CREDENTIAL_OPTIONS, parseAdminArgs } from "./admin-options.js";
+import { CREDENTIAL_OPTIONS, parseAdminArgs, printerFor } from "./admin-options.js";
 import { CREATE_OPTIONS, createAndWatch, createBody } from "./clusters-create.js";
 
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
@@ -85,8 +85,7 @@ export const command: Command = {
     const [action = "ls", id, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
     const json = values.json === true;
-    const print = (value: unknown, text: string) =>
-      process.stdout.write(`${json ? JSON.stringify(value) : text}\n`);
+    const print = printerFor(json);
     switch (action) {
       case "create": {
         const cluster = await createAndWatch(credential, createBody(values, jobCommand), {

@@ -1,7 +1,7 @@
 import { creditsOf, SlashList, SlashView } from "@ignis/protocol";
 import { apiRequest } from "../api-client.js";
 import { type Command, UsageError } from "../command.js";
-import { CREDENTIAL_OPTIONS, parseAdminArgs, queryOf } from "./admin-options.js";
+import { CREDENTIAL_OPTIONS, parseAdminArgs, printerFor, queryOf } from "./admin-options.js";
 
 const OPTIONS = {
   device: { type: "string" },
@@ -33,8 +33,7 @@ export const command: Command = {
     const [action = "list", id, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
     const json = values.json === true;
-    const print = (value: unknown, text: string) =>
-      process.stdout.write(`${json ? JSON.stringify(value) : text}\n`);
+    const print = printerFor(json);
     switch (action) {
       case "list": {
         if (id) throw new UsageError(`unexpected arguments: ${id}`);

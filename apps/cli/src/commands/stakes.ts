@@ -1,7 +1,7 @@
 import { creditsOf, microUnitsOfCredits, StakeList, StakeView } from "@ignis/protocol";
 import { apiRequest } from "../api-client.js";
 import { type Command, UsageError } from "../command.js";
-import { CREDENTIAL_OPTIONS, parseAdminArgs } from "./admin-options.js";
+import { CREDENTIAL_OPTIONS, parseAdminArgs, printerFor } from "./admin-options.js";
 
 const OPTIONS = {
   device: { type: "string" },
@@ -54,8 +54,7 @@ export const command: Command = {
     const [action = "list", id, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
     const json = values.json === true;
-    const print = (value: unknown, text: string) =>
-      process.stdout.write(`${json ? JSON.stringify(value) : text}\n`);
+    const print = printerFor(json);
     const call = (path: string, body?: unknown) =>
       apiRequest<unknown>(credential.server, path, { token: credential.token, body });
     switch (action) {
