@@ -10,9 +10,11 @@ import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import {
   call,
   cleanupStateDirs,
+  PROOF_AT_REST,
   startTestWorker,
   type TestWorker,
   userWithKey,
+  vouchForDevice,
 } from "../../apps/server/src/testing/worker-fixture.js";
 
 const IGNIS = fileURLToPath(new URL("../../apps/cli/bin/ignis.js", import.meta.url));
@@ -60,7 +62,12 @@ describeEachDialect("getting into a rented job", (database) => {
   beforeAll(async () => {
     t = await startTestServer({
       database: database(),
-      env: { IGNIS_HEARTBEAT_SECONDS: "0.5", IGNIS_EPOCH_SECONDS: "60", IGNIS_UPTIME_FLUSH_SECONDS: "0.5" },
+      env: {
+        IGNIS_HEARTBEAT_SECONDS: "0.5",
+        IGNIS_EPOCH_SECONDS: "60",
+        IGNIS_UPTIME_FLUSH_SECONDS: "0.5",
+        ...PROOF_AT_REST,
+      },
     });
     supplier = await userWithKey(t, ["supplier"]);
     customer = await userWithKey(t, ["customer"]);
@@ -69,11 +76,7 @@ describeEachDialect("getting into a rented job", (database) => {
     for (let i = 0; i < 2; i++) {
       const w = await startTestWorker(t, supplier.key);
       workers.push(w);
-      await t.server.ctx.db
-        .updateTable("devices")
-        .set({ verification: "verified" })
-        .where("id", "=", w.deviceId)
-        .execute();
+      await vouchForDevice(t, w.deviceId);
     }
     jobPort = await freePort();
     // Rank 1 serves one line on JOB_PORT; both ranks stay up until the cluster is cancelled.

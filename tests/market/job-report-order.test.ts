@@ -6,9 +6,11 @@ import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import {
   call,
   cleanupStateDirs,
+  PROOF_AT_REST,
   startTestWorker,
   type TestWorker,
   userWithKey,
+  vouchForDevice,
 } from "../../apps/server/src/testing/worker-fixture.js";
 
 const PRICE = 1_200_000n;
@@ -36,6 +38,7 @@ describeEachDialect("job reports of one device", (database) => {
         IGNIS_EPOCH_SECONDS: "600",
         IGNIS_UPTIME_FLUSH_SECONDS: "1",
         IGNIS_BILLING_MINUTE_SECONDS: "600",
+        ...PROOF_AT_REST,
       },
     });
     const supplier = await userWithKey(t, ["supplier"]);
@@ -48,11 +51,7 @@ describeEachDialect("job reports of one device", (database) => {
         onStart?.(m);
       },
     });
-    await t.server.ctx.db
-      .updateTable("devices")
-      .set({ verification: "verified" })
-      .where("id", "=", worker.deviceId)
-      .execute();
+    await vouchForDevice(t, worker.deviceId);
     const price = await call(t, "PUT", `/v1/devices/${worker.deviceId}/price`, supplier.key, {
       minPricePerHour: PRICE.toString(),
     });

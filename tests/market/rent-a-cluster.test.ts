@@ -14,6 +14,7 @@ import { marketAccounts } from "../../apps/server/src/market/escrow.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import { waitFor } from "../../apps/server/src/testing/wait-for.js";
+import { PROOF_AT_REST, vouchForDevice } from "../../apps/server/src/testing/worker-fixture.js";
 import { RENDEZVOUS_SCRIPT } from "./rendezvous-job.js";
 
 const PRICE = 1_200_000n; // per GPU-hour: 20,000 per one-second billing minute
@@ -63,7 +64,12 @@ describeEachDialect("renting a cluster of simulated devices", (database) => {
   beforeAll(async () => {
     t = await startTestServer({
       database: database(),
-      env: { IGNIS_HEARTBEAT_SECONDS: "0.5", IGNIS_EPOCH_SECONDS: "60", IGNIS_UPTIME_FLUSH_SECONDS: "0.5" },
+      env: {
+        IGNIS_HEARTBEAT_SECONDS: "0.5",
+        IGNIS_EPOCH_SECONDS: "60",
+        IGNIS_UPTIME_FLUSH_SECONDS: "0.5",
+        ...PROOF_AT_REST,
+      },
     });
     const supplier = await user("supplier@example.com", ["supplier"]);
     const customer = await user("customer@example.com", ["customer"]);
@@ -81,11 +87,7 @@ describeEachDialect("renting a cluster of simulated devices", (database) => {
       await worker.connected;
       workers.set(deviceId, worker);
       // The proof-of-GPU module verifies devices; this suite is about renting them, so it starts verified.
-      await t.server.ctx.db
-        .updateTable("devices")
-        .set({ verification: "verified" })
-        .where("id", "=", deviceId)
-        .execute();
+      await vouchForDevice(t, deviceId);
       // Simulated profiles default to price 0: the supplier sets a price, as a real one would.
       const price = await call("PUT", `/v1/devices/${deviceId}/price`, supplier.key, {
         minPricePerHour: PRICE.toString(),

@@ -9,6 +9,7 @@ import {
   type WorkerHandle,
 } from "../../../cli/src/worker/worker-agent.js";
 import type { TestServer } from "./test-server.js";
+import { waitFor } from "./wait-for.js";
 
 /**
  * Test support for worker sessions: suppliers with API keys, enrolled simulated devices and in-process workers
@@ -112,4 +113,35 @@ export async function startTestWorker(
 /** Removes the state folders this fixture made. */
 export function cleanupStateDirs(): void {
   for (const dir of stateDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Server settings for suites about renting, not proofs: after a device's connect challenge, no retry and (in
+ * practice) no re-check comes during the suite, so a verdict cannot undo {@link vouchForDevice} mid-test.
+ */
+export const PROOF_AT_REST = {
+  IGNIS_CHALLENGE_RETRY_SECONDS: "86400",
+  IGNIS_CHALLENGE_MEAN_SECONDS: "604800",
+} as const;
+
+/**
+ * Marks a device verified for a suite that is not about proofs, once its connect challenge is decided: a verdict
+ * landing after the vouching (a simulated proof can miss its deadline on a loaded machine) would make it
+ * unverified again, and no cluster would hire it. Use with a server started with {@link PROOF_AT_REST}.
+ */
+export async function vouchForDevice(t: TestServer, deviceId: string): Promise<void> {
+  const { db, proof } = t.server.ctx;
+  await waitFor(
+    "the device's connect challenge to be decided",
+    async () =>
+      !proof.challenging(deviceId) &&
+      (await db
+        .selectFrom("proof_challenges")
+        .select("id")
+        .where("device_id", "=", deviceId)
+        .where("outcome", "!=", "pending")
+        .executeTakeFirst()) !== undefined,
+    { timeoutMs: 60_000 },
+  );
+  await db.updateTable("devices").set({ verification: "verified" }).where("id", "=", deviceId).execute();
 }
