@@ -1,48 +1,16 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Prover } from "../../apps/cli/src/prover/prover.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 import {
   caught,
   honestProver,
+  inRound,
   type ProofWorld,
   type SimulatedDevice,
+  stallingDevice,
   startProofWorld,
   verified,
 } from "./proof-fixture.js";
-
-/** How long a stalled host (real or faked) holds its answers to pings: well over half any simulated slack. */
-const STALL_MS = 1_500;
-
-/**
- * A worker whose commits are sometimes late while it holds its pongs: the server sees a stalled host. `stallOn`
- * says, per challenge, whether this one stalls; the pongs are held while a stalled commit is under way.
- */
-function stallingDevice(stallOn: (challengeId: string) => Promise<boolean>): {
-  prover: Prover;
-  pongDelayMs: () => number;
-} {
-  const honest = honestProver("sim-a100");
-  let stalling = 0;
-  return {
-    pongDelayMs: () => (stalling > 0 ? STALL_MS : 0),
-    prover: {
-      name: "stalling",
-      async commit(challenge) {
-        if (!(await stallOn(challenge.challengeId))) return honest.commit(challenge);
-        stalling++;
-        try {
-          await new Promise((r) => setTimeout(r, challenge.deadlineMs + 300));
-          return await honest.commit(challenge);
-        } finally {
-          stalling--;
-        }
-      },
-      reveal: (request) => honest.reveal(request),
-      close: () => honest.close(),
-    },
-  };
-}
 
 /**
  * Group rounds against one GPU posing as two devices. The cheater answers its favourite device (A) in time and, in
@@ -59,17 +27,7 @@ describeEachDialect("group rounds against faked stalls", (database) => {
   let honest: SimulatedDevice;
   let honestStalled = false;
 
-  /** Whether a challenge belongs to a group round (its row is written just after it is sent). */
-  const grouped = async (challengeId: string) => {
-    const row = await waitFor("the challenge's row", () =>
-      w.t.server.ctx.db
-        .selectFrom("proof_challenges")
-        .select("group_round")
-        .where("id", "=", challengeId)
-        .executeTakeFirst(),
-    );
-    return row!.group_round !== null;
-  };
+  const grouped = (challengeId: string) => inRound(w, challengeId);
   const challengesOf = (deviceId: string) =>
     w.t.server.ctx.db
       .selectFrom("proof_challenges")

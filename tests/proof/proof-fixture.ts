@@ -175,3 +175,48 @@ export const caught = (d: PublicDevice) => d.verification === "failed" && d.stat
 
 /** True once the device is verified. */
 export const verified = (d: PublicDevice) => d.verification === "verified";
+
+/** How long a stalled host (real or faked) holds its answers to pings: well over half any simulated slack. */
+const STALL_MS = 1_500;
+
+/**
+ * A worker whose commits are sometimes late while it holds its pongs: the server sees a stalled host. `stallOn`
+ * says, per challenge, whether this one stalls; the pongs are held while a stalled commit is under way.
+ */
+export function stallingDevice(stallOn: (challengeId: string) => Promise<boolean>): {
+  prover: Prover;
+  pongDelayMs: () => number;
+} {
+  const honest = honestProver("sim-a100");
+  let stalling = 0;
+  return {
+    pongDelayMs: () => (stalling > 0 ? STALL_MS : 0),
+    prover: {
+      name: "stalling",
+      async commit(challenge) {
+        if (!(await stallOn(challenge.challengeId))) return honest.commit(challenge);
+        stalling++;
+        try {
+          await new Promise((r) => setTimeout(r, challenge.deadlineMs + 300));
+          return await honest.commit(challenge);
+        } finally {
+          stalling--;
+        }
+      },
+      reveal: (request) => honest.reveal(request),
+      close: () => honest.close(),
+    },
+  };
+}
+
+/** Whether a challenge belongs to a group round (its row is written just after it is sent). */
+export async function inRound(w: ProofWorld, challengeId: string): Promise<boolean> {
+  const row = await waitFor("the challenge's row", () =>
+    w.t.server.ctx.db
+      .selectFrom("proof_challenges")
+      .select("group_round")
+      .where("id", "=", challengeId)
+      .executeTakeFirst(),
+  );
+  return row!.group_round !== null;
+}

@@ -37,6 +37,11 @@ const EnvSchema = z.object({
     .max(7 * 86_400)
     .default(4 * 3600),
   IGNIS_CHALLENGE_RETRY_SECONDS: z.coerce.number().min(0.05).max(86_400).default(120),
+  IGNIS_CHALLENGE_ABSENCE_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(7 * 86_400)
+    .optional(),
   IGNIS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   IGNIS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   IGNIS_ALERT_WEBHOOK_URL: z.url().optional(),
@@ -176,6 +181,11 @@ export type Config = Readonly<{
   challengeMeanSeconds: number;
   /** Proof of GPU: wait before the one retry after a failed challenge (then quarantine). */
   challengeRetrySeconds: number;
+  /**
+   * Proof of GPU: how long a device of a missed group round may stay offline and still be required in the round
+   * that clears the miss (round-coverage.ts); the mean re-check interval by default.
+   */
+  challengeAbsenceSeconds: number;
   logLevel: string;
   metricsPort: number | undefined;
   alertWebhook: Readonly<{ url: string | undefined; secret: string | undefined; allowPrivate: boolean }>;
@@ -303,6 +313,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       e.IGNIS_EPOCH_FINALIZATION_SECONDS ?? Math.min(30, Math.max(1, e.IGNIS_HEARTBEAT_SECONDS * 2)),
     challengeMeanSeconds: e.IGNIS_CHALLENGE_MEAN_SECONDS,
     challengeRetrySeconds: e.IGNIS_CHALLENGE_RETRY_SECONDS,
+    challengeAbsenceSeconds: e.IGNIS_CHALLENGE_ABSENCE_SECONDS ?? e.IGNIS_CHALLENGE_MEAN_SECONDS,
     logLevel: e.IGNIS_LOG_LEVEL,
     metricsPort: e.IGNIS_METRICS_PORT,
     alertWebhook: Object.freeze({

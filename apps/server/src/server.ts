@@ -203,7 +203,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     retryDelaySeconds: config.challengeRetrySeconds,
     verdicts: metrics.proofVerdicts,
     afterVerdict: (challengeId) => stakes.afterVerdict(challengeId),
-    linkMeasuring: (deviceId) => links.measuring(deviceId),
+    links: {
+      measuring: (deviceId) => links.measuring(deviceId),
+      interrupt: (deviceId) => links.interrupt(deviceId),
+    },
+    absenceSeconds: config.challengeAbsenceSeconds,
   });
   const rootPublisher = config.chain.contract ? startChainPublisher(config, database.db, logger) : undefined;
   const rewards = await createRewardService({
@@ -281,6 +285,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     rewards,
     market,
     proof,
+    links,
     stakes,
     streams,
     rollouts,

@@ -1,7 +1,8 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { type DeviceView, type LinkProbeMessage, type PublicDevice, tierOf } from "@ignis/protocol";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { readDeviceKey } from "../../../cli/src/worker/worker-state.js";
+import { GROUP_SUBJECT } from "../proof/challenge-groups.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { openDeviceSession, type RawWorkerSocket } from "../testing/raw-worker-socket.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
@@ -153,6 +154,42 @@ describeEachDialect("measuring a device's link to the control plane", (database)
     expect(await findLink(t.server.ctx.db, deviceId)).toMatchObject({ tier: 1, mbps: 0 });
     const shown = await call<PublicDevice>(t, "GET", `/v1/explorer/devices/${deviceId}`);
     expect(shown.body.connectivity.tier).toBe(1);
+    raw.ws.close();
+  });
+
+  it("gives way to a group round, which waits for no one: the measurement ends unrecorded and the challenge goes out", async () => {
+    // A device that could hold off its round challenge by asking for a measurement (and leaving its echoes
+    // unanswered) would let one GPU answer its sibling's round challenge first and its own after.
+    const { deviceId, raw } = await device("silent-but-reports");
+    raw.send({ type: "link.measure" });
+    // Measuring, or waiting for its turn behind another device's measurement: either way a challenge would wait.
+    await waitFor("the measurement to start", () => t.server.ctx.links.measuring(deviceId));
+    // Both answers are watched from here, in whichever order they come.
+    const frames: { type: string; challengeId?: string; outcome?: string }[] = [];
+    raw.ws.on("message", (data) => frames.push(JSON.parse(data.toString())));
+    const round = randomUUID();
+    await t.server.ctx.bus.publish(GROUP_SUBJECT, {
+      ownerId: supplier.userId,
+      address: null,
+      except: "nobody",
+      round,
+    });
+    const [challenge, result] = await waitFor("the round's challenge and the measurement's end", () => {
+      const c = frames.find((f) => f.type === "proof.challenge");
+      const r = frames.find((f) => f.type === "link.result");
+      return c && r ? [c, r] : undefined;
+    });
+    // Interrupted, not timed out: a silent device's measurement would have ended `failed` and been kept (tier 1).
+    expect(result).toMatchObject({ outcome: "busy" });
+    expect(await findLink(t.server.ctx.db, deviceId)).toBeNull();
+    const row = await waitFor("the round challenge's row", () =>
+      t.server.ctx.db
+        .selectFrom("proof_challenges")
+        .select(["group_round", "trigger"])
+        .where("id", "=", challenge!.challengeId!)
+        .executeTakeFirst(),
+    );
+    expect(row).toEqual({ group_round: round, trigger: "group" });
     raw.ws.close();
   });
 

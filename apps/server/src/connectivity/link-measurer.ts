@@ -55,7 +55,7 @@ interface ProbeAck {
 interface PendingProbe {
   deviceId: string;
   digest: string;
-  resolve(ack: ProbeAck | "timeout"): void;
+  resolve(ack: ProbeAck | "timeout" | "interrupted"): void;
 }
 
 /** The link measurer of one replica. */
@@ -64,6 +64,11 @@ export interface LinkMeasurer {
   measuring(deviceId: string): boolean;
   /** Measures a device's link over its live session here and records it; null when the session went away. */
   measure(deviceId: string): Promise<LinkMeasurement | null>;
+  /**
+   * Ends the device's measurement at once (a group round's challenge is due and waits for no one): no more probe
+   * bytes are sent, nothing is recorded, and the worker is told `busy`, to ask again later.
+   */
+  interrupt(deviceId: string): void;
   stop(): void;
 }
 
@@ -89,6 +94,8 @@ export function startLinkMeasurer(options: {
   const now = options.now ?? Date.now;
   const pending = new Map<string, PendingProbe>();
   const running = new Set<string>();
+  /** Devices whose measurement was interrupted (a group round); cleared when the measurement ends. */
+  const interrupted = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
 
@@ -96,7 +103,10 @@ export function startLinkMeasurer(options: {
     void gateway.send(deviceId, { type: "link.result", ...message });
 
   /** Sends one probe (its chunks) and waits for its acknowledgement: elapsed milliseconds, or why not. */
-  const probe = async (deviceId: string, bytes: number): Promise<number | "gone" | "forged" | "silent"> => {
+  const probe = async (
+    deviceId: string,
+    bytes: number,
+  ): Promise<number | "gone" | "forged" | "silent" | "interrupted"> => {
     const probeId = randomBytes(32).toString("base64url");
     const hash = createHash("sha256").update(probeId);
     const chunks: string[] = [];
@@ -106,7 +116,7 @@ export function startLinkMeasurer(options: {
       chunks.push(data);
     }
     if (chunks.length === 0) chunks.push("");
-    const answered = new Promise<ProbeAck | "timeout">((resolve) => {
+    const answered = new Promise<ProbeAck | "timeout" | "interrupted">((resolve) => {
       const timer = setTimeout(
         () => resolve("timeout"),
         bytes === 0 ? limits.echoTimeoutMs : limits.timeoutMs,
@@ -125,6 +135,7 @@ export function startLinkMeasurer(options: {
     const startedMs = performance.now();
     try {
       for (const [i, data] of chunks.entries()) {
+        if (interrupted.has(deviceId)) return "interrupted";
         const sent = await gateway.send(deviceId, {
           type: "link.probe",
           probeId,
@@ -134,6 +145,7 @@ export function startLinkMeasurer(options: {
         if (!sent) return "gone";
       }
       const ack = await answered;
+      if (ack === "interrupted") return "interrupted";
       if (ack === "timeout") return "silent";
       if (!ack.honest) return "forged";
       return Math.max(ack.atMs - startedMs, 0.001);
@@ -150,13 +162,14 @@ export function startLinkMeasurer(options: {
     return run;
   };
 
-  const measure = async (deviceId: string): Promise<LinkMeasurement | null> => {
+  const measure = async (deviceId: string): Promise<LinkMeasurement | null | "interrupted"> => {
     const rtts: number[] = [];
     let forged = false;
     let silent = false;
     for (let i = 0; i < limits.rttRounds && !forged && !silent; i++) {
       const r = await probe(deviceId, 0);
       if (r === "gone") return null;
+      if (r === "interrupted") return "interrupted";
       if (r === "forged") forged = true;
       // A device that lets an echo time out is not worth a transfer (and must not hold a slot for minutes).
       else if (r === "silent") silent = true;
@@ -166,6 +179,7 @@ export function startLinkMeasurer(options: {
     if (!forged && !silent) {
       const r = await probe(deviceId, limits.probeBytes);
       if (r === "gone") return null;
+      if (r === "interrupted") return "interrupted";
       if (r === "forged") forged = true;
       else if (r === "silent") silent = true;
       // Base64 text is what crosses the wire: 4 characters for 3 bytes.
@@ -222,10 +236,10 @@ export function startLinkMeasurer(options: {
       }
       // One measurement at a time on this replica: concurrent ones would share the server's uplink and event
       // loop, and each would read slower than its link is. A challenge issued while this one waited goes first.
-      const m = await inLane<LinkMeasurement | null | "busy">(async () =>
-        options.challenging?.(deviceId) ? "busy" : measure(deviceId),
+      const m = await inLane<LinkMeasurement | null | "busy" | "interrupted">(async () =>
+        options.challenging?.(deviceId) || interrupted.has(deviceId) ? "busy" : measure(deviceId),
       );
-      if (m === "busy") {
+      if (m === "busy" || m === "interrupted") {
         result(deviceId, { outcome: "busy", retryAfterSeconds: 60 + Math.floor(Math.random() * 240) });
         return;
       }
@@ -242,6 +256,7 @@ export function startLinkMeasurer(options: {
       log.warn({ err: error, deviceId }, "device link measurement failed");
     } finally {
       running.delete(deviceId);
+      interrupted.delete(deviceId);
     }
   };
 
@@ -256,7 +271,17 @@ export function startLinkMeasurer(options: {
 
   return {
     measuring: (deviceId) => running.has(deviceId),
-    measure,
+    async measure(deviceId) {
+      const m = await measure(deviceId);
+      return m === "interrupted" ? null : m;
+    },
+    interrupt(deviceId) {
+      if (!running.has(deviceId)) return;
+      interrupted.add(deviceId);
+      for (const waiting of pending.values()) {
+        if (waiting.deviceId === deviceId) waiting.resolve("interrupted");
+      }
+    },
     stop() {
       stopped = true;
       for (const t of timers) clearTimeout(t);

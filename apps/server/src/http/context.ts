@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { JobStreams } from "../access/job-streams.js";
 import type { Bus } from "../bus/bus.js";
 import type { Config } from "../config.js";
+import type { LinkMeasurer } from "../connectivity/link-measurer.js";
 import type { Db, OpenDatabase } from "../db/database.js";
 import type { PublicExplorer } from "../explorer/public-explorer.js";
 import type { Gateway } from "../gateway/gateway.js";
@@ -52,6 +53,8 @@ export interface AppContext {
   streams: JobStreams;
   /** Proof of GPU: challenges of the devices connected here, their verdicts and the verification life cycle. */
   proof: ProofService;
+  /** Measures devices' links over their sessions (connectivity tiers); a group round interrupts a measurement. */
+  links: LinkMeasurer;
   /** Staking: settings, clock, unbonding releases, and slashes after fraud-class proof failures. */
   stakes: StakeService;
 }

@@ -96,8 +96,23 @@ describeEachDialect("group challenge slots and members", (database) => {
     await marker;
     // Each owner once; the shared address only with the first.
     expect(calls).toEqual([
-      { ownerId: first.userId, address: "192.0.2.44", except: a, round: expect.any(String) },
-      { ownerId: second.userId, address: null, except: b, round: expect.any(String) },
+      {
+        ownerId: first.userId,
+        address: "192.0.2.44",
+        except: a,
+        round: expect.any(String),
+        // Read when the round was called, before any challenge went out, with each member's moment in the spread.
+        members: [b],
+        offsetsMs: [expect.any(Number)],
+      },
+      {
+        ownerId: second.userId,
+        address: null,
+        except: b,
+        round: expect.any(String),
+        members: [],
+        offsetsMs: [],
+      },
     ]);
     expect(calls[0]!.round).not.toBe(calls[1]!.round);
     groups.stop();

@@ -20,6 +20,19 @@ export interface GroupCall {
   except: string;
   /** The round's id, stored with each of its challenges (the caller's too): a round's pass clears a round's miss. */
   round: string;
+  /**
+   * The devices the round challenges, read when it was called, before any of its challenges went out: a device
+   * that sees its sibling's challenge arrive cannot leave the list by going offline (the proof service records
+   * a member that left before its challenge as having missed the round). Absent in calls from older replicas,
+   * which each replica then reads itself.
+   */
+  members?: string[];
+  /**
+   * Each member's moment in the spread (ms after the call, aligned with `members`), drawn by the caller so that
+   * every replica agrees when a member is due: the one holding its session challenges it then, and the caller
+   * records it as having missed the round if no replica holds it then.
+   */
+  offsetsMs?: number[];
 }
 
 /**
@@ -68,7 +81,7 @@ export async function pruneGroupSlots(db: Db, nowMs: number, intervalMs: number)
 }
 
 /** Online devices of the group, other than the one that called it (hired devices run customers' jobs). */
-export async function membersOf(db: Db, call: Omit<GroupCall, "round">): Promise<string[]> {
+export async function membersOf(db: Db, call: Omit<GroupCall, "round" | "members">): Promise<string[]> {
   const rows = await db
     .selectFrom("devices")
     .select("id")
@@ -93,8 +106,11 @@ export function startGroupChallenges(options: {
   /** At most one group per owner this often: the mean re-check interval. */
   intervalMs: number;
   now: () => number;
-  /** Challenges one device now, as part of `round`, if this replica holds its session; true when it does. */
-  challenge(deviceId: string, round: string): boolean;
+  /**
+   * Challenges one device now, as part of `round`, if this replica holds its session; true when it does.
+   * `calledHere`: this replica called the round (it alone answers for a member no replica holds).
+   */
+  challenge(deviceId: string, round: string, calledHere: boolean): boolean;
   /** Members are challenged at independent uniform offsets in [0, spreadMs) (default {@link GROUP_SPREAD_MS}). */
   spreadMs?: number;
   /** A uniform draw in [0, 1) (tests pass a fixed sequence). */
@@ -114,35 +130,47 @@ export function startGroupChallenges(options: {
     });
   const pending = new Set<() => void>();
   let prunedAt = 0;
-  const challengeLater = (deviceId: string, round: string) => {
-    const cancel = wait(Math.floor(random() * spreadMs), () => {
+  /** Rounds this replica called, and when (forgotten a minute after their spread). */
+  const calledHere = new Map<string, number>();
+  const offset = () => Math.floor(random() * spreadMs);
+  const challengeLater = (deviceId: string, round: string, atMs: number) => {
+    const cancel = wait(atMs, () => {
       pending.delete(cancel);
-      options.challenge(deviceId, round);
+      options.challenge(deviceId, round, calledHere.has(round));
     });
     pending.add(cancel);
   };
   const subscription = bus.subscribe(GROUP_SUBJECT, async (raw) => {
     const call = raw as GroupCall;
     try {
-      const members = await membersOf(db, call);
-      for (const id of members) challengeLater(id, call.round);
+      const members = call.members ?? (await membersOf(db, call));
+      for (const [i, id] of members.entries())
+        challengeLater(id, call.round, call.offsetsMs?.[i] ?? offset());
       if (members.length > 0)
         log.info({ ownerId: call.ownerId, members: members.length }, "proof of GPU: group challenge");
     } catch (error) {
       log.warn({ err: error }, "proof of GPU: group challenge failed");
     }
   });
-  const announce = (call: GroupCall) =>
-    bus
+  const withMembers = async (call: Omit<GroupCall, "members">): Promise<GroupCall> => {
+    const members = await membersOf(db, call);
+    return { ...call, members, offsetsMs: members.map(offset) };
+  };
+  const announce = (call: GroupCall) => {
+    const now = options.now();
+    for (const [round, at] of calledHere) if (now - at > spreadMs + 60_000) calledHere.delete(round);
+    calledHere.set(call.round, now);
+    return bus
       .publish(GROUP_SUBJECT, call)
       .catch((error: unknown) => log.warn({ err: error }, "proof of GPU: group challenge not announced"));
+  };
   return {
     /**
      * A device's scheduled re-check is about to be issued (`found`: its owner and session address, itself
      * excepted): claims a group round when the owner's slot is free, and returns it (null when not); the caller's
      * challenge joins the round, then {@link call} challenges the members.
      */
-    async claim(found: Omit<GroupCall, "round">, round: string): Promise<GroupCall | null> {
+    async claim(found: Omit<GroupCall, "round" | "members">, round: string): Promise<GroupCall | null> {
       const now = options.now();
       if (!(await claimGroupSlot(db, `owner:${found.ownerId}`, now, options.intervalMs))) return null;
       // The address is grouped at most once per interval too, however many owners sit behind it (a datacenter's
@@ -155,15 +183,18 @@ export function startGroupChallenges(options: {
         prunedAt = now;
         await pruneGroupSlots(db, now, options.intervalMs);
       }
-      return { ...found, address: withAddress ? found.address : null, round };
+      return withMembers({ ...found, address: withAddress ? found.address : null, round });
     },
+    /** A bound retry's round (no slot): its members read now, before its caller's challenge goes out. */
+    retryRound: (found: Omit<GroupCall, "round" | "members">, round: string) =>
+      withMembers({ ...found, round }),
     /**
      * Challenges the round's members, on whichever replica holds each session. A device that missed a round calls
      * its retry this way, without a slot: its retry is a round again (verification-state.ts, currentStreak).
      */
     call: announce,
     /** {@link claim} and {@link call} in one: a scheduled re-check's round, when the slot is free (tests). */
-    async scheduled(found: Omit<GroupCall, "round">): Promise<GroupCall | null> {
+    async scheduled(found: Omit<GroupCall, "round" | "members">): Promise<GroupCall | null> {
       const call = await this.claim(found, randomUUID());
       if (call) await announce(call);
       return call;

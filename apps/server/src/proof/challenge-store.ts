@@ -64,6 +64,8 @@ export async function recordDecision(
     revealRequestedAtMs?: number | undefined;
     revealAtMs?: number | undefined;
     result?: ProofResult | undefined;
+    /** A pass in a round that left out a device the device's missed round had (round-coverage.ts). */
+    roundIncomplete?: boolean | undefined;
   },
 ): Promise<void> {
   const r = decision.result;
@@ -78,6 +80,7 @@ export async function recordDecision(
         ? { reveal_requested_at: new Date(decision.revealRequestedAtMs) }
         : {}),
       ...(decision.revealAtMs !== undefined ? { reveal_at: new Date(decision.revealAtMs) } : {}),
+      ...(decision.roundIncomplete ? { round_incomplete: true } : {}),
       ...(r
         ? {
             detail: r.detail,
@@ -114,6 +117,7 @@ const HISTORY_COLUMNS = [
   "c.commit_latency_ms",
   "c.deadline_ms",
   "c.group_round",
+  "c.round_incomplete",
 ] as const;
 
 /** One decided challenge as the life cycle reads it. */
@@ -124,6 +128,7 @@ function historyEntryOf(r: {
   commit_latency_ms: number | null;
   deadline_ms: number;
   group_round: string | null;
+  round_incomplete: boolean;
 }): ProofHistoryEntry {
   return {
     outcome: r.outcome as ProofHistoryEntry["outcome"],
@@ -131,7 +136,8 @@ function historyEntryOf(r: {
     reason: r.reason,
     commitLatencyMs: r.commit_latency_ms,
     deadlineMs: r.deadline_ms,
-    grouped: r.group_round !== null,
+    grouped: r.group_round !== null && !r.round_incomplete,
+    round: r.group_round,
   };
 }
 

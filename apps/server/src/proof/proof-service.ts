@@ -6,7 +6,7 @@ import type { Db } from "../db/database.js";
 import type { Gateway, GatewaySession } from "../gateway/gateway.js";
 import type { RateLimits } from "../security/rate-limits.js";
 import { type ChallengeExchange, type ExchangeEnd, startExchange } from "./challenge-exchange.js";
-import { type GroupCall, startGroupChallenges } from "./challenge-groups.js";
+import { GROUP_SPREAD_MS, type GroupCall, startGroupChallenges } from "./challenge-groups.js";
 import { createChallengeScheduler, exponentialDelayMs } from "./challenge-scheduler.js";
 import {
   cancelAbandonedChallenges,
@@ -16,12 +16,13 @@ import {
   verificationHistory,
 } from "./challenge-store.js";
 import { cryptoRandom, type RandomSource, randomBelow } from "./random-source.js";
+import { leftOutOfRound, ROUND_ABSENT } from "./round-coverage.js";
 import { probeIntervalMs, watchSessionHealth } from "./session-health.js";
 import { issueChallenge } from "./simulated-slack.js";
 import { judgeLateCommit } from "./speed-fraud.js";
 import { applyDecision, clearAfterReview } from "./verification-effects.js";
 import { planAfterConnect, planAfterDecision } from "./verification-plan.js";
-import { currentStreak } from "./verification-state.js";
+import { currentStreak, type ProofHistoryEntry } from "./verification-state.js";
 import { createVerifierKeyring, type VerifierKeyring } from "./verifier-key.js";
 
 /** The proof-of-GPU service of one replica: challenges the devices whose sessions it holds. */
@@ -63,10 +64,17 @@ export interface ProofServiceOptions {
   random?: RandomSource;
   keyring?: VerifierKeyring;
   /**
-   * True while the device's link is being measured (connectivity/link-measurer.ts): its challenge waits, as the
-   * probe's bytes ahead of it on the session would make an honest device late.
+   * The link measurer (connectivity/link-measurer.ts). While a device's link is being measured its own challenge
+   * waits, as the probe's bytes ahead of it on the session would make an honest device late; a round another
+   * device called waits for no one, so the measurement is interrupted instead (a device must not dodge a round
+   * by asking for a measurement when its sibling's challenge arrives).
    */
-  linkMeasuring?: ((deviceId: string) => boolean) | undefined;
+  links?: { measuring(deviceId: string): boolean; interrupt(deviceId: string): void } | undefined;
+  /**
+   * How long a device of a missed round may stay offline and still be required in the round that clears the miss
+   * (round-coverage.ts); the mean re-check interval by default.
+   */
+  absenceSeconds?: number | undefined;
   /** Counts verdicts by trigger and outcome (`ignis_proof_verdicts_total`). */
   verdicts?: { inc(labels: { trigger: string; outcome: string }): void } | undefined;
   /** Called with each decided challenge once its verdict is applied (staking: slashes and appeals). */
@@ -76,6 +84,12 @@ export interface ProofServiceOptions {
 const COMMAND_SUBJECT = "ignis.proof.challenge-now";
 /** How long a challenge waits before it looks again whether its device's link measurement (a second or two) ended. */
 const LINK_MEASURE_DEFER_MS = 3_000;
+/**
+ * How long after a round's members were due (its spread) their challenges are surely on record: a pass that clears
+ * a missed round is judged for coverage only then (round-coverage.ts), so a member challenged late in the spread
+ * is not taken for one left out.
+ */
+const ROUND_SETTLE_MS = GROUP_SPREAD_MS + 4_000;
 /** Longer than any deadline (600 s) plus the reveal timeout: a pending row this old was abandoned. */
 const ABANDONED_AFTER_MS = 15 * 60_000;
 
@@ -93,10 +107,24 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     retrySpreadMs: () => randomBelow(random, Math.max(1, Math.floor(options.retryDelaySeconds * 500))),
   };
   const containment = { db, rateLimits: options.rateLimits };
+  const absenceMs = (options.absenceSeconds ?? options.challengeMeanSeconds) * 1000;
   const sessions = new Map<string, GatewaySession>();
   const exchanges = new Map<string, ChallengeExchange>();
   const chains = new Map<string, Promise<unknown>>();
   let stopped = false;
+  const settling = new Set<() => void>();
+  /** Waits `ms` (real time), or less when the service stops. */
+  const settle = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (ms <= 0 || stopped) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        settling.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      settling.add(done);
+    });
   let subscription: { unsubscribe(): void } | undefined;
 
   /** Runs database work of one device in order (insert before commit before verdict), never concurrently. */
@@ -120,8 +148,14 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     log,
     intervalMs: timing.meanMs,
     now,
-    challenge(deviceId, round) {
-      if (stopped || !sessions.has(deviceId)) return false;
+    challenge(deviceId, round, calledHere) {
+      if (stopped) return false;
+      if (!sessions.has(deviceId)) {
+        // Online when the round was called, connected nowhere when due: it left as its sibling's challenge came.
+        if (calledHere && !gateway.isConnected(deviceId))
+          void serial(deviceId, () => recordAbsence(deviceId, round));
+        return false;
+      }
       // A member in a stall back-off (a retry further off than a first retry's) is left to its own retry, so
       // rounds do not hammer a host that keeps stalling. It is unverified, and that retry is a round of its own
       // when it missed one, so leaving it out lets no device be or become verified without a round. Members whose
@@ -133,18 +167,31 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     },
   });
 
-  /** The group round a challenge about to be issued opens, if any: a scheduled re-check's, or a bound retry's. */
+  /**
+   * The group round a challenge about to be issued opens, if any: a scheduled re-check's, or a bound retry's;
+   * `wait` when a bound retry would leave out a device of the round it missed that is away for now.
+   */
   async function roundFor(
     deviceId: string,
     trigger: ChallengeTrigger,
     device: { owner_id: string; session_address: string | null },
-  ): Promise<GroupCall | null> {
+  ): Promise<GroupCall | null | "wait"> {
     const found = { ownerId: device.owner_id, address: device.session_address, except: deviceId };
     if (trigger === "schedule") return groups.claim(found, randomUUID());
+    if (trigger !== "retry") return null;
     // A device that missed a round is cleared only by passing one: its retry calls a round, without a slot.
-    if (trigger === "retry" && currentStreak(await verificationHistory(db, deviceId)).groupBound)
-      return { ...found, round: randomUUID() };
-    return null;
+    const streak = currentStreak(await verificationHistory(db, deviceId));
+    if (!streak.groupBound) return null;
+    // A round without a sibling that is only away for now would clear nothing (round-coverage.ts): wait for it.
+    const left = await leftOutOfRound(db, {
+      deviceId,
+      missedRounds: streak.missedRounds,
+      round: null,
+      nowMs: now(),
+      absenceMs,
+    });
+    if (left.some((m) => m.status !== "online")) return "wait";
+    return groups.retryRound(found, randomUUID());
   }
 
   async function issue(deviceId: string, trigger: ChallengeTrigger, round?: string): Promise<string | null> {
@@ -152,9 +199,12 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     if (stopped || !session) return null;
     const current = exchanges.get(deviceId);
     if (current) return current.challenge.challengeId;
-    if (options.linkMeasuring?.(deviceId)) {
-      scheduler.at(deviceId, now() + LINK_MEASURE_DEFER_MS, trigger);
-      return null;
+    if (options.links?.measuring(deviceId)) {
+      if (round === undefined) {
+        scheduler.at(deviceId, now() + LINK_MEASURE_DEFER_MS, trigger);
+        return null;
+      }
+      options.links.interrupt(deviceId);
     }
     const device = await db
       .selectFrom("devices")
@@ -172,6 +222,12 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       log.warn({ err: error, deviceId }, "proof of GPU: group challenge not called");
       return null;
     });
+    if (call === "wait") {
+      // Looked at again a retry delay later: the sibling comes back, or its absence ends counting.
+      scheduler.at(deviceId, now() + timing.retryDelayMs + timing.retrySpreadMs(), "retry");
+      return null;
+    }
+    const roundId = call?.round ?? round ?? null;
     const challenge = issueChallenge({
       profile,
       gpuCount: device.gpu_count,
@@ -199,7 +255,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       onEnd(end) {
         ended = end;
         if (exchanges.get(deviceId) === exchange) exchanges.delete(deviceId);
-        void serial(deviceId, () => decide(deviceId, end, trigger));
+        void serial(deviceId, () => decide(deviceId, end, trigger, roundId, challenge.issuedAtMs));
       },
     });
     if (!ended) exchanges.set(deviceId, exchange);
@@ -210,18 +266,81 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       rttMs: session.rttMs,
       trigger,
       replica: options.replicaId,
-      groupRound: call?.round ?? round ?? null,
+      groupRound: roundId,
     });
     if (call) void groups.call(call);
     return sent.challengeId;
   }
 
-  async function decide(deviceId: string, ended: ExchangeEnd, trigger: string): Promise<void> {
+  /**
+   * A member of a round this replica called that no replica held when its challenge was due missed the round, as a
+   * device whose session closes during its challenge does: the round's challenge is kept on record for it as a
+   * `round_absent` timeout (a failure; it covers nothing, round-coverage.ts). Else a GPU posing as two devices would answer one and take the other offline the
+   * moment the round began, and bring it back verified. (Its status may still say `online`: a closed session is
+   * marked offline only after two heartbeat intervals, so that a quick reconnect is not an outage.)
+   */
+  async function recordAbsence(deviceId: string, round: string): Promise<void> {
+    if (stopped || gateway.isConnected(deviceId)) return;
+    const device = await db
+      .selectFrom("devices")
+      .select(["status", "profile", "gpu_count"])
+      .where("id", "=", deviceId)
+      .executeTakeFirst();
+    const profile = device && findHardwareProfile(device.profile);
+    if (!profile || !["online", "offline", "conflict"].includes(device.status)) return;
+    // One absence per time away: until it is challenged again, more of them would only add failures for it.
+    const latest = await db
+      .selectFrom("proof_challenges")
+      .select("reason")
+      .where("device_id", "=", deviceId)
+      .orderBy("issued_at", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    if (latest?.reason === ROUND_ABSENT) return;
+    // The challenge it would have had, kept as never answered; its seeds are never sent or stored.
+    const challenge = issueChallenge({
+      profile,
+      gpuCount: device.gpu_count,
+      rttMs: 0,
+      keyring,
+      nowMs: now(),
+      random,
+    });
+    await insertChallenge(db, {
+      challenge,
+      deviceId,
+      rttMs: 0,
+      trigger: "group",
+      replica: options.replicaId,
+      groupRound: round,
+    });
+    log.info(
+      { deviceId, round, challengeId: challenge.challengeId },
+      "proof of GPU: a round member left before its challenge",
+    );
+    await decide(
+      deviceId,
+      { challengeId: challenge.challengeId, outcome: "timeout", reason: ROUND_ABSENT, atMs: now() },
+      "group",
+      round,
+      challenge.issuedAtMs,
+    );
+  }
+
+  async function decide(
+    deviceId: string,
+    ended: ExchangeEnd,
+    trigger: string,
+    round: string | null,
+    issuedAtMs: number,
+  ): Promise<void> {
+    const clearsRound = ended.outcome === "pass" && round !== null;
+    const before =
+      ended.reason === "commit_late" || clearsRound ? await verificationHistory(db, deviceId) : [];
     // A clean late commit that repeats one is speed fraud (speed-fraud.ts); the history tells.
-    const end =
-      ended.reason === "commit_late"
-        ? judgeLateCommit(await verificationHistory(db, deviceId), ended)
-        : ended;
+    const end = ended.reason === "commit_late" ? judgeLateCommit(before, ended) : ended;
+    const roundIncomplete =
+      clearsRound && (await leavesOut(deviceId, before, round, ended.challengeId, issuedAtMs));
     // Counted as judged: speed fraud (`speed_short`) is a fail, not the timeout the exchange ended with.
     options.verdicts?.inc({ trigger, outcome: end.outcome });
     await recordDecision(db, end.challengeId, {
@@ -232,6 +351,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       revealRequestedAtMs: end.revealRequestedAtMs,
       revealAtMs: end.revealAtMs,
       result: end.result,
+      roundIncomplete,
     });
     if (end.outcome === "cancelled") return;
     const history = await verificationHistory(db, deviceId);
@@ -275,6 +395,36 @@ export function createProofService(options: ProofServiceOptions): ProofService {
     if (!stopped && sessions.has(deviceId) && !exchanges.has(deviceId)) {
       scheduler.at(deviceId, plan.nextAtMs, plan.trigger);
     }
+  }
+
+  /**
+   * Whether a pass in `round` leaves out a device of the rounds the device missed (round-coverage.ts), so that it
+   * clears nothing. Judged once the round's members are surely on record.
+   */
+  async function leavesOut(
+    deviceId: string,
+    history: ProofHistoryEntry[],
+    round: string,
+    challengeId: string,
+    issuedAtMs: number,
+  ): Promise<boolean> {
+    const streak = currentStreak(history);
+    if (!streak.groupBound) return false;
+    await settle(Math.min(issuedAtMs + ROUND_SETTLE_MS - now(), ROUND_SETTLE_MS));
+    const left = await leftOutOfRound(db, {
+      deviceId,
+      missedRounds: streak.missedRounds,
+      round,
+      nowMs: now(),
+      absenceMs,
+    });
+    if (left.length > 0) {
+      log.info(
+        { deviceId, challengeId, round, leftOut: left.map((m) => m.deviceId) },
+        "proof of GPU: a round pass that left out a device of the missed round clears nothing",
+      );
+    }
+    return left.length > 0;
   }
 
   /** The devices that connected while a read was in flight are read together (a storm: two statements a batch). */
@@ -371,6 +521,7 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       if (stopped) return;
       for (const exchange of [...exchanges.values()]) exchange.abandon("cancelled", "server_stopped");
       stopped = true;
+      for (const done of [...settling]) done();
       scheduler.stop();
       groups.stop();
       subscription?.unsubscribe();

@@ -37,6 +37,11 @@ export interface ProofTables {
     memory_phase: ColumnType<boolean, boolean | undefined, boolean>;
     /** The group round the challenge was part of (0025): its caller's and every member's share one id. */
     group_round: ColumnType<string | null, string | null | undefined, string | null>;
+    /**
+     * A pass in a round that left out a device of a round this device had missed (0028, round-coverage.ts): it
+     * clears nothing.
+     */
+    round_incomplete: ColumnType<boolean, boolean | undefined, boolean>;
   };
   proof_reviews: {
     device_id: string;

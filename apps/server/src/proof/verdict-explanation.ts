@@ -72,6 +72,8 @@ export function explainFailure(check: DecidedCheck): VerificationReason {
         return "The device committed in time but did not send the rows it was asked to open within 30 seconds. Check the machine's network connection and that the worker keeps running.";
       case "session_closed":
         return "The worker's connection closed while a check was running. Keep the worker connected; a check that is walked away from counts like a late answer.";
+      case "round_absent":
+        return "This device was online when a group check began (its owner's devices, or those at its address, checked together) and its connection was gone when its part was due. That counts like a check walked away from: one GPU could otherwise pass for two devices by taking one offline while the other is checked. Keep the worker connected; the device is checked again with its group when it is back.";
       case "no_answer":
         return `The device did not answer within ${ms(check.deadlineMs)}. Check that the worker is running and connected.`;
       default:

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "./random-source.js";
-import { nextVerificationState, defaultVerificationPolicy as policy } from "./verification-state.js";
+import {
+  currentStreak,
+  nextVerificationState,
+  defaultVerificationPolicy as policy,
+} from "./verification-state.js";
 import type { ProofOutcome } from "./verify-reveal.js";
 
 const history = (...outcomes: ProofOutcome[]) =>
@@ -157,6 +161,36 @@ describe("the verification life cycle", () => {
     it("leaves a streak without a round to be cleared by any pass, as before", () => {
       expect(judge(["timeout", "host_stall", "alone"], ["pass", null, "alone"])).toMatchObject({
         state: "verified",
+      });
+    });
+
+    it("names the rounds the streak missed, which the round that clears it must cover", () => {
+      const entry = (outcome: ProofOutcome, reason: string | null, round: string | null, grouped = true) => ({
+        outcome,
+        reason,
+        atMs: 1000,
+        round,
+        grouped: round !== null && grouped,
+      });
+      expect(
+        currentStreak([
+          entry("timeout", "host_stall", "r0"),
+          entry("pass", null, "r1"),
+          entry("timeout", "host_stall", "r2"),
+          entry("timeout", "commit_late", null),
+          entry("timeout", "host_stall", "r3"),
+          entry("timeout", "host_stall", "r3"),
+        ]),
+      ).toEqual({ failures: 1, excused: 3, groupBound: true, missedRounds: ["r2", "r3"] });
+      // A pass in a round that left out a device of the missed round (round-coverage.ts) clears nothing.
+      expect(currentStreak([entry("timeout", "host_stall", "r2"), entry("pass", null, "r4", false)])).toEqual(
+        { failures: 0, excused: 1, groupBound: true, missedRounds: ["r2"] },
+      );
+      expect(currentStreak([entry("timeout", "host_stall", "r2"), entry("pass", null, "r5")])).toEqual({
+        failures: 0,
+        excused: 0,
+        groupBound: false,
+        missedRounds: [],
       });
     });
   });

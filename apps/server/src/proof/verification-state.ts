@@ -12,8 +12,14 @@ export interface ProofHistoryEntry {
   readonly commitLatencyMs?: number | null;
   /** The challenge's commit deadline: a commit later than this was late itself (not a later phase). */
   readonly deadlineMs?: number;
-  /** Part of a group round (challenge-groups.ts): challenged together with its owner's or address's devices. */
+  /**
+   * Part of a group round (challenge-groups.ts) that counts as one: challenged together with its owner's or
+   * address's devices. False for a pass in a round that left out a device of a round this one had missed
+   * (round-coverage.ts): such a pass clears nothing.
+   */
   readonly grouped?: boolean;
+  /** The id of the group round it was part of, if any (whether or not the round counts). */
+  readonly round?: string | null;
 }
 
 /** The reason of a late commit that a stall of the session or the server explains (session-health.ts). */
@@ -134,27 +140,33 @@ export function nextVerificationState(
  * ends a streak, except that a streak with a group round in it (`groupBound`) is ended only by a pass in a group
  * round. A pass outside a round says nothing about a GPU that several devices share: any one of them passes alone.
  * So one shared GPU whose devices miss a round (late, or excused as `host_stall`) cannot be cleared by their
- * individual retries, whatever stalls they show.
+ * individual retries, whatever stalls they show. Nor by a round that left out a device of the missed round: such a
+ * pass is not `grouped` (round-coverage.ts), so taking the other device offline for the retry round clears nothing.
  */
 export function currentStreak(history: readonly ProofHistoryEntry[]): {
   failures: number;
   excused: number;
   groupBound: boolean;
+  /** The rounds of the streak's misses (round-coverage.ts: the round that clears them must cover them). */
+  missedRounds: string[];
 } {
   let failures = 0;
   let excused = 0;
   let groupBound = false;
+  let missedRounds: string[] = [];
   for (const entry of history) {
     if (entry.outcome === "pass") {
       if (groupBound && !entry.grouped) continue;
       failures = 0;
       excused = 0;
       groupBound = false;
+      missedRounds = [];
       continue;
     }
     if (entry.reason === EXCUSED_REASON) excused++;
     else failures++;
     if (entry.grouped) groupBound = true;
+    if (entry.round && !missedRounds.includes(entry.round)) missedRounds.push(entry.round);
   }
-  return { failures, excused, groupBound };
+  return { failures, excused, groupBound, missedRounds };
 }

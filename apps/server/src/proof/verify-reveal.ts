@@ -33,7 +33,9 @@ export type ProofFailureReason =
   /** The prover could not hold or read a buffer as large as the VRAM it claims. */
   | "vram_short"
   /** Repeated late commits from a device whose session stayed healthy: slower than the GPU it claims. */
-  | "speed_short";
+  | "speed_short"
+  /** Online when its group round was called, connected nowhere when its challenge was due (round-coverage.ts). */
+  | "round_absent";
 
 /** The failures only a lie explains (never an outage or a slow network): these, and only these, slash a stake. */
 export const fraudReasons: ReadonlySet<ProofFailureReason> = new Set([
