@@ -102,6 +102,11 @@ export const ROUTE_MATRIX: MatrixRow[] = [
     why: "never authenticated, limited or blocked: an orchestrator must always see a live replica as live",
   },
   {
+    route: "POST /v1/link-test",
+    expect: { ...everyone(200), deviceA: 200, deviceB: 200 },
+    why: "a byte sink for ignis doctor's upload speed: answers a count, keeps nothing, limited per address",
+  },
+  {
     route: "GET /metrics",
     expect: adminOnly(200),
     why: "Prometheus text: admins here, anyone on the metrics port",

@@ -5,9 +5,11 @@ import { type DoctorCheck, warn } from "./doctor-check.js";
 export const RTT_WARN_MS = 250;
 /** Below this download speed, job images and datasets arrive slowly. */
 export const MBPS_WARN = 10;
+/** Below this upload speed, results and checkpoints leave slowly. */
+export const UPLOAD_MBPS_WARN = 5;
 
 /**
- * The `network` check: round trip and download speed to the server (link-measure.ts). Never a failure: a slow
+ * The `network` check: round trip, download and upload speed to the server (link-measure.ts). Never a failure: a slow
  * link is still a working one, and an unreachable server is the server check's failure.
  */
 export async function networkCheck(
@@ -32,8 +34,16 @@ export async function networkCheck(
     link.mbps === null
       ? "download speed not measured"
       : `download ${link.mbps} Mbit/s (${(link.bytes / 1024 / 1024).toFixed(1)} MiB in ${link.seconds} s)`;
-  const detail = `round trip ${link.rttMs} ms (median of ${link.rttSamplesMs.length}), ${speed}`;
-  if (link.rttMs > RTT_WARN_MS || (link.mbps !== null && link.mbps < MBPS_WARN)) {
+  const upload =
+    link.uploadMbps === null
+      ? "upload speed not measured"
+      : `upload ${link.uploadMbps} Mbit/s (${(link.uploadBytes / 1024 / 1024).toFixed(1)} MiB in ${link.uploadSeconds} s)`;
+  const detail = `round trip ${link.rttMs} ms (median of ${link.rttSamplesMs.length}), ${speed}, ${upload}`;
+  if (
+    link.rttMs > RTT_WARN_MS ||
+    (link.mbps !== null && link.mbps < MBPS_WARN) ||
+    (link.uploadMbps !== null && link.uploadMbps < UPLOAD_MBPS_WARN)
+  ) {
     return warn(
       "network",
       detail,

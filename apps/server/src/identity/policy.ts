@@ -7,6 +7,7 @@ import type { Actor, UserActor } from "./actor.js";
  */
 export type PublicAction =
   | "device.enroll"
+  | "link.upload-test"
   | "oidc.request"
   | "user.set-password"
   | "user.sign-in"

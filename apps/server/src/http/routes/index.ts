@@ -13,6 +13,7 @@ import { deviceEnrollmentRoutes } from "./devices-enrollment.js";
 import { deviceKeyMigrationRoutes } from "./devices-key-migrations.js";
 import { explorerRoutes } from "./explorer.js";
 import { healthRoutes } from "./health.js";
+import { linkTestRoutes } from "./link-test.js";
 import { maintenanceWindowRoutes } from "./maintenance-windows.js";
 import { marketRoutes } from "./market.js";
 import { openApiRoutes } from "./openapi.js";
@@ -28,6 +29,7 @@ import { workerSocketRoutes } from "./worker-socket.js";
 /** Registers every route module; a route added here is picked up by the authorization matrix test. */
 export async function registerRoutes(app: App, ctx: AppContext): Promise<void> {
   healthRoutes(app, ctx);
+  linkTestRoutes(app);
   openApiRoutes(app);
   apiKeyRoutes(app, ctx);
   adminUserRoutes(app, ctx);
