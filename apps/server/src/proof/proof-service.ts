@@ -275,12 +275,14 @@ export function createProofService(options: ProofServiceOptions): ProofService {
   /**
    * A member of a round this replica called that no replica held when its challenge was due missed the round, as a
    * device whose session closes during its challenge does: the round's challenge is kept on record for it as a
-   * `round_absent` timeout (a failure; it covers nothing, round-coverage.ts). Else a GPU posing as two devices would answer one and take the other offline the
-   * moment the round began, and bring it back verified. (Its status may still say `online`: a closed session is
-   * marked offline only after two heartbeat intervals, so that a quick reconnect is not an outage.)
+   * `round_absent` timeout (a failure; it covers nothing, round-coverage.ts). Else a GPU posing as two devices
+   * would answer one and take the other offline the moment the round began, and bring it back verified. (Its
+   * status may still say `online`: a closed session is marked offline only after two heartbeat intervals, so that
+   * a quick reconnect is not an outage.)
    */
   async function recordAbsence(deviceId: string, round: string): Promise<void> {
-    if (stopped || gateway.isConnected(deviceId)) return;
+    // Judged absent when it was due; a reconnect since does not undo that (else leaving for a moment would do).
+    if (stopped) return;
     const device = await db
       .selectFrom("devices")
       .select(["status", "profile", "gpu_count"])
