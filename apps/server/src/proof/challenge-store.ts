@@ -5,8 +5,9 @@ import {
   type Verification,
 } from "@ignis/protocol";
 import { sizeVramCheck } from "@ignis/protocol/proof";
-import { sql } from "kysely";
+import { type ExpressionBuilder, sql } from "kysely";
 import type { Db } from "../db/database.js";
+import type { Database } from "../db/schema.js";
 import type { IssuedChallenge } from "./challenge.js";
 import type { DecidedCheck } from "./verdict-explanation.js";
 import type { ProofHistoryEntry } from "./verification-state.js";
@@ -120,6 +121,25 @@ const HISTORY_COLUMNS = [
   "c.round_incomplete",
 ] as const;
 
+/**
+ * Keeps the challenges (`c`) decided after their device's last admin review: a review clears the failure streak
+ * before it (insertReview). Shared by the life cycle's reads per device and per batch.
+ */
+function sinceLastReview({
+  exists,
+  not,
+  selectFrom,
+}: ExpressionBuilder<Database & { c: Database["proof_challenges"] }, "c">) {
+  return not(
+    exists(
+      selectFrom("proof_reviews as r")
+        .select("r.device_id")
+        .whereRef("r.device_id", "=", "c.device_id")
+        .whereRef("r.reviewed_at", ">=", "c.decided_at"),
+    ),
+  );
+}
+
 /** One decided challenge as the life cycle reads it. */
 function historyEntryOf(r: {
   outcome: string;
@@ -149,16 +169,7 @@ export async function verificationHistory(db: Db, deviceId: string): Promise<Pro
     .where("c.device_id", "=", deviceId)
     .where("c.outcome", "in", ["pass", "fail", "timeout"])
     .where("c.decided_at", "is not", null)
-    .where(({ exists, not, selectFrom }) =>
-      not(
-        exists(
-          selectFrom("proof_reviews as r")
-            .select("r.device_id")
-            .where("r.device_id", "=", deviceId)
-            .whereRef("r.reviewed_at", ">=", "c.decided_at"),
-        ),
-      ),
-    )
+    .where(sinceLastReview)
     .orderBy("c.decided_at", "desc")
     .limit(HISTORY_DEPTH)
     .execute();
@@ -191,16 +202,7 @@ export async function connectedDevicesProofState(
         .where("c.device_id", "in", deviceIds)
         .where("c.outcome", "in", ["pass", "fail", "timeout"])
         .where("c.decided_at", "is not", null)
-        .where(({ exists, not, selectFrom }) =>
-          not(
-            exists(
-              selectFrom("proof_reviews as r")
-                .select("r.device_id")
-                .whereRef("r.device_id", "=", "c.device_id")
-                .whereRef("r.reviewed_at", ">=", "c.decided_at"),
-            ),
-          ),
-        )
+        .where(sinceLastReview)
         .as("h"),
     )
     .selectAll()
