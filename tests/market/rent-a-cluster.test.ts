@@ -181,11 +181,20 @@ describeEachDialect("renting a cluster of simulated devices", (database) => {
       const victim = running.devices.find((d) => d.rank === 1)!;
       await workers.get(victim.deviceId)!.stop();
       workers.delete(victim.deviceId);
-      const replaced = await until("rank 1 to be replaced", async () => {
+      // A timeout shows the ranks as last seen (state, error), so a missing replacement says why.
+      const ranks = async () => {
         const c = await cluster(id);
-        const fresh = c.devices.find((d) => d.replaces === victim.jobId);
-        return fresh?.state === "running" ? c : undefined;
+        return {
+          status: c.status,
+          ranks: c.devices.map(({ rank, state, replaces, error }) => ({ rank, state, replaces, error })),
+        };
+      };
+      await waitFor("rank 1 to be replaced", ranks, {
+        timeoutMs: 60_000,
+        everyMs: 200,
+        until: (seen) => seen.ranks.some((d) => d.replaces === victim.jobId && d.state === "running"),
       });
+      const replaced = await cluster(id);
       const lost = replaced.devices.find((d) => d.jobId === victim.jobId)!;
       expect(lost).toMatchObject({ rank: 1, state: "lost" });
       const fresh = replaced.devices.find((d) => d.replaces === victim.jobId)!;

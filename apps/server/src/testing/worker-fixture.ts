@@ -8,6 +8,7 @@ import {
   startWorker,
   type WorkerHandle,
 } from "../../../cli/src/worker/worker-agent.js";
+import { updateDeviceRows } from "./device-rows.js";
 import type { TestServer } from "./test-server.js";
 import { waitFor } from "./wait-for.js";
 
@@ -143,5 +144,5 @@ export async function vouchForDevice(t: TestServer, deviceId: string): Promise<v
         .executeTakeFirst()) !== undefined,
     { timeoutMs: 60_000 },
   );
-  await db.updateTable("devices").set({ verification: "verified" }).where("id", "=", deviceId).execute();
+  await updateDeviceRows(db, [deviceId], { verification: "verified" });
 }
