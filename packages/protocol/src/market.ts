@@ -115,6 +115,11 @@ export const ClusterDeviceView = z.object({
   charged: MicroUnits,
   /** The job this one replaced after its device dropped. */
   replaces: JobId.nullable(),
+  /**
+   * Set on a lost job whose rank found no free device: the rank waits for one until then, and its unused time
+   * is refunded if none comes. Absent from servers older than this field.
+   */
+  awaitingReplacementUntil: Timestamp.nullable().optional(),
 });
 /** One rank of a cluster. */
 export type ClusterDeviceView = z.infer<typeof ClusterDeviceView>;

@@ -11,7 +11,7 @@ function summary(c: ClusterView): string {
   const head = `${c.id} ${c.status.padEnd(9)} ${c.count}× ${c.gpuModel} for ${c.hours}h  held ${creditsOf(c.escrow.held)}  charged ${creditsOf(c.escrow.charged)}  refunded ${creditsOf(c.escrow.refunded)} credits`;
   const ranks = c.devices.map(
     (d) =>
-      `  rank ${d.rank} ${d.deviceId} ${d.state}${d.exitCode !== null ? ` (exit ${d.exitCode})` : ""}${d.error ? ` ${d.error}` : ""}  ${d.meteredMinutes} min  ${creditsOf(d.charged)} credits`,
+      `  rank ${d.rank} ${d.deviceId} ${d.state}${d.exitCode !== null ? ` (exit ${d.exitCode})` : ""}${d.error ? ` ${d.error}` : ""}${d.awaitingReplacementUntil ? `; waiting for a free device until ${d.awaitingReplacementUntil}` : ""}  ${d.meteredMinutes} min  ${creditsOf(d.charged)} credits`,
   );
   return [head, ...ranks].join("\n");
 }

@@ -1,7 +1,7 @@
 import { IgnisError } from "@ignis/protocol";
 import { type ClusterRow, findCluster } from "./cluster-view.js";
 import { applyEffects } from "./job-dispatch.js";
-import { finishJob, lockActiveJobs, lockCluster } from "./job-finish.js";
+import { finishJob, lockActiveJobs, lockCluster, lockWaitingJobs, settleWaitingRank } from "./job-finish.js";
 import { type ClusterTransaction, type MarketContext, noEffects } from "./market-context.js";
 
 /**
@@ -28,6 +28,9 @@ export async function cancelCluster(
     for (const job of await lockActiveJobs(trx, clusterId)) {
       effects.stops.push({ deviceId: job.device_id, jobId: job.id, reason: "cancelled" });
       await finishJob(trx, ctx, cluster, job, { state: "stopped" }, effects, { replace: false });
+    }
+    for (const job of await lockWaitingJobs(trx, clusterId)) {
+      await settleWaitingRank(trx, ctx, cluster, job, effects, { giveUp: true });
     }
     const after = await findCluster(trx, clusterId);
     if (!after) throw new IgnisError("internal", "a cancelled cluster vanished");

@@ -175,6 +175,7 @@ export async function clusterViews(db: Db, clusters: ClusterRow[]): Promise<Clus
           meteredMinutes: m,
           charged: chargeFor(BigInt(j.price_per_hour), m).toString(),
           replaces: j.replaces,
+          awaitingReplacementUntil: j.replace_until === null ? null : new Date(j.replace_until).toISOString(),
         };
       }),
       createdAt: c.created_at.toISOString(),

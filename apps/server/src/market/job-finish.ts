@@ -50,8 +50,9 @@ export async function lockActiveJobs(trx: Db, clusterId: string): Promise<JobRow
 
 /**
  * Ends one job: settles its metered minutes, releases its device, and then either hires a replacement for the
- * rank (when the device was lost and the rental still runs) or refunds the rank's unused time. Closes the
- * cluster when it was the last active job. Call inside a transaction holding the cluster and job locks.
+ * rank (when the device was lost and the rental still runs), leaves the rank waiting for one (no device is free
+ * now: see {@link settleWaitingRank}), or refunds the rank's unused time. Closes the cluster when it was the last
+ * active job and no rank waits. Call inside a transaction holding the cluster and job locks.
  */
 export async function finishJob(
   trx: Db,
@@ -79,12 +80,63 @@ export async function finishJob(
   // Back to the pool. A device that really dropped is already offline (its session closed), and a silent one
   // is not scheduled again until it heartbeats: the scheduler only picks devices seen recently.
   await returnToPool(trx, job.device_id);
-  let replaced = false;
-  if (options.replace && outcome.state === "lost" && nowMs < new Date(cluster.ends_at).getTime()) {
-    replaced = await hireReplacement(trx, ctx, cluster, job, effects);
+  const endsAtMs = new Date(cluster.ends_at).getTime();
+  if (options.replace && outcome.state === "lost" && nowMs < endsAtMs) {
+    if (await hireReplacement(trx, ctx, cluster, job, effects)) return;
+    if (ctx.settings.replaceWithinMs > 0) {
+      const until = new Date(Math.min(nowMs + ctx.settings.replaceWithinMs, endsAtMs));
+      await trx.updateTable("cluster_jobs").set({ replace_until: until }).where("id", "=", job.id).execute();
+      ctx.log.info(
+        { clusterId: cluster.id, rank: job.rank, lost: job.device_id, until: until.toISOString() },
+        "rank waits for a free device",
+      );
+      return;
+    }
   }
-  if (!replaced) await refundRank(trx, cluster, job.rank);
+  await refundRank(trx, cluster, job.rank);
   await closeClusterIfDone(trx, cluster.id, nowMs);
+}
+
+/** Locks and reads the lost jobs of a cluster whose ranks wait for a replacement (after its row is locked). */
+export async function lockWaitingJobs(trx: Db, clusterId: string): Promise<JobRow[]> {
+  const rows = await trx
+    .selectFrom("cluster_jobs")
+    .selectAll()
+    .where("cluster_id", "=", clusterId)
+    .where("replace_until", "is not", null)
+    .orderBy("id")
+    .forNoKeyUpdate()
+    .execute();
+  return rows.map(normalizeJob);
+}
+
+/**
+ * Ends the wait of a rank whose device was lost when no other was free: hires a device that is free now, or,
+ * once the wait is over (or the rental ended, was cancelled, or `giveUp`), refunds the rank's unused time and
+ * closes the cluster if nothing else runs. Nothing is charged for the wait: no device ran the rank. Call inside a
+ * transaction holding the cluster lock and the job's.
+ */
+export async function settleWaitingRank(
+  trx: Db,
+  ctx: MarketContext,
+  cluster: ClusterRow,
+  job: JobRow,
+  effects: Effects,
+  options: { giveUp: boolean },
+): Promise<"replaced" | "waiting" | "refunded"> {
+  if (job.replace_until === null) return "refunded";
+  const nowMs = ctx.now();
+  const waitsOn =
+    !options.giveUp &&
+    cluster.end_reason === null &&
+    nowMs < new Date(job.replace_until).getTime() &&
+    nowMs < new Date(cluster.ends_at).getTime();
+  if (waitsOn && !(await hireReplacement(trx, ctx, cluster, job, effects))) return "waiting";
+  await trx.updateTable("cluster_jobs").set({ replace_until: null }).where("id", "=", job.id).execute();
+  if (waitsOn) return "replaced";
+  await refundRank(trx, cluster, job.rank);
+  await closeClusterIfDone(trx, cluster.id, nowMs);
+  return "refunded";
 }
 
 /** Hires one device for a lost rank, at no more than the rate the escrow was sized for. */
@@ -110,8 +162,17 @@ async function hireReplacement(
     },
     schedulingOptions(ctx),
   );
+  // A device this rental already lost (it dropped, or never started its job) is not hired again for it.
+  const lostHere = await trx
+    .selectFrom("cluster_jobs")
+    .select("device_id")
+    .where("cluster_id", "=", cluster.id)
+    .where("state", "=", "lost")
+    .execute();
+  const tried = new Set(lostHere.map((j) => j.device_id));
+  const fresh = ranked.filter((c) => !tried.has(c.deviceId));
   const pending = { seconds: ctx.settings.stakePendingSeconds, nowMs: ctx.now() };
-  const [chosen] = await reserveDevices(trx, ranked, 1, ctx.settings.stakePerGpu, pending).catch(
+  const [chosen] = await reserveDevices(trx, fresh, 1, ctx.settings.stakePerGpu, pending).catch(
     (error: unknown) => {
       if (error instanceof IgnisError && error.code === "no_capacity") return [];
       throw error;

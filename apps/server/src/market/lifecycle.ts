@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { MINUTES_PER_HOUR } from "./billing.js";
 import { applyEffects } from "./job-dispatch.js";
-import { finishJob, lockActiveJobs, lockCluster } from "./job-finish.js";
+import { finishJob, lockActiveJobs, lockCluster, lockWaitingJobs, settleWaitingRank } from "./job-finish.js";
 import { type Effects, type MarketContext, noEffects } from "./market-context.js";
 import { minutesOf, settleJob } from "./settlement.js";
 
@@ -9,20 +9,24 @@ import { minutesOf, settleJob } from "./settlement.js";
 export interface LifecycleReport {
   ended: number;
   lost: number;
+  /** Ranks that waited for a free device and got one in this pass. */
+  replaced: number;
   settled: number;
   resent: number;
 }
 
 /**
  * One pass of the rental lifecycle (run by one replica at a time): ends rentals whose time is up, detects
- * devices that dropped or never started their job and replaces or refunds them, settles long rentals every
- * 60 metered minutes, and re-sends start orders that have not been acknowledged yet.
+ * devices that dropped or never started their job and replaces them (or lets the rank wait a while for a free
+ * device, then refunds it), settles long rentals every 60 metered minutes, and re-sends start orders that have
+ * not been acknowledged yet.
  */
 export async function runLifecycle(ctx: MarketContext, resendAfterMs: number): Promise<LifecycleReport> {
   const effects = noEffects();
   const report = {
     ended: await endExpired(ctx, effects),
     lost: await replaceLost(ctx, effects),
+    replaced: await replaceWaiting(ctx, effects),
     settled: 0,
     resent: 0,
   };
@@ -64,6 +68,9 @@ async function endExpired(ctx: MarketContext, effects: Effects): Promise<number>
         effects.stops.push({ deviceId: job.device_id, jobId: job.id, reason: "rental_ended" });
         await finishJob(trx, ctx, cluster, job, { state: "stopped" }, effects, { replace: false });
       }
+      for (const job of await lockWaitingJobs(trx, id)) {
+        await settleWaitingRank(trx, ctx, cluster, job, effects, { giveUp: true });
+      }
     });
   }
   return due.length;
@@ -103,6 +110,29 @@ async function replaceLost(ctx: MarketContext, effects: Effects): Promise<number
     });
   }
   return lost.length;
+}
+
+/**
+ * Ranks waiting for a free device: each gets one that is free now, waits on, or (its wait over) is refunded. A
+ * device becomes free again when it heartbeats after a blink, or when another rental lets it go.
+ */
+async function replaceWaiting(ctx: MarketContext, effects: Effects): Promise<number> {
+  const waiting = await ctx.db
+    .selectFrom("cluster_jobs")
+    .select(["id", "cluster_id"])
+    .where("replace_until", "is not", null)
+    .execute();
+  let replaced = 0;
+  for (const row of waiting) {
+    await ctx.db.transaction().execute(async (trx) => {
+      const cluster = await lockCluster(trx, row.cluster_id);
+      const job = (await lockWaitingJobs(trx, row.cluster_id)).find((j) => j.id === row.id);
+      if (!cluster || !job) return;
+      const end = await settleWaitingRank(trx, ctx, cluster, job, effects, { giveUp: false });
+      if (end === "replaced") replaced++;
+    });
+  }
+  return replaced;
 }
 
 /** Settles running jobs with at least an hour of unsettled metered minutes. */

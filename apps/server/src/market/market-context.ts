@@ -18,6 +18,11 @@ export interface MarketSettings {
   startTimeoutMs: number;
   /** A hired device whose last heartbeat is older than this counts as dropped. */
   lostAfterMs: number;
+  /**
+   * How long a lost rank that found no free device waits for one before its unused time is refunded (0: refund
+   * at once). The one device that could replace it may be between two heartbeats, or back in the pool soon.
+   */
+  replaceWithinMs: number;
   /** Micro-units of bonded stake per GPU a device needs to be hired (0: staking off). */
   stakePerGpu: bigint;
   /** Seconds a newly verified device or newly bonded stake waits before the device is hired (0: none). */

@@ -38,6 +38,8 @@ export function marketSettings(config: Config): MarketSettings {
     // The gateway's own offline threshold (two heartbeats) plus two uptime flushes, as its backstop uses.
     lostAfterMs: 2 * heartbeatMs + 2 * flushMs + 2000,
     startTimeoutMs: Math.max(10_000, 4 * heartbeatMs + 2 * flushMs),
+    // Long enough for a device that blinked (a late flush, a quick reconnect) to be seen again, a few times over.
+    replaceWithinMs: Math.max(60_000, 4 * (2 * heartbeatMs + 2 * flushMs + 2000)),
   };
 }
 

@@ -2,7 +2,7 @@ import { beforeEach, expect, it } from "vitest";
 import { balanceOf } from "../ledger/balances.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { cancelCluster } from "./cancel-cluster.js";
-import { findCluster, jobsOf } from "./cluster-view.js";
+import { clusterViews, findCluster, jobsOf } from "./cluster-view.js";
 import { createCluster } from "./create-cluster.js";
 import { marketAccounts } from "./escrow.js";
 import { applyJobStatus } from "./job-events.js";
@@ -242,6 +242,118 @@ describeEachDialect("metering and settlement", (database) => {
       .orderBy("seq")
       .execute();
     expect(settlements.map((s) => s.reference.split(":").at(-1))).toEqual(["65", "67"]);
+    await expectBalancedLedger(h.ctx.db);
+  });
+
+  /** Rents two of `free + 2` devices, runs them a minute, and drops one; the free ones are not heartbeating. */
+  const rentAndDrop = async (free: number) => {
+    h.ctx.settings = { ...h.ctx.settings, replaceWithinMs: 10_000 };
+    const ids = await devices(supplierA, 2 + free);
+    const customer = await createCustomer(h.ctx.db, 10_000_000n);
+    const start = h.clock.ms;
+    const cluster = await rent(customer, 2);
+    const jobs = await jobsOf(h.ctx.db, [cluster.id]);
+    for (const j of jobs) h.live.add(j.device_id);
+    for (const j of jobs) await report(j, "running");
+    await tickTo(start, 1000);
+    const [stay, drop] = jobs;
+    h.live.delete(drop!.device_id);
+    // At 4.1 s the dropped device and the free ones were last seen more than lostAfterMs (3 s) ago.
+    await tickTo(start, 2000);
+    await tickTo(start, 4100);
+    const spare = ids.filter((id) => !jobs.some((j) => j.device_id === id));
+    return { customer, start, cluster, stay: stay!, drop: drop!, spare };
+  };
+  const view = async (clusterId: string) => {
+    const [v] = await clusterViews(h.ctx.db, [(await findCluster(h.ctx.db, clusterId))!]);
+    return v!;
+  };
+
+  it("lets a lost rank wait for a device that blinked, and hires it as soon as it is seen again", async () => {
+    const { customer, start, cluster, stay, drop, spare } = await rentAndDrop(1);
+    expect(await runLifecycle(h.ctx, 1000)).toMatchObject({ lost: 1, replaced: 0 });
+    // No device was fresh: the rank waits, nothing is refunded, and the customer sees until when.
+    const waiting = await view(cluster.id);
+    expect(waiting).toMatchObject({ status: "running", escrow: { refunded: "0" } });
+    expect(waiting.devices.find((d) => d.jobId === drop.id)).toMatchObject({
+      state: "lost",
+      awaitingReplacementUntil: new Date(start + 4100 + 10_000).toISOString(),
+    });
+    // Still nobody at 6 s; the spare heartbeats at 7 s and the next pass hires it for the rank.
+    h.clock.ms = start + 6000;
+    expect(await runLifecycle(h.ctx, 1000)).toMatchObject({ lost: 0, replaced: 0 });
+    h.clock.ms = start + 7000;
+    h.live.add(spare[0]!);
+    await heartbeat(h, [spare[0]!]);
+    h.sent.length = 0;
+    expect(await runLifecycle(h.ctx, 1000)).toMatchObject({ replaced: 1 });
+    const replacement = (await jobsOf(h.ctx.db, [cluster.id])).find((j) => j.replaces === drop.id)!;
+    expect(replacement).toMatchObject({
+      rank: drop.rank,
+      device_id: spare[0],
+      state: "assigned",
+      active: true,
+    });
+    expect(h.sent).toEqual([
+      { deviceId: spare[0], message: expect.objectContaining({ type: "job.start", jobId: replacement.id }) },
+    ]);
+    expect((await view(cluster.id)).devices.find((d) => d.jobId === drop.id)).toMatchObject({
+      awaitingReplacementUntil: null,
+    });
+    await report(replacement, "running");
+    await tickTo(start, 8000);
+    await report(replacement, "exited");
+    await report(stay, "exited");
+    const done = await view(cluster.id);
+    expect(done.status).toBe("completed");
+    // The wait was not billed: the rank paid for the lost device's minutes and the replacement's, no more.
+    expect(BigInt(done.escrow.charged)).toBe(done.devices.reduce((a, d) => a + BigInt(d.charged), 0n));
+    expect(BigInt(done.escrow.refunded)).toBe(2_400_000n - BigInt(done.escrow.charged));
+    expect(await balanceOf(h.ctx.db, marketAccounts.customer(customer))).toBe(
+      10_000_000n - BigInt(done.escrow.charged),
+    );
+    expect((await balances(customer, cluster.id)).escrow).toBe(0n);
+    await expectBalancedLedger(h.ctx.db);
+  });
+
+  it("refunds a waiting rank when no device comes in time, and keeps the cluster open until then", async () => {
+    const { customer, start, cluster, stay, drop } = await rentAndDrop(0);
+    expect(await runLifecycle(h.ctx, 1000)).toMatchObject({ lost: 1 });
+    // The other rank ends; the cluster stays open while a rank still waits for a device.
+    await report(stay, "exited");
+    h.live.delete(stay.device_id);
+    expect(await view(cluster.id)).toMatchObject({ status: "running", endedAt: null });
+    h.clock.ms = start + 4100 + 10_000;
+    expect(await runLifecycle(h.ctx, 1000)).toMatchObject({ replaced: 0 });
+    const closed = await view(cluster.id);
+    expect(closed).toMatchObject({ status: "failed", escrow: { remaining: "0" } });
+    expect(closed.devices.find((d) => d.jobId === drop.id)).toMatchObject({
+      state: "lost",
+      awaitingReplacementUntil: null,
+    });
+    expect(BigInt(closed.escrow.refunded)).toBe(2_400_000n - BigInt(closed.escrow.charged));
+    expect((await balances(customer, cluster.id)).escrow).toBe(0n);
+    await expectBalancedLedger(h.ctx.db);
+  });
+
+  it("refunds a waiting rank at once when the customer cancels or the rental ends", async () => {
+    const first = await rentAndDrop(0);
+    await runLifecycle(h.ctx, 1000);
+    const cancelled = await cancelCluster(h.ctx, first.cluster.id);
+    expect(cancelled).toMatchObject({ status: "cancelled", settled_at: expect.any(Date) });
+    expect((await view(first.cluster.id)).escrow.remaining).toBe("0");
+
+    model++;
+    const second = await rentAndDrop(0);
+    await runLifecycle(h.ctx, 1000);
+    h.clock.ms = second.start + 3_600_000;
+    await heartbeat(h, [second.stay.device_id]);
+    expect(await runLifecycle(h.ctx, 1000)).toMatchObject({ ended: 1 });
+    expect(await view(second.cluster.id)).toMatchObject({
+      status: "failed",
+      endReason: "rental_ended",
+      escrow: { remaining: "0" },
+    });
     await expectBalancedLedger(h.ctx.db);
   });
 });

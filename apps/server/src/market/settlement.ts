@@ -84,18 +84,18 @@ export async function refundRank(trx: Db, cluster: ClusterRow, rank: number): Pr
 }
 
 /**
- * Closes a cluster once no rank has an active job: its status follows the ranks' last jobs (cancelled when the
- * customer cancelled; failed when a rank's last job failed, exited non-zero or lost its device; otherwise
- * completed). The escrow must then be exactly empty.
+ * Closes a cluster once no rank has an active job or waits for a replacement: its status follows the ranks' last
+ * jobs (cancelled when the customer cancelled; failed when a rank's last job failed, exited non-zero or lost its
+ * device; otherwise completed). The escrow must then be exactly empty.
  */
 export async function closeClusterIfDone(trx: Db, clusterId: string, nowMs: number): Promise<boolean> {
   const jobs = await trx
     .selectFrom("cluster_jobs")
-    .select(["rank", "state", "active", "exit_code", "assigned_at"])
+    .select(["rank", "state", "active", "exit_code", "assigned_at", "replace_until"])
     .where("cluster_id", "=", clusterId)
     .orderBy("assigned_at")
     .execute();
-  if (jobs.some((j) => j.active)) return false;
+  if (jobs.some((j) => j.active || j.replace_until !== null)) return false;
   const cluster = await trx
     .selectFrom("clusters")
     .select(["status", "end_reason", "settled_at"])

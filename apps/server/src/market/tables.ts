@@ -71,6 +71,8 @@ export interface MarketTables {
     error: string | null;
     runner: string | null;
     replaces: string | null;
+    /** A lost job whose rank waits for a free device until then (its unused time is not refunded yet). */
+    replace_until: Timestamp | null;
     assigned_at: Generated<Date>;
     started_at: Timestamp | null;
     ended_at: Timestamp | null;

@@ -95,6 +95,12 @@ export function ClusterPage({ id }: { id: string }) {
                             <span className="muted small"> exit {d.exitCode}</span>
                           ) : null}
                           {d.error ? <div className="muted small">{d.error}</div> : null}
+                          {d.awaitingReplacementUntil ? (
+                            <div className="muted small">
+                              waiting for a free device until{" "}
+                              {new Date(d.awaitingReplacementUntil).toLocaleTimeString()}
+                            </div>
+                          ) : null}
                         </td>
                         <td className="num">{d.meteredMinutes}</td>
                         <td className="num">{credits(d.charged)}</td>

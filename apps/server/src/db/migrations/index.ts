@@ -23,6 +23,7 @@ import * as m0024 from "./0024-connectivity-tiers.js";
 import * as m0025 from "./0025-proof-group-rounds.js";
 import * as m0027 from "./0027-memory-proof.js";
 import * as m0028 from "./0028-proof-round-coverage.js";
+import * as m0029 from "./0029-rank-replacement-wait.js";
 
 /** Numbered migrations in order; names never change once released. */
 export const migrations: Record<string, Migration> = {
@@ -50,4 +51,5 @@ export const migrations: Record<string, Migration> = {
   "0025-proof-group-rounds": m0025,
   "0027-memory-proof": m0027,
   "0028-proof-round-coverage": m0028,
+  "0029-rank-replacement-wait": m0029,
 };
