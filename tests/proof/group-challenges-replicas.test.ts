@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Bus } from "../../apps/server/src/bus/bus.js";
 import { createInProcessBus } from "../../apps/server/src/bus/in-process-bus.js";
+import { PRESENCE, SYNC } from "../../apps/server/src/gateway/replica-routing.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 import { waitFor } from "../../apps/server/src/testing/wait-for.js";
@@ -62,4 +64,92 @@ describeEachDialect("group challenges across replicas", (database) => {
       true,
     );
   });
+});
+
+/**
+ * A replica's view of where the other replicas' sessions are can lag: a reconnect announced late, or a holder
+ * forgotten after one slow reply. Here replica A never hears presence at all. A's re-checks call rounds that take in
+ * the device on B; B challenges it in each, and A, which sees it connected nowhere, must not also record it as
+ * absent from the round (a failure for an honest device that never left).
+ */
+describeEachDialect("a round called by a replica that has not heard where a member is", (database) => {
+  let a: TestServer;
+  let b: TestServer;
+  let onA: TestWorker;
+  let onB: TestWorker;
+  beforeAll(async () => {
+    const bus = createInProcessBus();
+    const deaf: Bus = {
+      publish: (subject, payload) => bus.publish(subject, payload),
+      subscribe: (subject, handler) =>
+        subject === PRESENCE || subject === SYNC ? { unsubscribe() {} } : bus.subscribe(subject, handler),
+      close: () => bus.close(),
+    };
+    const env = (id: string) => ({ IGNIS_REPLICA_ID: id, IGNIS_CHALLENGE_MEAN_SECONDS: "1" });
+    a = await startTestServer({ database: database(), env: env("replica-a"), overrides: { bus: deaf } });
+    b = await startTestServer({ database: database(), env: env("replica-b"), overrides: { bus } });
+    const supplier = await userWithKey(a);
+    onA = await startTestWorker(a, supplier.key, { profile: "sim-a100" });
+    onB = await startTestWorker(a, supplier.key, { profile: "sim-rtx4090", server: b.url });
+  }, 60_000);
+  afterAll(async () => {
+    await onA?.handle.stop();
+    await onB?.handle.stop();
+    await b?.stop();
+    await a?.stop();
+    cleanupStateDirs();
+  });
+
+  it("counts the member challenged by the replica that holds it, and records no absence", async () => {
+    expect(a.server.ctx.gateway.isConnected(onB.deviceId)).toBe(false);
+    const roundsOf = (deviceId: string, replica: string) =>
+      a.server.ctx.db
+        .selectFrom("proof_challenges")
+        .select("group_round")
+        .where("device_id", "=", deviceId)
+        .where("replica", "=", replica)
+        .where("group_round", "is not", null)
+        .execute();
+    // Rounds A called (its own device's re-checks) in which B challenged its device.
+    const shared = await waitFor(
+      "three rounds of A's that B's device answered on B",
+      async () => {
+        const ofA = new Set((await roundsOf(onA.deviceId, "replica-a")).map((r) => r.group_round));
+        const both = (await roundsOf(onB.deviceId, "replica-b")).filter((r) => ofA.has(r.group_round));
+        return both.length >= 3 ? both : undefined;
+      },
+      { timeoutMs: 60_000, everyMs: 200 },
+    );
+    // A judges a member it sees nowhere about 5 s after its challenge was due (the round's spread and a settling
+    // margin). Wait for A's own challenges to go on well past that for the last of those rounds.
+    const last = await a.server.ctx.db
+      .selectFrom("proof_challenges")
+      .select((eb) => eb.fn.max("issued_at").as("at"))
+      .where(
+        "group_round",
+        "in",
+        shared.map((r) => r.group_round!),
+      )
+      .executeTakeFirstOrThrow();
+    const judgedBy = new Date(new Date(last.at!).getTime() + 8_000);
+    await waitFor(
+      "a challenge of A's device issued after A judged those rounds",
+      () =>
+        a.server.ctx.db
+          .selectFrom("proof_challenges")
+          .select("id")
+          .where("device_id", "=", onA.deviceId)
+          .where("issued_at", ">", judgedBy)
+          .executeTakeFirst(),
+      { timeoutMs: 60_000, everyMs: 200 },
+    );
+    const absent = await a.server.ctx.db
+      .selectFrom("proof_challenges")
+      .select(["group_round", "reason"])
+      .where("device_id", "=", onB.deviceId)
+      .where("reason", "=", "round_absent")
+      .execute();
+    expect(absent).toEqual([]);
+    expect(shared.length).toBeGreaterThanOrEqual(3);
+  }, 90_000);
 });

@@ -27,8 +27,9 @@ type DevicePayload =
 /** Presence announcements: which replica holds which devices. */
 type PresencePayload = { replicaId: string; up?: string[]; down?: string[]; gone?: boolean };
 
-const PRESENCE = "ignis.gateway.presence";
-const SYNC = "ignis.gateway.sync";
+/** Where replicas announce the sessions they hold, and ask each other to announce them all again. */
+export const PRESENCE = "ignis.gateway.presence";
+export const SYNC = "ignis.gateway.sync";
 /** How long a send to another replica waits for its acknowledgement. */
 const ACK_TIMEOUT_MS = 1500;
 const SYNC_CHUNK = 1000;

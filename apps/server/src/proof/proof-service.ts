@@ -152,8 +152,10 @@ export function createProofService(options: ProofServiceOptions): ProofService {
       if (stopped) return false;
       if (!sessions.has(deviceId)) {
         // Online when the round was called, connected nowhere when due: it left as its sibling's challenge came.
+        // Judged once the replica that did hold it would have its challenge in the round on record (this one's
+        // view of other replicas' sessions can lag): see recordAbsence.
         if (calledHere && !gateway.isConnected(deviceId))
-          void serial(deviceId, () => recordAbsence(deviceId, round));
+          void settle(ROUND_SETTLE_MS).then(() => serial(deviceId, () => recordAbsence(deviceId, round)));
         return false;
       }
       // A member in a stall back-off (a retry further off than a first retry's) is left to its own retry, so
@@ -282,7 +284,18 @@ export function createProofService(options: ProofServiceOptions): ProofService {
    */
   async function recordAbsence(deviceId: string, round: string): Promise<void> {
     // Judged absent when it was due; a reconnect since does not undo that (else leaving for a moment would do).
+    // But this replica's view of the others' sessions can lag (a reconnect announced late, a holder forgotten
+    // after one slow reply), and the replica that did hold it challenged it in the round itself: this runs once
+    // that challenge would be on record, and only a member that no replica challenged in the round is absent. A
+    // challenge outside the round (a reconnect's) does not count.
     if (stopped) return;
+    const challenged = await db
+      .selectFrom("proof_challenges")
+      .select("id")
+      .where("device_id", "=", deviceId)
+      .where("group_round", "=", round)
+      .executeTakeFirst();
+    if (challenged) return;
     const device = await db
       .selectFrom("devices")
       .select(["status", "profile", "gpu_count"])
