@@ -45,7 +45,7 @@ export async function seedVerifiedFleet(
      select md5(id), id, 'sim-a100', 1, 64, 128, 2, 87, 7, 2000, 1, 'connect', 'bench', now(), now(), 'pass'
      from devices`,
   );
-  await seed.query(`update devices set verification = 'verified'`);
+  await seed.query(`update devices set verification = 'verified', proven_at = now()`);
   await seed.end();
   return [...enrolled, ...copies.map((c) => ({ deviceId: c.deviceId, key: c.key }))];
 }

@@ -52,7 +52,7 @@ describeWithReplicaServices("epoch close across two replica processes", () => {
     await db.connect();
     // Verification is the proof module's business, and uptime accuracy the tracker's: here the devices are
     // simply verified and one up-minute qualifies, so a loaded machine skipping slots cannot hide a double close.
-    await db.query("update devices set verification = 'verified'");
+    await db.query("update devices set verification = 'verified', proven_at = now()");
     await db.query("update reward_seasons set min_up_minutes = 1");
   }, 120_000);
 

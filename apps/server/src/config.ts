@@ -42,6 +42,11 @@ const EnvSchema = z.object({
     .min(1)
     .max(7 * 86_400)
     .optional(),
+  IGNIS_PROOF_MAX_AGE_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(90 * 86_400)
+    .optional(),
   IGNIS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   IGNIS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   IGNIS_ALERT_WEBHOOK_URL: z.url().optional(),
@@ -186,6 +191,11 @@ export type Config = Readonly<{
    * that clears the miss (round-coverage.ts); the mean re-check interval by default.
    */
   challengeAbsenceSeconds: number;
+  /**
+   * Uptime rewards: a device earns in an epoch only if a pass verified it at most this long before the epoch
+   * began, or during it (rewards/epoch-shares.ts); 12 mean re-check intervals by default.
+   */
+  proofMaxAgeSeconds: number;
   logLevel: string;
   metricsPort: number | undefined;
   alertWebhook: Readonly<{ url: string | undefined; secret: string | undefined; allowPrivate: boolean }>;
@@ -314,6 +324,9 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     challengeMeanSeconds: e.IGNIS_CHALLENGE_MEAN_SECONDS,
     challengeRetrySeconds: e.IGNIS_CHALLENGE_RETRY_SECONDS,
     challengeAbsenceSeconds: e.IGNIS_CHALLENGE_ABSENCE_SECONDS ?? e.IGNIS_CHALLENGE_MEAN_SECONDS,
+    // Re-checks are drawn from an exponential distribution: an idle device goes 12 means without one with
+    // probability e^-12 (6 in a million gaps), so an honest device almost never loses an epoch to this rule.
+    proofMaxAgeSeconds: e.IGNIS_PROOF_MAX_AGE_SECONDS ?? 12 * e.IGNIS_CHALLENGE_MEAN_SECONDS,
     logLevel: e.IGNIS_LOG_LEVEL,
     metricsPort: e.IGNIS_METRICS_PORT,
     alertWebhook: Object.freeze({

@@ -27,6 +27,8 @@ export interface Device {
   lastSeenAt: Date | null;
   hardwareChangedAt: Date | null;
   verifiedAt: Date | null;
+  /** The last pass that left it verified (uptime rewards need a recent one). */
+  provenAt: Date | null;
   quarantinedAt: Date | null;
   revokedAt: Date | null;
   /** While in `conflict`: when it was seen and the peer addresses of both sessions. */
@@ -55,6 +57,7 @@ function toDevice(r: DeviceRow): Device {
     lastSeenAt: r.last_seen_at,
     hardwareChangedAt: r.hardware_changed_at,
     verifiedAt: r.verified_at,
+    provenAt: r.proven_at,
     quarantinedAt: r.quarantined_at,
     revokedAt: r.revoked_at,
     conflict: r.conflict_at ? { at: r.conflict_at, peers: r.conflict_peers ?? [] } : null,

@@ -29,6 +29,8 @@ export interface DeviceTables {
     created_at: Generated<Date>;
     last_seen_at: Timestamp | null;
     verified_at: Timestamp | null;
+    /** The last pass that left the device verified (setVerification); uptime rewards need a recent one. */
+    proven_at: Timestamp | null;
     quarantined_at: Timestamp | null;
     revoked_at: Timestamp | null;
     /** Load and hardware state of the last heartbeat, written with the batched uptime flush. */

@@ -7,8 +7,9 @@ export type { Verification };
 /**
  * Sets a device's proof-of-GPU verification state (called by the proof module after every decided check).
  * `verified_at` is when the device became verified: stamped on the change to `verified`, kept while it stays
- * verified (the pending period counts from it), cleared by any other state. Returns false for an unknown or
- * revoked device.
+ * verified (the pending period counts from it), cleared by any other state. `proven_at` is the last decision
+ * that left it verified, which only a pass does: it is kept through later failures, so uptime rewards can ask
+ * for a pass within their window (rewards/epoch-shares.ts). Returns false for an unknown or revoked device.
  */
 export async function setVerification(db: Db, deviceId: string, state: Verification): Promise<boolean> {
   const now = new Date();
@@ -20,6 +21,7 @@ export async function setVerification(db: Db, deviceId: string, state: Verificat
         state === "verified"
           ? sql<Date>`case when verification = 'verified' and verified_at is not null then verified_at else ${now} end`
           : null,
+      ...(state === "verified" ? { proven_at: now } : {}),
     })
     .where("id", "=", deviceId)
     .where("status", "!=", "revoked")

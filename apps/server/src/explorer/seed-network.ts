@@ -106,6 +106,7 @@ export async function seedNetwork(
           created_at: new Date(now - (10 + u + d) * 86_400_000),
           revoked_at: status === "revoked" ? new Date(now - 3 * 86_400_000) : null,
           verified_at: d % 3 === 2 ? null : new Date(now - 86_400_000),
+          proven_at: status !== "quarantined" && d % 3 !== 2 ? new Date(now - 3_600_000) : null,
         },
       ]);
       out.devices.push({ id, ownerId: userId, label, labelPublic, status, model: m.model, vendor: m.vendor });

@@ -36,6 +36,8 @@ export interface CloseEpochOptions {
   stakePerGpu?: bigint | undefined;
   /** With a pending period: only devices verified and staked since that long before the epoch's start earn. */
   stakePendingSeconds?: number | undefined;
+  /** A device earns only with a pass this recent at the epoch's start, or in it (absent: no such rule). */
+  proofMaxAgeSeconds?: number | undefined;
 }
 
 /**
@@ -83,6 +85,7 @@ export async function closeEpoch(db: Db, options: CloseEpochOptions): Promise<Cl
       stakePerGpu: options.stakePerGpu ?? 0n,
       epochStart: new Date(start),
       pendingSeconds: options.stakePendingSeconds ?? 0,
+      proofMaxAgeSeconds: options.proofMaxAgeSeconds,
     });
     await options.afterStage?.("shares");
     const { amounts, total, units, tree, leafAt } = computeEpochRewards(epoch, season.poolPerEpoch, shares);

@@ -26,6 +26,7 @@ export async function recomputeEpoch(
   epochSeconds: number,
   stakePerGpu = 0n,
   stakePendingSeconds = 0,
+  proofMaxAgeSeconds?: number,
 ): Promise<EpochRecomputation> {
   const stored = await db
     .selectFrom("reward_epochs")
@@ -39,6 +40,7 @@ export async function recomputeEpoch(
     stakePerGpu,
     epochStart: new Date(epochStartMs(epoch, epochSeconds)),
     pendingSeconds: stakePendingSeconds,
+    proofMaxAgeSeconds,
   };
   const shares = await db.transaction().execute((trx) => loadEpochShares(trx, epoch, season, stake));
   const { amounts, total, tree, leafAt } = computeEpochRewards(epoch, season.poolPerEpoch, shares);

@@ -12,6 +12,8 @@ export interface EpochTiming {
   /** Micro-units of stake per GPU a device must keep bonded through an epoch to earn in it (0 or absent: off). */
   stakePerGpu?: bigint | undefined;
   stakePendingSeconds?: number | undefined;
+  /** Uptime rewards need a pass this recent (IGNIS_PROOF_MAX_AGE_SECONDS; absent: no such rule). */
+  proofMaxAgeSeconds?: number | undefined;
 }
 
 /**
@@ -67,6 +69,7 @@ export async function closeDueEpochs(
       publishTo: options.publishTo,
       stakePerGpu: timing.stakePerGpu,
       stakePendingSeconds: timing.stakePendingSeconds,
+      proofMaxAgeSeconds: timing.proofMaxAgeSeconds,
     });
     if (!result) break;
     closed.push(result);

@@ -20,7 +20,9 @@ const BATCH = 50_000;
  * Reads the devices that earn in an epoch, ordered by device id. A device qualifies when it is verified,
  * neither quarantined nor revoked, its profile has a positive weight in the season, and its up-minutes
  * (minute_mask | credited_mask) reach the season's minimum, and (with staking on) its stake covers the rule with
- * stakes bonded since the epoch began and still bonded; device states are read as they are at close time.
+ * stakes bonded since the epoch began and still bonded; device states are read as they are at close time. With
+ * `proofMaxAgeSeconds`, the pass that verified it must also be that recent at the epoch's start, or in the epoch:
+ * a device challenges never reach (one its owner keeps hired) stops earning.
  * Rows come in byte order of the id (`collate "C"`: JavaScript's order, and a cheaper sort than a locale's).
  * The query runs once, through a server-side cursor fetched in batches, so neither the database nor the driver
  * holds it twice: call it inside a transaction (`trx`).
@@ -29,7 +31,12 @@ export async function loadEpochShares(
   trx: Db,
   epoch: number,
   season: Season,
-  stake: { stakePerGpu: bigint; epochStart: Date; pendingSeconds?: number | undefined } = {
+  stake: {
+    stakePerGpu: bigint;
+    epochStart: Date;
+    pendingSeconds?: number | undefined;
+    proofMaxAgeSeconds?: number | undefined;
+  } = {
     stakePerGpu: 0n,
     epochStart: new Date(0),
   },
@@ -55,6 +62,13 @@ export async function loadEpochShares(
         { perGpu: stake.stakePerGpu, pendingSeconds },
         { id: "d.id", gpuCount: "d.gpu_count", verifiedAt: "d.verified_at" },
         stake.epochStart.getTime(),
+      ),
+    )
+    .$if(stake.proofMaxAgeSeconds !== undefined, (q) =>
+      q.where(
+        "d.proven_at",
+        ">=",
+        new Date(stake.epochStart.getTime() - (stake.proofMaxAgeSeconds ?? 0) * 1000),
       ),
     )
     .orderBy(sql`u.device_id collate "C"`);

@@ -21,6 +21,8 @@ export async function insertDevice(
       profile: options.profile ?? "sim-a100",
       status: options.status ?? "online",
       verification: options.verification ?? "verified",
+      // Verified by a pass just now, as the proof module would have it (uptime rewards need a recent pass).
+      proven_at: (options.verification ?? "verified") === "verified" ? new Date() : null,
       gpu_vendor: "nvidia",
       gpu_model: "A100",
       gpu_count: 1,

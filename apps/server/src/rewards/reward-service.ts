@@ -42,6 +42,7 @@ export async function createRewardService(options: {
     finalizationSeconds: options.config.epochFinalizationSeconds,
     stakePerGpu: options.config.stakes.perGpu,
     stakePendingSeconds: options.config.stakes.pendingSeconds,
+    proofMaxAgeSeconds: options.config.proofMaxAgeSeconds,
   };
   const created = await ensureDefaultSeason(options.db, {
     epochSeconds: timing.epochSeconds,

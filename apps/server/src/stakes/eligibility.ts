@@ -10,7 +10,8 @@ export type EligibilityReason =
   | "revoked"
   | "conflict"
   | "stake_missing"
-  | "pending_period";
+  | "pending_period"
+  | "proof_stale";
 
 /** What each reason stops: being hired, earning uptime rewards, or both. */
 const BLOCKS: Record<EligibilityReason, { hire: boolean; earn: boolean }> = {
@@ -20,6 +21,9 @@ const BLOCKS: Record<EligibilityReason, { hire: boolean; earn: boolean }> = {
   conflict: { hire: true, earn: true },
   stake_missing: { hire: true, earn: true },
   pending_period: { hire: true, earn: true },
+  // No pass recent enough (IGNIS_PROOF_MAX_AGE_SECONDS), e.g. after a long rental: hireable, earning again at the
+  // next pass.
+  proof_stale: { hire: false, earn: true },
 };
 
 /** The eligibility that a list of reasons amounts to. */
@@ -48,17 +52,31 @@ export async function bondedStakeOf(db: Db, deviceId: string, bondedSince?: Date
 
 /**
  * Whether a device may be hired and may earn now, and why not: its verification, its status, (with staking on)
- * whether its bonded stake covers IGNIS_STAKE_PER_GPU per GPU, and (with a pending period) whether it has been
- * verified, and covered by stakes bonded, for at least IGNIS_STAKE_PENDING_SECONDS.
+ * whether its bonded stake covers IGNIS_STAKE_PER_GPU per GPU, (with a pending period) whether it has been
+ * verified, and covered by stakes bonded, for at least IGNIS_STAKE_PENDING_SECONDS, and (with
+ * `proofMaxAgeSeconds`) whether the pass that verified it is recent enough to earn.
  */
 export async function deviceEligibility(
   db: Db,
-  settings: StakeSettings,
-  device: { id: string; status: string; verification: string; gpuCount: number; verifiedAt: Date | null },
+  settings: StakeSettings & { proofMaxAgeSeconds?: number | undefined },
+  device: {
+    id: string;
+    status: string;
+    verification: string;
+    gpuCount: number;
+    verifiedAt: Date | null;
+    provenAt?: Date | null;
+  },
   nowMs: number = Date.now(),
 ): Promise<Eligibility> {
   const reasons: EligibilityReason[] = [];
   if (device.verification !== "verified") reasons.push("not_verified");
+  else if (
+    settings.proofMaxAgeSeconds !== undefined &&
+    (!device.provenAt || device.provenAt.getTime() < nowMs - settings.proofMaxAgeSeconds * 1000)
+  ) {
+    reasons.push("proof_stale");
+  }
   if (device.status === "quarantined") reasons.push("quarantined");
   if (device.status === "revoked") reasons.push("revoked");
   if (device.status === "conflict") reasons.push("conflict");

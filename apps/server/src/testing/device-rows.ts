@@ -40,12 +40,13 @@ export async function insertDeviceSeries(
   profiles: readonly string[],
 ): Promise<void> {
   await sql`insert into devices (id, owner_id, status, verification, profile, gpu_vendor, gpu_model, gpu_count,
-      vram_gb, hardware)
+      vram_gb, hardware, proven_at)
     select 'dev_' || substr(md5('d' || i), 1, 26),
       'usr_' || substr(md5('u' || (1 + i % ${owners})), 1, 26),
       case when i % 100 = 7 then 'quarantined' else 'online' end,
       case when i % 20 = 3 then 'unverified' else 'verified' end,
       (${[...profiles]}::text[])[1 + i % ${profiles.length}],
-      'nvidia', 'bench', 1, 80, '{}'::jsonb
+      'nvidia', 'bench', 1, 80, '{}'::jsonb,
+      case when i % 20 = 3 then null else now() end
     from generate_series(1, ${devices}) as i`.execute(db);
 }

@@ -144,5 +144,5 @@ export async function vouchForDevice(t: TestServer, deviceId: string): Promise<v
         .executeTakeFirst()) !== undefined,
     { timeoutMs: 60_000 },
   );
-  await updateDeviceRows(db, [deviceId], { verification: "verified" });
+  await updateDeviceRows(db, [deviceId], { verification: "verified", proven_at: new Date() });
 }

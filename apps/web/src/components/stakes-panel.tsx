@@ -280,6 +280,8 @@ function reasonText(code: string): string {
       return "it is in its pending period after verification or a new stake";
     case "not_verified":
       return "it is not verified";
+    case "proof_stale":
+      return "its last passed proof is too old to earn; the next challenge it passes fixes this";
     default:
       return code;
   }

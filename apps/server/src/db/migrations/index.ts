@@ -24,6 +24,7 @@ import * as m0025 from "./0025-proof-group-rounds.js";
 import * as m0027 from "./0027-memory-proof.js";
 import * as m0028 from "./0028-proof-round-coverage.js";
 import * as m0029 from "./0029-rank-replacement-wait.js";
+import * as m0030 from "./0030-proof-freshness.js";
 
 /** Numbered migrations in order; names never change once released. */
 export const migrations: Record<string, Migration> = {
@@ -52,4 +53,5 @@ export const migrations: Record<string, Migration> = {
   "0027-memory-proof": m0027,
   "0028-proof-round-coverage": m0028,
   "0029-rank-replacement-wait": m0029,
+  "0030-proof-freshness": m0030,
 };

@@ -112,10 +112,14 @@ export function deviceRoutes(app: App, ctx: AppContext): void {
         refusedSessions: refused.map((r) => ({ at: r.at.toISOString(), reason: r.reason })),
         link: linkView(await findLink(ctx.db, device.id), Date.now()),
         verificationHistory: checks.map(explainCheck),
-        eligibility: await deviceEligibility(ctx.db, ctx.stakes.settings, {
-          ...device,
-          gpuCount: device.gpu.count,
-        }),
+        eligibility: await deviceEligibility(
+          ctx.db,
+          { ...ctx.stakes.settings, proofMaxAgeSeconds: ctx.config.proofMaxAgeSeconds },
+          {
+            ...device,
+            gpuCount: device.gpu.count,
+          },
+        ),
         memory: {
           ...memoryOf({
             vramGb: device.gpu.vramGb,
