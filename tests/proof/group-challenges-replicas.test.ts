@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Bus } from "../../apps/server/src/bus/bus.js";
 import { createInProcessBus } from "../../apps/server/src/bus/in-process-bus.js";
+import type { OpenDatabase } from "../../apps/server/src/db/database.js";
 import { PRESENCE, SYNC } from "../../apps/server/src/gateway/replica-routing.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
@@ -17,30 +18,40 @@ import {
  * database, one bus), re-checks about every second; each replica's scheduled re-checks bring a group challenge
  * to the device on the other replica, issued by the replica that holds its session.
  */
-describeEachDialect("group challenges across replicas", (database) => {
-  let a: TestServer;
-  let b: TestServer;
-  let onA: TestWorker;
-  let onB: TestWorker;
+/**
+ * Two replicas over one database and one bus (replica A's bus as `busOfA` makes it), re-checks about every second,
+ * and one device of one owner on each; stopped after the suite.
+ */
+function twoReplicas(database: () => OpenDatabase, busOfA: (bus: Bus) => Bus = (bus) => bus) {
+  const world = {} as { a: TestServer; b: TestServer; onA: TestWorker; onB: TestWorker };
   beforeAll(async () => {
     const bus = createInProcessBus();
     const env = (id: string) => ({ IGNIS_REPLICA_ID: id, IGNIS_CHALLENGE_MEAN_SECONDS: "1" });
-    a = await startTestServer({ database: database(), env: env("replica-a"), overrides: { bus } });
-    b = await startTestServer({ database: database(), env: env("replica-b"), overrides: { bus } });
-    const supplier = await userWithKey(a);
-    onA = await startTestWorker(a, supplier.key, { profile: "sim-a100" });
-    onB = await startTestWorker(a, supplier.key, { profile: "sim-rtx4090", server: b.url });
+    world.a = await startTestServer({
+      database: database(),
+      env: env("replica-a"),
+      overrides: { bus: busOfA(bus) },
+    });
+    world.b = await startTestServer({ database: database(), env: env("replica-b"), overrides: { bus } });
+    const supplier = await userWithKey(world.a);
+    world.onA = await startTestWorker(world.a, supplier.key, { profile: "sim-a100" });
+    world.onB = await startTestWorker(world.a, supplier.key, { profile: "sim-rtx4090", server: world.b.url });
   }, 60_000);
   afterAll(async () => {
-    await onA?.handle.stop();
-    await onB?.handle.stop();
-    await b?.stop();
-    await a?.stop();
+    await world.onA?.handle.stop();
+    await world.onB?.handle.stop();
+    await world.b?.stop();
+    await world.a?.stop();
     cleanupStateDirs();
   });
+  return world;
+}
+
+describeEachDialect("group challenges across replicas", (database) => {
+  const w = twoReplicas(database);
 
   const groupChallenges = (deviceId: string) =>
-    a.server.ctx.db
+    w.a.server.ctx.db
       .selectFrom("proof_challenges")
       .select(["replica", "outcome"])
       .where("device_id", "=", deviceId)
@@ -51,7 +62,7 @@ describeEachDialect("group challenges across replicas", (database) => {
     const found = await waitFor(
       "group challenges on both replicas",
       async () => {
-        const both = await Promise.all([groupChallenges(onA.deviceId), groupChallenges(onB.deviceId)]);
+        const both = await Promise.all([groupChallenges(w.onA.deviceId), groupChallenges(w.onB.deviceId)]);
         return both.every((rows) => rows.length > 0) ? both : undefined;
       },
       { timeoutMs: 30_000, everyMs: 100 },
@@ -73,34 +84,15 @@ describeEachDialect("group challenges across replicas", (database) => {
  * absent from the round (a failure for an honest device that never left).
  */
 describeEachDialect("a round called by a replica that has not heard where a member is", (database) => {
-  let a: TestServer;
-  let b: TestServer;
-  let onA: TestWorker;
-  let onB: TestWorker;
-  beforeAll(async () => {
-    const bus = createInProcessBus();
-    const deaf: Bus = {
-      publish: (subject, payload) => bus.publish(subject, payload),
-      subscribe: (subject, handler) =>
-        subject === PRESENCE || subject === SYNC ? { unsubscribe() {} } : bus.subscribe(subject, handler),
-      close: () => bus.close(),
-    };
-    const env = (id: string) => ({ IGNIS_REPLICA_ID: id, IGNIS_CHALLENGE_MEAN_SECONDS: "1" });
-    a = await startTestServer({ database: database(), env: env("replica-a"), overrides: { bus: deaf } });
-    b = await startTestServer({ database: database(), env: env("replica-b"), overrides: { bus } });
-    const supplier = await userWithKey(a);
-    onA = await startTestWorker(a, supplier.key, { profile: "sim-a100" });
-    onB = await startTestWorker(a, supplier.key, { profile: "sim-rtx4090", server: b.url });
-  }, 60_000);
-  afterAll(async () => {
-    await onA?.handle.stop();
-    await onB?.handle.stop();
-    await b?.stop();
-    await a?.stop();
-    cleanupStateDirs();
-  });
+  const w = twoReplicas(database, (bus) => ({
+    publish: (subject, payload) => bus.publish(subject, payload),
+    subscribe: (subject, handler) =>
+      subject === PRESENCE || subject === SYNC ? { unsubscribe() {} } : bus.subscribe(subject, handler),
+    close: () => bus.close(),
+  }));
 
   it("counts the member challenged by the replica that holds it, and records no absence", async () => {
+    const { a, onA, onB } = w;
     expect(a.server.ctx.gateway.isConnected(onB.deviceId)).toBe(false);
     const roundsOf = (deviceId: string, replica: string) =>
       a.server.ctx.db
