@@ -36,12 +36,23 @@ export async function lockCluster(trx: Db, clusterId: string): Promise<ClusterRo
 }
 
 /** Locks and reads the active jobs of a cluster (after its row is locked). */
-export async function lockActiveJobs(trx: Db, clusterId: string): Promise<JobRow[]> {
+export function lockActiveJobs(trx: Db, clusterId: string): Promise<JobRow[]> {
+  return lockJobs(trx, clusterId, "active");
+}
+
+/** Locks and reads the lost jobs of a cluster whose ranks wait for a replacement (after its row is locked). */
+export function lockWaitingJobs(trx: Db, clusterId: string): Promise<JobRow[]> {
+  return lockJobs(trx, clusterId, "waiting");
+}
+
+/** The cluster's active or waiting jobs, locked in id order (the market's lock order). */
+async function lockJobs(trx: Db, clusterId: string, which: "active" | "waiting"): Promise<JobRow[]> {
   const rows = await trx
     .selectFrom("cluster_jobs")
     .selectAll()
     .where("cluster_id", "=", clusterId)
-    .where("active", "=", true)
+    .$if(which === "active", (q) => q.where("active", "=", true))
+    .$if(which === "waiting", (q) => q.where("replace_until", "is not", null))
     .orderBy("id")
     .forNoKeyUpdate()
     .execute();
@@ -95,19 +106,6 @@ export async function finishJob(
   }
   await refundRank(trx, cluster, job.rank);
   await closeClusterIfDone(trx, cluster.id, nowMs);
-}
-
-/** Locks and reads the lost jobs of a cluster whose ranks wait for a replacement (after its row is locked). */
-export async function lockWaitingJobs(trx: Db, clusterId: string): Promise<JobRow[]> {
-  const rows = await trx
-    .selectFrom("cluster_jobs")
-    .selectAll()
-    .where("cluster_id", "=", clusterId)
-    .where("replace_until", "is not", null)
-    .orderBy("id")
-    .forNoKeyUpdate()
-    .execute();
-  return rows.map(normalizeJob);
 }
 
 /**
