@@ -245,6 +245,29 @@ describeEachDialect("metering and settlement", (database) => {
     await expectBalancedLedger(h.ctx.db);
   });
 
+  it("never hires again, for the same rental, a device that dropped the job of a rank it held", async () => {
+    // A supplier's worker that takes a rank and drops the customer's job on its own, heartbeating all along: it
+    // is the only device of its model, so hiring it again for that rank is the only replacement there is.
+    const [idle] = await devices(supplierA, 1);
+    h.live.add(idle!);
+    const customer = await createCustomer(h.ctx.db, 10_000_000n);
+    const start = h.clock.ms;
+    const cluster = await rent(customer, 1);
+    const [job] = await jobsOf(h.ctx.db, [cluster.id]);
+    await report(job!, "running");
+    await tickTo(start, 1000);
+    h.sent.length = 0;
+    await applyJobStatus(h.ctx, idle!, { type: "job.status", jobId: job!.id, state: "stopped" });
+    expect(h.sent.filter((s) => s.message.type === "job.start")).toEqual([]);
+    const jobs = await jobsOf(h.ctx.db, [cluster.id]);
+    expect(jobs.map((j) => [j.id, j.state])).toEqual([[job!.id, "lost"]]);
+    expect(await view(cluster.id)).toMatchObject({
+      status: "failed",
+      escrow: { remaining: "0" },
+    });
+    await expectBalancedLedger(h.ctx.db);
+  });
+
   /** Rents two of `free + 2` devices, runs them a minute, and drops one; the free ones are not heartbeating. */
   const rentAndDrop = async (free: number) => {
     h.ctx.settings = { ...h.ctx.settings, replaceWithinMs: 10_000 };

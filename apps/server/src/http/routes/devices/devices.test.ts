@@ -63,6 +63,9 @@ describeEachDialect("device routes", (database) => {
       { label: "x", ownerId: bob.userId },
       { status: "online" },
       { verification: "verified" },
+      // A stolen owner key cannot make a device look freshly proven, so it earns without a challenge.
+      { provenAt: new Date().toISOString() },
+      { proven_at: new Date().toISOString() },
     ]) {
       const refused = await call<DeviceBody>(t, "PATCH", `/v1/devices/${alicesDevice}`, alice.key, body);
       expect([refused.status, refused.body.code]).toEqual([400, "unknown_field"]);
