@@ -260,8 +260,8 @@ export const ROUTE_MATRIX: MatrixRow[] = [
   { route: "GET /v1/admin/key-migrations", expect: adminOnly(200) },
   {
     route: "GET /v1/worker/session",
-    expect: { ...everyone(404), deviceA: 404, deviceB: 404 },
-    why: "the worker socket authenticates in-band (signed nonce); a plain GET without an upgrade finds nothing",
+    expect: { ...everyone(426), deviceA: 426, deviceB: 426 },
+    why: "the worker socket authenticates in-band (signed nonce); a plain GET without an upgrade is told to upgrade",
   },
 
   // --- worker releases and staged rollouts

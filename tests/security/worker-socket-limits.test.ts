@@ -7,20 +7,30 @@ import { SOCKET_ADMISSION_DEFAULTS } from "../../apps/server/src/security/socket
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
 
-/** Opens a worker socket as `ip` (behind the trusted proxy): the open socket, or the HTTP status refusing it. */
+/**
+ * Opens a worker socket as `ip` (behind the trusted proxy): the open socket, or the HTTP status refusing it (its
+ * headers and body go to `onRefused`).
+ */
 function openSocket(
   t: TestServer,
   ip: string,
-  onRefused?: (headers: Record<string, unknown>) => void,
+  onRefused?: (headers: Record<string, unknown>, body: string) => void,
+  requestId?: string,
 ): Promise<WebSocket | number> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${t.url.replace("http", "ws")}${WORKER_SESSION_PATH}`, {
-      headers: { "x-forwarded-for": ip },
+      headers: { "x-forwarded-for": ip, ...(requestId ? { "x-request-id": requestId } : {}) },
     });
     ws.once("open", () => resolve(ws));
     ws.once("unexpected-response", (_req, res) => {
-      onRefused?.(res.headers);
-      resolve(res.statusCode ?? 0);
+      let body = "";
+      res.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      res.on("end", () => {
+        onRefused?.(res.headers, body);
+        resolve(res.statusCode ?? 0);
+      });
     });
     ws.once("error", reject);
   });
@@ -46,19 +56,40 @@ describeEachDialect("worker socket limits", (database) => {
       sockets.push(s as WebSocket);
     }
     let refusal: Record<string, unknown> = {};
-    expect(await openSocket(t, flooder, (h) => (refusal = h))).toBe(429);
+    let problem: Record<string, unknown> = {};
+    const requestId = "flood-probe-0001";
+    expect(
+      await openSocket(
+        t,
+        flooder,
+        (h, body) => {
+          refusal = h;
+          problem = JSON.parse(body) as Record<string, unknown>;
+        },
+        requestId,
+      ),
+    ).toBe(429);
     // A handshake takes milliseconds: honest devices behind one NAT are told to retry in a second, not to sit
     // out an uptime slot (the fleet-migration test reconnects 200 devices from one address).
     expect(refusal["retry-after"]).toBe("1");
+    // The refusal is problem+json like every other, under the caller's request id (the audit record's too).
+    expect(refusal["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(refusal["x-request-id"]).toBe(requestId);
+    expect(problem).toMatchObject({
+      status: 429,
+      code: "rate_limited",
+      requestId,
+      instance: WORKER_SESSION_PATH,
+    });
     const other = await openSocket(t, "198.51.100.91");
     expect(other).toBeInstanceOf(WebSocket);
     sockets.push(other as WebSocket);
     const audit = await database()
       .db.selectFrom("audit_log")
-      .select(["outcome", "ip"])
+      .select(["outcome", "ip", "request_id"])
       .where("action", "=", "worker.socket.open")
       .execute();
-    expect(audit).toEqual([{ outcome: "refused:rate_limited", ip: flooder }]);
+    expect(audit).toEqual([{ outcome: "refused:rate_limited", ip: flooder, request_id: requestId }]);
   });
 
   it("closes a socket that does not authenticate within the handshake deadline", {

@@ -18,6 +18,7 @@ import {
 } from "fastify-type-provider-zod";
 import type { Actor } from "../identity/actor.js";
 import type { Action } from "../identity/policy.js";
+import { trustProxyOption } from "./client-address.js";
 import type { AppContext } from "./context.js";
 import { answerClientError, frameworkProblem } from "./framework-errors.js";
 import { completeOperations } from "./openapi-document.js";
@@ -64,6 +65,12 @@ declare module "fastify" {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
+/** A request's id: the caller's well-formed `X-Request-Id`, else a fresh one. */
+export function requestIdOf(request: import("node:http").IncomingMessage): string {
+  const given = request.headers["x-request-id"];
+  return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 /**
  * Request log lines as Fastify writes them, except that a worker's session upgrade logs at debug: a reconnect
  * storm of thousands of devices would otherwise write two info lines per device and per paced retry (refused
@@ -103,10 +110,7 @@ export async function buildApp(
     loggerInstance: logger,
     logController: new RequestLogs(),
     bodyLimit: ctx.config.bodyLimitBytes,
-    genReqId: (req) => {
-      const given = req.headers["x-request-id"];
-      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: requestIdOf,
     ajv: { customOptions: { allErrors: false } },
     routerOptions: { maxParamLength: 200 },
     forceCloseConnections: "idle",
@@ -201,13 +205,6 @@ export async function buildApp(
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** Longest a client may take to send a whole request. */
 export const REQUEST_TIMEOUT_MS = 60_000;
-
-function trustProxyOption(
-  value: boolean | number | readonly string[],
-): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof value === "number") return (_address, hop) => hop < value;
-  return typeof value === "object" ? [...value] : value;
-}
 
 /** Sends an IgnisError as problem+json, with Retry-After for rate limits. */
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: IgnisError) {

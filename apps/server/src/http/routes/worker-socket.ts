@@ -1,11 +1,17 @@
+import { EventEmitter } from "node:events";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import fastifyWebsocket from "@fastify/websocket";
 import { IgnisError, MAX_WORKER_MESSAGE_BYTES, WORKER_SESSION_PATH } from "@ignis/protocol";
+import { type WebSocket, WebSocketServer } from "ws";
 import { appendAudit } from "../../security/audit-log.js";
 import { BoundedMap } from "../../security/signals.js";
 import { createSocketAdmission } from "../../security/socket-admission.js";
 import type { App } from "../app.js";
-import { sendProblem } from "../app.js";
+import { requestIdOf, sendProblem } from "../app.js";
+import { clientAddress, trustProxyOption } from "../client-address.js";
 import type { AppContext } from "../context.js";
+import { problemFor } from "../problem.js";
 
 const HELLO = '"type":"session.hello"';
 
@@ -21,89 +27,198 @@ const REFUSAL_AUDIT_EVERY_MS = 60_000;
 const PENDING_CAP_RETRY_AFTER_SECONDS = 1;
 
 /**
- * The worker WebSocket. Paths under /v1/worker/ skip the HTTP credential pipeline: the session authenticates
- * in-band with the device key (gateway/handshake.ts), within the gateway's handshake deadline. Before the
- * upgrade, an address already holding its cap of sockets still in their handshake is refused with 429
- * (security/socket-admission.ts), and past the server-wide pace of handshakes (`IGNIS_HANDSHAKES_PER_SECOND`) an
- * opener is refused with 503 `server_busy` and a Retry-After spread over the refused demand (gateway/
- * handshake-pacer.ts), which workers honour: a restarted server admits its fleet in turns. Frames above the protocol's cap close the socket (1009); compression is off,
- * which keeps per-session memory small.
+ * The worker WebSocket. Its upgrade is served before Fastify's router: a worker authenticates in-band with its
+ * device key (gateway/handshake.ts, within the gateway's handshake deadline), so none of the HTTP pipeline's
+ * credential, CORS or header work applies to it, and at a reconnect storm's thousands of opens a second that
+ * work was a fifth of each open's CPU (docs/performance.md). What the upgrade keeps: an address already holding
+ * its cap of sockets still in their handshake is refused with 429 `rate_limited` (security/socket-admission.ts,
+ * audited once a minute per address); past the server-wide pace of handshakes (`IGNIS_HANDSHAKES_PER_SECOND`)
+ * an opener is refused with 503 `server_busy` and a Retry-After spread over the refused demand (gateway/
+ * handshake-pacer.ts), which workers honour, so a restarted server admits its fleet in turns; refusals are
+ * problem+json with a request id like any other; every upgrade is counted in the request metrics and seen by the
+ * security monitor, keyed on the same client address (`IGNIS_TRUST_PROXY`) as every other route. Frames above
+ * the protocol's cap close the socket (1009); compression is off, which keeps per-session memory small. A plain
+ * GET of the path answers 426 `upgrade_required`.
+ *
+ * The other WebSocket routes (a rank's SSH and port forwards) authenticate with HTTP credentials, so their
+ * upgrades go through Fastify's router and the whole pipeline (@fastify/websocket, listening on `routed`).
  */
 export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<void> {
+  const routed = new EventEmitter();
   await app.register(fastifyWebsocket, {
-    options: { maxPayload: MAX_WORKER_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: true },
+    options: {
+      maxPayload: MAX_WORKER_MESSAGE_BYTES,
+      perMessageDeflate: false,
+      clientTracking: true,
+      server: routed as never,
+    },
+  });
+  const workers = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_WORKER_MESSAGE_BYTES,
+    perMessageDeflate: false,
+    clientTracking: true,
   });
   const admission = createSocketAdmission();
   const audited = new BoundedMap<string, number>(10_000);
   const pacer = ctx.handshakes;
+  const addressOf = clientAddress(trustProxyOption(ctx.config.trustProxy));
+
+  /** Counts the upgrade's answer as the pipeline counts every request's, and shows it to the security monitor. */
+  const observe = (ip: string, status: number, startedAt: bigint) => {
+    ctx.metrics.httpDuration.observe(
+      { method: "GET", route: WORKER_SESSION_PATH, status: String(status) },
+      Number(process.hrtime.bigint() - startedAt) / 1e9,
+    );
+    ctx.security.observeRequest({
+      at: Date.now(),
+      actorType: "anonymous",
+      actorId: null,
+      credentialId: null,
+      credentialType: null,
+      admin: false,
+      ip,
+      method: "GET",
+      route: WORKER_SESSION_PATH,
+      rateClass: "read",
+      write: false,
+      objectType: null,
+      objectId: null,
+      status,
+    });
+  };
+
+  /** Answers a refused upgrade on the raw socket as problem+json (the shape `sendProblem` gives); its status. */
+  const refuse = (socket: Duplex, error: IgnisError, requestId: string): number => {
+    const problem = problemFor(error, requestId, WORKER_SESSION_PATH);
+    const body = JSON.stringify(problem);
+    const retry = error.details?.retryAfterSeconds;
+    socket.end(
+      `HTTP/1.1 ${problem.status} ${problem.title}\r\n` +
+        "content-type: application/problem+json; charset=utf-8\r\n" +
+        (typeof retry === "number" ? `retry-after: ${retry}\r\n` : "") +
+        `x-request-id: ${requestId}\r\n` +
+        "cache-control: no-store\r\n" +
+        `content-length: ${Buffer.byteLength(body)}\r\n` +
+        "connection: close\r\n\r\n" +
+        body,
+    );
+    return problem.status;
+  };
+
+  const refusal = async (ip: string, requestId: () => string): Promise<IgnisError | undefined> => {
+    if (admission.mayOpen(ip)) {
+      const turn = pacer.admit(Date.now());
+      if (turn.admitted) return undefined;
+      ctx.metrics.workerSocketsRefused.inc({ reason: "server_busy" });
+      return new IgnisError(
+        "server_busy",
+        "the server is admitting sessions in turns; retry after Retry-After",
+        {
+          details: { retryAfterSeconds: turn.retryAfterSeconds },
+        },
+      );
+    }
+    const now = Date.now();
+    if (now - (audited.get(ip) ?? 0) >= REFUSAL_AUDIT_EVERY_MS) {
+      audited.set(ip, now);
+      await appendAudit(ctx.db, {
+        actorType: "anonymous",
+        action: "worker.socket.open",
+        outcome: "refused:rate_limited",
+        requestId: requestId(),
+        ip,
+        details: { pendingSockets: admission.pending(ip) },
+      }).catch((error: unknown) => app.log.warn({ err: error }, "audit append failed"));
+    }
+    return new IgnisError(
+      "rate_limited",
+      "too many worker sockets from this address are still in their handshake",
+      {
+        details: { retryAfterSeconds: PENDING_CAP_RETRY_AFTER_SECONDS },
+      },
+    );
+  };
+
+  const opened = (socket: WebSocket, ip: string) => {
+    const authenticated = admission.track(ip, socket);
+    // The gateway greets an authenticated session with `session.hello` (protocol v1: challenge, auth, hello):
+    // from then on the socket no longer counts against its address. Only the first frames are looked at.
+    const send = socket.send.bind(socket);
+    let looked = 0;
+    socket.send = ((data: unknown, ...rest: unknown[]) => {
+      if (looked < 4 && typeof data === "string") {
+        looked += 1;
+        if (data.includes(HELLO)) {
+          looked = 4;
+          authenticated();
+        }
+      }
+      return (send as (...args: unknown[]) => void)(data, ...rest);
+    }) as typeof socket.send;
+    ctx.gateway.accept(socket, { ip });
+  };
+
+  const upgradeWorker = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const startedAt = process.hrtime.bigint();
+    const ip = addressOf(request);
+    // The id is made only for a refusal: its audit record and its answer name the same one.
+    let id: string | undefined;
+    const requestId = () => (id ??= requestIdOf(request));
+    const refused = await refusal(ip, requestId);
+    if (refused) {
+      observe(ip, refuse(socket, refused, requestId()), startedAt);
+      return;
+    }
+    // `ws` answers a malformed handshake (wrong method, key or version) itself, with 400 and the socket closed.
+    workers.handleUpgrade(request, socket, head, (ws) => {
+      observe(ip, 101, startedAt);
+      opened(ws, ip);
+    });
+  };
+
+  // Node takes the socket's error listener away before it emits `upgrade`: until `ws` owns the socket (it adds
+  // its own), a client that resets mid-upgrade must not become an uncaught error.
+  const guard = function (this: Duplex) {
+    this.destroy();
+  };
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if ((request.url ?? "").split("?")[0] !== WORKER_SESSION_PATH) {
+      routed.emit("upgrade", request, socket, head);
+      return;
+    }
+    socket.on("error", guard);
+    upgradeWorker(request, socket, head)
+      .catch((error: unknown) => {
+        app.log.warn({ err: error }, "worker upgrade failed");
+        socket.destroy();
+      })
+      .finally(() => socket.off("error", guard));
+  };
+  app.server.on("upgrade", onUpgrade);
+  app.addHook("preClose", (done) => {
+    app.server.off("upgrade", onUpgrade);
+    // The gateway ends authenticated sessions itself (1001); these are sockets still in their handshake.
+    for (const client of workers.clients) client.terminate();
+    workers.close(() => done());
+  });
+
   app.get(
     WORKER_SESSION_PATH,
     {
-      websocket: true,
       config: { meta: { access: "public" } },
       schema: {
         tags: ["worker"],
         summary: "Worker session (WebSocket): challenge, signed hello, heartbeats",
-      },
-      preValidation: async (request, reply) => {
-        if (admission.mayOpen(request.ip)) {
-          const turn = pacer.admit(Date.now());
-          if (turn.admitted) return;
-          ctx.metrics.workerSocketsRefused.inc({ reason: "server_busy" });
-          return sendProblem(
-            reply,
-            request,
-            new IgnisError(
-              "server_busy",
-              "the server is admitting sessions in turns; retry after Retry-After",
-              {
-                details: { retryAfterSeconds: turn.retryAfterSeconds },
-              },
-            ),
-          );
-        }
-        const now = Date.now();
-        if (now - (audited.get(request.ip) ?? 0) >= REFUSAL_AUDIT_EVERY_MS) {
-          audited.set(request.ip, now);
-          await appendAudit(ctx.db, {
-            actorType: "anonymous",
-            action: "worker.socket.open",
-            outcome: "refused:rate_limited",
-            requestId: request.id,
-            ip: request.ip,
-            details: { pendingSockets: admission.pending(request.ip) },
-          }).catch((error: unknown) => request.log.warn({ err: error }, "audit append failed"));
-        }
-        return sendProblem(
-          reply,
-          request,
-          new IgnisError(
-            "rate_limited",
-            "too many worker sockets from this address are still in their handshake",
-            {
-              details: { retryAfterSeconds: PENDING_CAP_RETRY_AFTER_SECONDS },
-            },
-          ),
-        );
+        description:
+          "Open as a WebSocket (protocol v1, docs/worker-protocol.md). A plain GET answers 426 upgrade_required.",
       },
     },
-    (socket, request) => {
-      const authenticated = admission.track(request.ip, socket);
-      // The gateway greets an authenticated session with `session.hello` (protocol v1: challenge, auth, hello):
-      // from then on the socket no longer counts against its address. Only the first frames are looked at.
-      const send = socket.send.bind(socket);
-      let looked = 0;
-      socket.send = ((data: unknown, ...rest: unknown[]) => {
-        if (looked < 4 && typeof data === "string") {
-          looked += 1;
-          if (data.includes(HELLO)) {
-            looked = 4;
-            authenticated();
-          }
-        }
-        return (send as (...args: unknown[]) => void)(data, ...rest);
-      }) as typeof socket.send;
-      ctx.gateway.accept(socket, { ip: request.ip });
-    },
+    (request, reply) =>
+      sendProblem(
+        reply,
+        request,
+        new IgnisError("upgrade_required", "open this path as a WebSocket (the Ignis worker does)"),
+      ),
   );
 }
