@@ -2,13 +2,8 @@ import { randomUUID } from "node:crypto";
 import fastifyHelmet from "@fastify/helmet";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
-import { IgnisError, WORKER_SESSION_PATH } from "@ignis/protocol";
-import Fastify, {
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  LogController,
-} from "fastify";
+import { IgnisError } from "@ignis/protocol";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -71,35 +66,6 @@ export function requestIdOf(request: import("node:http").IncomingMessage): strin
   return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/**
- * Request log lines as Fastify writes them, except that a worker's session upgrade logs at debug: a reconnect
- * storm of thousands of devices would otherwise write two info lines per device and per paced retry (refused
- * upgrades are counted in ignis_worker_sockets_refused_total and audited per address; the gateway logs failed
- * handshakes and incidents itself). Errors keep their level.
- */
-class RequestLogs extends LogController {
-  override incomingRequest(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    metadata?: Record<string, unknown>,
-  ): void {
-    if (request.routeOptions.url === WORKER_SESSION_PATH)
-      request.log.debug({ req: request }, "incoming request");
-    else super.incomingRequest(request, reply, metadata);
-  }
-
-  override requestCompleted(
-    error: Error | null | undefined,
-    request: FastifyRequest,
-    reply: FastifyReply,
-    metadata?: Record<string, unknown>,
-  ): void {
-    if (!error && request.routeOptions.url === WORKER_SESSION_PATH) {
-      reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, "request completed");
-    } else super.requestCompleted(error, request, reply, metadata);
-  }
-}
-
 /** Builds the HTTP application: pipeline, error mapping, OpenAPI and every route. */
 export async function buildApp(
   ctx: AppContext,
@@ -108,7 +74,6 @@ export async function buildApp(
 ): Promise<App> {
   const app = Fastify({
     loggerInstance: logger,
-    logController: new RequestLogs(),
     bodyLimit: ctx.config.bodyLimitBytes,
     genReqId: requestIdOf,
     ajv: { customOptions: { allErrors: false } },
