@@ -10,6 +10,7 @@ import { createPublicKey, randomBytes, verify } from "node:crypto";
 import { createServer } from "node:http";
 import { encodeHeartbeatAck, sessionSigningText, WORKER_SESSION_PATH } from "@ignis/protocol";
 import { type WebSocket, WebSocketServer } from "ws";
+import { watchLoopDelay } from "./_loop-delay.js";
 
 const port = Number(process.env.IGNIS_PORT);
 const origin = `http://127.0.0.1:${port}`;
@@ -91,11 +92,13 @@ wss.on("connection", (ws) => {
 });
 http.listen(port, "127.0.0.1", () => process.send?.({ kind: "ready", url: origin, adminKey: "" }));
 
+const loop = watchLoopDelay();
 process.on("message", async (raw) => {
   const request = raw as { kind: string };
   if (request.kind === "stats") {
     const cpu = process.cpuUsage();
-    process.send?.({ kind: "stats", heartbeats, throttled: 0, sessions, cpuMicros: cpu.user + cpu.system });
+    const counters = { heartbeats, throttled: 0, sessions, cpuMicros: cpu.user + cpu.system };
+    process.send?.({ kind: "stats", ...counters, ...loop.take() });
   }
   if (request.kind === "memory") {
     const gc = (globalThis as { gc?: () => void }).gc;

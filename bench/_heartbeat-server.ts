@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { loadConfig } from "../apps/server/src/config.js";
 import { ADMIN_KEY_FILE } from "../apps/server/src/identity/bootstrap-admin.js";
 import { createServer } from "../apps/server/src/server.js";
+import { type LoopDelay, watchLoopDelay } from "./_loop-delay.js";
 
 /** Requests the bench sends. */
 export type HarnessRequest =
@@ -16,8 +17,11 @@ export type HarnessRequest =
   | { kind: "stop" }
   | { kind: "deliver"; deviceIds: string[]; seconds: number; concurrency: number };
 
-/** The gateway's counters and the process's CPU time, for a `stats` request. */
-export interface StatsReport {
+/**
+ * The gateway's counters and the process's CPU time, for a `stats` request, with its event-loop delay since the
+ * previous `stats` request.
+ */
+export interface StatsReport extends LoopDelay {
   heartbeats: number;
   throttled: number;
   sessions: number;
@@ -36,6 +40,7 @@ export interface DeliverReport {
 const config = loadConfig(process.env);
 const server = await createServer(config);
 await server.listen();
+const loop = watchLoopDelay();
 const send = (message: unknown) => process.send?.(message);
 send({
   kind: "ready",
@@ -47,7 +52,7 @@ process.on("message", async (raw) => {
   const request = raw as HarnessRequest;
   if (request.kind === "stats") {
     const cpu = process.cpuUsage();
-    send({ kind: "stats", ...server.ctx.gateway.stats(), cpuMicros: cpu.user + cpu.system });
+    send({ kind: "stats", ...server.ctx.gateway.stats(), cpuMicros: cpu.user + cpu.system, ...loop.take() });
   }
   if (request.kind === "memory") {
     const gc = (globalThis as { gc?: () => void }).gc;

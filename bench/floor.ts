@@ -21,7 +21,9 @@
  * 3. throughput ramp: heartbeats offered over all sessions at rising rates for `--step-seconds` each;
  *    a server keeps up while it ingests ≥ 95% of what was sent. Best = the highest such ingest.
  * 4. fixed rate: 60% of the floor's best for `--fixed-seconds`: server CPU per heartbeat, and send → ack
- *    p50/p99 (including this process's own queueing, so an upper bound).
+ *    p50/p99 (including this process's own queueing, so an upper bound), and the event-loop delay (p99, max) of
+ *    the server and of this load process over the same window, which tells a server that stalls (a GC, a long
+ *    flush) from one that is merely busy, and the load generator's stalls from the server's.
  * 5. restart and storm: the server is stopped (Ignis: SIGTERM-like graceful close) and started again, the
  *    real `ignis-server` binary for Ignis; time from spawn until TCP connections are accepted (a starting Ignis
  *    answers 503 `starting`) and until it is ready (/healthz 200); every device dials as soon as the port
@@ -49,6 +51,7 @@ import {
   startHarnessServer,
 } from "./_heartbeat-load.js";
 import type { StatsReport } from "./_heartbeat-server.js";
+import { watchLoopDelay } from "./_loop-delay.js";
 import { BenchSession } from "./_session-client.js";
 import { seedVerifiedFleet } from "./_verified-fleet.js";
 
@@ -260,22 +263,31 @@ for (const target of targets) {
 }
 
 const fixedRate = Math.round(0.6 * (targets[0]!.results.best ?? 0));
+/** This load process's own event-loop delay: its stalls show in every ack time it measures. */
+const loadLoop = watchLoopDelay();
 for (const target of targets) {
   if (!PHASES.has("fixed")) break;
   await offer(target, fixedRate, 1, false);
   await sleep(200);
   target.clock.reset();
   const before = await target.server.ask<StatsReport>("stats");
+  loadLoop.take();
   await offer(target, fixedRate, FIXED_SECONDS, true);
   await sleep(500);
   const after = await target.server.ask<StatsReport>("stats");
+  const load = loadLoop.take();
+  // Both windows start at `before`: the server's delay over the timed offer, and this process's.
+  target.results.loopP99 = after.loopP99Ms;
+  target.results.loopMax = after.loopMaxMs;
+  target.results.loadLoopP99 = load.loopP99Ms;
+  target.results.loadLoopMax = load.loopMaxMs;
   const beats = Math.max(1, after.heartbeats - before.heartbeats);
   target.results.cpuPerBeat = (after.cpuMicros - before.cpuMicros) / beats;
   target.results.ackP50 = target.clock.histogram.getValueAtPercentile(50) / 1000;
   target.results.ackP99 = target.clock.histogram.getValueAtPercentile(99) / 1000;
   target.results.acksLost = target.clock.outstanding;
   log(
-    `${target.name} at ${fixedRate}/s: ${target.results.cpuPerBeat.toFixed(1)} µs CPU per heartbeat, ack p99 ${target.results.ackP99.toFixed(1)} ms, ${target.clock.outstanding} acks missing`,
+    `${target.name} at ${fixedRate}/s: ${target.results.cpuPerBeat.toFixed(1)} µs CPU per heartbeat, ack p99 ${target.results.ackP99.toFixed(1)} ms, ${target.clock.outstanding} acks missing; event-loop delay p99 / max: server ${after.loopP99Ms.toFixed(1)} / ${after.loopMaxMs.toFixed(1)} ms, load ${load.loopP99Ms.toFixed(1)} / ${load.loopMaxMs.toFixed(1)} ms`,
   );
 }
 
@@ -401,6 +413,14 @@ if (PHASES.has("fixed"))
     `${g.ackP50!.toFixed(1)} / ${g.ackP99!.toFixed(1)} ms (${g.acksLost})`,
     ratio(g.ackP99!, f.ackP99!),
     "p99 ≤ 50 ms",
+  );
+if (PHASES.has("fixed"))
+  row(
+    `event-loop delay p99 / max at ${fixedRate}/s: server (load process)`,
+    `${f.loopP99!.toFixed(0)} / ${f.loopMax!.toFixed(0)} ms (${f.loadLoopP99!.toFixed(0)} / ${f.loadLoopMax!.toFixed(0)})`,
+    `${g.loopP99!.toFixed(0)} / ${g.loopMax!.toFixed(0)} ms (${g.loadLoopP99!.toFixed(0)} / ${g.loadLoopMax!.toFixed(0)})`,
+    ratio(g.loopP99!, f.loopP99!),
+    "",
   );
 if (PHASES.has("memory"))
   row(
