@@ -316,14 +316,33 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
     let sandboxReason: JobEnd["reason"];
     let sandboxDetail: string | undefined;
     let stopping = false;
+    let stopInFlight = false;
+    const grace = launch.limits.killGraceSeconds;
+    /** One stop: TERM, KILL after the grace, and a plain KILL when the engine's stop failed. */
+    const stopOnce = async () => {
+      if (stopInFlight || state.done) return;
+      stopInFlight = true;
+      try {
+        const r = await run(bin, ["stop", "--time", String(grace), id], { timeoutMs: (grace + 30) * 1000 });
+        if (r.code !== 0 && !state.done)
+          await run(bin, ["kill", "--signal", "KILL", id], { timeoutMs: 30_000 });
+      } finally {
+        stopInFlight = false;
+      }
+    };
+    /**
+     * Stops the job and keeps stopping it until it has ended. One stop is not always enough: a stop that lands
+     * while `start` has yet to start the container finds it `initialized`, podman answers 0 and leaves it
+     * `exited`, and the pending `start --attach` then starts it anyway (so a customer's cancel, or the rental's
+     * end, arriving in that window would be lost); and on a loaded host the engine's stop can time out.
+     */
     const stopContainer = () => {
       if (stopping) return;
       stopping = true;
-      void run(bin, ["stop", "--time", String(launch.limits.killGraceSeconds), id], {
-        timeoutMs: (launch.limits.killGraceSeconds + 30) * 1000,
-      }).then((r) => {
-        if (r.code !== 0) void run(bin, ["kill", "--signal", "KILL", id], { timeoutMs: 30_000 });
-      });
+      void stopOnce();
+      const again = setInterval(() => void stopOnce(), (grace + 2) * 1000);
+      again.unref();
+      state.timers.push(again);
     };
     const sampleOom = async () => {
       if (!state.cgroup) return;

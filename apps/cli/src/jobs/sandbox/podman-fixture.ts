@@ -37,6 +37,11 @@ export interface PodmanSandbox {
   runtime: JobRuntime;
   /** Every command the sandbox ran, argv and stdin, to check that no secret went through them. */
   commands: { argv: string[]; input: string }[];
+  /**
+   * A fault to inject: when set and it answers for a command, the sandbox gets that answer and the command is not
+   * run (an engine that answers 0 to a stop that did not take, say). Only commands run through the runner.
+   */
+  intercept: ((argv: readonly string[]) => CommandResult | undefined) | undefined;
   close(): Promise<void>;
 }
 
@@ -46,10 +51,12 @@ export async function openPodmanSandbox(config: Partial<SandboxConfig> = {}): Pr
   const image = `localhost/ignis-job-test:${randomBytes(4).toString("hex")}`;
   const deviceId = `dev_${randomBytes(13).toString("hex").slice(0, 26)}`;
   const commands: PodmanSandbox["commands"] = [];
+  const faults: Pick<PodmanSandbox, "intercept"> = { intercept: undefined };
   const run: CommandRunner = (bin, args, options) => {
     const input = options?.input;
     commands.push({ argv: [bin, ...args], input: input === undefined ? "" : input.toString() });
-    return runCommand(bin, args, options);
+    const injected = faults.intercept?.([bin, ...args]);
+    return injected ? Promise.resolve(injected) : runCommand(bin, args, options);
   };
   await buildJobImage({ engine: { bin: "podman" }, tag: image });
   const opened = await openSandbox({
@@ -67,6 +74,12 @@ export async function openPodmanSandbox(config: Partial<SandboxConfig> = {}): Pr
     image,
     runtime: opened.runtime,
     commands,
+    get intercept() {
+      return faults.intercept;
+    },
+    set intercept(fault) {
+      faults.intercept = fault;
+    },
     async close() {
       await runCommand("podman", ["rmi", "--force", image]).catch((): CommandResult | undefined => undefined);
       rmSync(stateDir, { recursive: true, force: true });

@@ -234,6 +234,54 @@ describe.skipIf(missing !== null)("a rented job in the podman sandbox", () => {
     }
   });
 
+  // A stop that lands while `podman start` has yet to start the container finds it `initialized`: podman answers 0
+  // and leaves it `exited`, and the pending start then starts it anyway. Which of the two podman processes takes
+  // the container's lock first cannot be chosen from here, so the engine's answer is injected: the first stop
+  // "succeeds" without stopping anything. The job must still end, long before its rental does.
+  it("stops a job again when the engine's first stop did not take", { timeout: 120_000 }, async () => {
+    const job = testJobId();
+    let swallowed = 0;
+    try {
+      h.host.handle({
+        type: "job.start",
+        jobId: job,
+        clusterId: `cls_${"b".repeat(26)}`,
+        rank: 0,
+        worldSize: 1,
+        command: "sh",
+        args: ["-c", "trap '' TERM; sleep 600"],
+        env: {},
+        image: null,
+        archive: null,
+        deadline: new Date(Date.now() + 600_000).toISOString(),
+        logLimitBytes: 4096,
+      });
+      await h.running(job);
+      const container = (
+        await runCommand("podman", ["ps", "--quiet", "--no-trunc", "--filter", `label=ignis.job=${job}`])
+      ).stdout.trim();
+      expect(container).toMatch(/^[0-9a-f]{64}$/);
+      sandbox.intercept = (argv) => {
+        if (argv[1] !== "stop" || !argv.includes(container) || swallowed > 0) return undefined;
+        swallowed += 1;
+        return { code: 0, stdout: "", stderr: "" };
+      };
+      h.host.handle({ type: "job.stop", jobId: job, reason: "cancelled" });
+      expect(await h.finalStatus(job, 100_000)).toMatchObject({ state: "stopped" });
+      expect(swallowed).toBe(1);
+      const left = await runCommand("podman", [
+        "ps",
+        "--all",
+        "--quiet",
+        "--filter",
+        `label=ignis.job=${job}`,
+      ]);
+      expect(left.stdout.trim()).toBe("");
+    } finally {
+      sandbox.intercept = undefined;
+    }
+  });
+
   it("kills a process of the job's uids found alive after its end, and reports it as an alert", async () => {
     // A process running as one of the job's host uids outside any container: what an escape would leave.
     const uid = uidBaseFor(sandbox.deviceId) + 1000;
