@@ -26,12 +26,20 @@ export const MATRIX_STAKES = { perGpu: 1000n, slashBps: 1000, unbondSeconds: 7 *
 const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
 const NO_SUCH_SEASON = "ssn_00000000000000000000000000";
 
-/** A well-formed release upload with a unique version (its signature is not checked by the server). */
+/** This module's releases are 9.RUN.N: a random run, then a counter, so no two of its versions can meet. */
+const releaseRun = Number.parseInt(unique().slice(0, 6), 16) % 1_000_000;
+let releaseCount = 0;
+
+/**
+ * A well-formed release upload with a version unique by construction (its signature is not checked by the
+ * server). A version drawn at random from a million, as before, meets an earlier one with probability about
+ * k²/2,000,000 after k releases, and the SQL-injection test stores one per rollout request it sends.
+ */
 function matrixRelease() {
-  const n = Number.parseInt(unique().slice(0, 6), 16) % 1_000_000;
+  const n = releaseCount++;
   return {
-    version: `9.${n}.0`,
-    packageBase64: Buffer.from(`package ${n}`).toString("base64"),
+    version: `9.${releaseRun}.${n}`,
+    packageBase64: Buffer.from(`package ${releaseRun}.${n}`).toString("base64"),
     signature: "A".repeat(86),
   };
 }
