@@ -1,9 +1,11 @@
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 
 /** How late a process's event loop ran its timers over a window: p99 and max, in milliseconds. */
 export interface LoopDelay {
   loopP99Ms: number;
   loopMaxMs: number;
+  /** The share of the window the loop spent running callbacks rather than waiting for I/O (0–1). */
+  loopUtilization: number;
 }
 
 /**
@@ -15,12 +17,15 @@ export interface LoopDelay {
 export function watchLoopDelay(): { take(): LoopDelay } {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
+  let since = performance.eventLoopUtilization();
   return {
     take() {
       const report = {
         loopP99Ms: histogram.count > 0 ? histogram.percentile(99) / 1e6 : 0,
         loopMaxMs: histogram.count > 0 ? histogram.max / 1e6 : 0,
+        loopUtilization: performance.eventLoopUtilization(since).utilization,
       };
+      since = performance.eventLoopUtilization();
       histogram.reset();
       return report;
     },

@@ -287,7 +287,7 @@ for (const target of targets) {
   target.results.ackP99 = target.clock.histogram.getValueAtPercentile(99) / 1000;
   target.results.acksLost = target.clock.outstanding;
   log(
-    `${target.name} at ${fixedRate}/s: ${target.results.cpuPerBeat.toFixed(1)} µs CPU per heartbeat, ack p99 ${target.results.ackP99.toFixed(1)} ms, ${target.clock.outstanding} acks missing; event-loop delay p99 / max: server ${after.loopP99Ms.toFixed(1)} / ${after.loopMaxMs.toFixed(1)} ms, load ${load.loopP99Ms.toFixed(1)} / ${load.loopMaxMs.toFixed(1)} ms`,
+    `${target.name} at ${fixedRate}/s: ${target.results.cpuPerBeat.toFixed(1)} µs CPU per heartbeat, ack p99 ${target.results.ackP99.toFixed(1)} ms, ${target.clock.outstanding} acks missing; event-loop delay p99 / max: server ${after.loopP99Ms.toFixed(1)} / ${after.loopMaxMs.toFixed(1)} ms (busy ${(after.loopUtilization * 100).toFixed(0)}%), load ${load.loopP99Ms.toFixed(1)} / ${load.loopMaxMs.toFixed(1)} ms (busy ${(load.loopUtilization * 100).toFixed(0)}%)`,
   );
 }
 

@@ -171,10 +171,14 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
       return;
     }
     // `ws` answers a malformed handshake (wrong method, key or version) itself, with 400 and the socket closed.
+    // Corked, the 101 answer and the session's challenge (sent as the gateway takes the socket, in this same
+    // call: no verifyClient) leave in one write instead of two.
+    socket.cork();
     workers.handleUpgrade(request, socket, head, (ws) => {
       observe(ip, 101, startedAt);
       opened(ws, ip);
     });
+    socket.uncork();
   };
 
   // Node takes the socket's error listener away before it emits `upgrade`: until `ws` owns the socket (it adds
