@@ -16,23 +16,15 @@
  * Needs PostgreSQL on 127.0.0.1:5432 and NATS on 127.0.0.1:4222 (IGNIS_BENCH_DATABASE_URL, IGNIS_TEST_NATS_URL).
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { decodeFromCompressedBase64 } from "hdr-histogram-js";
 import { keyToPem } from "../apps/cli/src/worker/device-key.js";
-import { REPLICA_NATS_URL } from "../tests/replicas/services.js";
-import {
-  createSupplier,
-  enrollLeanDevices,
-  type HarnessServer,
-  scratchDatabase,
-  startHarnessServer,
-} from "./_heartbeat-load.js";
+import { createSupplier, enrollLeanDevices, type HarnessServer, scratchDatabase } from "./_heartbeat-load.js";
 import type { DeliverReport, StatsReport } from "./_heartbeat-server.js";
 import { newLatencyHistogram } from "./_latency.js";
 import type { ShardDevice, ShardReport, ShardRequest } from "./_replica-load-shard.js";
+import { startReplicaPair } from "./_replica-pair.js";
 import { seedVerifiedFleet } from "./_verified-fleet.js";
 
 const { values } = parseArgs({
@@ -53,22 +45,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const database = await scratchDatabase();
 if (!database) throw new Error("this bench needs PostgreSQL (IGNIS_BENCH_DATABASE_URL)");
-const dataDir = mkdtempSync(join(tmpdir(), "ignis-bench-replicas-scale-"));
-const env = (id: string) => ({
-  DATABASE_URL: database.url,
-  IGNIS_NATS_URL: REPLICA_NATS_URL,
-  IGNIS_REPLICA_ID: id,
-  // One data dir, so B finds the bootstrap admin key file A wrote; every other shared state is in PostgreSQL.
-  IGNIS_DATA_DIR: dataDir,
-  IGNIS_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
-  IGNIS_SECURITY_CONTAINMENT: "off",
-  IGNIS_LOG_LEVEL: "error",
-  // Proofs were passed when the fleet was seeded; none is due during the run.
-  IGNIS_CHALLENGE_MEAN_SECONDS: String(7 * 86_400),
-});
-// One after the other: the first runs the migrations and writes the admin key.
-const a = await startHarnessServer(env("replica-a"), ["--expose-gc"]);
-const b = await startHarnessServer(env("replica-b"), ["--expose-gc"]);
+const { a, b, removeDataDir } = await startReplicaPair(
+  database.url,
+  {
+    IGNIS_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+    IGNIS_LOG_LEVEL: "error",
+    // Proofs were passed when the fleet was seeded; none is due during the run.
+    IGNIS_CHALLENGE_MEAN_SECONDS: String(7 * 86_400),
+  },
+  ["--expose-gc"],
+);
 const replicas: [HarnessServer, HarnessServer] = [a, b];
 log(`2 replicas on PostgreSQL + NATS; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
 
@@ -207,7 +193,7 @@ for (const s of shards) s.child.send({ kind: "stop" } satisfies ShardRequest);
 await a.stop();
 await b.stop();
 await database.drop();
-rmSync(dataDir, { recursive: true, force: true });
+removeDataDir();
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 console.log(

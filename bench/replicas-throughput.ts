@@ -13,11 +13,8 @@
  * replica adds on its own machine is the per-replica figure of heartbeat-ingest.ts.
  * Needs PostgreSQL on 127.0.0.1:5432 and NATS on 127.0.0.1:4222 (IGNIS_BENCH_DATABASE_URL, IGNIS_TEST_NATS_URL).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { REPLICA_NATS_URL } from "../tests/replicas/services.js";
 import {
   AckClock,
   createSupplier,
@@ -25,10 +22,10 @@ import {
   offerHeartbeats,
   openLeanSessions,
   scratchDatabase,
-  startHarnessServer,
 } from "./_heartbeat-load.js";
 import type { DeliverReport, StatsReport } from "./_heartbeat-server.js";
 import { newLatencyHistogram } from "./_latency.js";
+import { startReplicaPair } from "./_replica-pair.js";
 
 const { values } = parseArgs({
   options: {
@@ -45,19 +42,7 @@ const CONCURRENCY = values.concurrency!.split(",").map(Number);
 
 const database = await scratchDatabase();
 if (!database) throw new Error("this bench needs PostgreSQL (IGNIS_BENCH_DATABASE_URL)");
-const dataDir = mkdtempSync(join(tmpdir(), "ignis-bench-replicas-"));
-const env = (id: string) => ({
-  DATABASE_URL: database.url,
-  IGNIS_NATS_URL: REPLICA_NATS_URL,
-  IGNIS_REPLICA_ID: id,
-  // One data dir, so B finds the bootstrap admin key file A wrote; every other shared state is in PostgreSQL.
-  IGNIS_DATA_DIR: dataDir,
-  IGNIS_HEARTBEAT_SECONDS: "0.05",
-  IGNIS_SECURITY_CONTAINMENT: "off",
-});
-// One after the other: the first runs the migrations and writes the admin key.
-const a = await startHarnessServer(env("replica-a"));
-const b = await startHarnessServer(env("replica-b"));
+const { a, b, removeDataDir } = await startReplicaPair(database.url, { IGNIS_HEARTBEAT_SECONDS: "0.05" });
 console.log(
   `2 replicas on PostgreSQL + NATS; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
 );
@@ -115,7 +100,7 @@ for (const s of sessions) s.close();
 await a.stop();
 await b.stop();
 await database.drop();
-rmSync(dataDir, { recursive: true, force: true });
+removeDataDir();
 console.log(`\nload average at the end: ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
 console.log(
   "| offered /s | sent /s | ingested /s (A + B) | A / B | p50 ms | p99 ms | server CPU µs / heartbeat (A / B) |",

@@ -195,17 +195,11 @@ describe.skipIf(missing !== null)("a rented job in the podman sandbox", () => {
     expect(status).toMatchObject({ state: "failed", reason: "scratch_limit" });
   });
 
-  // Two containers started and stopped one after the other, each through several podman commands: ~10 s on an
-  // idle box, past the default 30 s when CI runs other container suites beside it (then its jobs outlived the
-  // test and failed the sweep test below too). The bound only ends a hang; nothing here waits for time to pass
-  // but the rental's own 3-s deadline.
-  it("kills the whole container on a stop request and at the rental's deadline", {
-    timeout: 120_000,
-  }, async () => {
-    const stopped = testJobId();
+  /** Starts a job that ignores SIGTERM and would sleep ten minutes; its rental ends in `rentalMs`. */
+  const startIgnoringTerm = (jobId: string, rentalMs: number) =>
     h.host.handle({
       type: "job.start",
-      jobId: stopped,
+      jobId,
       clusterId: `cls_${"a".repeat(26)}`,
       rank: 0,
       worldSize: 1,
@@ -214,24 +208,30 @@ describe.skipIf(missing !== null)("a rented job in the podman sandbox", () => {
       env: {},
       image: null,
       archive: null,
-      deadline: new Date(Date.now() + 120_000).toISOString(),
+      deadline: new Date(Date.now() + rentalMs).toISOString(),
       logLimitBytes: 4096,
     });
+  /** The ids of the containers podman still has for a job, one a line ("" once it is cleaned up). */
+  const containersOf = async (jobId: string) =>
+    (
+      await runCommand("podman", ["ps", "--all", "--quiet", "--filter", `label=ignis.job=${jobId}`])
+    ).stdout.trim();
+
+  // Two containers started and stopped one after the other, each through several podman commands: ~10 s on an
+  // idle box, past the default 30 s when CI runs other container suites beside it (then its jobs outlived the
+  // test and failed the sweep test below too). The bound only ends a hang; nothing here waits for time to pass
+  // but the rental's own 3-s deadline.
+  it("kills the whole container on a stop request and at the rental's deadline", {
+    timeout: 120_000,
+  }, async () => {
+    const stopped = testJobId();
+    startIgnoringTerm(stopped, 120_000);
     await h.running(stopped);
     h.host.handle({ type: "job.stop", jobId: stopped, reason: "cancelled" });
     expect(await h.finalStatus(stopped)).toMatchObject({ state: "stopped" });
     const expiring = await h.runScript("sleep 600", { deadline: new Date(Date.now() + 3000).toISOString() });
     expect(expiring.status).toMatchObject({ state: "stopped", reason: "rental_ended" });
-    for (const id of [stopped, expiring.jobId]) {
-      const left = await runCommand("podman", [
-        "ps",
-        "--all",
-        "--quiet",
-        "--filter",
-        `label=ignis.job=${id}`,
-      ]);
-      expect(left.stdout.trim()).toBe("");
-    }
+    for (const id of [stopped, expiring.jobId]) expect(await containersOf(id)).toBe("");
   });
 
   // A stop that lands while `podman start` has yet to start the container finds it `initialized`: podman answers 0
@@ -242,20 +242,7 @@ describe.skipIf(missing !== null)("a rented job in the podman sandbox", () => {
     const job = testJobId();
     let swallowed = 0;
     try {
-      h.host.handle({
-        type: "job.start",
-        jobId: job,
-        clusterId: `cls_${"b".repeat(26)}`,
-        rank: 0,
-        worldSize: 1,
-        command: "sh",
-        args: ["-c", "trap '' TERM; sleep 600"],
-        env: {},
-        image: null,
-        archive: null,
-        deadline: new Date(Date.now() + 600_000).toISOString(),
-        logLimitBytes: 4096,
-      });
+      startIgnoringTerm(job, 600_000);
       await h.running(job);
       const container = (
         await runCommand("podman", ["ps", "--quiet", "--no-trunc", "--filter", `label=ignis.job=${job}`])
@@ -269,14 +256,7 @@ describe.skipIf(missing !== null)("a rented job in the podman sandbox", () => {
       h.host.handle({ type: "job.stop", jobId: job, reason: "cancelled" });
       expect(await h.finalStatus(job, 100_000)).toMatchObject({ state: "stopped" });
       expect(swallowed).toBe(1);
-      const left = await runCommand("podman", [
-        "ps",
-        "--all",
-        "--quiet",
-        "--filter",
-        `label=ignis.job=${job}`,
-      ]);
-      expect(left.stdout.trim()).toBe("");
+      expect(await containersOf(job)).toBe("");
     } finally {
       sandbox.intercept = undefined;
     }
