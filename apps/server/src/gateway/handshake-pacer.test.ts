@@ -44,7 +44,10 @@ describe("handshake pacer", () => {
 });
 
 /** Opens a worker upgrade and reports the answer's status, Retry-After and problem code (if refused). */
-function upgrade(port: number): Promise<{ status: number; retryAfter?: string; code?: string }> {
+function upgrade(
+  port: number,
+  key = Buffer.alloc(16, 2).toString("base64"),
+): Promise<{ status: number; retryAfter?: string; code?: string }> {
   return new Promise((resolve, reject) => {
     const req = request({
       port,
@@ -54,7 +57,7 @@ function upgrade(port: number): Promise<{ status: number; retryAfter?: string; c
         connection: "Upgrade",
         upgrade: "websocket",
         "sec-websocket-version": "13",
-        "sec-websocket-key": Buffer.alloc(16, 2).toString("base64"),
+        "sec-websocket-key": key,
       },
     });
     req.on("response", (res) => {
@@ -66,7 +69,7 @@ function upgrade(port: number): Promise<{ status: number; retryAfter?: string; c
         resolve({
           status: res.statusCode ?? 0,
           retryAfter: res.headers["retry-after"],
-          code: (JSON.parse(body) as { code?: string }).code,
+          code: body.startsWith("{") ? (JSON.parse(body) as { code?: string }).code : undefined,
         }),
       );
     });
@@ -107,5 +110,26 @@ describeEachDialect("admission control on the worker socket", (database) => {
       await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })
     ).text();
     expect(metrics).toMatch(/ignis_worker_sockets_refused_total\{reason="server_busy"[^}]*\} [1-9]/);
+  });
+});
+
+describeEachDialect("admission control against malformed upgrades", (database) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({
+      database: database(),
+      issuer: await createTestIssuer(),
+      env: { IGNIS_HANDSHAKES_PER_SECOND: "1" },
+    });
+  });
+  afterAll(() => t?.stop());
+
+  it("refuses upgrades that are no WebSocket handshake before they take a turn of the pace", async () => {
+    const port = Number(new URL(t.url).port);
+    // A scanner's flood of upgrades with a bad key never becomes sockets, so no per-address cap counts them; if
+    // they took turns of the pace, one address could keep the whole fleet answered `server_busy`.
+    for (let i = 0; i < 20; i++) expect((await upgrade(port, "not-a-key")).status).toBe(400);
+    // The pace (one a second, one in hand) is still whole for the next device.
+    expect((await upgrade(port)).status).toBe(101);
   });
 });

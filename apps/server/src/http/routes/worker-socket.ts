@@ -15,6 +15,27 @@ import { problemFor } from "../problem.js";
 
 const HELLO = '"type":"session.hello"';
 
+/** A Sec-WebSocket-Key as RFC 6455 has it (16 bytes, base64), the form `ws` accepts. */
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+/**
+ * Whether a request is a WebSocket handshake `ws` would complete (method, Upgrade, key, version). One that is not
+ * is answered by `ws` with its 4xx before it takes a place in the server-wide pace: otherwise a flood of malformed
+ * upgrades, which never become sockets and so never count against their address, would spend the handshakes the
+ * fleet is admitted by.
+ */
+function isWebSocketHandshake(request: IncomingMessage): boolean {
+  const version = request.headers["sec-websocket-version"];
+  const key = request.headers["sec-websocket-key"];
+  return (
+    request.method === "GET" &&
+    request.headers.upgrade?.toLowerCase() === "websocket" &&
+    typeof key === "string" &&
+    WEBSOCKET_KEY.test(key) &&
+    (version === "13" || version === "8")
+  );
+}
+
 /** A flood of refused sockets from one address leaves one audit record a minute, not one per socket. */
 const REFUSAL_AUDIT_EVERY_MS = 60_000;
 
@@ -162,6 +183,12 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
   const upgradeWorker = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const startedAt = process.hrtime.bigint();
     const ip = addressOf(request);
+    if (!isWebSocketHandshake(request)) {
+      // `ws` refuses it (400, or 405 for another method) and closes the socket; the callback never runs.
+      workers.handleUpgrade(request, socket, head, () => socket.destroy());
+      observe(ip, request.method === "GET" ? 400 : 405, startedAt);
+      return;
+    }
     // The id is made only for a refusal: its audit record and its answer name the same one.
     let id: string | undefined;
     const requestId = () => (id ??= requestIdOf(request));
