@@ -197,7 +197,6 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
       observe(ip, refuse(socket, refused, requestId()), startedAt);
       return;
     }
-    // `ws` answers a malformed handshake (wrong method, key or version) itself, with 400 and the socket closed.
     // Corked, the 101 answer and the session's challenge (sent as the gateway takes the socket, in this same
     // call: no verifyClient) leave in one write instead of two.
     socket.cork();
@@ -242,7 +241,7 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
         tags: ["worker"],
         summary: "Worker session (WebSocket): challenge, signed hello, heartbeats",
         description:
-          "Open as a WebSocket (protocol v1, docs/worker-protocol.md). A plain GET answers 426 upgrade_required.",
+          "Open as a WebSocket (protocol v1, docs/worker-sessions.md). A plain GET answers 426 upgrade_required.",
       },
     },
     (request, reply) =>
