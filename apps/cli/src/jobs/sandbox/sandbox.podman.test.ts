@@ -244,9 +244,18 @@ describe.skipIf(missing !== null)("a rented job in the podman sandbox", () => {
     try {
       startIgnoringTerm(job, 600_000);
       await h.running(job);
-      const container = (
-        await runCommand("podman", ["ps", "--quiet", "--no-trunc", "--filter", `label=ignis.job=${job}`])
-      ).stdout.trim();
+      const container =
+        // --all: `running` is reported once `podman start` is spawned, when the container may still be `initialized`.
+        (
+          await runCommand("podman", [
+            "ps",
+            "--all",
+            "--quiet",
+            "--no-trunc",
+            "--filter",
+            `label=ignis.job=${job}`,
+          ])
+        ).stdout.trim();
       expect(container).toMatch(/^[0-9a-f]{64}$/);
       sandbox.intercept = (argv) => {
         if (argv[1] !== "stop" || !argv.includes(container) || swallowed > 0) return undefined;
