@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, readFile, rm } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import { spawnAccessProcess } from "../access-process.js";
@@ -84,6 +84,8 @@ interface JobState {
   /** Set once the job's process has ended: nothing more is opened in it. */
   done: boolean;
   cgroup: { dir: string; v2: boolean } | null;
+  /** The folder the job's conmon runs in (podman): conmon marks an OOM kill there with an empty `oom` file. */
+  monitorDir: string | null;
   oom: number;
   /** Highest memory use seen, in bytes. */
   peak: number;
@@ -91,6 +93,22 @@ interface JobState {
   timers: NodeJS.Timeout[];
   /** The job's place on its cluster's overlay. */
   overlay: OverlayNode | null;
+}
+
+/**
+ * How long a job killed by a SIGKILL nobody sent waits for conmon's OOM mark: conmon handles the kernel's OOM event
+ * and the container's exit in one loop, in either order.
+ */
+const OOM_MARK_WAIT_MS = 2000;
+
+/** Whether conmon marked an OOM kill in `dir`, looking again every 50 ms for up to `waitMs`. */
+async function oomMarked(dir: string, waitMs: number): Promise<boolean> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    if (existsSync(join(dir, "oom"))) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 const signalNames = Object.fromEntries(
@@ -204,6 +222,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
       netns: null,
       done: false,
       cgroup: null,
+      monitorDir: null,
       oom: 0,
       peak: 0,
       envFile: null,
@@ -255,7 +274,9 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
       let pid: number;
       let resolvConfPath: string;
       if (podman) {
-        await mustRun(run, bin, ["init", state.id], { timeoutMs: 60_000 });
+        // conmon starts with `init` and inherits its folder; the job's own one keeps its OOM mark apart.
+        state.monitorDir = await mkdtemp(join(engineCwd(), "job-"));
+        await mustRun(run, bin, ["init", state.id], { timeoutMs: 60_000, cwd: state.monitorDir });
         const [pidText = "", sandboxKey, resolv = ""] = (
           await inspect(state.id, "{{.State.Pid}}\t{{.NetworkSettings.SandboxKey}}\t{{.ResolvConfPath}}")
         ).split("\t");
@@ -383,10 +404,21 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
       ).split("\t");
       const code = codeText === "" || Number(codeText) < 0 ? attachCode : Number(codeText);
       const end = exitOf(code);
-      // The kernel's OOM kill shows as the engine's flag, the cgroup's counter, or (when the counter vanished with
-      // the cgroup before its last read) a SIGKILL nobody sent to a job that had reached its memory limit.
-      const killedAtLimit = code === 137 && !stopping && state.peak >= launch.limits.memoryBytes * 0.9;
-      if (!sandboxReason && (oomText === "true" || (state.oom > 0 && code !== 0) || killedAtLimit)) {
+      // The kernel's OOM kill shows as the engine's flag, conmon's mark in its folder (the engine's flag stays
+      // false where conmon writes the mark in its working folder instead of where podman looks), the cgroup's
+      // counter, or (when the counter vanished with the cgroup before its last read) a SIGKILL nobody sent to a job
+      // that had reached its memory limit. The 100-ms samples alone missed a job killed between two of them on a
+      // busy host; conmon's mark is written from the kernel's own OOM event, so it waits for no sample.
+      const unsentKill = code === 137 && !stopping;
+      const marked =
+        code !== 0 && state.monitorDir !== null
+          ? await oomMarked(state.monitorDir, unsentKill ? OOM_MARK_WAIT_MS : 0)
+          : false;
+      const killedAtLimit = unsentKill && state.peak >= launch.limits.memoryBytes * 0.9;
+      if (
+        !sandboxReason &&
+        (oomText === "true" || marked || (state.oom > 0 && code !== 0) || killedAtLimit)
+      ) {
         sandboxReason = "oom";
         sandboxDetail = `the job went over its memory limit of ${launch.limits.memoryBytes} bytes`;
       }
@@ -449,6 +481,8 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): JobRun
     await state?.overlay?.stop();
     if (state?.envFile) await rm(state.envFile, { force: true }).catch(() => undefined);
     await removeContainer(containerName(jobId));
+    if (state?.monitorDir)
+      await rm(state.monitorDir, { recursive: true, force: true }).catch(() => undefined);
     if (state?.holder) await removeContainer(state.holder);
     const survivors: string[] = [];
     const left = await listOwn(`label=${JOB_LABEL}=${jobId}`);

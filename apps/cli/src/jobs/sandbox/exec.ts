@@ -16,7 +16,7 @@ export interface CommandResult {
 export type CommandRunner = (
   bin: string,
   args: readonly string[],
-  options?: { input?: string | Buffer; timeoutMs?: number },
+  options?: { input?: string | Buffer; timeoutMs?: number; cwd?: string },
 ) => Promise<CommandResult>;
 
 /**
@@ -68,7 +68,8 @@ export function engineEnv(from: NodeJS.ProcessEnv = process.env): Record<string,
 /**
  * The folder the engine's commands run in. conmon (podman's monitor, before 2.1.13) creates an empty `oom` file in
  * its working directory when a container is OOM-killed (containers/conmon#504), so it must not inherit the
- * worker's: that would litter wherever the worker was started.
+ * worker's: that would litter wherever the worker was started. A job's `podman init`, which spawns its conmon, runs
+ * in a folder of the job's own below this one, where that file is the job's OOM verdict (container-runtime.ts).
  */
 export function engineCwd(): string {
   const dir = join(tmpdir(), "ignis-engine");
@@ -80,7 +81,7 @@ export function engineCwd(): string {
 export const runCommand: CommandRunner = (bin, args, options = {}) =>
   new Promise((resolve) => {
     const child = spawn(bin, [...args], {
-      cwd: engineCwd(),
+      cwd: options.cwd ?? engineCwd(),
       env: engineEnv(),
       stdio: ["pipe", "pipe", "pipe"],
     });
@@ -117,7 +118,7 @@ export async function mustRun(
   run: CommandRunner,
   bin: string,
   args: readonly string[],
-  options?: { input?: string | Buffer; timeoutMs?: number },
+  options?: Parameters<CommandRunner>[2],
 ): Promise<string> {
   const result = await run(bin, args, options);
   if (result.code !== 0) {

@@ -36,7 +36,7 @@ export interface PodmanSandbox {
   image: string;
   runtime: JobRuntime;
   /** Every command the sandbox ran, argv and stdin, to check that no secret went through them. */
-  commands: { argv: string[]; input: string }[];
+  commands: { argv: string[]; input: string; cwd: string | undefined }[];
   /**
    * A fault to inject: when set and it answers for a command, the sandbox gets that answer and the command is not
    * run (an engine that answers 0 to a stop that did not take, say). Only commands run through the runner.
@@ -54,7 +54,11 @@ export async function openPodmanSandbox(config: Partial<SandboxConfig> = {}): Pr
   const faults: Pick<PodmanSandbox, "intercept"> = { intercept: undefined };
   const run: CommandRunner = (bin, args, options) => {
     const input = options?.input;
-    commands.push({ argv: [bin, ...args], input: input === undefined ? "" : input.toString() });
+    commands.push({
+      argv: [bin, ...args],
+      input: input === undefined ? "" : input.toString(),
+      cwd: options?.cwd,
+    });
     const injected = faults.intercept?.([bin, ...args]);
     return injected ? Promise.resolve(injected) : runCommand(bin, args, options);
   };

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { USERNS_SIZE } from "./container-args.js";
 import { uidBaseFor } from "./container-runtime.js";
-import { runCommand } from "./exec.js";
+import { engineCwd, runCommand } from "./exec.js";
 import { hostAddresses } from "./fence.js";
 import { findJobProcesses } from "./host-procs.js";
 import {
@@ -185,6 +185,19 @@ describe.skipIf(missing !== null)("a rented job in the podman sandbox", () => {
     expect(status.error).toMatch(/^oom: /);
     // conmon marks an OOM kill with an empty `oom` file in its working directory: never the worker's.
     expect(existsSync(join(process.cwd(), "oom"))).toBe(false);
+  });
+
+  it("ends a job killed for memory before any sample of its use with reason oom, from its own conmon's mark", async () => {
+    // dd fills one 512-MiB buffer: the kernel kills it within milliseconds of its start, before the runtime's
+    // first 100-ms sample of the cgroup, and the cgroup may be gone before the last one. conmon's mark, written
+    // from the kernel's OOM event into the folder its `podman init` ran in, does not depend on a sample.
+    const before = sandbox.commands.length;
+    const { status } = await h.runScript("dd if=/dev/zero of=/dev/null bs=512M count=1");
+    expect(status).toMatchObject({ state: "failed", reason: "oom" });
+    const init = sandbox.commands.slice(before).find((c) => c.argv[1] === "init");
+    // The job's own folder (another job's OOM mark cannot be read as this one's), gone with the job.
+    expect(init?.cwd?.startsWith(join(engineCwd(), "job-"))).toBe(true);
+    expect(existsSync(init!.cwd!)).toBe(false);
   });
 
   it("ends a job whose scratch grows past its limit with reason scratch_limit", async () => {
