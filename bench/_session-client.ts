@@ -98,13 +98,20 @@ export class BenchSession {
     });
   }
 
-  /** Opens, retrying as the server asks (or after 100–300 ms) until it is live or `deadlineMs` passes. */
-  async openWithRetry(url: string, deadlineMs: number): Promise<number> {
+  /**
+   * Opens, retrying as the server asks (or after 100–300 ms) until it is live or `deadlineMs` passes; each failed
+   * try's reason is counted in `refusals` when given.
+   */
+  async openWithRetry(url: string, deadlineMs: number, refusals?: Map<string, number>): Promise<number> {
     for (let attempts = 1; ; attempts++) {
       try {
         await this.open(url);
         return attempts;
       } catch (error) {
+        if (refusals) {
+          const why = error instanceof Error ? error.message.slice(0, 60) : String(error);
+          refusals.set(why, (refusals.get(why) ?? 0) + 1);
+        }
         if (performance.now() > deadlineMs) throw error;
         const asked = error instanceof OpenRefused ? error.retryAfterMs : 0;
         // The server's hint is the earliest next try; jitter spreads the devices it paced over the next slot.

@@ -2,7 +2,7 @@ import serverPackage from "../package.json" with { type: "json" };
 import { parseServerCommandLine, SERVER_COMMANDS, ServerUsageError } from "./command-line.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { misspeltSettings } from "./config-typos.js";
-import { listenEarly, takeEarlyListener } from "./http/early-listener.js";
+import { earlyHold, listenEarly, takeEarlyListener } from "./http/early-listener.js";
 import { localUrlOf, recordRunningServer } from "./running-server.js";
 
 /**
@@ -48,9 +48,9 @@ async function main(): Promise<void> {
   // makes first (another server on this data dir, say).
   const early =
     (await takeEarlyListener(config.port, config.host)) ??
-    (await listenEarly(config.port, config.host).catch(() => undefined));
+    (await listenEarly(config.port, config.host, earlyHold(process.env)).catch(() => undefined));
   const { createServer } = await import("./server.js");
-  const server = await createServer(config, early ? { listener: early.server } : {});
+  const server = await createServer(config, early ? { early } : {});
   for (const { key, didYouMean } of misspeltSettings(process.env)) {
     server.ctx.log.warn(
       { key, didYouMean },

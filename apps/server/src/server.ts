@@ -13,10 +13,15 @@ import { migrateToLatest } from "./db/migrate.js";
 import { createPublicExplorer } from "./explorer/public-explorer.js";
 import { watchAdmissionSettled } from "./gateway/admission-settled.js";
 import { createGateway } from "./gateway/gateway.js";
-import { ADMISSION_MAX_WAIT_SECONDS, createHandshakePacer } from "./gateway/handshake-pacer.js";
+import {
+  ADMISSION_MAX_WAIT_SECONDS,
+  ADMISSION_QUEUE_SECONDS,
+  createHandshakePacer,
+} from "./gateway/handshake-pacer.js";
 import { workerOrigins } from "./gateway/worker-origins.js";
 import { type App, buildApp } from "./http/app.js";
 import type { AppContext } from "./http/context.js";
+import { type EarlyListener, LISTEN_BACKLOG } from "./http/early-listener.js";
 import type { RouteTable } from "./http/route-table.js";
 import { ensureBootstrapAdmin } from "./identity/bootstrap-admin.js";
 import { createEmbeddedOidc } from "./identity/oidc/provider.js";
@@ -66,9 +71,10 @@ export interface ServerOverrides {
   security?: (deps: { db: Db; rateLimits: RateLimits; log: FastifyBaseLogger }) => SecurityMonitor;
   /**
    * A listener already bound to the configured port that answered 503 `starting` while this server was built
-   * (http/early-listener.ts); `listen()` takes its socket over instead of binding the port again.
+   * (http/early-listener.ts); `listen()` takes its socket over instead of binding the port again, and the worker
+   * upgrades it held.
    */
-  listener?: Server;
+  early?: EarlyListener;
   /** The gateway's clock (tests move it on instead of sleeping through key overlaps and deadlines). */
   gatewayClock?: () => number;
   /** The clock of stake writes: unbonding times and their release (tests move it on). */
@@ -264,7 +270,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   });
   const liveAtStart = await restartsLiveNetwork(database.db, startedAtMs);
   const handshakes = createHandshakePacer(
-    { perSecond: config.worker.handshakesPerSecond, maxWaitSeconds: ADMISSION_MAX_WAIT_SECONDS },
+    {
+      perSecond: config.worker.handshakesPerSecond,
+      maxWaitSeconds: ADMISSION_MAX_WAIT_SECONDS,
+      queueSeconds: ADMISSION_QUEUE_SECONDS,
+    },
     Date.now(),
   );
   const ctx: AppContext = {
@@ -315,13 +325,15 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     async listen() {
       // Taking over the early listener's socket leaves no moment in which the port is closed: connections
       // accepted from here on reach the app, and the few that were answered 503 come back after Retry-After.
-      const address = overrides.listener
+      const address = overrides.early
         ? await app.listen({
             // net.Server#listen(options) takes a bound handle as `options.handle` (a server's own `_handle`).
-            handle: (overrides.listener as unknown as { _handle: unknown })._handle,
+            handle: (overrides.early.server as unknown as { _handle: unknown })._handle,
             host: config.host,
           } as { host: string })
-        : await app.listen({ port: config.port, host: config.host });
+        : await app.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
+      // The worker upgrades the early listener held while this server started are answered now, in turn.
+      overrides.early?.handOver(app.server);
       rewards.start();
       // The devices that waited their turn after this restart keep those minutes (rewards/restart-window.ts).
       if (liveAtStart)

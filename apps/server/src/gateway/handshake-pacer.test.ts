@@ -14,7 +14,7 @@ describe("handshake pacer", () => {
     expect(pacer.admit(t0)).toEqual({ admitted: false, retryAfterSeconds: 1 });
     // A tenth of a second later one more token is there.
     expect(pacer.admit(t0 + 100).admitted).toBe(true);
-    expect(pacer.stats()).toEqual({ admitted: 11, refused: 1 });
+    expect(pacer.stats()).toEqual({ admitted: 11, queued: 0, refused: 1 });
   });
 
   it("spreads the waits over as many seconds as the refused demand needs at the admitted rate", () => {
@@ -32,6 +32,26 @@ describe("handshake pacer", () => {
     // The next second still knows the demand of the one before.
     const next = pacer.admit(t0 + 1_000 + 500);
     expect(next.admitted).toBe(true);
+  });
+
+  it("queues openers past the bucket for their turn, in arrival order, up to queueSeconds of handshakes", () => {
+    const t0 = 4_000_000;
+    const pacer = createHandshakePacer(
+      { perSecond: 10, maxWaitSeconds: 120, queueSeconds: 3, random: () => 0 },
+      t0,
+    );
+    const turns = Array.from({ length: 45 }, () => pacer.admit(t0));
+    // Ten at once, then thirty waiting 100 ms more each (a token every 100 ms), then the queue is full.
+    expect(turns.slice(0, 10).every((t) => t.admitted && t.delayMs === 0)).toBe(true);
+    const delays = turns.slice(10, 40).map((t) => (t.admitted ? t.delayMs : -1));
+    expect(delays).toEqual(Array.from({ length: 30 }, (_, i) => (i + 1) * 100));
+    // Past the queue: refused, told to come back no sooner than the queue drains.
+    for (const t of turns.slice(40)) expect(t).toEqual({ admitted: false, retryAfterSeconds: 4 });
+    expect(pacer.stats()).toEqual({ admitted: 40, queued: 30, refused: 5 });
+    // The queue drains at the pace: a second later ten more places are free, and the next opener waits behind
+    // the twenty still queued.
+    const later = pacer.admit(t0 + 1_000);
+    expect(later).toEqual({ admitted: true, delayMs: 2_100 });
   });
 
   it("never asks for more than maxWaitSeconds", () => {
@@ -93,13 +113,23 @@ describeEachDialect("admission control on the worker socket", (database) => {
   });
   afterAll(() => t?.stop());
 
-  it("refuses openers past the server-wide pace with 503 server_busy and a Retry-After", async () => {
+  it("holds openers past the pace for their turn in the queue, in order, and refuses past the queue with 503 server_busy and a Retry-After", async () => {
     const port = Number(new URL(t.url).port);
-    // Twenty at once against one a second: however slow this machine, most must wait their turn.
-    const answers = await Promise.all(Array.from({ length: 20 }, () => upgrade(port)));
-    const admitted = answers.filter((a) => a.status === 101);
+    // Twenty at once against one a second: one in hand, three queued (about 1, 2 and 3 s), sixteen refused.
+    const started = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        upgrade(port).then((a) => ({ ...a, afterMs: performance.now() - started })),
+      ),
+    );
+    const admitted = answers.filter((a) => a.status === 101).sort((a, b) => a.afterMs - b.afterMs);
     const refused = answers.filter((a) => a.status !== 101);
-    expect(admitted.length).toBeGreaterThanOrEqual(1);
+    // However slow this machine (the openers' arrival may spread, letting a token or two more in), some were
+    // held for their turn and admitted a token apart: with one token in hand when they were sent, the i-th
+    // (from 0) no sooner than i seconds after.
+    expect(admitted.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < admitted.length; i++)
+      expect(admitted[i]!.afterMs).toBeGreaterThanOrEqual(i * 1000 - 50);
     expect(refused.length).toBeGreaterThanOrEqual(1);
     for (const answer of refused) {
       expect(answer.status).toBe(503);
@@ -110,6 +140,7 @@ describeEachDialect("admission control on the worker socket", (database) => {
       await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })
     ).text();
     expect(metrics).toMatch(/ignis_worker_sockets_refused_total\{reason="server_busy"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/ignis_worker_sockets_queued_total(\{[^}]*\})? [1-9]/);
   });
 });
 

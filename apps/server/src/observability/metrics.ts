@@ -8,6 +8,7 @@ export interface Metrics {
   heartbeats: Counter;
   /** Worker sockets refused before their handshake, by reason (`server_busy`: admission control). */
   workerSocketsRefused: Counter<"reason">;
+  workerSocketsQueued: Counter;
   alerts: Counter<"rule" | "severity">;
   proofVerdicts: Counter<"trigger" | "outcome">;
   epochClose: Histogram;
@@ -74,6 +75,11 @@ export function createMetrics(
       name: "ignis_worker_sockets_refused_total",
       help: "Worker sockets refused before their handshake, by reason (server_busy: admission control)",
       labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    workerSocketsQueued: new Counter({
+      name: "ignis_worker_sockets_queued_total",
+      help: "Worker upgrades that waited in the admission queue for their turn (not refused)",
       registers: [registry],
     }),
     alerts: new Counter({

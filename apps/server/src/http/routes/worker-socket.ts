@@ -11,30 +11,10 @@ import type { App } from "../app.js";
 import { requestIdOf, sendProblem } from "../app.js";
 import { clientAddress, trustProxyOption } from "../client-address.js";
 import type { AppContext } from "../context.js";
+import { endUpgradeWithProblem, isWebSocketHandshake } from "../early-listener.js";
 import { problemFor } from "../problem.js";
 
 const HELLO = '"type":"session.hello"';
-
-/** A Sec-WebSocket-Key as RFC 6455 has it (16 bytes, base64), the form `ws` accepts. */
-const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
-
-/**
- * Whether a request is a WebSocket handshake `ws` would complete (method, Upgrade, key, version). One that is not
- * is answered by `ws` with its 4xx before it takes a place in the server-wide pace: otherwise a flood of malformed
- * upgrades, which never become sockets and so never count against their address, would spend the handshakes the
- * fleet is admitted by.
- */
-function isWebSocketHandshake(request: IncomingMessage): boolean {
-  const version = request.headers["sec-websocket-version"];
-  const key = request.headers["sec-websocket-key"];
-  return (
-    request.method === "GET" &&
-    request.headers.upgrade?.toLowerCase() === "websocket" &&
-    typeof key === "string" &&
-    WEBSOCKET_KEY.test(key) &&
-    (version === "13" || version === "8")
-  );
-}
 
 /** A flood of refused sockets from one address leaves one audit record a minute, not one per socket. */
 const REFUSAL_AUDIT_EVERY_MS = 60_000;
@@ -112,25 +92,20 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
   /** Answers a refused upgrade on the raw socket as problem+json (the shape `sendProblem` gives); its status. */
   const refuse = (socket: Duplex, error: IgnisError, requestId: string): number => {
     const problem = problemFor(error, requestId, WORKER_SESSION_PATH);
-    const body = JSON.stringify(problem);
     const retry = error.details?.retryAfterSeconds;
-    socket.end(
-      `HTTP/1.1 ${problem.status} ${problem.title}\r\n` +
-        "content-type: application/problem+json; charset=utf-8\r\n" +
-        (typeof retry === "number" ? `retry-after: ${retry}\r\n` : "") +
-        `x-request-id: ${requestId}\r\n` +
-        "cache-control: no-store\r\n" +
-        `content-length: ${Buffer.byteLength(body)}\r\n` +
-        "connection: close\r\n\r\n" +
-        body,
-    );
+    endUpgradeWithProblem(socket, problem.status, problem.title, JSON.stringify(problem), {
+      ...(typeof retry === "number" ? { "retry-after": String(retry) } : {}),
+      "x-request-id": requestId,
+      "cache-control": "no-store",
+    });
     return problem.status;
   };
 
-  const refusal = async (ip: string, requestId: () => string): Promise<IgnisError | undefined> => {
+  /** Why an upgrade is refused, or its turn: in how many milliseconds it may complete (0: now). */
+  const refusal = async (ip: string, requestId: () => string): Promise<IgnisError | number> => {
     if (admission.mayOpen(ip)) {
       const turn = pacer.admit(Date.now());
-      if (turn.admitted) return undefined;
+      if (turn.admitted) return turn.delayMs;
       ctx.metrics.workerSocketsRefused.inc({ reason: "server_busy" });
       return new IgnisError(
         "server_busy",
@@ -180,6 +155,36 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
     ctx.gateway.accept(socket, { ip });
   };
 
+  /** Upgrades waiting in the pacer's queue for their turn, ended if the server closes first. */
+  const queued = new Set<Duplex>();
+  /**
+   * Holds an admitted upgrade until its turn in the pacer's queue. While it waits it counts against its address's
+   * cap of sockets in their handshake (so one address cannot fill the queue) and the server's closing ends it;
+   * false when the opener left (or the server closed) first.
+   */
+  const waitTurn = (socket: Duplex, ip: string, delayMs: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      ctx.metrics.workerSocketsQueued.inc();
+      const untrack = admission.track(ip, socket);
+      queued.add(socket);
+      const settle = (turnCame: boolean) => {
+        clearTimeout(timer);
+        socket.off("end", left);
+        socket.off("close", left);
+        queued.delete(socket);
+        untrack();
+        resolve(turnCame && !socket.destroyed);
+      };
+      // The server's sockets are half-open ones: an opener that leaves is seen as `end`, and its socket is ended.
+      const left = () => {
+        settle(false);
+        socket.destroy();
+      };
+      const timer = setTimeout(() => settle(true), delayMs);
+      socket.once("end", left);
+      socket.once("close", left);
+    });
+
   const upgradeWorker = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const startedAt = process.hrtime.bigint();
     const ip = addressOf(request);
@@ -192,11 +197,12 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
     // The id is made only for a refusal: its audit record and its answer name the same one.
     let id: string | undefined;
     const requestId = () => (id ??= requestIdOf(request));
-    const refused = await refusal(ip, requestId);
-    if (refused) {
-      observe(ip, refuse(socket, refused, requestId()), startedAt);
+    const turn = await refusal(ip, requestId);
+    if (turn instanceof IgnisError) {
+      observe(ip, refuse(socket, turn, requestId()), startedAt);
       return;
     }
+    if (turn > 0 && !(await waitTurn(socket, ip, turn))) return;
     // Corked, the 101 answer and the session's challenge (sent as the gateway takes the socket, in this same
     // call: no verifyClient) leave in one write instead of two.
     socket.cork();
@@ -228,7 +234,9 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
   app.server.on("upgrade", onUpgrade);
   app.addHook("preClose", (done) => {
     app.server.off("upgrade", onUpgrade);
-    // The gateway ends authenticated sessions itself (1001); these are sockets still in their handshake.
+    // The gateway ends authenticated sessions itself (1001); these are sockets still in their handshake or
+    // waiting for their turn.
+    for (const socket of queued) socket.destroy();
     for (const client of workers.clients) client.terminate();
     workers.close(() => done());
   });
