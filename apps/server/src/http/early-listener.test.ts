@@ -221,6 +221,12 @@ describe("early listener: worker upgrades held for the app", () => {
     expect(EARLY_HOLD_SECONDS_OF_PACE).toBe(1 + ADMISSION_QUEUE_SECONDS);
     expect(earlyHold({}).capacity).toBe(2000 * EARLY_HOLD_SECONDS_OF_PACE);
     expect(earlyHold({ IGNIS_HANDSHAKES_PER_SECOND: " 50 " }).capacity).toBe(50 * EARLY_HOLD_SECONDS_OF_PACE);
+    expect(earlyHold({}).perAddress).toBe(EARLY_HOLD_PER_ADDRESS);
+    // Behind a trusted proxy every connection is the proxy's: the app keys the cap on the client's address.
+    for (const proxy of ["true", "1", "10.0.0.1,10.0.0.2"])
+      expect(earlyHold({ IGNIS_TRUST_PROXY: proxy }).perAddress).toBe(2000 * EARLY_HOLD_SECONDS_OF_PACE);
+    for (const none of ["", "false", "0"])
+      expect(earlyHold({ IGNIS_TRUST_PROXY: none }).perAddress).toBe(EARLY_HOLD_PER_ADDRESS);
     for (const bad of ["0", "-5", "1.5", "x", "2000000"])
       expect(earlyHold({ IGNIS_HANDSHAKES_PER_SECOND: bad }).capacity).toBe(
         2000 * EARLY_HOLD_SECONDS_OF_PACE,

@@ -85,14 +85,22 @@ export const LISTEN_BACKLOG = 65_535;
 /** Sockets one address may hold in their handshake (security/socket-admission.ts's default). */
 export const EARLY_HOLD_PER_ADDRESS = 64;
 
-/** The hold for a pace of handshakes a second, read from IGNIS_HANDSHAKES_PER_SECOND as config.ts reads it. */
+/**
+ * The hold for a pace of handshakes a second, read from IGNIS_HANDSHAKES_PER_SECOND as config.ts reads it. Behind
+ * a trusted proxy (IGNIS_TRUST_PROXY, read as config.ts reads it) every connection comes from the proxy's address,
+ * which this module cannot see past, so no share per address is kept here: the app keys its cap on the client's
+ * own address when it takes the held upgrades over.
+ */
 export function earlyHold(env: Readonly<Record<string, string | undefined>>): EarlyHold {
   const text = env.IGNIS_HANDSHAKES_PER_SECOND?.trim();
   const asked = text && /^\d{1,7}$/.test(text) ? Number(text) : 2000;
   const perSecond = asked >= 1 && asked <= 1_000_000 ? asked : 2000;
+  const capacity = perSecond * EARLY_HOLD_SECONDS_OF_PACE;
+  const proxy = env.IGNIS_TRUST_PROXY;
+  const behindProxy = proxy !== undefined && proxy !== "" && proxy !== "false" && !/^0+$/.test(proxy);
   return {
-    capacity: perSecond * EARLY_HOLD_SECONDS_OF_PACE,
-    perAddress: EARLY_HOLD_PER_ADDRESS,
+    capacity,
+    perAddress: behindProxy ? capacity : EARLY_HOLD_PER_ADDRESS,
     maxMs: EARLY_HOLD_MAX_MS,
   };
 }
