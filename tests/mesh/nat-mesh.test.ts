@@ -176,7 +176,21 @@ describeEachDialect("a cluster's private overlay across two NATs", (database) =>
       hours: 1,
       job: { command: "sh", args: ["-c", script], env },
     });
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    if (res.status !== 201) {
+      // What the market saw of every device, for the run that went wrong.
+      const rows = await t.server.ctx.db
+        .selectFrom("devices")
+        .select(["id", "status", "verification", "last_seen_at", "gpu_model", "hardware"])
+        .execute();
+      const seen = rows.map((r) => ({
+        id: r.id,
+        status: r.status,
+        verification: r.verification,
+        seenMsAgo: r.last_seen_at ? Date.now() - new Date(r.last_seen_at).getTime() : null,
+        sandbox: (r.hardware as { sandbox?: unknown } | null)?.sandbox ?? null,
+      }));
+      expect.fail(`${JSON.stringify(res.body)}\ndevices: ${JSON.stringify(seen)}\n${workerLogs()}`);
+    }
     return until(`cluster ${res.body.id} to run`, async () => {
       const c = await call<ClusterView>(t, "GET", `/v1/clusters/${res.body.id}`, customerKey);
       return c.body.devices.length === count && c.body.devices.every((d) => d.state === "running")

@@ -66,6 +66,68 @@ describeEachDialect("two customers racing for the same devices", (database, dial
     await expectBalancedLedger(h.ctx.db);
   });
 
+  // Only PostgreSQL has a second connection to hold the row from; PGlite has one, and nothing is ever held.
+  it.skipIf(dialect !== "postgres")(
+    "rents a free device whose row a heartbeat write holds for a moment, instead of calling it taken",
+    async () => {
+      round++;
+      const model = `${FIXTURE_MODEL} held ${round}`;
+      const [device] = await insertDevices(h.ctx.db, {
+        ownerId: supplier,
+        count: 1,
+        seenAt: h.clock.ms,
+        model,
+      });
+      const customer = await createCustomer(h.ctx.db, 100_000_000n);
+      // The heartbeat flush's update of the device's last-seen time, held open until the rental has looked.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      const flush = h.ctx.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("devices")
+          .set({ last_seen_at: new Date(h.clock.ms) })
+          .where("id", "=", device!)
+          .execute();
+        locked();
+        await released;
+      });
+      await isLocked;
+      const rental = createCluster(h.ctx, customer, {
+        gpuModel: model,
+        count: 1,
+        hours: 1,
+        job: { command: "x" },
+      });
+      // The rental has met the held row (it looks again every 50 ms) before the flush commits.
+      let settled = false;
+      void rental.then(
+        () => {
+          settled = true;
+        },
+        () => {
+          settled = true;
+        },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settled).toBe(false);
+      release();
+      await flush;
+      await expect(rental).resolves.toMatchObject({ id: expect.any(String) });
+      const row = await h.ctx.db
+        .selectFrom("devices")
+        .select("status")
+        .where("id", "=", device!)
+        .executeTakeFirstOrThrow();
+      expect(row.status).toBe("hired");
+    },
+  );
+
   it("reserves all of a cluster's devices or none: the loser leaves the remaining device free", async () => {
     const { devices, results } = await race(3, 2);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);

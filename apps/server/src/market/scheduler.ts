@@ -186,10 +186,20 @@ export async function rankCandidates(
     .sort(compareCandidates);
 }
 
+/** How often, and how long apart, a reservation looks again at free devices another transaction holds. */
+const RESERVE_TRIES = 40;
+const RESERVE_RETRY_MS = 50;
+
 /**
  * Reserves `count` devices from a ranked list inside the caller's transaction: all of them or none. Rows another
  * transaction holds are skipped (SKIP LOCKED), and the status flips only where it is still `online`, so two
  * customers racing for the last device cannot both get it: the loser's transaction sees fewer rows and fails.
+ * A free device is also held, for milliseconds, by every write on its row (the heartbeat flush writes each
+ * device's last-seen time every few seconds), so when too few rows could be locked but enough are free, the
+ * reservation looks again every 50 ms, for up to 2 s: a customer is not told "no capacity" because a heartbeat
+ * was being written (on a loaded PostgreSQL, nat-mesh's rental of a free device failed so), and a rival rental
+ * has committed (the device is then hired) or failed (it is free again) by then. Never waiting on a lock, it
+ * cannot deadlock with the flush's own multi-row update.
  */
 export async function reserveDevices(
   trx: Db,
@@ -199,27 +209,33 @@ export async function reserveDevices(
   pending: { seconds: number; nowMs: number } = { seconds: 0, nowMs: 0 },
 ): Promise<Candidate[]> {
   if (ranked.length < count) throw noCapacity(count, ranked.length);
-  const lockable = await trx
-    .selectFrom("devices")
-    .select("id")
-    .where(
-      "id",
-      "in",
-      ranked.map((c) => c.deviceId),
-    )
-    .where("status", "=", "online")
-    .where("verification", "=", "verified")
-    // Checked again here: the stake may have started unbonding since the ranking read it.
-    .where(stakeCovers({ perGpu: stakePerGpu }, { id: "devices.id", gpuCount: "devices.gpu_count" }))
-    .where(
-      pendingOver({ perGpu: stakePerGpu, pendingSeconds: pending.seconds }, PENDING_COLUMNS, pending.nowMs),
-    )
-    .forNoKeyUpdate()
-    .skipLocked()
-    .execute();
-  const free = new Set(lockable.map((r) => r.id));
-  const chosen = ranked.filter((c) => free.has(c.deviceId)).slice(0, count);
-  if (chosen.length < count) throw noCapacity(count, chosen.length);
+  const reservable = () =>
+    trx
+      .selectFrom("devices")
+      .select("id")
+      .where(
+        "id",
+        "in",
+        ranked.map((c) => c.deviceId),
+      )
+      .where("status", "=", "online")
+      .where("verification", "=", "verified")
+      // Checked again here: the stake may have started unbonding since the ranking read it.
+      .where(stakeCovers({ perGpu: stakePerGpu }, { id: "devices.id", gpuCount: "devices.gpu_count" }))
+      .where(
+        pendingOver({ perGpu: stakePerGpu, pendingSeconds: pending.seconds }, PENDING_COLUMNS, pending.nowMs),
+      );
+  let chosen: Candidate[] = [];
+  for (let tries = 1; ; tries++) {
+    // Rows this transaction locked on an earlier try are its own: they come back.
+    const lockable = await reservable().forNoKeyUpdate().skipLocked().execute();
+    const free = new Set(lockable.map((r) => r.id));
+    chosen = ranked.filter((c) => free.has(c.deviceId)).slice(0, count);
+    if (chosen.length >= count) break;
+    if (tries >= RESERVE_TRIES || (await reservable().execute()).length < count)
+      throw noCapacity(count, chosen.length);
+    await new Promise((resolve) => setTimeout(resolve, RESERVE_RETRY_MS));
+  }
   const flipped = await hireDevices(
     trx,
     chosen.map((c) => c.deviceId),
