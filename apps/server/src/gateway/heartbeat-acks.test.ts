@@ -34,6 +34,24 @@ describe("heartbeat acknowledgements", () => {
     ]);
   });
 
+  it("sends a read's acks as soon as its frames are handled, before the loop's next callback", async () => {
+    const acks = new HeartbeatAcks(() => 1);
+    const a = session();
+    const b = session();
+    // Two sockets read in one turn of the loop: the first one's ack is out before the second is even read, not
+    // at the end of a turn that, on a busy server, reads thousands of sockets.
+    const sentBeforeNextRead = await new Promise<number>((resolve) => {
+      setImmediate(() => acks.ask(a, 3));
+      setImmediate(() => {
+        resolve(a.frames.length);
+        acks.ask(b, 7);
+      });
+    });
+    expect(sentBeforeNextRead).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(b.frames.map((f) => (decodeServerFrame(f) as { seq: number }).seq)).toEqual([7]);
+  });
+
   it("answers a later ask in a later turn, after the earlier one was sent", async () => {
     const acks = new HeartbeatAcks(() => 1);
     const a = session();

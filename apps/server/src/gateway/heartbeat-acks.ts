@@ -10,9 +10,13 @@ export interface AckTarget {
 }
 
 /**
- * Acknowledgements asked for within one turn of the event loop, sent once per session at the end of the turn:
- * an ack for seq N answers every heartbeat up to N that asked for one (docs/worker-sessions.md). A session whose
+ * Acknowledgements asked for by the frames of one read, sent once per session as soon as that read's frames are
+ * handled (a microtask: every frame `ws` parsed from one chunk of the socket is handled in the same callback): an
+ * ack for seq N answers every heartbeat up to N that asked for one (docs/worker-sessions.md). A session whose
  * frames arrived together (a burst after a stall, a load generator) then costs one socket write, not one each.
+ * The ack leaves while the event loop is still reading other sockets, rather than at the end of the loop's turn:
+ * on a busy server a turn reads thousands of sockets and lasts a large part of a second, and every ack waited
+ * for all of it.
  */
 export class HeartbeatAcks {
   private pending: AckTarget[] = [];
@@ -26,7 +30,7 @@ export class HeartbeatAcks {
     if (seq > session.ackSeq) session.ackSeq = seq;
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      queueMicrotask(this.flush);
     }
   }
 
