@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, request } from "node:http";
+import { connect } from "node:net";
 import type { Duplex } from "node:stream";
 import { WORKER_SESSION_PATH } from "@ignis/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -179,6 +180,25 @@ describe("early listener: worker upgrades held for the app", () => {
     expect(late.status).toBe(503);
     expect((JSON.parse(late.body) as { code: string }).code).toBe("starting");
     expect(short.early.held()).toBe(0);
+  });
+
+  it("survives openers that reset while their upgrade is answered or held", async () => {
+    const { port, early } = await start({ capacity: 5, perAddress: 64, maxMs: 100 });
+    // Held ones, refused ones (past the capacity, another path) and ones the hold answers later, each reset at
+    // once: a reset socket with no error listener would end this process.
+    for (let i = 0; i < 30; i++) {
+      const path = i % 3 === 0 ? "/v1/clusters/x/ssh" : WORKER_PATH;
+      const socket = connect(port, "127.0.0.1");
+      socket.on("error", () => undefined);
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n` +
+          `sec-websocket-version: 13\r\nsec-websocket-key: ${keyOf(i)}\r\n\r\n`,
+      );
+      setTimeout(() => socket.resetAndDestroy(), i % 2 === 0 ? 0 : 5);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await until(() => early.held() === 0);
+    expect((await upgrade(port)).status).toBe(503);
   });
 
   it("forgets a held upgrade whose opener leaves", async () => {

@@ -155,7 +155,15 @@ function answerRequest(request: IncomingMessage, response: ServerResponse): void
   response.end(body);
 }
 
+/** A socket whose upgrade is held or answered here is dropped when it resets (node removed its error listener). */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 function answerUpgrade(request: IncomingMessage, socket: Duplex): void {
+  // Node took the socket's error listener away before `upgrade`: a client that resets while the answer is being
+  // written must not become an uncaught error that ends the starting server.
+  socket.on("error", destroyOnError);
   endUpgradeWithProblem(socket, 503, "Service Unavailable", startingProblem(request.url ?? "/"), {
     "retry-after": String(startingRetryAfter()),
     "cache-control": "no-store",
@@ -168,11 +176,6 @@ interface Held {
   address: string;
   timer: NodeJS.Timeout;
   left: () => void;
-}
-
-/** A socket that resets while it is held is dropped (node removed its error listener before `upgrade`). */
-function destroyOnError(this: Duplex): void {
-  this.destroy();
 }
 
 /**
