@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { WORKER_SESSION_PATH } from "@ignis/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { OpenDatabase } from "../db/database.js";
 import { describeEachDialect } from "../testing/dialects.js";
 import { createTestIssuer } from "../testing/test-issuer.js";
 import { startTestServer, type TestServer } from "../testing/test-server.js";
@@ -102,7 +103,8 @@ function upgrade(
   });
 }
 
-describeEachDialect("admission control on the worker socket", (database) => {
+/** A server of its own for the suite (its pace's bucket is the suite's), admitting one handshake a second. */
+function pacedServer(database: () => OpenDatabase): () => TestServer {
   let t: TestServer;
   beforeAll(async () => {
     t = await startTestServer({
@@ -112,8 +114,14 @@ describeEachDialect("admission control on the worker socket", (database) => {
     });
   });
   afterAll(() => t?.stop());
+  return () => t;
+}
+
+describeEachDialect("admission control on the worker socket", (database) => {
+  const server = pacedServer(database);
 
   it("holds openers past the pace for their turn in the queue, in order, and refuses past the queue with 503 server_busy and a Retry-After", async () => {
+    const t = server();
     const port = Number(new URL(t.url).port);
     // Twenty at once against one a second: one in hand, three queued (about 1, 2 and 3 s), sixteen refused.
     const started = performance.now();
@@ -145,17 +153,10 @@ describeEachDialect("admission control on the worker socket", (database) => {
 });
 
 describeEachDialect("admission control against malformed upgrades", (database) => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({
-      database: database(),
-      issuer: await createTestIssuer(),
-      env: { IGNIS_HANDSHAKES_PER_SECOND: "1" },
-    });
-  });
-  afterAll(() => t?.stop());
+  const server = pacedServer(database);
 
   it("refuses upgrades that are no WebSocket handshake before they take a turn of the pace", async () => {
+    const t = server();
     const port = Number(new URL(t.url).port);
     // A scanner's flood of upgrades with a bad key never becomes sockets, so no per-address cap counts them; if
     // they took turns of the pace, one address could keep the whole fleet answered `server_busy`.
