@@ -1,4 +1,5 @@
 import { request } from "node:http";
+import type { Duplex } from "node:stream";
 import { WORKER_SESSION_PATH } from "@ignis/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OpenDatabase } from "../db/database.js";
@@ -68,6 +69,7 @@ describe("handshake pacer", () => {
 function upgrade(
   port: number,
   key = Buffer.alloc(16, 2).toString("base64"),
+  keep?: Duplex[],
 ): Promise<{ status: number; retryAfter?: string; code?: string }> {
   return new Promise((resolve, reject) => {
     const req = request({
@@ -95,7 +97,11 @@ function upgrade(
       );
     });
     req.on("upgrade", (res, socket) => {
-      socket.destroy();
+      // Kept open (and never authenticated), the socket still counts against its address.
+      if (keep) {
+        socket.on("error", () => {});
+        keep.push(socket);
+      } else socket.destroy();
       resolve({ status: res.statusCode ?? 0 });
     });
     req.on("error", reject);
@@ -104,13 +110,13 @@ function upgrade(
 }
 
 /** A server of its own for the suite (its pace's bucket is the suite's), admitting one handshake a second. */
-function pacedServer(database: () => OpenDatabase): () => TestServer {
+function pacedServer(database: () => OpenDatabase, perSecond = 1): () => TestServer {
   let t: TestServer;
   beforeAll(async () => {
     t = await startTestServer({
       database: database(),
       issuer: await createTestIssuer(),
-      env: { IGNIS_HANDSHAKES_PER_SECOND: "1" },
+      env: { IGNIS_HANDSHAKES_PER_SECOND: String(perSecond) },
     });
   });
   afterAll(() => t?.stop());
@@ -163,5 +169,29 @@ describeEachDialect("admission control against malformed upgrades", (database) =
     for (let i = 0; i < 20; i++) expect((await upgrade(port, "not-a-key")).status).toBe(400);
     // The pace (one a second, one in hand) is still whole for the next device.
     expect((await upgrade(port)).status).toBe(101);
+  });
+});
+
+describeEachDialect("admission control: the queue and the per-address cap", (database) => {
+  // Twenty a second: twenty in hand and a queue of three seconds' worth (sixty), more than one address's cap.
+  const server = pacedServer(database, 20);
+
+  it("counts openers waiting in the queue against their address's cap of sockets in their handshake", async () => {
+    const t = server();
+    const port = Number(new URL(t.url).port);
+    const kept: Duplex[] = [];
+    try {
+      // A hundred from one address, none of which authenticates: the pace alone would take them all (twenty at
+      // once, the rest queued), but one address holds at most 64 sockets in their handshake, queued ones
+      // included; were the queued ones not counted, one address could fill the queue the whole fleet shares.
+      const answers = await Promise.all(Array.from({ length: 100 }, () => upgrade(port, undefined, kept)));
+      const opened = answers.filter((a) => a.status === 101);
+      const refused = answers.filter((a) => a.status !== 101);
+      expect(opened).toHaveLength(64);
+      expect(refused).toHaveLength(36);
+      for (const answer of refused) expect(answer.code).toBe("rate_limited");
+    } finally {
+      for (const socket of kept) socket.destroy();
+    }
   });
 });
