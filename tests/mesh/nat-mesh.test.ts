@@ -26,8 +26,10 @@ const IGNIS = fileURLToPath(new URL("../../apps/cli/bin/ignis.js", import.meta.u
 const PROFILE = "sim-cpu";
 const MODEL = findHardwareProfile(PROFILE)!.model;
 
-// Opening the database shares two cores with podman, nebula and three workers here: give the hooks room.
-vi.setConfig({ hookTimeout: 180_000 });
+// Opening the database shares two cores with podman, nebula and three workers here: give the hooks room, and
+// each test more than its longest wait (`until`, 90 s), so that a wait that fails says why (the workers' logs)
+// instead of being cut off by the test's own timeout.
+vi.setConfig({ hookTimeout: 180_000, testTimeout: 120_000 });
 
 const missing = (await natLabMissing()) ?? (await podmanMissing());
 if (missing && process.env.IGNIS_TEST_REQUIRE_MESH === "1")
@@ -93,6 +95,37 @@ describeEachDialect("a cluster's private overlay across two NATs", (database) =>
     [];
   let cluster: ClusterView;
   let masterPort = 0;
+
+  /**
+   * Every change of a device's status or verification, and every gap of over 2 s between its last-seen times, as
+   * sampled every 100 ms: a refused rental prints it, since a device can leave `online` and come back between
+   * the ranking and the diagnostic read.
+   */
+  const timeline: string[] = [];
+  let sampling: NodeJS.Timeout | undefined;
+  let sampled = true;
+  const sample = async () => {
+    const last = new Map<string, { status: string; verification: string; seen: number }>();
+    const started = Date.now();
+    const tick = async () => {
+      const rows = await t.server.ctx.db
+        .selectFrom("devices")
+        .select(["id", "status", "verification", "last_seen_at"])
+        .execute()
+        .catch(() => []);
+      const at = ((Date.now() - started) / 1000).toFixed(1);
+      for (const r of rows) {
+        const seen = r.last_seen_at ? new Date(r.last_seen_at).getTime() : 0;
+        const was = last.get(r.id);
+        if (!was || was.status !== r.status || was.verification !== r.verification)
+          timeline.push(`${at}s ${r.id} ${r.status}/${r.verification}`);
+        else if (seen - was.seen > 2000) timeline.push(`${at}s ${r.id} seen after ${seen - was.seen} ms`);
+        last.set(r.id, { status: r.status, verification: r.verification, seen });
+      }
+      if (sampled) sampling = setTimeout(() => void tick(), 100);
+    };
+    await tick();
+  };
 
   /** Everything the workers said, for a failure's message. */
   const workerLogs = (tail = 6000) =>
@@ -189,7 +222,9 @@ describeEachDialect("a cluster's private overlay across two NATs", (database) =>
         seenMsAgo: r.last_seen_at ? Date.now() - new Date(r.last_seen_at).getTime() : null,
         sandbox: (r.hardware as { sandbox?: unknown } | null)?.sandbox ?? null,
       }));
-      expect.fail(`${JSON.stringify(res.body)}\ndevices: ${JSON.stringify(seen)}\n${workerLogs()}`);
+      expect.fail(
+        `${JSON.stringify(res.body)}\ndevices: ${JSON.stringify(seen)}\ntimeline:\n${timeline.join("\n")}\n${workerLogs()}`,
+      );
     }
     return until(`cluster ${res.body.id} to run`, async () => {
       const c = await call<ClusterView>(t, "GET", `/v1/clusters/${res.body.id}`, customerKey);
@@ -227,6 +262,7 @@ describeEachDialect("a cluster's private overlay across two NATs", (database) =>
     const customer = await userWithKey(t, ["customer"]);
     customerKey = customer.key;
     await call(t, "POST", "/v1/admin/credits", t.adminKey, { userId: customer.userId, amount: "100000000" });
+    await sample();
     await buildJobImage({ engine: { bin: "podman" }, tag: image });
     const [a, b] = [await addWorker(), await addWorker()];
     await ready(a.deviceId);
@@ -239,6 +275,8 @@ describeEachDialect("a cluster's private overlay across two NATs", (database) =>
     // IGNIS_TEST_MESH_LOGS=FILE keeps what the workers said, for debugging a run that went wrong.
     if (process.env.IGNIS_TEST_MESH_LOGS)
       writeFileSync(process.env.IGNIS_TEST_MESH_LOGS, workerLogs(Infinity));
+    sampled = false;
+    clearTimeout(sampling);
     for (const s of sites) s.worker.kill("SIGTERM");
     await Promise.all(
       sites.map(

@@ -197,4 +197,59 @@ if (missing !== null) {
       expect(isIgnisError(refused, "cluster_not_running")).toBe(true);
     });
   });
+
+  describeEachDialect("the control plane's lighthouse", (database) => {
+    let h: MarketHarness;
+    let supplier: string;
+    const opened: Lighthouse[] = [];
+    const dirs: string[] = [];
+    beforeAll(async () => {
+      h = marketHarness(database().db);
+      supplier = await createTestUser(h.ctx.db, ["supplier"]);
+      const tool = nebulaCertTool();
+      h.ctx.mesh = createMeshCoordinator({
+        db: h.ctx.db,
+        tool,
+        // Each opening has a data folder (so a CA) of its own, and is slow, as under load: a second opening
+        // would hand ranks a lighthouse that never runs.
+        lighthouse: async () => {
+          const dir = mkdtempSync(join(tmpdir(), "ignis-mesh-"));
+          dirs.push(dir);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const lighthouse = await openLighthouse({ dataDir: dir, port: 0, tool, log: quiet });
+          opened.push(lighthouse);
+          return lighthouse;
+        },
+        lighthouseHost: null,
+        now: () => h.clock.ms,
+      });
+    });
+    afterAll(async () => {
+      await h.ctx.mesh?.stop();
+      for (const l of opened) await l.stop();
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("is opened once when clusters start at the same time, and every rank is sent the one that runs", async () => {
+      const ids = await insertDevices(h.ctx.db, { ownerId: supplier, count: 2, seenAt: h.clock.ms });
+      await updateDeviceRows(h.ctx.db, ids, {
+        hardware: JSON.stringify({
+          ...sandboxHardware("container"),
+          mesh: { kind: "nebula", version: "1.6.1" },
+        }),
+      });
+      const rentOne = async () =>
+        createCluster(h.ctx, await createCustomer(h.ctx.db, 100_000_000n), {
+          gpuModel: FIXTURE_MODEL,
+          count: 1,
+          hours: 1,
+          job: { command: "true" },
+        });
+      await Promise.all([rentOne(), rentOne(), h.ctx.mesh!.sweep()]);
+      const starts = h.sent.map((s) => s.message).filter((m): m is JobStartMessage => m.type === "job.start");
+      expect(starts).toHaveLength(2);
+      expect(opened).toHaveLength(1);
+      for (const start of starts) expect(start.mesh?.lighthouseCaCert).toBe(opened[0]!.caCert);
+    });
+  });
 }
