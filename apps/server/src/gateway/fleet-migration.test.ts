@@ -34,15 +34,27 @@ describeEachDialect("a forced fleet key migration", (database) => {
   });
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.handle.stop()));
-    await t.stop();
+    await t?.stop();
     cleanupStateDirs();
   });
 
   it(`keeps every up-minute of ${DEVICES} devices that rotate their keys while heartbeating`, async () => {
     const enrolled: Array<{ deviceId: string; stateDir: string }> = [];
     for (let i = 0; i < DEVICES; i++) enrolled.push(await enrollSimulated(t, supplier.key, "sim-cpu"));
+    // What each worker said, with when: a device that lost a slot shows why (refused, reconnecting, rotating).
+    const said = new Map<string, string[]>();
     const started = await Promise.all(
-      enrolled.map((e) => startTestWorker(t, supplier.key, { stateDir: e.stateDir, reconnectBaseMs: 50 })),
+      enrolled.map((e) =>
+        startTestWorker(t, supplier.key, {
+          stateDir: e.stateDir,
+          reconnectBaseMs: 50,
+          log: (line) => {
+            const lines = said.get(e.stateDir) ?? [];
+            lines.push(`${new Date().toISOString()} ${line}`);
+            said.set(e.stateDir, lines);
+          },
+        }),
+      ),
     );
     workers.push(...started);
     // Every device is online: count from the next full slot.
@@ -107,7 +119,15 @@ describeEachDialect("a forced fleet key migration", (database) => {
       for (let s = firstSlot; s <= lastSlot; s++) if (!have.has(s)) missing.push(`${w.deviceId}@${s}`);
     }
     expect(lastSlot - firstSlot).toBeGreaterThanOrEqual(2);
-    expect(missing).toEqual([]);
+    const slotStart = (slot: number) => new Date(slot * SLOT_MS).toISOString();
+    const lost = [...new Set(missing.map((m) => m.split("@")[0]!))].slice(0, 5).map((id) => {
+      const w = workers.find((x) => x.deviceId === id)!;
+      return `--- ${id}\n${(said.get(w.stateDir) ?? []).join("\n")}`;
+    });
+    expect(
+      missing,
+      `slots ${slotStart(firstSlot)}..${slotStart(lastSlot + 1)}; what devices that lost one said:\n${lost.join("\n")}`,
+    ).toEqual([]);
 
     const keys = await t.server.ctx.db
       .selectFrom("device_keys")
