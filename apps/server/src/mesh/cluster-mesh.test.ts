@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isIgnisError, type JobStartMessage } from "@ignis/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { OpenDatabase } from "../db/database.js";
 import { cancelCluster } from "../market/cancel-cluster.js";
 import { createCluster } from "../market/create-cluster.js";
 import {
@@ -21,7 +22,7 @@ import { findClusterMesh } from "./cluster-mesh.js";
 import { type Lighthouse, openLighthouse } from "./lighthouse.js";
 import { createMeshCoordinator } from "./mesh-coordinator.js";
 import { clusterNetwork, recordMeshLinks } from "./mesh-links.js";
-import { hasNebulaCert, nebulaCertTool } from "./nebula-cert.js";
+import { hasNebulaCert, type NebulaCertTool, nebulaCertTool } from "./nebula-cert.js";
 
 const missing = (await hasNebulaCert()) ? null : "nebula-cert is not installed (apt-get install -y nebula)";
 // CI installs nebula (.ci/run) and asks for the mesh tests: there, a missing nebula is a failure, not a skip.
@@ -46,47 +47,59 @@ function verifies(caCert: string, hostCert: string): boolean {
   }
 }
 
+/**
+ * A market harness for a suite, whose mesh coordinator opens its lighthouse with `open` (given nebula-cert), and
+ * a supplier that owns its devices. The coordinator is stopped after the suite.
+ */
+function meshHarness(open: (tool: NebulaCertTool) => Promise<Lighthouse>, database: () => OpenDatabase) {
+  const suite = {} as { h: MarketHarness; supplier: string };
+  beforeAll(async () => {
+    const h = marketHarness(database().db);
+    suite.h = h;
+    suite.supplier = await createTestUser(h.ctx.db, ["supplier"]);
+    const tool = nebulaCertTool();
+    h.ctx.mesh = createMeshCoordinator({
+      db: h.ctx.db,
+      tool,
+      lighthouse: () => open(tool),
+      lighthouseHost: null,
+      now: () => h.clock.ms,
+    });
+  });
+  afterAll(async () => {
+    await suite.h?.ctx.mesh?.stop();
+  });
+  return suite;
+}
+
+/** Online sandboxed devices of the supplier's, reporting the overlay capability when `mesh`. */
+async function meshDevices(h: MarketHarness, supplier: string, count: number, mesh: boolean) {
+  const ids = await insertDevices(h.ctx.db, { ownerId: supplier, count, seenAt: h.clock.ms });
+  const hardware = {
+    ...sandboxHardware("container"),
+    ...(mesh ? { mesh: { kind: "nebula", version: "1.6.1" } } : {}),
+  };
+  await updateDeviceRows(h.ctx.db, ids, { hardware: JSON.stringify(hardware) });
+  return ids;
+}
+
 if (missing !== null) {
   describe.skip("cluster overlays (needs nebula)", () => {
     it("gives each rank its own certificate", () => undefined);
   });
 } else {
   describeEachDialect("cluster overlays", (database) => {
-    let h: MarketHarness;
-    let supplier: string;
     let lighthouse: Lighthouse | undefined;
     const dataDir = mkdtempSync(join(tmpdir(), "ignis-mesh-"));
-    beforeAll(async () => {
-      h = marketHarness(database().db);
-      supplier = await createTestUser(h.ctx.db, ["supplier"]);
-      const tool = nebulaCertTool();
-      h.ctx.mesh = createMeshCoordinator({
-        db: h.ctx.db,
-        tool,
-        lighthouse: async () => {
-          // Port 0 would be nebula's own pick; the test never dials the lighthouse, it only checks its trust.
-          lighthouse = await openLighthouse({ dataDir, port: 0, tool, log: quiet });
-          return lighthouse;
-        },
-        lighthouseHost: null,
-        now: () => h.clock.ms,
-      });
-    });
-    afterAll(async () => {
-      await h.ctx.mesh?.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    const suite = meshHarness(async (tool) => {
+      // Port 0 would be nebula's own pick; the test never dials the lighthouse, it only checks its trust.
+      lighthouse = await openLighthouse({ dataDir, port: 0, tool, log: quiet });
+      return lighthouse;
+    }, database);
+    afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-    const meshDevices = async (count: number, mesh: boolean) => {
-      const ids = await insertDevices(h.ctx.db, { ownerId: supplier, count, seenAt: h.clock.ms });
-      const hardware = {
-        ...sandboxHardware("container"),
-        ...(mesh ? { mesh: { kind: "nebula", version: "1.6.1" } } : {}),
-      };
-      await updateDeviceRows(h.ctx.db, ids, { hardware: JSON.stringify(hardware) });
-      return ids;
-    };
     const rent = async (count: number) => {
+      const { h } = suite;
       const customer = await createCustomer(h.ctx.db, 100_000_000n);
       const before = h.sent.length;
       const cluster = await createCluster(h.ctx, customer, {
@@ -104,7 +117,8 @@ if (missing !== null) {
     };
 
     it("gives each rank its own certificate from the cluster's own CA and names rank 0's overlay address as MASTER_ADDR", async () => {
-      await meshDevices(2, true);
+      const { h, supplier } = suite;
+      await meshDevices(h, supplier, 2, true);
       const { cluster, starts } = await rent(2);
       expect(starts).toHaveLength(2);
       const [r0, r1] = starts.map((s) => s.mesh!);
@@ -137,7 +151,8 @@ if (missing !== null) {
     });
 
     it("keeps two open clusters on different subnets under different CAs", async () => {
-      await meshDevices(2, true);
+      const { h, supplier } = suite;
+      await meshDevices(h, supplier, 2, true);
       const a = await rent(1);
       const b = await rent(1);
       const ma = a.starts[0]!.mesh!;
@@ -148,7 +163,8 @@ if (missing !== null) {
     });
 
     it("starts a cluster with a device that cannot join an overlay on the session addresses alone", async () => {
-      await meshDevices(2, false);
+      const { h, supplier } = suite;
+      await meshDevices(h, supplier, 2, false);
       const { starts } = await rent(2);
       expect(starts.every((s) => s.mesh === undefined)).toBe(true);
       expect(starts[1]!.env.MASTER_ADDR).toBe(starts[1]!.env.IGNIS_HEAD_HOST);
@@ -156,7 +172,8 @@ if (missing !== null) {
     });
 
     it("stores a rank's links only from the device running it and shows them to the cluster's customer", async () => {
-      const devices = await meshDevices(2, true);
+      const { h, supplier } = suite;
+      const devices = await meshDevices(h, supplier, 2, true);
       const { cluster, starts } = await rent(2);
       const r1 = starts[1]!;
       const r1Device = h.sent.find((s) => s.message === r1)!.deviceId;
@@ -187,7 +204,8 @@ if (missing !== null) {
     });
 
     it("forgets an ended cluster's CA and links, and then has no network to show", async () => {
-      await meshDevices(1, true);
+      const { h, supplier } = suite;
+      await meshDevices(h, supplier, 1, true);
       const { cluster, starts } = await rent(1);
       expect(starts[0]!.mesh).toBeDefined();
       const ended = await cancelCluster(h.ctx, cluster.id);
@@ -199,45 +217,26 @@ if (missing !== null) {
   });
 
   describeEachDialect("the control plane's lighthouse", (database) => {
-    let h: MarketHarness;
-    let supplier: string;
     const opened: Lighthouse[] = [];
     const dirs: string[] = [];
-    beforeAll(async () => {
-      h = marketHarness(database().db);
-      supplier = await createTestUser(h.ctx.db, ["supplier"]);
-      const tool = nebulaCertTool();
-      h.ctx.mesh = createMeshCoordinator({
-        db: h.ctx.db,
-        tool,
-        // Each opening has a data folder (so a CA) of its own, and is slow, as under load: a second opening
-        // would hand ranks a lighthouse that never runs.
-        lighthouse: async () => {
-          const dir = mkdtempSync(join(tmpdir(), "ignis-mesh-"));
-          dirs.push(dir);
-          await new Promise((resolve) => setTimeout(resolve, 300));
-          const lighthouse = await openLighthouse({ dataDir: dir, port: 0, tool, log: quiet });
-          opened.push(lighthouse);
-          return lighthouse;
-        },
-        lighthouseHost: null,
-        now: () => h.clock.ms,
-      });
-    });
+    // Each opening has a data folder (so a CA) of its own, and is slow, as under load: a second opening would
+    // hand ranks a lighthouse that never runs.
+    const suite = meshHarness(async (tool) => {
+      const dir = mkdtempSync(join(tmpdir(), "ignis-mesh-"));
+      dirs.push(dir);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const lighthouse = await openLighthouse({ dataDir: dir, port: 0, tool, log: quiet });
+      opened.push(lighthouse);
+      return lighthouse;
+    }, database);
     afterAll(async () => {
-      await h.ctx.mesh?.stop();
       for (const l of opened) await l.stop();
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     });
 
     it("is opened once when clusters start at the same time, and every rank is sent the one that runs", async () => {
-      const ids = await insertDevices(h.ctx.db, { ownerId: supplier, count: 2, seenAt: h.clock.ms });
-      await updateDeviceRows(h.ctx.db, ids, {
-        hardware: JSON.stringify({
-          ...sandboxHardware("container"),
-          mesh: { kind: "nebula", version: "1.6.1" },
-        }),
-      });
+      const { h, supplier } = suite;
+      await meshDevices(h, supplier, 2, true);
       const rentOne = async () =>
         createCluster(h.ctx, await createCustomer(h.ctx.db, 100_000_000n), {
           gpuModel: FIXTURE_MODEL,

@@ -48,19 +48,15 @@ export function createMeshCoordinator(options: {
   now: () => number;
 }): MeshCoordinator {
   const { db, tool } = options;
-  let opened: Lighthouse | undefined;
   // The opening, not its result, is kept: ranks start concurrently, and two openings would make two lighthouses
   // (with port 0, on two ports; on a first start, under two CAs), only the last of which ever runs, while the
   // ranks of the first opening were sent the other's port and CA and knock where nothing answers.
   let opening: Promise<Lighthouse> | undefined;
   const lighthouse = (): Promise<Lighthouse> =>
-    (opening ??= options.lighthouse().then(
-      (l) => (opened = l),
-      (error: unknown) => {
-        opening = undefined; // the next start tries again
-        throw error;
-      },
-    ));
+    (opening ??= options.lighthouse().catch((error: unknown) => {
+      opening = undefined; // the next start tries again
+      throw error;
+    }));
   const refreshTrust = async () => (await lighthouse()).trust(await openMeshCas(db));
 
   const meshReady = async (clusterIds: string[]): Promise<Set<string>> => {
@@ -121,7 +117,7 @@ export function createMeshCoordinator(options: {
     async sweep() {
       const forgotten = await forgetEndedMeshes(db);
       // Another replica may have opened an overlay this one's lighthouse does not trust yet.
-      if (opened || forgotten > 0 || (await openMeshCas(db)).length > 0) await refreshTrust();
+      if (opening || forgotten > 0 || (await openMeshCas(db)).length > 0) await refreshTrust();
     },
     // An opening still under way is waited for, so that no lighthouse is left running after the stop.
     stop: async () => (await opening?.catch(() => undefined))?.stop(),
