@@ -6,6 +6,7 @@ import { verifyAuditChain } from "../../apps/server/src/security/audit-log.js";
 import { SOCKET_ADMISSION_DEFAULTS } from "../../apps/server/src/security/socket-admission.js";
 import { describeEachDialect } from "../../apps/server/src/testing/dialects.js";
 import { startTestServer, type TestServer } from "../../apps/server/src/testing/test-server.js";
+import { waitFor } from "../../apps/server/src/testing/wait-for.js";
 
 /**
  * Opens a worker socket as `ip` (behind the trusted proxy): the open socket, or the HTTP status refusing it (its
@@ -90,6 +91,31 @@ describeEachDialect("worker socket limits", (database) => {
       .where("action", "=", "worker.socket.open")
       .execute();
     expect(audit).toEqual([{ outcome: "refused:rate_limited", ip: flooder, request_id: requestId }]);
+  });
+
+  it("holds an opener past its address's cap in line and opens it as soon as a place frees", async () => {
+    const farm = "203.0.113.91";
+    const mine: WebSocket[] = [];
+    for (let i = 0; i < SOCKET_ADMISSION_DEFAULTS.maxPendingPerAddress; i += 1) {
+      mine.push((await openSocket(t, farm)) as WebSocket);
+    }
+    const lined = async () => (await t.server.ctx.metrics.workerSocketsLined.get()).values[0]?.value ?? 0;
+    const before = await lined();
+    let settled: WebSocket | number | undefined;
+    const waiting = openSocket(t, farm).then((s) => {
+      settled = s;
+      return s;
+    });
+    // The opener is held, not refused: nothing is answered while the farm's places are all taken.
+    await waitFor("the opener to wait in its address's line", lined, {
+      until: (n) => n > before,
+      everyMs: 10,
+    });
+    expect(settled).toBeUndefined();
+    mine[0]!.terminate();
+    const admitted = await waiting;
+    expect(admitted).toBeInstanceOf(WebSocket);
+    sockets.push(...mine.slice(1), admitted as WebSocket);
   });
 
   it("closes a socket that does not authenticate within the handshake deadline", {

@@ -6,9 +6,14 @@ export interface Metrics {
   httpDuration: Histogram<"method" | "route" | "status">;
   wsSessions: Gauge;
   heartbeats: Counter;
-  /** Worker sockets refused before their handshake, by reason (`server_busy`: admission control). */
+  /**
+   * Worker sockets refused before their handshake, by reason (`server_busy`: admission control; `rate_limited`:
+   * their address's cap and line).
+   */
   workerSocketsRefused: Counter<"reason">;
   workerSocketsQueued: Counter;
+  /** Worker upgrades that waited in their address's line for a place among its sockets in their handshake. */
+  workerSocketsLined: Counter;
   alerts: Counter<"rule" | "severity">;
   proofVerdicts: Counter<"trigger" | "outcome">;
   epochClose: Histogram;
@@ -73,13 +78,18 @@ export function createMetrics(
     }),
     workerSocketsRefused: new Counter({
       name: "ignis_worker_sockets_refused_total",
-      help: "Worker sockets refused before their handshake, by reason (server_busy: admission control)",
+      help: "Worker sockets refused before their handshake, by reason (server_busy: admission control; rate_limited: an address's cap)",
       labelNames: ["reason"] as const,
       registers: [registry],
     }),
     workerSocketsQueued: new Counter({
       name: "ignis_worker_sockets_queued_total",
       help: "Worker upgrades that waited in the admission queue for their turn (not refused)",
+      registers: [registry],
+    }),
+    workerSocketsLined: new Counter({
+      name: "ignis_worker_sockets_lined_total",
+      help: "Worker upgrades that waited in their address's line for a place among its sockets in their handshake",
       registers: [registry],
     }),
     alerts: new Counter({

@@ -6,7 +6,7 @@ import { IgnisError, MAX_WORKER_MESSAGE_BYTES, WORKER_SESSION_PATH } from "@igni
 import { type WebSocket, WebSocketServer } from "ws";
 import { appendAudit } from "../../security/audit-log.js";
 import { BoundedMap } from "../../security/signals.js";
-import { createSocketAdmission } from "../../security/socket-admission.js";
+import { createSocketAdmission, type Place } from "../../security/socket-admission.js";
 import type { App } from "../app.js";
 import { requestIdOf, sendProblem } from "../app.js";
 import { clientAddress, trustProxyOption } from "../client-address.js";
@@ -20,10 +20,10 @@ const HELLO = '"type":"session.hello"';
 const REFUSAL_AUDIT_EVERY_MS = 60_000;
 
 /**
- * What an address over its cap of sockets in their handshake is told to wait. A handshake takes milliseconds, so
- * a slot frees almost at once: a GPU farm of hundreds of devices behind one NAT, all reconnecting after a rolling
- * restart, comes back in a few rounds of a second instead of losing a whole uptime slot each (the refusal itself
- * costs the server next to nothing, so a flooder gains nothing from the short wait).
+ * What an address whose line is full (or whose opener waited in it too long) is told to wait. A GPU farm of
+ * hundreds of devices behind one NAT, all reconnecting after a rolling restart, waits in its address's line and
+ * is admitted in arrival order as places free; only openers beyond the line come back a second later (the
+ * refusal itself costs the server next to nothing, so a flooder gains nothing from the short wait).
  */
 const PENDING_CAP_RETRY_AFTER_SECONDS = 1;
 
@@ -31,11 +31,12 @@ const PENDING_CAP_RETRY_AFTER_SECONDS = 1;
  * The worker WebSocket. Its upgrade is served before Fastify's router: a worker authenticates in-band with its
  * device key (gateway/handshake.ts, within the gateway's handshake deadline), so none of the HTTP pipeline's
  * credential, CORS or header work applies to it, and at a reconnect storm's thousands of opens a second that
- * work was a fifth of each open's CPU (docs/performance.md). What the upgrade keeps: an address already holding
- * its cap of sockets still in their handshake is refused with 429 `rate_limited` (security/socket-admission.ts,
- * audited once a minute per address); past the server-wide pace of handshakes (`IGNIS_HANDSHAKES_PER_SECOND`)
- * an opener is refused with 503 `server_busy` and a Retry-After spread over the refused demand (gateway/
- * handshake-pacer.ts), which workers honour, so a restarted server admits its fleet in turns; refusals are
+ * work was a fifth of each open's CPU (docs/performance.md). What the upgrade keeps: an opener whose address
+ * already holds its cap of sockets still in their handshake waits in the address's short line for a place, and
+ * past that line is refused with 429 `rate_limited` (security/socket-admission.ts, audited once a minute per
+ * address); past the server-wide pace of handshakes (`IGNIS_HANDSHAKES_PER_SECOND`) an opener is refused with
+ * 503 `server_busy` and a Retry-After spread over the refused demand (gateway/handshake-pacer.ts), which
+ * workers honour, so a restarted server admits its fleet in turns; refusals are
  * problem+json with a request id like any other; every upgrade is counted in the request metrics and seen by the
  * security monitor, keyed on the same client address (`IGNIS_TRUST_PROXY`) as every other route. Frames above
  * the protocol's cap close the socket (1009); compression is off, which keeps per-session memory small. A plain
@@ -101,20 +102,32 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
     return problem.status;
   };
 
-  /** Why an upgrade is refused, or its turn: in how many milliseconds it may complete (0: now). */
-  const refusal = async (ip: string, requestId: () => string): Promise<IgnisError | number> => {
-    if (admission.mayOpen(ip)) {
-      const turn = pacer.admit(Date.now());
-      if (turn.admitted) return turn.delayMs;
-      ctx.metrics.workerSocketsRefused.inc({ reason: "server_busy" });
-      return new IgnisError(
-        "server_busy",
-        "the server is admitting sessions in turns; retry after Retry-After",
-        {
-          details: { retryAfterSeconds: turn.retryAfterSeconds },
-        },
-      );
+  /** Upgrades waiting in their address's line or the pacer's queue, ended if the server closes first. */
+  const queued = new Set<Duplex>();
+  /**
+   * A place among the address's sockets in their handshake, waiting in its line when the cap is reached
+   * (security/socket-admission.ts); undefined when the opener left while waiting, or the refusal (429
+   * `rate_limited`, audited once a minute per address) when the line is full or the wait ran out.
+   */
+  const placeFor = async (
+    ip: string,
+    socket: Duplex,
+    requestId: () => string,
+  ): Promise<Place | IgnisError | undefined> => {
+    let place: Place | "left" | undefined;
+    if (admission.mayOpen(ip)) place = admission.track(ip, socket);
+    else {
+      ctx.metrics.workerSocketsLined.inc();
+      queued.add(socket);
+      place = await admission.line(ip, socket);
+      queued.delete(socket);
     }
+    if (place === "left") {
+      socket.destroy();
+      return undefined;
+    }
+    if (place) return place;
+    ctx.metrics.workerSocketsRefused.inc({ reason: "rate_limited" });
     const now = Date.now();
     if (now - (audited.get(ip) ?? 0) >= REFUSAL_AUDIT_EVERY_MS) {
       audited.set(ip, now);
@@ -124,7 +137,7 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
         outcome: "refused:rate_limited",
         requestId: requestId(),
         ip,
-        details: { pendingSockets: admission.pending(ip) },
+        details: { pendingSockets: admission.pending(ip), waitingSockets: admission.waiting(ip) },
       }).catch((error: unknown) => app.log.warn({ err: error }, "audit append failed"));
     }
     return new IgnisError(
@@ -136,8 +149,8 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
     );
   };
 
-  const opened = (socket: WebSocket, ip: string) => {
-    const authenticated = admission.track(ip, socket);
+  /** Hands an upgraded socket to the gateway; its place is given back when the session is greeted. */
+  const opened = (socket: WebSocket, ip: string, authenticated: Place) => {
     // The gateway greets an authenticated session with `session.hello` (protocol v1: challenge, auth, hello):
     // from then on the socket no longer counts against its address. Only the first frames are looked at.
     const send = socket.send.bind(socket);
@@ -155,24 +168,20 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
     ctx.gateway.accept(socket, { ip });
   };
 
-  /** Upgrades waiting in the pacer's queue for their turn, ended if the server closes first. */
-  const queued = new Set<Duplex>();
   /**
-   * Holds an admitted upgrade until its turn in the pacer's queue. While it waits it counts against its address's
-   * cap of sockets in their handshake (so one address cannot fill the queue) and the server's closing ends it;
+   * Holds an admitted upgrade until its turn in the pacer's queue. While it waits it keeps its place among its
+   * address's sockets in their handshake (so one address cannot fill the queue) and the server's closing ends it;
    * false when the opener left (or the server closed) first.
    */
-  const waitTurn = (socket: Duplex, ip: string, delayMs: number): Promise<boolean> =>
+  const waitTurn = (socket: Duplex, delayMs: number): Promise<boolean> =>
     new Promise((resolve) => {
       ctx.metrics.workerSocketsQueued.inc();
-      const untrack = admission.track(ip, socket);
       queued.add(socket);
       const settle = (turnCame: boolean) => {
         clearTimeout(timer);
         socket.off("end", left);
         socket.off("close", left);
         queued.delete(socket);
-        untrack();
         resolve(turnCame && !socket.destroyed);
       };
       // The server's sockets are half-open ones: an opener that leaves is seen as `end`, and its socket is ended.
@@ -197,18 +206,34 @@ export async function workerSocketRoutes(app: App, ctx: AppContext): Promise<voi
     // The id is made only for a refusal: its audit record and its answer name the same one.
     let id: string | undefined;
     const requestId = () => (id ??= requestIdOf(request));
-    const turn = await refusal(ip, requestId);
-    if (turn instanceof IgnisError) {
-      observe(ip, refuse(socket, turn, requestId()), startedAt);
+    const place = await placeFor(ip, socket, requestId);
+    if (place === undefined) return;
+    if (place instanceof IgnisError) {
+      observe(ip, refuse(socket, place, requestId()), startedAt);
       return;
     }
-    if (turn > 0 && !(await waitTurn(socket, ip, turn))) return;
+    const turn = pacer.admit(Date.now());
+    if (!turn.admitted) {
+      place();
+      ctx.metrics.workerSocketsRefused.inc({ reason: "server_busy" });
+      const busy = new IgnisError(
+        "server_busy",
+        "the server is admitting sessions in turns; retry after Retry-After",
+        {
+          details: { retryAfterSeconds: turn.retryAfterSeconds },
+        },
+      );
+      observe(ip, refuse(socket, busy, requestId()), startedAt);
+      return;
+    }
+    // A socket that leaves while waiting is destroyed, which gives its place back.
+    if (turn.delayMs > 0 && !(await waitTurn(socket, turn.delayMs))) return;
     // Corked, the 101 answer and the session's challenge (sent as the gateway takes the socket, in this same
     // call: no verifyClient) leave in one write instead of two.
     socket.cork();
     workers.handleUpgrade(request, socket, head, (ws) => {
       observe(ip, 101, startedAt);
-      opened(ws, ip);
+      opened(ws, ip, place);
     });
     socket.uncork();
   };
