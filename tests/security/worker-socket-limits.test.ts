@@ -37,6 +37,18 @@ function openSocket(
   });
 }
 
+/**
+ * Opens an address's whole cap of sockets in their handshake at once: opened one after another on a loaded
+ * machine, the first could reach the gateway's 10-s handshake deadline and free its place before the test looks.
+ */
+function fillCap(t: TestServer, ip: string): Promise<WebSocket[]> {
+  return Promise.all(
+    Array.from({ length: SOCKET_ADMISSION_DEFAULTS.maxPendingPerAddress }, () =>
+      openSocket(t, ip).then((s) => s as WebSocket),
+    ),
+  );
+}
+
 describeEachDialect("worker socket limits", (database) => {
   let t: TestServer;
   const sockets: WebSocket[] = [];
@@ -51,11 +63,9 @@ describeEachDialect("worker socket limits", (database) => {
 
   it("refuses an address's socket beyond its cap of unauthenticated sockets, audited, and admits others", async () => {
     const flooder = "203.0.113.90";
-    for (let i = 0; i < SOCKET_ADMISSION_DEFAULTS.maxPendingPerAddress; i += 1) {
-      const s = await openSocket(t, flooder);
-      expect(s).toBeInstanceOf(WebSocket);
-      sockets.push(s as WebSocket);
-    }
+    const flood = await fillCap(t, flooder);
+    expect(flood.every((s) => s instanceof WebSocket)).toBe(true);
+    sockets.push(...flood);
     let refusal: Record<string, unknown> = {};
     let problem: Record<string, unknown> = {};
     const requestId = "flood-probe-0001";
@@ -95,10 +105,7 @@ describeEachDialect("worker socket limits", (database) => {
 
   it("holds an opener past its address's cap in line and opens it as soon as a place frees", async () => {
     const farm = "203.0.113.91";
-    const mine: WebSocket[] = [];
-    for (let i = 0; i < SOCKET_ADMISSION_DEFAULTS.maxPendingPerAddress; i += 1) {
-      mine.push((await openSocket(t, farm)) as WebSocket);
-    }
+    const mine = await fillCap(t, farm);
     const lined = async () => (await t.server.ctx.metrics.workerSocketsLined.get()).values[0]?.value ?? 0;
     const before = await lined();
     let settled: WebSocket | number | undefined;
