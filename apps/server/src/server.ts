@@ -256,6 +256,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     prices: profilePriceBook(),
     log: logger,
     mesh: mesh?.coordinator,
+    storedThrough: () => uptime.storedThroughMs(),
   });
   const streams = createJobStreams({
     gateway,

@@ -13,6 +13,7 @@ import {
   type MarketHarness,
   marketHarness,
 } from "./market-fixtures.js";
+import { createPriceBook } from "./price-book.js";
 
 const body = (over: Partial<CreateClusterBody> = {}): CreateClusterBody => ({
   gpuModel: FIXTURE_MODEL,
@@ -81,6 +82,31 @@ describeEachDialect("renting a cluster", (database) => {
     }
     expect(new Date(starts[0]!.deadline).getTime()).toBe(h.clock.ms + 60 * 1000);
     await expectBalancedLedger(h.ctx.db);
+  });
+
+  it("measures a device's silence from where this replica's last-seen writes have got to, not from the clock", async () => {
+    // A model of its own, so that no other test's device can be hired instead.
+    const gpuModel = "Lagging GPU";
+    const prices = createPriceBook(
+      [{ profile: "lagging-gpu", gpuModel, defaultPricePerGpuHour: 1_000_000n }],
+      20_000n,
+    );
+    // Last seen 5 s ago, past the 3 s after which a device counts as gone...
+    await insertDevices(h.ctx.db, {
+      ownerId: supplier,
+      count: 1,
+      seenAt: h.clock.ms - 5000,
+      model: gpuModel,
+      profile: "lagging-gpu",
+    });
+    const customer = await createCustomer(h.ctx.db, 10_000_000n);
+    const request = body({ gpuModel, count: 1 });
+    // ...and with every heartbeat received so far written, it is gone: not hired.
+    const current = { ...h.ctx, prices, storedThrough: () => h.clock.ms };
+    await expect(createCluster(current, customer, request)).rejects.toMatchObject({ code: "no_capacity" });
+    // With this replica's writes 4 s behind (a loaded database), its last heartbeats may be unwritten: hired.
+    const behind = { ...h.ctx, prices, storedThrough: () => h.clock.ms - 4000 };
+    expect(await createCluster(behind, customer, request)).toMatchObject({ status: "pending", count: 1 });
   });
 
   it("refuses each bad request with its own code and leaves no reservation or hold behind", async () => {

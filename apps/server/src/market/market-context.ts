@@ -1,6 +1,7 @@
 import type { JobServerMessage } from "@ignis/protocol";
 import type { Db } from "../db/database.js";
 import type { MeshCoordinator } from "../mesh/mesh-coordinator.js";
+import { lastSeenReference } from "../uptime/uptime-tracker.js";
 import type { ClusterRow } from "./cluster-view.js";
 import type { PriceBook } from "./price-book.js";
 import type { ProofCounts } from "./reliability.js";
@@ -16,8 +17,13 @@ export interface MarketSettings {
   epochSeconds: number;
   /** A job that has not reported running this long after its start was sent counts as lost. */
   startTimeoutMs: number;
-  /** A hired device whose last heartbeat is older than this counts as dropped. */
+  /**
+   * A hired device whose last heartbeat is older than this counts as dropped (measured from `lastSeenAsOf`), and
+   * only devices seen within it are hired.
+   */
   lostAfterMs: number;
+  /** How often last-seen times are written (the uptime flush interval). */
+  flushMs: number;
   /**
    * How long a lost rank that found no free device waits for one before its unused time is refunded (0: refund
    * at once). The one device that could replace it may be between two heartbeats, or back in the pool soon.
@@ -55,6 +61,19 @@ export interface MarketContext {
   log: MarketLog;
   /** The clusters' private overlays; absent when the server offers none (IGNIS_MESH=off or no nebula). */
   mesh?: MeshCoordinator | undefined;
+  /** Up to when this replica's last-seen times are written (uptime-tracker.ts); absent: always up to now. */
+  storedThrough?: (() => number) | undefined;
+}
+
+/**
+ * The time the market measures last-seen times from: now, or less when this replica's uptime flushes have
+ * fallen behind (a loaded database or process), so that the server's own lateness in writing heartbeats never
+ * makes a healthy device look gone: neither unhireable nor lost mid-job (the likeliest cause of nat-mesh's
+ * rental of two online devices refused `no_capacity` under load).
+ */
+export function lastSeenAsOf(ctx: MarketContext): number {
+  const now = ctx.now();
+  return ctx.storedThrough ? lastSeenReference(now, ctx.storedThrough(), ctx.settings.flushMs) : now;
 }
 
 /** What a use case wants done once its transaction has committed: messages to workers. */

@@ -42,6 +42,7 @@ export function testSettings(over: Partial<MarketSettings> = {}): MarketSettings
     stakePendingSeconds: 0,
     startTimeoutMs: 5000,
     lostAfterMs: 3000,
+    flushMs: 500,
     // Suites not about the wait for a replacement refund a rank that finds no device at once.
     replaceWithinMs: 0,
     ...over,

@@ -37,6 +37,7 @@ export function marketSettings(config: Config): MarketSettings {
     stakePendingSeconds: config.stakes.pendingSeconds,
     // The gateway's own offline threshold (two heartbeats) plus two uptime flushes, as its backstop uses.
     lostAfterMs: 2 * heartbeatMs + 2 * flushMs + 2000,
+    flushMs,
     startTimeoutMs: Math.max(10_000, 4 * heartbeatMs + 2 * flushMs),
     // Long enough for a device that blinked (a late flush, a quick reconnect) to be seen again, a few times over.
     replaceWithinMs: Math.max(60_000, 4 * (2 * heartbeatMs + 2 * flushMs + 2000)),
@@ -66,6 +67,8 @@ export function createMarketplace(options: {
   log: MarketLog;
   now?: () => number;
   mesh?: MeshCoordinator | undefined;
+  /** Up to when this replica's last-seen times are written (the uptime tracker's `storedThroughMs`). */
+  storedThrough?: () => number;
 }): Marketplace {
   const settings = marketSettings(options.config);
   const context: MarketContext = {
@@ -77,6 +80,7 @@ export function createMarketplace(options: {
     now: options.now ?? Date.now,
     log: options.log,
     mesh: options.mesh,
+    storedThrough: options.storedThrough,
   };
   // A device's reports apply in the order it sent them: the gateway runs handlers as messages arrive, and a
   // job's `exited` overtaking its `running` on a pooled database left the job unmetered.

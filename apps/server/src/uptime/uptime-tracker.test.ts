@@ -132,6 +132,7 @@ describeEachDialect("uptime tracker", (database) => {
     });
     const mark = tracker.track(devices[0]!);
     const epoch = T0 / 60_000 + 10;
+    const created = tracker.storedThroughMs();
     mark.mark(epoch * 60_000 + 20_000, null);
     await tracker.flush();
     mark.mark(epoch * 60_000 + 40_000, null);
@@ -139,8 +140,12 @@ describeEachDialect("uptime tracker", (database) => {
     await tracker.flush();
     expect(tracker.stats().failedFlushes).toBe(2);
     expect(await row(devices[0]!, epoch)).toBeUndefined();
+    // Nothing was stored: last-seen times are as old as they were, and rules about silence must know it.
+    expect(tracker.storedThroughMs()).toBe(created);
     down = false;
+    const flushStarted = Date.now();
     await tracker.flush();
+    expect(tracker.storedThroughMs()).toBeGreaterThanOrEqual(flushStarted);
     expect(slotsOfMask((await row(devices[0]!, epoch))!.minute_mask)).toEqual([20, 40]);
     expect(slotsOfMask((await row(devices[0]!, epoch + 1))!.minute_mask)).toEqual([5]);
     expect(tracker.stats().pendingRows).toBe(0);

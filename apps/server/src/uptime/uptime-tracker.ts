@@ -24,8 +24,23 @@ export interface UptimeTracker {
   start(): void;
   /** Stops the periodic flush and writes what is buffered (retrying a few times). */
   stop(): Promise<void>;
+  /**
+   * Every heartbeat this replica received before this time is stored: the start of the last flush that
+   * succeeded. Last-seen times in the database are current up to here, so a rule that calls a device silent
+   * measures from here when flushes fall behind (a loaded database or process), not from the clock.
+   */
+  storedThroughMs(): number;
   /** Devices tracked and rows waiting, for metrics and tests. */
   stats(): { devices: number; pendingRows: number; failedFlushes: number };
+}
+
+/**
+ * The time from which a rule about last-seen times (`last_seen_at` older than a threshold means silent) should
+ * measure: now, or, when this replica's flushes are more than one interval behind, the point its flushes have
+ * reached plus that interval. A device is never called silent because the server itself was late writing it.
+ */
+export function lastSeenReference(nowMs: number, storedThroughMs: number, flushMs: number): number {
+  return Math.min(nowMs, storedThroughMs + flushMs);
 }
 
 interface Entry {
@@ -58,6 +73,7 @@ export function createUptimeTracker(options: {
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
   let failedFlushes = 0;
+  let storedThrough = Date.now();
 
   const rowOf = (e: Entry): UptimeRow => ({
     deviceId: e.deviceId,
@@ -83,6 +99,7 @@ export function createUptimeTracker(options: {
   };
 
   const flushOnce = async () => {
+    const startedMs = Date.now();
     const carried = pending;
     pending = [];
     const rows = carried.slice();
@@ -108,6 +125,7 @@ export function createUptimeTracker(options: {
       log.warn({ err: error, rows: rows.length }, "uptime flush failed; keeping the minutes buffered");
       return;
     }
+    storedThrough = Math.max(storedThrough, startedMs);
     for (const s of snapshots) {
       if (s.e.epoch === s.epoch) {
         s.e.storedLo = s.lo;
@@ -180,6 +198,7 @@ export function createUptimeTracker(options: {
       }
       log.error({ rows: pending.length }, "uptime rows could not be stored before shutdown");
     },
+    storedThroughMs: () => storedThrough,
     stats: () => ({ devices: entries.size, pendingRows: pending.length, failedFlushes }),
   };
 }
