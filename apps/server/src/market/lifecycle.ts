@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { MINUTES_PER_HOUR } from "./billing.js";
 import { applyEffects } from "./job-dispatch.js";
 import { finishJob, lockActiveJobs, lockCluster, lockWaitingJobs, settleWaitingRank } from "./job-finish.js";
-import { type Effects, lastSeenAsOf, type MarketContext, noEffects } from "./market-context.js";
+import { type Effects, type MarketContext, noEffects, seenSince } from "./market-context.js";
 import { minutesOf, settleJob } from "./settlement.js";
 
 /** What one lifecycle pass did, for logs and tests. */
@@ -88,7 +88,7 @@ async function replaceLost(ctx: MarketContext, effects: Effects): Promise<number
     .where((eb) =>
       eb.or([
         eb("d.status", "!=", "hired"),
-        eb("d.last_seen_at", "<", new Date(lastSeenAsOf(ctx) - s.lostAfterMs)),
+        eb("d.last_seen_at", "<", seenSince(ctx)),
         eb.and([
           eb("j.state", "=", "assigned"),
           eb("j.assigned_at", "<", new Date(nowMs - s.startTimeoutMs)),

@@ -18,8 +18,8 @@ export interface MarketSettings {
   /** A job that has not reported running this long after its start was sent counts as lost. */
   startTimeoutMs: number;
   /**
-   * A hired device whose last heartbeat is older than this counts as dropped (measured from `lastSeenAsOf`), and
-   * only devices seen within it are hired.
+   * A hired device whose last heartbeat is older than this counts as dropped, and only devices seen within it are
+   * hired (both measured by `seenSince`).
    */
   lostAfterMs: number;
   /** How often last-seen times are written (the uptime flush interval). */
@@ -66,14 +66,15 @@ export interface MarketContext {
 }
 
 /**
- * The time the market measures last-seen times from: now, or less when this replica's uptime flushes have
- * fallen behind (a loaded database or process), so that the server's own lateness in writing heartbeats never
- * makes a healthy device look gone: neither unhireable nor lost mid-job (the likeliest cause of nat-mesh's
- * rental of two online devices refused `no_capacity` under load).
+ * A device last seen before this time is gone (`lostAfterMs`): measured from now, or from earlier when this
+ * replica's uptime flushes have fallen behind (a loaded database or process), so that the server's own lateness
+ * in writing heartbeats never makes a healthy device look gone: neither unhireable nor lost mid-job (the
+ * likeliest cause of nat-mesh's rental of two online devices refused `no_capacity` under load).
  */
-export function lastSeenAsOf(ctx: MarketContext): number {
+export function seenSince(ctx: MarketContext): Date {
   const now = ctx.now();
-  return ctx.storedThrough ? lastSeenReference(now, ctx.storedThrough(), ctx.settings.flushMs) : now;
+  const from = ctx.storedThrough ? lastSeenReference(now, ctx.storedThrough(), ctx.settings.flushMs) : now;
+  return new Date(from - ctx.settings.lostAfterMs);
 }
 
 /** What a use case wants done once its transaction has committed: messages to workers. */

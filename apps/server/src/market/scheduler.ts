@@ -6,7 +6,7 @@ import { hireDevices } from "../devices/hiring.js";
 import { memoryProvenAt } from "../proof/memory-proof.js";
 import { pendingOver, stakeCovers } from "../stakes/eligibility.js";
 import { deviceRatePerHour } from "./billing.js";
-import { lastSeenAsOf, type MarketContext } from "./market-context.js";
+import { type MarketContext, seenSince } from "./market-context.js";
 import type { PriceBook } from "./price-book.js";
 import { type ProofCounts, type Reliability, reliabilityOf } from "./reliability.js";
 
@@ -84,10 +84,8 @@ export interface RankingOptions {
   prices: PriceBook;
   nowMs: number;
   epochSeconds: number;
-  /** Only devices seen (heartbeating) this recently are candidates... */
-  freshWithinMs: number;
-  /** ...before this time (`lastSeenAsOf`: now, unless this replica's last-seen writes are behind). */
-  seenAsOfMs?: number | undefined;
+  /** Only devices seen (heartbeating) at or after this time are candidates (`seenSince`). */
+  seenSince: Date;
   proofCounts?: ProofCounts | undefined;
   /** Micro-units of bonded stake per GPU a candidate needs (0: staking off). */
   stakePerGpu?: bigint | undefined;
@@ -101,8 +99,7 @@ export function schedulingOptions(ctx: MarketContext): RankingOptions {
     prices: ctx.prices,
     nowMs: ctx.now(),
     epochSeconds: ctx.settings.epochSeconds,
-    freshWithinMs: ctx.settings.lostAfterMs,
-    seenAsOfMs: lastSeenAsOf(ctx),
+    seenSince: seenSince(ctx),
     proofCounts: ctx.proofCounts,
     stakePerGpu: ctx.settings.stakePerGpu,
     stakePendingSeconds: ctx.settings.stakePendingSeconds,
@@ -121,7 +118,7 @@ export async function rankCandidates(
     .where("gpu_model", "=", request.gpuModel)
     .where("status", "=", "online")
     .where("verification", "=", "verified")
-    .where("last_seen_at", ">=", new Date((options.seenAsOfMs ?? options.nowMs) - options.freshWithinMs))
+    .where("last_seen_at", ">=", options.seenSince)
     .where(sandboxedEnough(request.allowUnsandboxed === true))
     .where(
       stakeCovers({ perGpu: options.stakePerGpu ?? 0n }, { id: "devices.id", gpuCount: "devices.gpu_count" }),

@@ -111,13 +111,13 @@ export function createSocketAdmission(options: Partial<SocketAdmissionOptions> =
     return done;
   };
 
+  const mayOpen = (ip: string) => (counts.get(ip) ?? 0) < o.maxPendingPerAddress && !lines.has(ip);
+
   return {
-    mayOpen: (ip) => (counts.get(ip) ?? 0) < o.maxPendingPerAddress && !lines.has(ip),
+    mayOpen,
     track,
     line(ip, socket) {
-      if ((counts.get(ip) ?? 0) < o.maxPendingPerAddress && !lines.has(ip)) {
-        return Promise.resolve(track(ip, socket));
-      }
+      if (mayOpen(ip)) return Promise.resolve(track(ip, socket));
       const line = lines.get(ip) ?? [];
       if (line.length >= o.maxWaitingPerAddress || waitingTotal >= o.maxWaiting) {
         return Promise.resolve(undefined);
